@@ -1,0 +1,1 @@
+//! Generator of realistic flow logs and inventory (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Security-group and network-interface inventory (placeholder, being written).
