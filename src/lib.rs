@@ -4,5 +4,6 @@
 //! direction, protocol, service port, action) → `inventory` (security groups,
 //! interfaces, templates) → `matching` → `recommend` → `report`.
 
+pub mod flowlog;
 pub mod generate;
 pub mod inventory;

@@ -1,0 +1,304 @@
+//! Flow-log formats: the field names of every version and the column map
+//! that one file (or `--format`) defines.
+//!
+//! A format is resolved once per file, from its header line, from
+//! `--format`, or from the default v2 field list, never once per line.
+//! Unknown field names are kept as opaque columns so that next year's
+//! fields do not break today's parser.
+
+use std::fmt;
+
+/// A flow-log field. `Other` is any name we do not interpret (future
+/// fields, tags): it still occupies a column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Field {
+    Version,
+    AccountId,
+    InterfaceId,
+    SrcAddr,
+    DstAddr,
+    SrcPort,
+    DstPort,
+    Protocol,
+    Packets,
+    Bytes,
+    Start,
+    End,
+    Action,
+    LogStatus,
+    VpcId,
+    SubnetId,
+    InstanceId,
+    TcpFlags,
+    Type,
+    PktSrcAddr,
+    PktDstAddr,
+    Region,
+    AzId,
+    SublocationType,
+    SublocationId,
+    PktSrcAwsService,
+    PktDstAwsService,
+    FlowDirection,
+    TrafficPath,
+    EcsClusterArn,
+    EcsClusterName,
+    EcsContainerInstanceArn,
+    EcsContainerInstanceId,
+    EcsContainerId,
+    EcsSecondContainerId,
+    EcsServiceName,
+    EcsTaskDefinitionArn,
+    EcsTaskArn,
+    EcsTaskId,
+    RejectReason,
+    ResourceId,
+    EncryptionStatus,
+    /// A field this version of flowscope does not interpret.
+    Other(String),
+}
+
+/// Every known field with its AWS name and the flow-log version that
+/// introduced it (DOMAIN.md 1.2; v8+ numbering is uncertain upstream).
+const KNOWN: &[(Field, &str, u8)] = &[
+    (Field::Version, "version", 2),
+    (Field::AccountId, "account-id", 2),
+    (Field::InterfaceId, "interface-id", 2),
+    (Field::SrcAddr, "srcaddr", 2),
+    (Field::DstAddr, "dstaddr", 2),
+    (Field::SrcPort, "srcport", 2),
+    (Field::DstPort, "dstport", 2),
+    (Field::Protocol, "protocol", 2),
+    (Field::Packets, "packets", 2),
+    (Field::Bytes, "bytes", 2),
+    (Field::Start, "start", 2),
+    (Field::End, "end", 2),
+    (Field::Action, "action", 2),
+    (Field::LogStatus, "log-status", 2),
+    (Field::VpcId, "vpc-id", 3),
+    (Field::SubnetId, "subnet-id", 3),
+    (Field::InstanceId, "instance-id", 3),
+    (Field::TcpFlags, "tcp-flags", 3),
+    (Field::Type, "type", 3),
+    (Field::PktSrcAddr, "pkt-srcaddr", 3),
+    (Field::PktDstAddr, "pkt-dstaddr", 3),
+    (Field::Region, "region", 4),
+    (Field::AzId, "az-id", 4),
+    (Field::SublocationType, "sublocation-type", 4),
+    (Field::SublocationId, "sublocation-id", 4),
+    (Field::PktSrcAwsService, "pkt-src-aws-service", 5),
+    (Field::PktDstAwsService, "pkt-dst-aws-service", 5),
+    (Field::FlowDirection, "flow-direction", 5),
+    (Field::TrafficPath, "traffic-path", 5),
+    (Field::EcsClusterArn, "ecs-cluster-arn", 7),
+    (Field::EcsClusterName, "ecs-cluster-name", 7),
+    (Field::EcsContainerInstanceArn, "ecs-container-instance-arn", 7),
+    (Field::EcsContainerInstanceId, "ecs-container-instance-id", 7),
+    (Field::EcsContainerId, "ecs-container-id", 7),
+    (Field::EcsSecondContainerId, "ecs-second-container-id", 7),
+    (Field::EcsServiceName, "ecs-service-name", 7),
+    (Field::EcsTaskDefinitionArn, "ecs-task-definition-arn", 7),
+    (Field::EcsTaskArn, "ecs-task-arn", 7),
+    (Field::EcsTaskId, "ecs-task-id", 7),
+    (Field::RejectReason, "reject-reason", 8),
+    (Field::ResourceId, "resource-id", 8),
+    (Field::EncryptionStatus, "encryption-status", 8),
+];
+
+/// The default (v2) format, in AWS's order.
+pub const DEFAULT_V2: &str = "version account-id interface-id srcaddr dstaddr srcport dstport \
+protocol packets bytes start end action log-status";
+
+impl Field {
+    /// Looks a field up by its AWS name; underscores are accepted for
+    /// hyphens (`log_status`), as Athena and VRL spell them.
+    pub fn from_name(name: &[u8]) -> Option<Field> {
+        if name.is_empty() || !name.iter().all(|&b| is_name_byte(b)) {
+            return None;
+        }
+        let normal: String =
+            name.iter().map(|&b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect();
+        for (f, n, _) in KNOWN {
+            if *n == normal {
+                return Some(f.clone());
+            }
+        }
+        Some(Field::Other(normal))
+    }
+
+    /// True for names flowscope interprets (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Field::Other(_))
+    }
+
+    /// The AWS (hyphenated) name.
+    pub fn name(&self) -> &str {
+        match self {
+            Field::Other(s) => s,
+            f => KNOWN.iter().find(|(k, _, _)| k == f).map(|(_, n, _)| *n).unwrap_or("?"),
+        }
+    }
+
+    /// The flow-log version that introduced the field (0 if unknown).
+    pub fn min_version(&self) -> u8 {
+        KNOWN.iter().find(|(k, _, _)| k == self).map(|(_, _, v)| *v).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+}
+
+/// Why a format string or header could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("the format is empty")]
+    Empty,
+    #[error("'{0}' is not a field name (expected names like srcaddr or ${{srcaddr}})")]
+    BadToken(String),
+    #[error("field '{0}' appears twice")]
+    Duplicate(String),
+}
+
+/// The columns of one flow-log format and, for each interpreted field,
+/// its column index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    columns: Vec<Field>,
+}
+
+impl Format {
+    /// The default v2 format.
+    pub fn default_v2() -> Format {
+        Format::parse(DEFAULT_V2).expect("the default format is valid")
+    }
+
+    /// Parses AWS's `${field} ${field}` syntax, or bare space-separated
+    /// names as found in S3 header lines.
+    pub fn parse(spec: &str) -> Result<Format, FormatError> {
+        let mut columns = Vec::new();
+        for tok in spec.split_ascii_whitespace() {
+            let name = tok.strip_prefix("${").and_then(|t| t.strip_suffix('}')).unwrap_or(tok);
+            let field = Field::from_name(name.as_bytes())
+                .ok_or_else(|| FormatError::BadToken(tok.to_string()))?;
+            if columns.contains(&field) {
+                return Err(FormatError::Duplicate(field.name().to_string()));
+            }
+            columns.push(field);
+        }
+        if columns.is_empty() {
+            return Err(FormatError::Empty);
+        }
+        Ok(Format { columns })
+    }
+
+    /// Recognises a header line: every token a field name, the first one
+    /// a known field. Data lines never qualify: their first token is a
+    /// number, an id with digits, or a value like `ACCEPT`.
+    pub fn from_header_line(line: &[u8]) -> Option<Format> {
+        let line = trim_line(line);
+        let first = line.split(|&b| b == b' ').find(|t| !t.is_empty())?;
+        if !Field::from_name(first)?.is_known() {
+            return None;
+        }
+        let text = std::str::from_utf8(line).ok()?;
+        Format::parse(text).ok()
+    }
+
+    /// The columns in order.
+    pub fn columns(&self) -> &[Field] {
+        &self.columns
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Always false: a format has at least one column.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+
+    /// Column index of a field, if the format has it.
+    pub fn index_of(&self, field: &Field) -> Option<usize> {
+        self.columns.iter().position(|f| f == field)
+    }
+
+    /// True if the format has the field.
+    pub fn has(&self, field: &Field) -> bool {
+        self.index_of(field).is_some()
+    }
+
+    /// The flow-log version implied by the fields (the highest of them).
+    pub fn version(&self) -> u8 {
+        self.columns.iter().map(Field::min_version).max().unwrap_or(2)
+    }
+
+    /// The header line AWS would write for this format.
+    pub fn header(&self) -> String {
+        self.columns.iter().map(Field::name).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Strips a trailing `\n` and `\r`.
+pub fn trim_line(mut line: &[u8]) -> &[u8] {
+    if let [rest @ .., b'\n'] = line {
+        line = rest;
+    }
+    if let [rest @ .., b'\r'] = line {
+        line = rest;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_format_has_14_columns_in_order() {
+        let f = Format::default_v2();
+        assert_eq!(f.len(), 14);
+        assert_eq!(f.index_of(&Field::InterfaceId), Some(2));
+        assert_eq!(f.index_of(&Field::LogStatus), Some(13));
+        assert_eq!(f.version(), 2);
+    }
+
+    #[test]
+    fn aws_syntax_and_underscores() {
+        let f = Format::parse("${version} ${vpc-id} ${tcp_flags} ${flow-direction}").unwrap();
+        assert_eq!(f.columns()[2], Field::TcpFlags);
+        assert_eq!(f.version(), 5);
+        assert_eq!(f.header(), "version vpc-id tcp-flags flow-direction");
+    }
+
+    #[test]
+    fn unknown_fields_are_kept() {
+        let f = Format::parse("version next-hop-vpc-id srcaddr").unwrap();
+        assert_eq!(f.columns()[1], Field::Other("next-hop-vpc-id".into()));
+    }
+
+    #[test]
+    fn bad_formats_are_rejected() {
+        assert_eq!(Format::parse("  "), Err(FormatError::Empty));
+        assert!(matches!(Format::parse("version SRC.ADDR"), Err(FormatError::BadToken(_))));
+        assert!(matches!(Format::parse("srcaddr srcaddr"), Err(FormatError::Duplicate(_))));
+    }
+
+    #[test]
+    fn header_detection() {
+        assert!(Format::from_header_line(b"version account-id interface-id\r\n").is_some());
+        assert!(Format::from_header_line(b"account-id bytes dstaddr").is_some());
+        assert!(Format::from_header_line(b"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA").is_none());
+        assert!(Format::from_header_line(b"eni-0a1b srcaddr").is_none());
+        assert!(Format::from_header_line(b"unknown 10.0.0.1").is_none());
+        assert!(Format::from_header_line(b"").is_none());
+    }
+}

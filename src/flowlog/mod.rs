@@ -1,0 +1,15 @@
+//! Reading VPC flow logs: formats (`format`), records (`record`), the
+//! byte-level parser (`parse`) and inputs cut into chunks (`reader`).
+//!
+//! Facts this module relies on (see DOMAIN.md): fields are space
+//! separated; `-` means absent; S3 objects begin with a header line of
+//! field names; NODATA/SKIPDATA records carry no traffic.
+
+pub mod format;
+pub mod parse;
+pub mod reader;
+pub mod record;
+
+pub use format::{Field, Format};
+pub use parse::{Parser, SkipReason};
+pub use record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};

@@ -1,0 +1,490 @@
+//! Line → `FlowRecord`, on bytes, without allocation.
+//!
+//! The `Parser` is built once per format; each line is split on spaces
+//! with memchr and each interpreted column parsed straight from its bytes.
+
+use memchr::memchr_iter;
+
+use super::format::{Field, Format};
+use super::record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+
+/// Why a line was not used. The names (`as_str`) are part of the JSON
+/// output contract: `input.skipped` maps them to counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    EmptyLine,
+    FieldCount,
+    BadNumber,
+    BadAddress,
+    BadPort,
+    BadProtocol,
+    BadAction,
+    BadLogStatus,
+    BadDirection,
+    MissingField,
+    InvalidUtf8,
+    LineTooLong,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 12] = [
+        SkipReason::EmptyLine,
+        SkipReason::FieldCount,
+        SkipReason::BadNumber,
+        SkipReason::BadAddress,
+        SkipReason::BadPort,
+        SkipReason::BadProtocol,
+        SkipReason::BadAction,
+        SkipReason::BadLogStatus,
+        SkipReason::BadDirection,
+        SkipReason::MissingField,
+        SkipReason::InvalidUtf8,
+        SkipReason::LineTooLong,
+    ];
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::EmptyLine => "empty_line",
+            SkipReason::FieldCount => "field_count",
+            SkipReason::BadNumber => "bad_number",
+            SkipReason::BadAddress => "bad_address",
+            SkipReason::BadPort => "bad_port",
+            SkipReason::BadProtocol => "bad_protocol",
+            SkipReason::BadAction => "bad_action",
+            SkipReason::BadLogStatus => "bad_log_status",
+            SkipReason::BadDirection => "bad_flow_direction",
+            SkipReason::MissingField => "missing_field",
+            SkipReason::InvalidUtf8 => "invalid_utf8",
+            SkipReason::LineTooLong => "line_too_long",
+        }
+    }
+
+    /// Index into count arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A rejected line: the reason and, where one column is at fault, which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineError {
+    pub reason: SkipReason,
+    /// Column index at fault (None for whole-line problems).
+    pub column: Option<usize>,
+    /// Columns found (for field-count errors).
+    pub found: usize,
+}
+
+impl LineError {
+    fn line(reason: SkipReason, found: usize) -> LineError {
+        LineError { reason, column: None, found }
+    }
+}
+
+/// Interpreted column kinds, resolved once per format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Skip,
+    Interface,
+    Src,
+    Dst,
+    SrcPort,
+    DstPort,
+    Protocol,
+    Packets,
+    Bytes,
+    Start,
+    End,
+    Action,
+    Status,
+    TcpFlags,
+    Direction,
+    PktSrc,
+    PktDst,
+}
+
+/// Parser for one format.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    cols: Vec<Col>,
+    has_status: bool,
+}
+
+/// Lines longer than this are skipped unread (`line_too_long`): a real
+/// record is under 2 KiB even with every v7 ECS ARN.
+pub const MAX_LINE: usize = 64 * 1024;
+
+impl Parser {
+    pub fn new(format: &Format) -> Parser {
+        let cols: Vec<Col> = format
+            .columns()
+            .iter()
+            .map(|f| match f {
+                Field::InterfaceId => Col::Interface,
+                Field::SrcAddr => Col::Src,
+                Field::DstAddr => Col::Dst,
+                Field::SrcPort => Col::SrcPort,
+                Field::DstPort => Col::DstPort,
+                Field::Protocol => Col::Protocol,
+                Field::Packets => Col::Packets,
+                Field::Bytes => Col::Bytes,
+                Field::Start => Col::Start,
+                Field::End => Col::End,
+                Field::Action => Col::Action,
+                Field::LogStatus => Col::Status,
+                Field::TcpFlags => Col::TcpFlags,
+                Field::FlowDirection => Col::Direction,
+                Field::PktSrcAddr => Col::PktSrc,
+                Field::PktDstAddr => Col::PktDst,
+                _ => Col::Skip,
+            })
+            .collect();
+        let has_status = cols.contains(&Col::Status);
+        Parser { cols, has_status }
+    }
+
+    /// Number of columns expected.
+    pub fn columns(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Parses one line (without its `\n`; a trailing `\r` is ignored).
+    /// Repeated spaces are tolerated. NODATA/SKIPDATA records come back
+    /// with their status and whatever fields they carry.
+    #[inline]
+    pub fn parse(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
+        let line = match line {
+            [rest @ .., b'\r'] => rest,
+            l => l,
+        };
+        if line.is_empty() {
+            return Err(LineError::line(SkipReason::EmptyLine, 0));
+        }
+        if line.len() > MAX_LINE {
+            return Err(LineError::line(SkipReason::LineTooLong, 0));
+        }
+        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+            return Err(LineError::line(SkipReason::InvalidUtf8, 0));
+        }
+        let mut rec = FlowRecord::default();
+        let mut col = 0usize;
+        let mut pos = 0usize;
+        let ncols = self.cols.len();
+        let mut missing: Option<usize> = None;
+        let mut bad: Option<LineError> = None;
+        let mut ends = memchr_iter(b' ', line).chain(std::iter::once(line.len()));
+        loop {
+            let Some(end) = ends.next() else { break };
+            let tok = &line[pos..end];
+            pos = end + 1;
+            if tok.is_empty() {
+                continue;
+            }
+            if col >= ncols {
+                col += 1;
+                continue;
+            }
+            if bad.is_none() {
+                if let Err(reason) = self.field(&mut rec, self.cols[col], tok) {
+                    if reason == SkipReason::MissingField {
+                        missing.get_or_insert(col);
+                    } else {
+                        bad = Some(LineError { reason, column: Some(col), found: 0 });
+                    }
+                }
+            }
+            col += 1;
+        }
+        if col != ncols {
+            return Err(LineError::line(SkipReason::FieldCount, col));
+        }
+        if let Some(mut e) = bad {
+            e.found = col;
+            return Err(e);
+        }
+        if !self.has_status || rec.status == LogStatus::Ok {
+            if let Some(c) = missing {
+                return Err(LineError { reason: SkipReason::MissingField, column: Some(c), found: col });
+            }
+        }
+        Ok(rec)
+    }
+
+    /// Parses one column into the record. `-` is absent; for the fields a
+    /// data record needs (addresses, protocol) absence is `MissingField`,
+    /// which only counts against records whose log-status is OK.
+    #[inline(always)]
+    fn field(&self, rec: &mut FlowRecord, col: Col, tok: &[u8]) -> Result<(), SkipReason> {
+        let dash = tok == b"-";
+        match col {
+            Col::Skip => {}
+            Col::Interface => {
+                if !dash {
+                    rec.interface = EniId::from_bytes(tok);
+                }
+            }
+            Col::Src | Col::Dst | Col::PktSrc | Col::PktDst => {
+                if dash {
+                    if matches!(col, Col::Src | Col::Dst) {
+                        return Err(SkipReason::MissingField);
+                    }
+                    return Ok(());
+                }
+                let ip = parse_ip(tok).ok_or(SkipReason::BadAddress)?;
+                match col {
+                    Col::Src => rec.srcaddr = Some(ip),
+                    Col::Dst => rec.dstaddr = Some(ip),
+                    Col::PktSrc => rec.pkt_srcaddr = Some(ip),
+                    _ => rec.pkt_dstaddr = Some(ip),
+                }
+            }
+            Col::SrcPort | Col::DstPort => {
+                if !dash {
+                    let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
+                    let p = u16::try_from(n).map_err(|_| SkipReason::BadPort)?;
+                    if col == Col::SrcPort {
+                        rec.srcport = Some(p);
+                    } else {
+                        rec.dstport = Some(p);
+                    }
+                }
+            }
+            Col::Protocol => {
+                if dash {
+                    return Err(SkipReason::MissingField);
+                }
+                let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
+                rec.protocol = Some(u8::try_from(n).map_err(|_| SkipReason::BadProtocol)?);
+            }
+            Col::Packets | Col::Bytes | Col::Start | Col::End => {
+                if !dash {
+                    let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
+                    match col {
+                        Col::Packets => rec.packets = n,
+                        Col::Bytes => rec.bytes = n,
+                        Col::Start => rec.start = Some(n),
+                        _ => rec.end = Some(n),
+                    }
+                }
+            }
+            Col::Action => {
+                rec.action = match tok {
+                    b"ACCEPT" => Action::Accept,
+                    b"REJECT" => Action::Reject,
+                    b"-" => Action::Unknown,
+                    _ => return Err(SkipReason::BadAction),
+                }
+            }
+            Col::Status => {
+                rec.status = match tok {
+                    b"OK" => LogStatus::Ok,
+                    b"NODATA" => LogStatus::NoData,
+                    b"SKIPDATA" => LogStatus::SkipData,
+                    _ => return Err(SkipReason::BadLogStatus),
+                }
+            }
+            Col::TcpFlags => {
+                if !dash {
+                    let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
+                    rec.tcp_flags = Some(u16::try_from(n).map_err(|_| SkipReason::BadNumber)?);
+                }
+            }
+            Col::Direction => {
+                rec.flow_direction = match tok {
+                    b"ingress" => Some(PacketDirection::Ingress),
+                    b"egress" => Some(PacketDirection::Egress),
+                    b"-" => None,
+                    _ => return Err(SkipReason::BadDirection),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decimal u64; `None` on empty input, a non-digit, or overflow.
+#[inline]
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    if s.len() < 20 {
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + d as u64;
+        }
+        Some(v)
+    } else {
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(d as u64)?;
+        }
+        Some(v)
+    }
+}
+
+/// IPv4 by hand (the hot case), IPv6 through the standard library. Zone
+/// ids (`fe80::1%eth0`) are not addresses a flow log carries: rejected.
+#[inline]
+pub fn parse_ip(s: &[u8]) -> Option<Ip> {
+    if let Some(v4) = parse_ipv4(s) {
+        return Some(Ip::v4(v4));
+    }
+    if s.contains(&b':') && s.len() <= 45 {
+        let text = std::str::from_utf8(s).ok()?;
+        let v6: std::net::Ipv6Addr = text.parse().ok()?;
+        return Some(Ip(u128::from(v6)));
+    }
+    None
+}
+
+#[inline]
+fn parse_ipv4(s: &[u8]) -> Option<u32> {
+    if s.len() < 7 || s.len() > 15 {
+        return None;
+    }
+    let mut out: u32 = 0;
+    let mut octet: u32 = 0;
+    let mut digits = 0;
+    let mut dots = 0;
+    for &b in s {
+        if b == b'.' {
+            if digits == 0 {
+                return None;
+            }
+            out = (out << 8) | octet;
+            octet = 0;
+            digits = 0;
+            dots += 1;
+        } else {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 || digits == 3 {
+                return None;
+            }
+            octet = octet * 10 + d as u32;
+            if octet > 255 {
+                return None;
+            }
+            digits += 1;
+        }
+    }
+    if dots != 3 || digits == 0 {
+        return None;
+    }
+    Some((out << 8) | octet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flowlog::format::Format;
+
+    fn v2() -> Parser {
+        Parser::new(&Format::default_v2())
+    }
+
+    #[test]
+    fn parses_a_default_record() {
+        let r = v2()
+            .parse(b"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK")
+            .unwrap();
+        assert_eq!(r.interface.packed_text().unwrap(), "eni-1235b8ca123456789");
+        assert_eq!(r.srcaddr.unwrap().to_string(), "172.31.16.139");
+        assert_eq!((r.srcport, r.dstport, r.protocol), (Some(20641), Some(22), Some(6)));
+        assert_eq!((r.packets, r.bytes), (20, 4249));
+        assert_eq!((r.start, r.end), (Some(1418530010), Some(1418530070)));
+        assert_eq!(r.action, Action::Accept);
+        assert_eq!(r.status, LogStatus::Ok);
+    }
+
+    #[test]
+    fn nodata_and_skipdata() {
+        let p = v2();
+        let r = p.parse(b"2 123456789010 eni-1a2b3c4d - - - - - - - 1431280876 1431280934 - NODATA").unwrap();
+        assert_eq!(r.status, LogStatus::NoData);
+        assert_eq!(r.srcaddr, None);
+        let r = p.parse(b"2 123456789010 eni-4b118871 - - - - - - - 1431280876 1431280934 - SKIPDATA").unwrap();
+        assert_eq!(r.status, LogStatus::SkipData);
+    }
+
+    #[test]
+    fn dash_address_in_ok_record_is_missing_field() {
+        let e = v2().parse(b"2 1 eni-1 - 10.0.0.1 1 2 6 1 1 1 2 ACCEPT OK").unwrap_err();
+        assert_eq!(e.reason, SkipReason::MissingField);
+        assert_eq!(e.column, Some(3));
+    }
+
+    #[test]
+    fn ipv6_and_crlf() {
+        let r = v2()
+            .parse(b"2 1 eni-1 2001:db8::1 2600:1f18::5 443 50000 6 3 300 1 2 ACCEPT OK\r")
+            .unwrap();
+        assert_eq!(r.srcaddr.unwrap().to_string(), "2001:db8::1");
+        assert!(!r.dstaddr.unwrap().is_v4());
+    }
+
+    #[test]
+    fn errors_name_the_reason_and_column() {
+        let p = v2();
+        let cases: &[(&[u8], SkipReason, Option<usize>)] = &[
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT", SkipReason::FieldCount, None),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK extra", SkipReason::FieldCount, None),
+            (b"2 1 eni-1 10.0.0.300 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadAddress, Some(3)),
+            (b"2 1 eni-1 fe80::1%eth0 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadAddress, Some(3)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 70000 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadPort, Some(5)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 256 1 1 1 2 ACCEPT OK", SkipReason::BadProtocol, Some(7)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 99999999999999999999 1 1 2 ACCEPT OK", SkipReason::BadNumber, Some(8)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1x 1 1 2 ACCEPT OK", SkipReason::BadNumber, Some(8)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ALLOW OK", SkipReason::BadAction, Some(12)),
+            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT FINE", SkipReason::BadLogStatus, Some(13)),
+            (b"2 1 eni-\xff 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::InvalidUtf8, None),
+            (b"", SkipReason::EmptyLine, None),
+            (b"\r", SkipReason::EmptyLine, None),
+        ];
+        for (line, reason, col) in cases {
+            let e = p.parse(line).unwrap_err();
+            assert_eq!((e.reason, e.column), (*reason, *col), "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn u64_edges() {
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_u64(b"-1"), None);
+    }
+
+    #[test]
+    fn ipv4_edges() {
+        assert_eq!(parse_ipv4(b"255.255.255.255"), Some(u32::MAX));
+        assert_eq!(parse_ipv4(b"0.0.0.0"), Some(0));
+        for bad in [&b"1.2.3"[..], b"1.2.3.4.5", b"1..2.3", b"256.1.1.1", b"1.2.3.4 ", b"1.2.3.1000"] {
+            assert_eq!(parse_ipv4(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn custom_column_order() {
+        let f = Format::parse("account-id bytes dstaddr dstport end instance-id packets pkt-dstaddr pkt-srcaddr protocol srcaddr srcport start subnet-id tcp-flags type version vpc-id").unwrap();
+        let r = Parser::new(&f)
+            .parse(b"000000000000 6392 172.18.160.93 47460 1568300425 i-06f9249b 10 172.18.160.93 192.168.0.1 6 172.18.160.68 443 1568300367 subnet-089e7569 19 IPv4 3 vpc-0461a061")
+            .unwrap();
+        assert_eq!(r.srcaddr.unwrap().to_string(), "172.18.160.68");
+        assert_eq!(r.srcport, Some(443));
+        assert_eq!(r.bytes, 6392);
+        assert_eq!(r.tcp_flags, Some(19));
+        assert_eq!(r.pkt_srcaddr.unwrap().to_string(), "192.168.0.1");
+        assert_eq!(r.interface, EniId::NONE);
+        assert_eq!(r.action, Action::Unknown);
+    }
+}

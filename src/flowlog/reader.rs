@@ -1,0 +1,494 @@
+//! Opening inputs and cutting them into chunks of whole lines.
+//!
+//! Gzip is detected by its magic bytes, never by the file name, and read
+//! with `MultiGzDecoder`: S3 objects written by Firehose, or `cat a.gz
+//! b.gz`, hold several members, and a reader that stops after the first
+//! silently loses the rest. A `ChunkReader` hands out ~1 MiB chunks that
+//! end on a line boundary, each tagged with the format in force and the
+//! number of its first line, so chunks can be parsed on any thread. Header
+//! lines (the first line of an S3 object, or one in the middle of
+//! concatenated files) are consumed here and switch the format.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::bufread::MultiGzDecoder;
+use memchr::{memchr, memchr_iter};
+
+use super::format::{trim_line, Format};
+use super::parse::{Parser, MAX_LINE};
+
+/// Chunk size handed to parsers (1 MiB): large enough to amortise the
+/// hand-off between threads, small enough to keep memory flat.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// Read size for files (256 KiB).
+const READ_BUF: usize = 256 * 1024;
+
+/// One input: a file or standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// Name used in messages.
+    pub fn display(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// A format together with its parser, shared by the chunks that use it.
+#[derive(Debug)]
+pub struct FormatCtx {
+    pub format: Format,
+    pub parser: Parser,
+}
+
+impl FormatCtx {
+    pub fn new(format: Format) -> Arc<FormatCtx> {
+        let parser = Parser::new(&format);
+        Arc::new(FormatCtx { format, parser })
+    }
+}
+
+/// Whole lines of one input.
+#[derive(Debug)]
+pub struct Chunk {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Line number (1-based) of the first line in the chunk.
+    pub first_line: u64,
+    /// Format in force for these lines.
+    pub format: Arc<FormatCtx>,
+}
+
+impl Chunk {
+    /// The bytes: whole lines, each ending in `\n` except perhaps the last
+    /// line of the input.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Gives the buffer back for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Calls `f(line_number, line)` for each line (without `\n`).
+    #[inline]
+    pub fn for_each_line(&self, mut f: impl FnMut(u64, &[u8])) {
+        let data = self.data();
+        let mut pos = 0;
+        let mut line_no = self.first_line;
+        for nl in memchr_iter(b'\n', data) {
+            f(line_no, &data[pos..nl]);
+            pos = nl + 1;
+            line_no += 1;
+        }
+        if pos < data.len() {
+            f(line_no, &data[pos..]);
+        }
+    }
+}
+
+/// Reading failed part-way: the lines before the failure were delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot open: {0}")]
+    Open(io::Error),
+    #[error("Parquet flow logs are not supported yet (export as plain text, or convert)")]
+    Parquet,
+    #[error("{kind} at compressed byte offset {compressed} (decompressed {decompressed} bytes, {lines} lines read before it): {source}")]
+    Decode {
+        kind: &'static str,
+        compressed: u64,
+        decompressed: u64,
+        lines: u64,
+        source: io::Error,
+    },
+    #[error("read error after {decompressed} bytes ({lines} lines): {source}")]
+    Read { decompressed: u64, lines: u64, source: io::Error },
+}
+
+/// Counts the bytes a decoder pulls from the file, to name the offset of
+/// damage in a compressed file.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An opened input: its decoded byte stream.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    pub gzip: bool,
+    /// Bytes consumed from the underlying file or stdin.
+    pub consumed: Arc<AtomicU64>,
+}
+
+/// Opens an input and detects gzip by magic bytes.
+pub fn open(input: &Input) -> Result<Opened, ReadError> {
+    let consumed = Arc::new(AtomicU64::new(0));
+    let raw: Box<dyn Read + Send> = match input {
+        Input::Path(p) => Box::new(File::open(p).map_err(ReadError::Open)?),
+        Input::Stdin => Box::new(io::stdin()),
+    };
+    let mut br = BufReader::with_capacity(READ_BUF, Counting { inner: raw, count: consumed.clone() });
+    let head = fill_at_least(&mut br, 4).map_err(ReadError::Open)?;
+    if head.starts_with(b"PAR1") {
+        return Err(ReadError::Parquet);
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + Send> = if gzip { Box::new(MultiGzDecoder::new(br)) } else { Box::new(br) };
+    Ok(Opened { reader, gzip, consumed })
+}
+
+/// The buffered prefix (up to `n` bytes; fewer at EOF). A pipe may deliver
+/// fewer bytes per read, so this only looks at what one fill gives, which
+/// is at least the magic bytes for any real file.
+fn fill_at_least<R: Read>(br: &mut BufReader<R>, n: usize) -> io::Result<Vec<u8>> {
+    let buf = br.fill_buf()?;
+    Ok(buf[..buf.len().min(n)].to_vec())
+}
+
+/// Per-input counts the reader itself makes: header lines and lines too
+/// long to read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReaderCounts {
+    pub headers: u64,
+    pub too_long: u64,
+    pub decompressed: u64,
+}
+
+/// Cuts a byte stream into chunks of whole lines.
+pub struct ChunkReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+    eof: bool,
+    line: u64,
+    format: Arc<FormatCtx>,
+    spare: Vec<Vec<u8>>,
+    pub counts: ReaderCounts,
+    /// Line numbers of lines skipped as too long (first few).
+    pub too_long_lines: Vec<u64>,
+    at_line_start: bool,
+}
+
+impl<R: Read> ChunkReader<R> {
+    pub fn new(src: R, format: Arc<FormatCtx>) -> ChunkReader<R> {
+        ChunkReader {
+            src,
+            buf: Vec::new(),
+            start: 0,
+            len: 0,
+            eof: false,
+            line: 0,
+            format,
+            spare: Vec::new(),
+            counts: ReaderCounts::default(),
+            too_long_lines: Vec::new(),
+            at_line_start: true,
+        }
+    }
+
+    /// Lines seen so far (including headers and skipped lines).
+    pub fn lines(&self) -> u64 {
+        self.line
+    }
+
+    /// Returns a chunk's buffer for reuse.
+    pub fn give_back(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < 4 {
+            self.spare.push(buf);
+        }
+    }
+
+    fn fresh_buffer(&mut self) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.clear();
+        b.resize(CHUNK_SIZE + MAX_LINE, 0);
+        b
+    }
+
+    /// Reads until the buffer holds a full chunk or the input ends.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            self.buf = self.fresh_buffer();
+        }
+        while !self.eof && self.len - self.start < CHUNK_SIZE {
+            if self.len == self.buf.len() {
+                // Compact: move the unread tail to the front.
+                self.buf.copy_within(self.start..self.len, 0);
+                self.len -= self.start;
+                self.start = 0;
+                if self.len == self.buf.len() {
+                    break;
+                }
+            }
+            match self.src.read(&mut self.buf[self.len..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.len += n;
+                    self.counts.decompressed += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next chunk of lines, `None` at the end of the input.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        loop {
+            self.fill()?;
+            if self.start == self.len {
+                if self.eof {
+                    return Ok(None);
+                }
+                continue;
+            }
+            // A header line at the start of the buffer switches the format.
+            if self.at_line_start && self.buf[self.start].is_ascii_lowercase() {
+                if let Some(nl) = memchr(b'\n', &self.buf[self.start..self.len]) {
+                    let line = &self.buf[self.start..self.start + nl];
+                    if let Some(f) = Format::from_header_line(line) {
+                        self.format = FormatCtx::new(f);
+                        self.counts.headers += 1;
+                        self.line += 1;
+                        self.start += nl + 1;
+                        continue;
+                    }
+                } else if self.eof {
+                    let line = trim_line(&self.buf[self.start..self.len]);
+                    if Format::from_header_line(line).is_some() {
+                        self.counts.headers += 1;
+                        self.line += 1;
+                        self.start = self.len;
+                        continue;
+                    }
+                }
+            }
+            let region = &self.buf[self.start..self.len];
+            let first_line = self.line + 1;
+            // Scan lines: count them and stop before a header line.
+            let mut end = 0usize;
+            let mut lines = 0u64;
+            let mut header_next = false;
+            for nl in memchr_iter(b'\n', region) {
+                lines += 1;
+                end = nl + 1;
+                if end < region.len() && region[end].is_ascii_lowercase() {
+                    let next = match memchr(b'\n', &region[end..]) {
+                        Some(n) => &region[end..end + n],
+                        None if self.eof => &region[end..],
+                        None => &region[end..end],
+                    };
+                    if Format::from_header_line(next).is_some() {
+                        header_next = true;
+                        break;
+                    }
+                }
+            }
+            if !header_next && self.eof && end < region.len() {
+                // The last line has no newline.
+                lines += 1;
+                end = region.len();
+            }
+            if end == 0 {
+                // No complete line in a full buffer: a line too long to keep.
+                if region.len() >= MAX_LINE {
+                    self.skip_long_line()?;
+                    continue;
+                }
+                continue;
+            }
+            self.line += lines;
+            self.at_line_start = true;
+            let mut next = self.fresh_buffer();
+            let tail = self.start + end..self.len;
+            let tail_len = tail.len();
+            next[..tail_len].copy_from_slice(&self.buf[tail]);
+            let buf = std::mem::replace(&mut self.buf, next);
+            let chunk = Chunk { buf, start: self.start, end: self.start + end, first_line, format: self.format.clone() };
+            self.start = 0;
+            self.len = tail_len;
+            return Ok(Some(chunk));
+        }
+    }
+
+    /// Discards bytes up to and including the next newline.
+    fn skip_long_line(&mut self) -> io::Result<()> {
+        self.line += 1;
+        self.counts.too_long += 1;
+        if self.too_long_lines.len() < 3 {
+            self.too_long_lines.push(self.line);
+        }
+        loop {
+            if let Some(nl) = memchr(b'\n', &self.buf[self.start..self.len]) {
+                self.start += nl + 1;
+                return Ok(());
+            }
+            self.start = 0;
+            self.len = 0;
+            if self.eof {
+                return Ok(());
+            }
+            self.fill()?;
+            if self.len == 0 && self.eof {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Expands path arguments: files as given, directories walked recursively
+/// in sorted order (so results never depend on the file system's order),
+/// `-` as standard input. Inside directories only files named like logs
+/// are taken (`.log`, `.gz`, `.txt`); the inventory JSON that sits beside
+/// logs in an S3 download is not. Symlinked directories are followed once
+/// (loops are detected by canonical path).
+pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for a in args {
+        if a.as_os_str() == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        match std::fs::metadata(a) {
+            Ok(m) if m.is_dir() => {
+                let mut seen = std::collections::HashSet::new();
+                let before = out.len();
+                walk(a, &mut out, &mut problems, &mut seen);
+                if out.len() == before {
+                    problems.push(format!("{}: no flow-log files (*.log, *.gz, *.txt) in this directory", a.display()));
+                }
+            }
+            Ok(_) => out.push(Input::Path(a.clone())),
+            Err(e) => problems.push(format!("{}: {}", a.display(), e)),
+        }
+    }
+    (out, problems)
+}
+
+fn walk(dir: &Path, out: &mut Vec<Input>, problems: &mut Vec<String>, seen: &mut std::collections::HashSet<PathBuf>) {
+    match dir.canonicalize() {
+        Ok(c) => {
+            if !seen.insert(c) {
+                return; // symlink loop or repeated directory
+            }
+        }
+        Err(e) => {
+            problems.push(format!("{}: {}", dir.display(), e));
+            return;
+        }
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(format!("{}: cannot read directory: {}", dir.display(), e));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, out, problems, seen),
+            Ok(_) if looks_like_log(&p) => out.push(Input::Path(p)),
+            Ok(_) => {}
+            Err(e) => problems.push(format!("{}: {}", p.display(), e)),
+        }
+    }
+}
+
+fn looks_like_log(p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    !name.starts_with('.') && (name.ends_with(".log") || name.ends_with(".gz") || name.ends_with(".txt"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flowlog::format::Field;
+
+    fn chunks_of(data: &[u8]) -> (Vec<(u64, Vec<u8>, usize)>, ReaderCounts) {
+        let mut r = ChunkReader::new(data, FormatCtx::new(Format::default_v2()));
+        let mut out = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            out.push((c.first_line, c.data().to_vec(), c.format.format.len()));
+        }
+        (out, r.counts)
+    }
+
+    #[test]
+    fn header_switches_format_and_lines_are_numbered() {
+        let data = b"version srcaddr\n2 10.0.0.1\n2 10.0.0.2\nversion dstaddr srcaddr\n2 1.1.1.1 2.2.2.2";
+        let (chunks, counts) = chunks_of(data);
+        assert_eq!(counts.headers, 2);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0], (2, b"2 10.0.0.1\n2 10.0.0.2\n".to_vec(), 2));
+        assert_eq!(chunks[1], (5, b"2 1.1.1.1 2.2.2.2".to_vec(), 3));
+    }
+
+    #[test]
+    fn lines_longer_than_the_buffer_are_skipped_and_counted() {
+        // Lines that fit the buffer reach the parser, which rejects those
+        // over MAX_LINE; longer ones are skipped here without buffering.
+        let mut data = b"a\n".to_vec();
+        data.extend(std::iter::repeat(b'x').take(CHUNK_SIZE * 3));
+        data.extend(b"\nb\n");
+        let mut r = ChunkReader::new(&data[..], FormatCtx::new(Format::default_v2()));
+        let mut lines = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            c.for_each_line(|n, l| lines.push((n, l.len())));
+        }
+        assert_eq!(lines, vec![(1, 1), (3, 1)]);
+        assert_eq!(r.counts.too_long, 1);
+        assert_eq!(r.too_long_lines, vec![2]);
+        assert_eq!(r.lines(), 3);
+    }
+
+    #[test]
+    fn reads_in_tiny_pieces() {
+        // A reader returning one byte at a time must give the same lines.
+        struct Slow<'a>(&'a [u8]);
+        impl Read for Slow<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() || buf.is_empty() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[0];
+                self.0 = &self.0[1..];
+                Ok(1)
+            }
+        }
+        let data = b"interface-id srcaddr\neni-1 10.0.0.1\r\neni-2 10.0.0.2\n";
+        let mut r = ChunkReader::new(Slow(data), FormatCtx::new(Format::default_v2()));
+        let mut lines = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            assert_eq!(c.format.format.columns()[0], Field::InterfaceId);
+            c.for_each_line(|n, l| lines.push((n, l.to_vec())));
+        }
+        assert_eq!(lines, vec![(2, b"eni-1 10.0.0.1\r".to_vec()), (3, b"eni-2 10.0.0.2".to_vec())]);
+    }
+}

@@ -1,0 +1,225 @@
+//! The parsed form of one flow-log record: small, `Copy`, no heap.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An IPv4 or IPv6 address as one integer: IPv4 is stored IPv4-mapped
+/// (`::ffff:a.b.c.d`), so keys and sets need a single type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Ip(pub u128);
+
+const V4_MAPPED: u128 = 0xffff_0000_0000;
+
+impl Ip {
+    /// From an IPv4 address as a big-endian integer.
+    pub fn v4(bits: u32) -> Ip {
+        Ip(V4_MAPPED | bits as u128)
+    }
+
+    /// True for IPv4 (mapped) addresses.
+    pub fn is_v4(self) -> bool {
+        self.0 >> 32 == 0xffff
+    }
+
+    /// The standard library form.
+    pub fn to_ip_addr(self) -> IpAddr {
+        if self.is_v4() {
+            IpAddr::V4(Ipv4Addr::from(self.0 as u32))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(self.0))
+        }
+    }
+}
+
+impl From<IpAddr> for Ip {
+    fn from(a: IpAddr) -> Ip {
+        match a {
+            IpAddr::V4(v4) => Ip::v4(u32::from(v4)),
+            IpAddr::V6(v6) => Ip(u128::from(v6)),
+        }
+    }
+}
+
+impl fmt::Display for Ip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_ip_addr().fmt(f)
+    }
+}
+
+/// A network-interface id packed into an integer. `eni-` followed by up to
+/// 17 hex digits (every id AWS issues) packs exactly: the digits as a
+/// number plus their count, so `eni-0a` and `eni-00a` stay distinct. Any
+/// other text gets the top bit and a 127-bit hash of the text; the text
+/// itself is kept aside by whoever needs to print it (see `EniNames`).
+/// 0 means "no interface id" (`-` or a format without the field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct EniId(pub u128);
+
+const ENI_HASHED: u128 = 1 << 127;
+
+impl EniId {
+    /// No interface id.
+    pub const NONE: EniId = EniId(0);
+
+    /// Packs an interface id. Never fails: odd ids are hashed.
+    pub fn from_bytes(s: &[u8]) -> EniId {
+        if let Some(hex) = s.strip_prefix(b"eni-") {
+            if !hex.is_empty() && hex.len() <= 17 {
+                let mut v: u128 = 0;
+                let mut ok = true;
+                for &b in hex {
+                    let d = match b {
+                        b'0'..=b'9' => b - b'0',
+                        b'a'..=b'f' => b - b'a' + 10,
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    };
+                    v = (v << 4) | d as u128;
+                }
+                if ok {
+                    return EniId(((hex.len() as u128) << 68) | v);
+                }
+            }
+        }
+        EniId(ENI_HASHED | (hash128(s) >> 1))
+    }
+
+    /// True when the id was hashed: its text must come from a name table.
+    pub fn is_hashed(self) -> bool {
+        self.0 & ENI_HASHED != 0
+    }
+
+    /// The id's text, when it is packed (not hashed) and present.
+    pub fn packed_text(self) -> Option<String> {
+        if self.0 == 0 || self.is_hashed() {
+            return None;
+        }
+        let len = (self.0 >> 68) as usize;
+        let v = self.0 & ((1u128 << 68) - 1);
+        Some(format!("eni-{:0width$x}", v, width = len))
+    }
+}
+
+/// Two independent FNV-1a passes: collisions among the few odd interface
+/// ids a dataset holds are not a practical concern at 127 bits.
+fn hash128(s: &[u8]) -> u128 {
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x6c62_272e_07bb_0142;
+    for &x in s {
+        a = (a ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        b = (b ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(5);
+    }
+    ((a as u128) << 64) | b as u128
+}
+
+/// ACCEPT or REJECT; `Unknown` where the format has no `action` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Action {
+    Accept,
+    Reject,
+    #[default]
+    Unknown,
+}
+
+impl Action {
+    /// The AWS spelling, or `-`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "ACCEPT",
+            Action::Reject => "REJECT",
+            Action::Unknown => "-",
+        }
+    }
+}
+
+/// The `log-status` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogStatus {
+    #[default]
+    Ok,
+    NoData,
+    SkipData,
+}
+
+/// Packet direction relative to the capturing interface (`flow-direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketDirection {
+    Ingress,
+    Egress,
+}
+
+/// One parsed record. Absent (`-`) values are `None` (or 0 for counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowRecord {
+    pub interface: EniId,
+    pub srcaddr: Option<Ip>,
+    pub dstaddr: Option<Ip>,
+    pub srcport: Option<u16>,
+    pub dstport: Option<u16>,
+    pub protocol: Option<u8>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub start: Option<u64>,
+    pub end: Option<u64>,
+    pub action: Action,
+    pub status: LogStatus,
+    pub tcp_flags: Option<u16>,
+    pub flow_direction: Option<PacketDirection>,
+    pub pkt_srcaddr: Option<Ip>,
+    pub pkt_dstaddr: Option<Ip>,
+}
+
+/// True for protocols whose records carry meaningful ports.
+pub fn has_ports(protocol: u8) -> bool {
+    matches!(protocol, 6 | 17 | 132)
+}
+
+/// IANA name of common protocols, for display.
+pub fn protocol_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        1 => "icmp",
+        6 => "tcp",
+        17 => "udp",
+        47 => "gre",
+        50 => "esp",
+        58 => "icmpv6",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eni_ids_pack_and_print_back() {
+        for s in ["eni-0a1b2c3d4e5f60718", "eni-102010ab", "eni-00a", "eni-0"] {
+            let id = EniId::from_bytes(s.as_bytes());
+            assert!(!id.is_hashed(), "{s}");
+            assert_eq!(id.packed_text().unwrap(), s);
+        }
+        assert_ne!(EniId::from_bytes(b"eni-0a"), EniId::from_bytes(b"eni-00a"));
+    }
+
+    #[test]
+    fn odd_ids_are_hashed_distinctly() {
+        let a = EniId::from_bytes(b"eni-XYZ");
+        let b = EniId::from_bytes(b"tgw-attach-1");
+        assert!(a.is_hashed() && b.is_hashed());
+        assert_ne!(a, b);
+        assert!(EniId::from_bytes(b"eni-0123456789abcdef01").is_hashed()); // 18 digits
+    }
+
+    #[test]
+    fn ip_roundtrip() {
+        let v4: IpAddr = "10.0.1.2".parse().unwrap();
+        let v6: IpAddr = "2600:1f18::1".parse().unwrap();
+        assert_eq!(Ip::from(v4).to_ip_addr(), v4);
+        assert!(Ip::from(v4).is_v4());
+        assert_eq!(Ip::from(v6).to_ip_addr(), v6);
+        assert!(!Ip::from(v6).is_v4());
+    }
+}
