@@ -190,6 +190,9 @@ pub struct ChunkReader<R> {
     /// Line numbers of lines skipped as too long (first few).
     pub too_long_lines: Vec<u64>,
     at_line_start: bool,
+    /// A read error met while filling: the data before it is delivered
+    /// first, then the error.
+    pending_error: Option<io::Error>,
 }
 
 impl<R: Read> ChunkReader<R> {
@@ -206,6 +209,7 @@ impl<R: Read> ChunkReader<R> {
             counts: ReaderCounts::default(),
             too_long_lines: Vec::new(),
             at_line_start: true,
+            pending_error: None,
         }
     }
 
@@ -250,7 +254,10 @@ impl<R: Read> ChunkReader<R> {
                     self.counts.decompressed += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.eof = true;
+                    self.pending_error = Some(e);
+                }
             }
         }
         Ok(())
@@ -262,7 +269,10 @@ impl<R: Read> ChunkReader<R> {
             self.fill()?;
             if self.start == self.len {
                 if self.eof {
-                    return Ok(None);
+                    return match self.pending_error.take() {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    };
                 }
                 continue;
             }

@@ -1,0 +1,523 @@
+//! The parallel driver: inputs → chunks → parsed records → a `Processor`,
+//! with every line accounted for.
+//!
+//! Many inputs: rayon across files, each file read and parsed on one
+//! worker (one processor per rayon split, merged once at the end). One
+//! input (a single large file, or stdin): a reader thread inflates and cuts
+//! chunks while worker threads parse them, through a bounded channel whose
+//! buffers are recycled, so memory stays flat whatever the input size.
+//! Workers never print; problems are collected and reported by the caller.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::flowlog::format::{Field, Format};
+use crate::flowlog::parse::{LineError, SkipReason};
+use crate::flowlog::reader::{open, Chunk, ChunkReader, FormatCtx, Input, ReadError};
+use crate::flowlog::record::{FlowRecord, LogStatus};
+
+/// Where a record came from, for processors that print or filter lines.
+pub struct RecordCtx<'a> {
+    pub file: &'a Arc<str>,
+    pub line_no: u64,
+    pub line: &'a [u8],
+    pub format: &'a Format,
+}
+
+/// Consumes parsed records (data, NODATA and SKIPDATA alike). One
+/// instance per worker; `merge` combines them at the end.
+pub trait Processor: Send {
+    fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>);
+    fn merge(&mut self, other: Self)
+    where
+        Self: Sized;
+}
+
+/// The accounting of one run. Identity (tested):
+/// `lines = headers + records + nodata + skipdata + Σ skipped`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Accounting {
+    pub files: u64,
+    pub files_failed: u64,
+    pub lines: u64,
+    pub headers: u64,
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    pub skipped: [u64; SkipReason::ALL.len()],
+    /// Bytes read from files (compressed size for gzip).
+    pub bytes_read: u64,
+    /// Bytes after decompression.
+    pub bytes_decompressed: u64,
+}
+
+impl Accounting {
+    pub fn merge(&mut self, o: &Accounting) {
+        self.files += o.files;
+        self.files_failed += o.files_failed;
+        self.lines += o.lines;
+        self.headers += o.headers;
+        self.records += o.records;
+        self.nodata += o.nodata;
+        self.skipdata += o.skipdata;
+        for (a, b) in self.skipped.iter_mut().zip(o.skipped.iter()) {
+            *a += b;
+        }
+        self.bytes_read += o.bytes_read;
+        self.bytes_decompressed += o.bytes_decompressed;
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+
+    /// True when every line read is accounted for.
+    pub fn is_balanced(&self) -> bool {
+        self.lines == self.headers + self.records + self.nodata + self.skipdata + self.skipped_total()
+    }
+
+    /// Skipped lines by reason name, only the non-zero ones, in a fixed order.
+    pub fn skipped_by_reason(&self) -> Vec<(&'static str, u64)> {
+        SkipReason::ALL.iter().filter(|r| self.skipped[r.index()] > 0).map(|r| (r.as_str(), self.skipped[r.index()])).collect()
+    }
+
+    /// The JSON form (`input` in every command's JSON output).
+    pub fn to_json(&self) -> AccountingJson {
+        AccountingJson {
+            files: self.files,
+            files_failed: self.files_failed,
+            lines: self.lines,
+            headers: self.headers,
+            records: self.records,
+            nodata: self.nodata,
+            skipdata: self.skipdata,
+            skipped: self.skipped_by_reason().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            bytes_read: self.bytes_read,
+            bytes_decompressed: self.bytes_decompressed,
+        }
+    }
+}
+
+/// JSON shape of `Accounting` (a documented contract).
+#[derive(Debug, Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
+pub struct AccountingJson {
+    pub files: u64,
+    pub files_failed: u64,
+    pub lines: u64,
+    pub headers: u64,
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    pub skipped: std::collections::BTreeMap<String, u64>,
+    pub bytes_read: u64,
+    pub bytes_decompressed: u64,
+}
+
+/// A line that was skipped, with enough context to find and fix it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BadLine {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub reason: SkipReason,
+    pub detail: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: skipped ({}): {}", self.file, self.line, self.reason.as_str(), self.detail)
+    }
+}
+
+/// An input that could not be read, or not to the end.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileError {
+    pub file: Arc<str>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub threads: usize,
+    /// Format of input without a header line (`--format`, else v2).
+    pub default_format: Format,
+    /// How many skipped lines to keep with their details.
+    pub max_bad_lines: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { threads: default_threads(), default_format: Format::default_v2(), max_bad_lines: 10 }
+    }
+}
+
+/// Threads to use by default: the machine's parallelism, at most 16.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16)
+}
+
+/// What a run produced.
+pub struct RunOutput<P> {
+    pub processor: P,
+    pub accounting: Accounting,
+    pub bad_lines: Vec<BadLine>,
+    pub file_errors: Vec<FileError>,
+}
+
+/// Per-worker state.
+struct Worker<P> {
+    proc: P,
+    acc: Accounting,
+    bad: Vec<BadLine>,
+    errors: Vec<FileError>,
+    max_bad: usize,
+}
+
+impl<P: Processor> Worker<P> {
+    fn new(proc: P, max_bad: usize) -> Self {
+        Worker { proc, acc: Accounting::default(), bad: Vec::new(), errors: Vec::new(), max_bad }
+    }
+
+    fn merge(&mut self, o: Worker<P>) {
+        self.proc.merge(o.proc);
+        self.acc.merge(&o.acc);
+        self.bad.extend(o.bad);
+        self.errors.extend(o.errors);
+    }
+
+    fn note_bad(&mut self, file: &Arc<str>, line: u64, reason: SkipReason, detail: impl FnOnce() -> String) {
+        self.acc.skipped[reason.index()] += 1;
+        if self.bad.len() < self.max_bad {
+            self.bad.push(BadLine { file: file.clone(), line, reason, detail: detail() });
+        }
+    }
+
+    /// Parses every line of a chunk into the processor.
+    fn chunk(&mut self, file: &Arc<str>, chunk: &Chunk) {
+        let fmt = &chunk.format;
+        let parser = &fmt.parser;
+        chunk.for_each_line(|line_no, line| match parser.parse(line) {
+            Ok(rec) => {
+                match rec.status {
+                    LogStatus::Ok => self.acc.records += 1,
+                    LogStatus::NoData => self.acc.nodata += 1,
+                    LogStatus::SkipData => self.acc.skipdata += 1,
+                }
+                let ctx = RecordCtx { file, line_no, line, format: &fmt.format };
+                self.proc.record(&rec, &ctx);
+            }
+            Err(e) => self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
+        });
+    }
+
+    /// Accounts for what the reader itself consumed, and a read error.
+    fn finish_input<R: std::io::Read>(&mut self, file: &Arc<str>, reader: &ChunkReader<R>, consumed: u64, err: Option<ReadError>) {
+        self.acc.files += 1;
+        // Lines in chunks were counted by `chunk`; add the reader's own.
+        self.acc.lines += reader.lines();
+        self.acc.headers += reader.counts.headers;
+        self.acc.bytes_decompressed += reader.counts.decompressed;
+        self.acc.bytes_read += consumed;
+        for &l in &reader.too_long_lines {
+            if self.bad.len() < self.max_bad {
+                self.bad.push(BadLine {
+                    file: file.clone(),
+                    line: l,
+                    reason: SkipReason::LineTooLong,
+                    detail: format!("line longer than {} bytes", crate::flowlog::parse::MAX_LINE),
+                });
+            }
+        }
+        self.acc.skipped[SkipReason::LineTooLong.index()] += reader.counts.too_long;
+        if let Some(e) = err {
+            self.acc.files_failed += 1;
+            self.errors.push(FileError { file: file.clone(), message: e.to_string() });
+        }
+    }
+}
+
+/// Explains a skipped line: the column at fault and its value.
+fn describe(e: &LineError, line: &[u8], format: &Format) -> String {
+    let shown = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b);
+        if s.len() > 80 {
+            format!("{}…", s.chars().take(80).collect::<String>())
+        } else {
+            s.into_owned()
+        }
+    };
+    match (e.reason, e.column) {
+        (SkipReason::FieldCount, _) => {
+            format!("{} fields, the format has {} ({})", e.found, format.len(), shorten(&format.header()))
+        }
+        (_, Some(c)) => {
+            let tok = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).nth(c).unwrap_or(b"");
+            let field = format.columns().get(c).cloned().unwrap_or(Field::Other("?".into()));
+            format!("field '{}' = \"{}\"", field, shown(tok))
+        }
+        (SkipReason::InvalidUtf8, _) => "the line is not valid UTF-8".to_string(),
+        (SkipReason::EmptyLine, _) => "empty line".to_string(),
+        (r, None) => r.as_str().replace('_', " "),
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() > 60 {
+        format!("{}…", &s[..60])
+    } else {
+        s.to_string()
+    }
+}
+
+fn read_error(gzip: bool, reader_lines: u64, decompressed: u64, compressed: u64, e: std::io::Error) -> ReadError {
+    if gzip {
+        ReadError::Decode {
+            kind: "corrupt or truncated gzip data",
+            compressed,
+            decompressed,
+            lines: reader_lines,
+            source: e,
+        }
+    } else {
+        ReadError::Read { decompressed, lines: reader_lines, source: e }
+    }
+}
+
+/// Reads one input sequentially on the current thread.
+fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<FormatCtx>) {
+    let file: Arc<str> = input.display().into();
+    let opened = match open(input) {
+        Ok(o) => o,
+        Err(e) => {
+            w.acc.files += 1;
+            w.acc.files_failed += 1;
+            w.errors.push(FileError { file, message: e.to_string() });
+            return;
+        }
+    };
+    let mut reader = ChunkReader::new(opened.reader, default.clone());
+    let mut err = None;
+    loop {
+        match reader.next_chunk() {
+            Ok(Some(c)) => {
+                w.chunk(&file, &c);
+                reader.give_back(c.into_buffer());
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let consumed = opened.consumed.load(Ordering::Relaxed);
+                err = Some(read_error(opened.gzip, reader.lines(), reader.counts.decompressed, consumed, e));
+                break;
+            }
+        }
+    }
+    w.finish_input(&file, &reader, opened.consumed.load(Ordering::Relaxed), err);
+}
+
+/// Reads one input with inflate on one thread and parsing on `threads`
+/// others, overlapped.
+fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
+    input: &Input,
+    default: &Arc<FormatCtx>,
+    threads: usize,
+    max_bad: usize,
+    make: &F,
+) -> Worker<P> {
+    let file: Arc<str> = input.display().into();
+    let mut total = Worker::new(make(), max_bad);
+    let opened = match open(input) {
+        Ok(o) => o,
+        Err(e) => {
+            total.acc.files += 1;
+            total.acc.files_failed += 1;
+            total.errors.push(FileError { file, message: e.to_string() });
+            return total;
+        }
+    };
+    let (tx, rx) = sync_channel::<Chunk>(threads * 2);
+    let (back_tx, back_rx) = channel::<Vec<u8>>();
+    let rx = Mutex::new(rx);
+    let gzip = opened.gzip;
+    let consumed = opened.consumed.clone();
+    std::thread::scope(|s| {
+        let reader_thread = s.spawn(move || {
+            let mut reader = ChunkReader::new(opened.reader, default.clone());
+            let mut err = None;
+            loop {
+                while let Ok(buf) = back_rx.try_recv() {
+                    reader.give_back(buf);
+                }
+                match reader.next_chunk() {
+                    Ok(Some(c)) => {
+                        if tx.send(c).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let c = consumed.load(Ordering::Relaxed);
+                        err = Some(read_error(gzip, reader.lines(), reader.counts.decompressed, c, e));
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            (reader, err)
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = &rx;
+                let back_tx = back_tx.clone();
+                let file = file.clone();
+                s.spawn(move || {
+                    let mut w = Worker::new(make(), max_bad);
+                    loop {
+                        let next = rx.lock().map(|r| r.recv());
+                        let Ok(Ok(chunk)) = next else { break };
+                        w.chunk(&file, &chunk);
+                        let _ = back_tx.send(chunk.into_buffer());
+                    }
+                    w
+                })
+            })
+            .collect();
+        for h in workers {
+            match h.join() {
+                Ok(w) => total.merge(w),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        match reader_thread.join() {
+            Ok((reader, err)) => {
+                let c = opened.consumed.load(Ordering::Relaxed);
+                total.finish_input(&file, &reader, c, err)
+            }
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    });
+    total
+}
+
+/// Runs `make()`-built processors over all inputs.
+pub fn run<P, F>(inputs: &[Input], opts: &EngineOptions, make: F) -> RunOutput<P>
+where
+    P: Processor,
+    F: Fn() -> P + Sync,
+{
+    let default = FormatCtx::new(opts.default_format.clone());
+    let threads = opts.threads.max(1);
+    let mut total = if inputs.len() == 1 && threads > 1 {
+        process_pipelined(&inputs[0], &default, threads, opts.max_bad_lines, &make)
+    } else if threads == 1 {
+        let mut w = Worker::new(make(), opts.max_bad_lines);
+        for i in inputs {
+            process_input(&mut w, i, &default);
+        }
+        w
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        let parts: Vec<Worker<P>> = pool.install(|| {
+            inputs
+                .par_iter()
+                .with_max_len(1)
+                .fold(
+                    || Worker::new(make(), opts.max_bad_lines),
+                    |mut w, input| {
+                        process_input(&mut w, input, &default);
+                        w
+                    },
+                )
+                .collect()
+        });
+        let mut total = Worker::new(make(), opts.max_bad_lines);
+        for p in parts {
+            total.merge(p);
+        }
+        total
+    };
+    total.bad.sort();
+    total.bad.truncate(opts.max_bad_lines);
+    total.errors.sort();
+    RunOutput { processor: total.proc, accounting: total.acc, bad_lines: total.bad, file_errors: total.errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[derive(Default)]
+    struct Count(u64, u64);
+    impl Processor for Count {
+        fn record(&mut self, rec: &FlowRecord, _: &RecordCtx<'_>) {
+            self.0 += 1;
+            self.1 += rec.bytes;
+        }
+        fn merge(&mut self, o: Self) {
+            self.0 += o.0;
+            self.1 += o.1;
+        }
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn multi_member_gzip_and_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 1 eni-1 10.0.0.1 10.0.0.2 5 6 6 1 100 1 2 ACCEPT OK\n";
+        let b = b"2 1 eni-1 10.0.0.1 10.0.0.2 5 6 6 1 50 1 2 ACCEPT OK\nbad line\n2 1 eni-1 - - - - - - - 1 2 - NODATA\n";
+        let mut data = gz(a);
+        data.extend(gz(b));
+        let p = dir.path().join("x.log.gz");
+        std::fs::write(&p, &data).unwrap();
+        for threads in [1, 2, 3] {
+            let opts = EngineOptions { threads, ..Default::default() };
+            let out = run(&[Input::Path(p.clone())], &opts, Count::default);
+            assert_eq!(out.processor.1, 150, "threads {threads}");
+            assert_eq!(out.accounting.records, 2);
+            assert_eq!(out.accounting.nodata, 1);
+            assert_eq!(out.accounting.headers, 1);
+            assert_eq!(out.accounting.lines, 5);
+            assert!(out.accounting.is_balanced());
+            assert_eq!(out.bad_lines.len(), 1);
+            assert_eq!(out.bad_lines[0].line, 4);
+        }
+    }
+
+    #[test]
+    fn truncated_gzip_reports_offset_and_keeps_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = Vec::new();
+        for i in 0..20000 {
+            writeln!(text, "2 1 eni-1 10.0.0.1 10.0.0.2 {} 443 6 1 {} 1 2 ACCEPT OK", 1024 + i % 60000, i).unwrap();
+        }
+        let data = gz(&text);
+        let cut = &data[..data.len() / 2];
+        let p = dir.path().join("t.log.gz");
+        std::fs::write(&p, cut).unwrap();
+        for threads in [1, 2] {
+            let opts = EngineOptions { threads, ..Default::default() };
+            let out = run(&[Input::Path(p.clone())], &opts, Count::default);
+            assert_eq!(out.file_errors.len(), 1);
+            let msg = out.file_errors[0].to_string();
+            assert!(msg.contains("t.log.gz") && msg.contains("compressed byte offset"), "{msg}");
+            assert!(out.accounting.records > 1000, "records before the damage count");
+            assert!(out.accounting.is_balanced());
+            assert_eq!(out.accounting.files_failed, 1);
+        }
+    }
+}
