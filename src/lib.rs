@@ -4,6 +4,7 @@
 //! direction, protocol, service port, action) → `inventory` (security groups,
 //! interfaces, templates) → `matching` → `recommend` → `report`.
 
+pub mod aggregate;
 pub mod engine;
 pub mod flowlog;
 pub mod generate;

@@ -1,0 +1,582 @@
+//! Aggregation: flows grouped by interface, direction, protocol, service
+//! port and action, with packets, bytes, time span and distinct peers.
+//!
+//! `direction` is the direction of the security-group rule the flow
+//! needs, not of the packet: a task's response from port 8080 to an ALB's
+//! ephemeral port is *ingress* to 8080 on the task. The listening side
+//! comes from `direction::server_is_dst`; whether the interface is that
+//! side comes from, in order: the `flow-direction` field; the interface's
+//! addresses from `--interfaces`; addresses learned from the logs (the one
+//! address present in nearly every record of an interface, found with a
+//! bounded Misra-Gries summary). Until the end of the run, records of the
+//! last kind are held in cells keyed by the server address, then resolved.
+
+pub mod direction;
+pub mod peers;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use crate::engine::{Processor, RecordCtx};
+use crate::flowlog::format::Field;
+use crate::flowlog::record::{has_ports, Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use direction::server_is_dst;
+pub use peers::{PeerSet, PeerStat};
+
+/// Rule direction relative to the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+    Unknown,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+            Direction::Unknown => "unknown",
+        }
+    }
+}
+
+/// Interface id → its own addresses (from an inventory).
+pub type Locals = HashMap<EniId, Vec<Ip>>;
+
+/// Where an interface's own addresses came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AddressSource {
+    Inventory,
+    Learned,
+    FlowDirection,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum CellDir {
+    Known(Direction),
+    /// Interface addresses not known yet: `server` in the key decides.
+    Unresolved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CellKey {
+    eni: EniId,
+    server: Ip,
+    port: Option<u16>,
+    proto: u8,
+    action: Action,
+    dir: CellDir,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    peers: PeerSet,
+}
+
+impl Cell {
+    fn add_span(&mut self, start: Option<u64>, end: Option<u64>) {
+        if let Some(s) = start.or(end) {
+            self.first = Some(self.first.map_or(s, |f| f.min(s)));
+        }
+        if let Some(e) = end.or(start) {
+            self.last = Some(self.last.map_or(e, |l| l.max(e)));
+        }
+    }
+
+    fn merge(&mut self, o: Cell) {
+        self.flows += o.flows;
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.add_span(o.first, o.last);
+        self.peers.merge(o.peers);
+    }
+}
+
+const MG_K: usize = 8;
+
+/// Per-interface observation: how much we saw of it and when, and a
+/// bounded summary of its most frequent addresses.
+#[derive(Debug, Clone, Default)]
+struct EniStats {
+    records: u64,
+    nodata: u64,
+    skipdata: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    /// Records whose packet direction was unknown (fed to `mg`).
+    unresolved: u64,
+    mg: Vec<(Ip, u64)>,
+}
+
+impl EniStats {
+    fn span(&mut self, start: Option<u64>, end: Option<u64>) {
+        if let Some(s) = start.or(end) {
+            self.first = Some(self.first.map_or(s, |f| f.min(s)));
+        }
+        if let Some(e) = end.or(start) {
+            self.last = Some(self.last.map_or(e, |l| l.max(e)));
+        }
+    }
+
+    /// Misra-Gries update: exact for any address in more than 1/(K+1) of
+    /// the items, which an interface's own address always is.
+    fn mg_add(&mut self, ip: Ip) {
+        if let Some(e) = self.mg.iter_mut().find(|e| e.0 == ip) {
+            e.1 += 1;
+        } else if self.mg.len() < MG_K {
+            self.mg.push((ip, 1));
+        } else {
+            for e in self.mg.iter_mut() {
+                e.1 -= 1;
+            }
+            self.mg.retain(|e| e.1 > 0);
+        }
+    }
+
+    fn merge(&mut self, o: EniStats) {
+        self.records += o.records;
+        self.nodata += o.nodata;
+        self.skipdata += o.skipdata;
+        self.span(o.first, o.last);
+        self.unresolved += o.unresolved;
+        for (ip, c) in o.mg {
+            match self.mg.iter_mut().find(|e| e.0 == ip) {
+                Some(e) => e.1 += c,
+                None => self.mg.push((ip, c)),
+            }
+        }
+        if self.mg.len() > MG_K {
+            self.mg.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let cut = self.mg[MG_K].1;
+            self.mg.truncate(MG_K);
+            for e in self.mg.iter_mut() {
+                e.1 -= cut;
+            }
+            self.mg.retain(|e| e.1 > 0);
+        }
+    }
+}
+
+/// The aggregate being built by one worker.
+#[derive(Debug, Clone, Default)]
+pub struct Aggregate {
+    cells: HashMap<CellKey, Cell>,
+    enis: HashMap<EniId, EniStats>,
+    names: HashMap<EniId, Box<str>>,
+    locals: Option<Arc<Locals>>,
+}
+
+impl Aggregate {
+    /// A new aggregate; `locals` are interface addresses from an inventory.
+    pub fn new(locals: Option<Arc<Locals>>) -> Aggregate {
+        Aggregate { locals, ..Default::default() }
+    }
+
+    /// Adds one parsed record.
+    #[inline]
+    pub fn add(&mut self, rec: &FlowRecord) {
+        let stats = self.enis.entry(rec.interface).or_default();
+        stats.span(rec.start, rec.end);
+        match rec.status {
+            LogStatus::NoData => {
+                stats.nodata += 1;
+                return;
+            }
+            LogStatus::SkipData => {
+                stats.skipdata += 1;
+                return;
+            }
+            LogStatus::Ok => stats.records += 1,
+        }
+        let proto = rec.protocol.unwrap_or(0);
+        let src = rec.srcaddr.unwrap_or_default();
+        let dst = rec.dstaddr.unwrap_or_default();
+        let (dst_server, _) = server_is_dst(rec, proto);
+        let port = if has_ports(proto) {
+            if dst_server {
+                rec.dstport
+            } else {
+                rec.srcport
+            }
+        } else {
+            None
+        };
+        let packet_dir = rec.flow_direction.or_else(|| {
+            let locals = self.locals.as_ref()?.get(&rec.interface)?;
+            if locals.contains(&dst) {
+                Some(PacketDirection::Ingress)
+            } else if locals.contains(&src) {
+                Some(PacketDirection::Egress)
+            } else {
+                None
+            }
+        });
+        let (dir, server, peer) = match packet_dir {
+            Some(pd) => {
+                let inbound = pd == PacketDirection::Ingress;
+                let dir = if inbound == dst_server { Direction::Ingress } else { Direction::Egress };
+                (CellDir::Known(dir), Ip::default(), if inbound { src } else { dst })
+            }
+            None if self.locals.as_ref().is_some_and(|l| l.contains_key(&rec.interface)) => {
+                // Addresses known, and neither side is the interface's.
+                (CellDir::Known(Direction::Unknown), Ip::default(), if dst_server { src } else { dst })
+            }
+            None => {
+                stats.unresolved += 1;
+                stats.mg_add(src);
+                stats.mg_add(dst);
+                let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
+                (CellDir::Unresolved, server, client)
+            }
+        };
+        let key = CellKey { eni: rec.interface, server, port, proto, action: rec.action, dir };
+        let cell = self.cells.entry(key).or_default();
+        cell.flows += 1;
+        cell.packets += rec.packets;
+        cell.bytes += rec.bytes;
+        cell.add_span(rec.start, rec.end);
+        cell.peers.add(peer, 1, rec.bytes);
+    }
+
+    /// Combines another worker's aggregate into this one.
+    pub fn merge_from(&mut self, o: Aggregate) {
+        for (k, c) in o.cells {
+            match self.cells.get_mut(&k) {
+                Some(mine) => mine.merge(c),
+                None => {
+                    self.cells.insert(k, c);
+                }
+            }
+        }
+        for (k, s) in o.enis {
+            self.enis.entry(k).or_default().merge(s);
+        }
+        self.names.extend(o.names);
+    }
+
+    /// Resolves directions and builds the summary.
+    pub fn finish(self) -> Summary {
+        let learned = self.learn_locals();
+        let mut rows: BTreeMap<(EniId, Direction, u8, Option<u16>, Action), Row> = BTreeMap::new();
+        for (k, cell) in self.cells {
+            let (dir, peers) = match k.dir {
+                CellDir::Known(d) => (d, cell.peers),
+                CellDir::Unresolved => match learned.get(&k.eni) {
+                    Some(locals) if locals.contains(&k.server) => (Direction::Ingress, cell.peers),
+                    Some(_) => {
+                        let mut p = PeerSet::default();
+                        p.add(k.server, cell.flows, cell.bytes);
+                        (Direction::Egress, p)
+                    }
+                    None => (Direction::Unknown, cell.peers),
+                },
+            };
+            let row = rows.entry((k.eni, dir, k.proto, k.port, k.action)).or_insert_with(|| Row {
+                eni: k.eni,
+                interface_id: None,
+                direction: dir,
+                protocol: k.proto,
+                port: k.port,
+                action: k.action,
+                flows: 0,
+                packets: 0,
+                bytes: 0,
+                first_seen: None,
+                last_seen: None,
+                peers: PeerSet::default(),
+            });
+            row.flows += cell.flows;
+            row.packets += cell.packets;
+            row.bytes += cell.bytes;
+            row.add_span(cell.first, cell.last);
+            row.peers.merge(peers);
+        }
+        let name = |e: EniId| -> Option<String> {
+            if e == EniId::NONE {
+                None
+            } else {
+                e.packed_text().or_else(|| self.names.get(&e).map(|s| s.to_string()))
+            }
+        };
+        let mut rows: Vec<Row> = rows.into_values().collect();
+        for r in rows.iter_mut() {
+            r.interface_id = name(r.eni);
+        }
+        rows.sort_by(|a, b| {
+            (&a.interface_id, a.direction, a.protocol, a.port, a.action).cmp(&(
+                &b.interface_id,
+                b.direction,
+                b.protocol,
+                b.port,
+                b.action,
+            ))
+        });
+        let mut interfaces: Vec<InterfaceSummary> = self
+            .enis
+            .iter()
+            .map(|(e, s)| {
+                let (addresses, source) = if let Some(l) = self.locals.as_ref().and_then(|l| l.get(e)) {
+                    (l.clone(), AddressSource::Inventory)
+                } else if let Some(l) = learned.get(e) {
+                    (l.clone(), AddressSource::Learned)
+                } else if s.unresolved == 0 && s.records > 0 {
+                    (Vec::new(), AddressSource::FlowDirection)
+                } else {
+                    (Vec::new(), AddressSource::Unknown)
+                };
+                InterfaceSummary {
+                    eni: *e,
+                    interface_id: name(*e),
+                    records: s.records,
+                    nodata: s.nodata,
+                    skipdata: s.skipdata,
+                    first_seen: s.first,
+                    last_seen: s.last,
+                    addresses,
+                    address_source: source,
+                }
+            })
+            .collect();
+        interfaces.sort_by(|a, b| a.interface_id.cmp(&b.interface_id));
+        let window = interfaces.iter().fold(None, |w: Option<(u64, u64)>, i| match (i.first_seen, i.last_seen) {
+            (Some(f), Some(l)) => Some(w.map_or((f, l), |(a, b)| (a.min(f), b.max(l)))),
+            _ => w,
+        });
+        Summary { rows, interfaces, window }
+    }
+
+    /// Learns each interface's own addresses from its records: those in at
+    /// least 60% of them and within 10% of the most frequent address. An interface talking to a single peer sees two
+    /// such addresses; the peer's is dropped when it is another
+    /// interface's unique own address. Still ambiguous: unknown.
+    fn learn_locals(&self) -> HashMap<EniId, Vec<Ip>> {
+        let mut cands: HashMap<EniId, Vec<Ip>> = HashMap::new();
+        for (e, s) in &self.enis {
+            if s.unresolved == 0 {
+                continue;
+            }
+            // Present in at least 60% of the records and close to the most
+            // frequent address (its own address is in every record).
+            let top = s.mg.iter().map(|e| e.1).max().unwrap_or(0);
+            let min = ((s.unresolved as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
+            let mut v: Vec<Ip> = s.mg.iter().filter(|(_, c)| *c >= min.max(1)).map(|(ip, _)| *ip).collect();
+            v.sort();
+            if !v.is_empty() {
+                cands.insert(*e, v);
+            }
+        }
+        let unique: hashbrown::HashSet<Ip> =
+            cands.values().filter(|v| v.len() == 1).map(|v| v[0]).collect();
+        let mut out = HashMap::new();
+        for (e, v) in cands {
+            if v.len() == 1 {
+                out.insert(e, v);
+                continue;
+            }
+            let rest: Vec<Ip> = v.iter().copied().filter(|ip| !unique.contains(ip)).collect();
+            if rest.len() == 1 {
+                out.insert(e, rest);
+            }
+        }
+        out
+    }
+}
+
+impl Processor for Aggregate {
+    #[inline]
+    fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
+        if rec.interface.is_hashed() && !self.names.contains_key(&rec.interface) {
+            if let Some(i) = ctx.format.index_of(&Field::InterfaceId) {
+                if let Some(tok) = ctx.line.split(|&b| b == b' ').filter(|t| !t.is_empty()).nth(i) {
+                    self.names.insert(rec.interface, String::from_utf8_lossy(tok).into());
+                }
+            }
+        }
+        self.add(rec);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+}
+
+/// One output row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub eni: EniId,
+    pub interface_id: Option<String>,
+    pub direction: Direction,
+    pub protocol: u8,
+    pub port: Option<u16>,
+    pub action: Action,
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_seen: Option<u64>,
+    pub last_seen: Option<u64>,
+    pub peers: PeerSet,
+}
+
+impl Row {
+    fn add_span(&mut self, first: Option<u64>, last: Option<u64>) {
+        if let Some(s) = first {
+            self.first_seen = Some(self.first_seen.map_or(s, |f| f.min(s)));
+        }
+        if let Some(e) = last {
+            self.last_seen = Some(self.last_seen.map_or(e, |l| l.max(e)));
+        }
+    }
+}
+
+/// What we saw of one interface.
+#[derive(Debug, Clone)]
+pub struct InterfaceSummary {
+    pub eni: EniId,
+    pub interface_id: Option<String>,
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    pub first_seen: Option<u64>,
+    pub last_seen: Option<u64>,
+    pub addresses: Vec<Ip>,
+    pub address_source: AddressSource,
+}
+
+/// The result of aggregation.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub rows: Vec<Row>,
+    pub interfaces: Vec<InterfaceSummary>,
+    /// First and last second seen in any record (NODATA included).
+    pub window: Option<(u64, u64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flowlog::{Format, Parser};
+
+    fn agg(lines: &[&str], format: &str, locals: Option<Locals>) -> Summary {
+        let p = Parser::new(&Format::parse(format).unwrap());
+        let mut a = Aggregate::new(locals.map(Arc::new));
+        for l in lines {
+            a.add(&p.parse(l.as_bytes()).unwrap());
+        }
+        a.finish()
+    }
+
+    const V2: &str = crate::flowlog::format::DEFAULT_V2;
+
+    fn find(s: &Summary, eni: &str, dir: Direction, port: Option<u16>) -> Row {
+        s.rows
+            .iter()
+            .find(|r| r.interface_id.as_deref() == Some(eni) && r.direction == dir && r.port == port)
+            .unwrap_or_else(|| panic!("no row {eni} {dir:?} {port:?} in {:#?}", s.rows))
+            .clone()
+    }
+
+    #[test]
+    fn request_and_response_are_one_ingress_service() {
+        // Task 10.0.1.10 serves 8080 to the ALB (10.0.0.5, 10.0.0.6); the
+        // response records must not become egress to ephemeral ports.
+        let lines = [
+            "2 1 eni-0aaa 10.0.0.5 10.0.1.10 49152 8080 6 5 500 100 110 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 49152 6 5 5000 100 110 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.0.6 10.0.1.10 50001 8080 6 5 500 120 130 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.6 8080 50001 6 5 5000 120 130 ACCEPT OK",
+        ];
+        let s = agg(&lines, V2, None);
+        assert_eq!(s.rows.len(), 1, "{:#?}", s.rows);
+        let r = find(&s, "eni-0aaa", Direction::Ingress, Some(8080));
+        assert_eq!((r.flows, r.bytes, r.peers.count()), (4, 11000, 2));
+        assert_eq!((r.first_seen, r.last_seen), (Some(100), Some(130)));
+        assert_eq!(s.interfaces[0].addresses, vec![Ip::v4(0x0a00010a)]);
+    }
+
+    #[test]
+    fn egress_to_a_database_via_flow_direction() {
+        let f = "interface-id srcaddr dstaddr srcport dstport protocol bytes action flow-direction tcp-flags";
+        let lines = [
+            "eni-0bbb 10.0.1.10 10.0.2.20 40000 5432 6 100 ACCEPT egress 2",
+            "eni-0bbb 10.0.2.20 10.0.1.10 5432 40000 6 900 ACCEPT ingress 18",
+        ];
+        let s = agg(&lines, f, None);
+        assert_eq!(s.rows.len(), 1, "{:#?}", s.rows);
+        let r = find(&s, "eni-0bbb", Direction::Egress, Some(5432));
+        assert_eq!(r.peers.top(1)[0].0.to_string(), "10.0.2.20");
+        assert_eq!(s.interfaces[0].address_source, AddressSource::FlowDirection);
+    }
+
+    #[test]
+    fn inventory_addresses_decide_direction() {
+        let mut locals = Locals::new();
+        locals.insert(EniId::from_bytes(b"eni-0ccc"), vec![Ip::v4(0x0a000005)]);
+        let lines = [
+            "2 1 eni-0ccc 10.0.0.5 10.0.1.10 49152 8080 6 5 500 100 110 ACCEPT OK",
+            "2 1 eni-0ccc 10.0.1.10 10.0.0.5 8080 49152 6 5 5000 100 110 ACCEPT OK",
+        ];
+        let s = agg(&lines, V2, Some(locals));
+        let r = find(&s, "eni-0ccc", Direction::Egress, Some(8080));
+        assert_eq!(r.flows, 2);
+        assert_eq!(s.interfaces[0].address_source, AddressSource::Inventory);
+    }
+
+    #[test]
+    fn single_peer_interface_is_resolved_through_the_other_side() {
+        // eni-0ddd (RDS 10.0.2.20) only ever talks to 10.0.1.10, which is
+        // eni-0eee's own address (it talks to several peers).
+        let lines = [
+            "2 1 eni-0ddd 10.0.1.10 10.0.2.20 40000 5432 6 1 100 1 2 ACCEPT OK",
+            "2 1 eni-0ddd 10.0.2.20 10.0.1.10 5432 40000 6 1 900 1 2 ACCEPT OK",
+            "2 1 eni-0eee 10.0.1.10 10.0.2.20 40000 5432 6 1 100 1 2 ACCEPT OK",
+            "2 1 eni-0eee 10.0.2.20 10.0.1.10 5432 40000 6 1 900 1 2 ACCEPT OK",
+            "2 1 eni-0eee 10.0.0.5 10.0.1.10 49152 8080 6 1 100 1 2 ACCEPT OK",
+            "2 1 eni-0eee 10.0.1.10 10.0.0.5 8080 49152 6 1 900 1 2 ACCEPT OK",
+        ];
+        let s = agg(&lines, V2, None);
+        find(&s, "eni-0ddd", Direction::Ingress, Some(5432));
+        find(&s, "eni-0eee", Direction::Egress, Some(5432));
+        find(&s, "eni-0eee", Direction::Ingress, Some(8080));
+    }
+
+    #[test]
+    fn nodata_counts_and_merge_equals_single_pass() {
+        let lines = [
+            "2 1 eni-0aaa 10.0.0.5 10.0.1.10 49152 8080 6 5 500 100 110 ACCEPT OK",
+            "2 1 eni-0aaa - - - - - - - 100 160 - NODATA",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 49152 6 5 5000 100 110 ACCEPT OK",
+            "2 1 eni-0aaa 203.0.113.9 10.0.1.10 51515 22 6 1 40 150 150 REJECT OK",
+        ];
+        let p = Parser::new(&Format::default_v2());
+        let mut whole = Aggregate::new(None);
+        let mut a = Aggregate::new(None);
+        let mut b = Aggregate::new(None);
+        for (i, l) in lines.iter().enumerate() {
+            let r = p.parse(l.as_bytes()).unwrap();
+            whole.add(&r);
+            if i % 2 == 0 { a.add(&r) } else { b.add(&r) }
+        }
+        b.merge_from(a);
+        let (w, m) = (whole.finish(), b.finish());
+        assert_eq!(w.rows.len(), m.rows.len());
+        for (x, y) in w.rows.iter().zip(m.rows.iter()) {
+            assert_eq!((x.flows, x.bytes, x.direction, x.port), (y.flows, y.bytes, y.direction, y.port));
+        }
+        assert_eq!(w.interfaces[0].nodata, 1);
+        assert_eq!(w.window, Some((100, 160)));
+        let rej = find(&w, "eni-0aaa", Direction::Ingress, Some(22));
+        assert_eq!(rej.action, Action::Reject);
+    }
+}

@@ -1,0 +1,186 @@
+//! Distinct peers: exact (with per-peer flows and bytes) up to a cap, then
+//! a HyperLogLog estimate.
+//!
+//! The exact set is what `recommend` needs to name peers and their groups;
+//! the cap keeps memory bounded when a scanner sprays the address space.
+//! Past `EXACT_PEERS` distinct addresses a row switches to a 4096-register
+//! HyperLogLog (about 1.6% standard error), which merges exactly, so the
+//! estimate does not depend on thread count or file order.
+
+use hashbrown::HashMap;
+
+use crate::flowlog::record::Ip;
+
+/// Distinct peers tracked exactly per row (then estimated).
+pub const EXACT_PEERS: usize = 2048;
+
+const HLL_BITS: u32 = 12;
+const HLL_REGS: usize = 1 << HLL_BITS;
+
+/// Traffic of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerStat {
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+/// The peers of one row.
+#[derive(Debug, Clone)]
+pub enum PeerSet {
+    Exact(HashMap<Ip, PeerStat>),
+    Sketch(Box<[u8; HLL_REGS]>),
+}
+
+impl Default for PeerSet {
+    fn default() -> Self {
+        PeerSet::Exact(HashMap::new())
+    }
+}
+
+impl PeerSet {
+    /// Adds traffic from (or to) a peer.
+    #[inline]
+    pub fn add(&mut self, ip: Ip, flows: u64, bytes: u64) {
+        match self {
+            PeerSet::Exact(m) => {
+                let s = m.entry(ip).or_default();
+                s.flows += flows;
+                s.bytes += bytes;
+                if m.len() > EXACT_PEERS {
+                    self.to_sketch();
+                }
+            }
+            PeerSet::Sketch(regs) => hll_add(regs, ip),
+        }
+    }
+
+    fn to_sketch(&mut self) {
+        if let PeerSet::Exact(m) = self {
+            let mut regs = Box::new([0u8; HLL_REGS]);
+            for ip in m.keys() {
+                hll_add(&mut regs, *ip);
+            }
+            *self = PeerSet::Sketch(regs);
+        }
+    }
+
+    /// Merges another set into this one.
+    pub fn merge(&mut self, other: PeerSet) {
+        match other {
+            PeerSet::Exact(m) => {
+                for (ip, s) in m {
+                    self.add(ip, s.flows, s.bytes);
+                }
+            }
+            PeerSet::Sketch(o) => {
+                self.to_sketch();
+                if let PeerSet::Sketch(regs) = self {
+                    for (a, b) in regs.iter_mut().zip(o.iter()) {
+                        *a = (*a).max(*b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Number of distinct peers (estimated once over the cap).
+    pub fn count(&self) -> u64 {
+        match self {
+            PeerSet::Exact(m) => m.len() as u64,
+            PeerSet::Sketch(regs) => hll_estimate(regs),
+        }
+    }
+
+    /// True while the count is exact.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, PeerSet::Exact(_))
+    }
+
+    /// The exact peers, if still exact.
+    pub fn exact(&self) -> Option<&HashMap<Ip, PeerStat>> {
+        match self {
+            PeerSet::Exact(m) => Some(m),
+            PeerSet::Sketch(_) => None,
+        }
+    }
+
+    /// The top `n` peers by flows (ties by address), if exact.
+    pub fn top(&self, n: usize) -> Vec<(Ip, PeerStat)> {
+        let Some(m) = self.exact() else { return Vec::new() };
+        let mut v: Vec<(Ip, PeerStat)> = m.iter().map(|(a, s)| (*a, *s)).collect();
+        v.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+}
+
+#[inline]
+fn mix(ip: Ip) -> u64 {
+    // splitmix64 finaliser over both halves: good enough dispersion for
+    // register selection and leading-zero counts.
+    let mut z = (ip.0 as u64) ^ ((ip.0 >> 64) as u64).rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn hll_add(regs: &mut [u8; HLL_REGS], ip: Ip) {
+    let h = mix(ip);
+    let idx = (h >> (64 - HLL_BITS)) as usize;
+    let rest = (h << HLL_BITS) | (1 << (HLL_BITS - 1));
+    let rank = rest.leading_zeros() as u8 + 1;
+    if regs[idx] < rank {
+        regs[idx] = rank;
+    }
+}
+
+fn hll_estimate(regs: &[u8; HLL_REGS]) -> u64 {
+    let m = HLL_REGS as f64;
+    let alpha = 0.7213 / (1.0 + 1.079 / m);
+    let sum: f64 = regs.iter().map(|&r| 2f64.powi(-(r as i32))).sum();
+    let zeros = regs.iter().filter(|&&r| r == 0).count();
+    let raw = alpha * m * m / sum;
+    let est = if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw };
+    est.round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_then_estimated_within_error() {
+        let mut s = PeerSet::default();
+        for i in 0..EXACT_PEERS as u32 {
+            s.add(Ip::v4(i), 1, 10);
+        }
+        assert!(s.is_exact());
+        assert_eq!(s.count(), EXACT_PEERS as u64);
+        for i in 0..100_000u32 {
+            s.add(Ip::v4(i), 1, 10);
+        }
+        assert!(!s.is_exact());
+        let c = s.count() as f64;
+        assert!((c - 100_000.0).abs() / 100_000.0 < 0.05, "{c}");
+    }
+
+    #[test]
+    fn merge_is_order_independent() {
+        let mk = |r: std::ops::Range<u32>| {
+            let mut s = PeerSet::default();
+            for i in r {
+                s.add(Ip::v4(i * 7), 1, 1);
+            }
+            s
+        };
+        let mut a = mk(0..1500);
+        a.merge(mk(1000..5000));
+        let mut b = mk(1000..5000);
+        b.merge(mk(0..1500));
+        assert_eq!(a.count(), b.count());
+        let mut c = mk(0..10);
+        c.merge(mk(5..20));
+        assert_eq!(c.count(), 20);
+        assert_eq!(c.exact().unwrap()[&Ip::v4(35)].flows, 2);
+    }
+}
