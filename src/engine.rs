@@ -77,12 +77,17 @@ impl Accounting {
 
     /// True when every line read is accounted for.
     pub fn is_balanced(&self) -> bool {
-        self.lines == self.headers + self.records + self.nodata + self.skipdata + self.skipped_total()
+        self.lines
+            == self.headers + self.records + self.nodata + self.skipdata + self.skipped_total()
     }
 
     /// Skipped lines by reason name, only the non-zero ones, in a fixed order.
     pub fn skipped_by_reason(&self) -> Vec<(&'static str, u64)> {
-        SkipReason::ALL.iter().filter(|r| self.skipped[r.index()] > 0).map(|r| (r.as_str(), self.skipped[r.index()])).collect()
+        SkipReason::ALL
+            .iter()
+            .filter(|r| self.skipped[r.index()] > 0)
+            .map(|r| (r.as_str(), self.skipped[r.index()]))
+            .collect()
     }
 
     /// The JSON form (`input` in every command's JSON output).
@@ -95,7 +100,11 @@ impl Accounting {
             records: self.records,
             nodata: self.nodata,
             skipdata: self.skipdata,
-            skipped: self.skipped_by_reason().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            skipped: self
+                .skipped_by_reason()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             bytes_read: self.bytes_read,
             bytes_decompressed: self.bytes_decompressed,
         }
@@ -128,7 +137,14 @@ pub struct BadLine {
 
 impl std::fmt::Display for BadLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: skipped ({}): {}", self.file, self.line, self.reason.as_str(), self.detail)
+        write!(
+            f,
+            "{}:{}: skipped ({}): {}",
+            self.file,
+            self.line,
+            self.reason.as_str(),
+            self.detail
+        )
     }
 }
 
@@ -157,13 +173,20 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { threads: default_threads(), default_format: Format::default_v2(), max_bad_lines: 10 }
+        EngineOptions {
+            threads: default_threads(),
+            default_format: Format::default_v2(),
+            max_bad_lines: 10,
+        }
     }
 }
 
 /// Threads to use by default: the machine's parallelism, at most 16.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16)
 }
 
 /// What a run produced.
@@ -185,7 +208,13 @@ struct Worker<P> {
 
 impl<P: Processor> Worker<P> {
     fn new(proc: P, max_bad: usize) -> Self {
-        Worker { proc, acc: Accounting::default(), bad: Vec::new(), errors: Vec::new(), max_bad }
+        Worker {
+            proc,
+            acc: Accounting::default(),
+            bad: Vec::new(),
+            errors: Vec::new(),
+            max_bad,
+        }
     }
 
     fn merge(&mut self, o: Worker<P>) {
@@ -195,10 +224,21 @@ impl<P: Processor> Worker<P> {
         self.errors.extend(o.errors);
     }
 
-    fn note_bad(&mut self, file: &Arc<str>, line: u64, reason: SkipReason, detail: impl FnOnce() -> String) {
+    fn note_bad(
+        &mut self,
+        file: &Arc<str>,
+        line: u64,
+        reason: SkipReason,
+        detail: impl FnOnce() -> String,
+    ) {
         self.acc.skipped[reason.index()] += 1;
         if self.bad.len() < self.max_bad {
-            self.bad.push(BadLine { file: file.clone(), line, reason, detail: detail() });
+            self.bad.push(BadLine {
+                file: file.clone(),
+                line,
+                reason,
+                detail: detail(),
+            });
         }
     }
 
@@ -213,7 +253,12 @@ impl<P: Processor> Worker<P> {
                     LogStatus::NoData => self.acc.nodata += 1,
                     LogStatus::SkipData => self.acc.skipdata += 1,
                 }
-                let ctx = RecordCtx { file, line_no, line, format: &fmt.format };
+                let ctx = RecordCtx {
+                    file,
+                    line_no,
+                    line,
+                    format: &fmt.format,
+                };
                 self.proc.record(&rec, &ctx);
             }
             Err(e) => self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
@@ -221,7 +266,13 @@ impl<P: Processor> Worker<P> {
     }
 
     /// Accounts for what the reader itself consumed, and a read error.
-    fn finish_input<R: std::io::Read>(&mut self, file: &Arc<str>, reader: &ChunkReader<R>, consumed: u64, err: Option<ReadError>) {
+    fn finish_input<R: std::io::Read>(
+        &mut self,
+        file: &Arc<str>,
+        reader: &ChunkReader<R>,
+        consumed: u64,
+        err: Option<ReadError>,
+    ) {
         self.acc.files += 1;
         // Lines in chunks were counted by `chunk`; add the reader's own.
         self.acc.lines += reader.lines();
@@ -241,7 +292,10 @@ impl<P: Processor> Worker<P> {
         self.acc.skipped[SkipReason::LineTooLong.index()] += reader.counts.too_long;
         if let Some(e) = err {
             self.acc.files_failed += 1;
-            self.errors.push(FileError { file: file.clone(), message: e.to_string() });
+            self.errors.push(FileError {
+                file: file.clone(),
+                message: e.to_string(),
+            });
         }
     }
 }
@@ -258,11 +312,24 @@ fn describe(e: &LineError, line: &[u8], format: &Format) -> String {
     };
     match (e.reason, e.column) {
         (SkipReason::FieldCount, _) => {
-            format!("{} fields, the format has {} ({})", e.found, format.len(), shorten(&format.header()))
+            format!(
+                "{} fields, the format has {} ({})",
+                e.found,
+                format.len(),
+                shorten(&format.header())
+            )
         }
         (_, Some(c)) => {
-            let tok = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).nth(c).unwrap_or(b"");
-            let field = format.columns().get(c).cloned().unwrap_or(Field::Other("?".into()));
+            let tok = line
+                .split(|&b| b == b' ')
+                .filter(|t| !t.is_empty())
+                .nth(c)
+                .unwrap_or(b"");
+            let field = format
+                .columns()
+                .get(c)
+                .cloned()
+                .unwrap_or(Field::Other("?".into()));
             format!("field '{}' = \"{}\"", field, shown(tok))
         }
         (SkipReason::InvalidUtf8, _) => "the line is not valid UTF-8".to_string(),
@@ -279,7 +346,13 @@ fn shorten(s: &str) -> String {
     }
 }
 
-fn read_error(gzip: bool, reader_lines: u64, decompressed: u64, compressed: u64, e: std::io::Error) -> ReadError {
+fn read_error(
+    gzip: bool,
+    reader_lines: u64,
+    decompressed: u64,
+    compressed: u64,
+    e: std::io::Error,
+) -> ReadError {
     if gzip {
         ReadError::Decode {
             kind: "corrupt or truncated gzip data",
@@ -289,7 +362,11 @@ fn read_error(gzip: bool, reader_lines: u64, decompressed: u64, compressed: u64,
             source: e,
         }
     } else {
-        ReadError::Read { decompressed, lines: reader_lines, source: e }
+        ReadError::Read {
+            decompressed,
+            lines: reader_lines,
+            source: e,
+        }
     }
 }
 
@@ -301,7 +378,10 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         Err(e) => {
             w.acc.files += 1;
             w.acc.files_failed += 1;
-            w.errors.push(FileError { file, message: e.to_string() });
+            w.errors.push(FileError {
+                file,
+                message: e.to_string(),
+            });
             return;
         }
     };
@@ -316,7 +396,13 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             Ok(None) => break,
             Err(e) => {
                 let consumed = opened.consumed.load(Ordering::Relaxed);
-                err = Some(read_error(opened.gzip, reader.lines(), reader.counts.decompressed, consumed, e));
+                err = Some(read_error(
+                    opened.gzip,
+                    reader.lines(),
+                    reader.counts.decompressed,
+                    consumed,
+                    e,
+                ));
                 break;
             }
         }
@@ -340,7 +426,10 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
         Err(e) => {
             total.acc.files += 1;
             total.acc.files_failed += 1;
-            total.errors.push(FileError { file, message: e.to_string() });
+            total.errors.push(FileError {
+                file,
+                message: e.to_string(),
+            });
             return total;
         }
     };
@@ -366,7 +455,13 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                     Ok(None) => break,
                     Err(e) => {
                         let c = consumed.load(Ordering::Relaxed);
-                        err = Some(read_error(gzip, reader.lines(), reader.counts.decompressed, c, e));
+                        err = Some(read_error(
+                            gzip,
+                            reader.lines(),
+                            reader.counts.decompressed,
+                            c,
+                            e,
+                        ));
                         break;
                     }
                 }
@@ -425,7 +520,10 @@ where
         }
         w
     } else {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
         let parts: Vec<Worker<P>> = pool.install(|| {
             inputs
                 .par_iter()
@@ -448,7 +546,12 @@ where
     total.bad.sort();
     total.bad.truncate(opts.max_bad_lines);
     total.errors.sort();
-    RunOutput { processor: total.proc, accounting: total.acc, bad_lines: total.bad, file_errors: total.errors }
+    RunOutput {
+        processor: total.proc,
+        accounting: total.acc,
+        bad_lines: total.bad,
+        file_errors: total.errors,
+    }
 }
 
 #[cfg(test)]
@@ -485,7 +588,10 @@ mod tests {
         let p = dir.path().join("x.log.gz");
         std::fs::write(&p, &data).unwrap();
         for threads in [1, 2, 3] {
-            let opts = EngineOptions { threads, ..Default::default() };
+            let opts = EngineOptions {
+                threads,
+                ..Default::default()
+            };
             let out = run(&[Input::Path(p.clone())], &opts, Count::default);
             assert_eq!(out.processor.1, 150, "threads {threads}");
             assert_eq!(out.accounting.records, 2);
@@ -503,19 +609,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut text = Vec::new();
         for i in 0..20000 {
-            writeln!(text, "2 1 eni-1 10.0.0.1 10.0.0.2 {} 443 6 1 {} 1 2 ACCEPT OK", 1024 + i % 60000, i).unwrap();
+            writeln!(
+                text,
+                "2 1 eni-1 10.0.0.1 10.0.0.2 {} 443 6 1 {} 1 2 ACCEPT OK",
+                1024 + i % 60000,
+                i
+            )
+            .unwrap();
         }
         let data = gz(&text);
         let cut = &data[..data.len() / 2];
         let p = dir.path().join("t.log.gz");
         std::fs::write(&p, cut).unwrap();
         for threads in [1, 2] {
-            let opts = EngineOptions { threads, ..Default::default() };
+            let opts = EngineOptions {
+                threads,
+                ..Default::default()
+            };
             let out = run(&[Input::Path(p.clone())], &opts, Count::default);
             assert_eq!(out.file_errors.len(), 1);
             let msg = out.file_errors[0].to_string();
-            assert!(msg.contains("t.log.gz") && msg.contains("compressed byte offset"), "{msg}");
-            assert!(out.accounting.records > 1000, "records before the damage count");
+            assert!(
+                msg.contains("t.log.gz") && msg.contains("compressed byte offset"),
+                "{msg}"
+            );
+            assert!(
+                out.accounting.records > 1000,
+                "records before the damage count"
+            );
             assert!(out.accounting.is_balanced());
             assert_eq!(out.accounting.files_failed, 1);
         }

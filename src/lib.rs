@@ -5,7 +5,17 @@
 //! interfaces, templates) → `matching` → `recommend` → `report`.
 
 pub mod aggregate;
+pub mod cli;
+pub mod commands;
 pub mod engine;
 pub mod flowlog;
 pub mod generate;
 pub mod inventory;
+pub mod report;
+
+/// Runs a parsed command line.
+pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
+    match cli.command {
+        cli::Command::Summarize(a) => commands::summarize::run(&a),
+    }
+}

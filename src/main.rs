@@ -1,1 +1,24 @@
-fn main() {}
+//! The `flowscope` binary: parse arguments, run the command, map the
+//! outcome to an exit status (0 clean, 1 data errors, 2 usage or fatal).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = flowscope::cli::Cli::parse();
+    match flowscope::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) => {
+            // `flowscope ... | head` is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("flowscope: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

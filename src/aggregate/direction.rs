@@ -17,9 +17,9 @@ use crate::flowlog::record::{has_ports, FlowRecord};
 
 /// Ports commonly listened on above 1023 (databases, caches, app servers).
 const SERVICE_PORTS: &[u16] = &[
-    1433, 1521, 2049, 2181, 2375, 2376, 2379, 3000, 3306, 3389, 4369, 5000, 5432, 5439, 5601, 5672, 5900, 5984, 6379,
-    6443, 7000, 7001, 7199, 8000, 8008, 8080, 8081, 8088, 8443, 8500, 8888, 9000, 9042, 9090, 9092, 9093, 9200,
-    9300, 9418, 10250, 11211, 15672, 27017, 50051,
+    1433, 1521, 2049, 2181, 2375, 2376, 2379, 3000, 3306, 3389, 4369, 5000, 5432, 5439, 5601, 5672,
+    5900, 5984, 6379, 6443, 7000, 7001, 7199, 8000, 8008, 8080, 8081, 8088, 8443, 8500, 8888, 9000,
+    9042, 9090, 9092, 9093, 9200, 9300, 9418, 10250, 11211, 15672, 27017, 50051,
 ];
 
 /// True if a port is a well-known service port.
@@ -76,7 +76,12 @@ mod tests {
     use super::*;
 
     fn rec(sp: u16, dp: u16, flags: Option<u16>) -> FlowRecord {
-        FlowRecord { srcport: Some(sp), dstport: Some(dp), tcp_flags: flags, ..Default::default() }
+        FlowRecord {
+            srcport: Some(sp),
+            dstport: Some(dp),
+            tcp_flags: flags,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -87,11 +92,23 @@ mod tests {
     #[test]
     fn flags_beat_ports() {
         // A response from 8080 to an ALB ephemeral port: SYN-ACK says src is server.
-        assert_eq!(server_is_dst(&rec(8080, 49152, Some(18)), 6), (false, Evidence::TcpFlags));
-        assert_eq!(server_is_dst(&rec(8080, 49152, Some(19)), 6), (false, Evidence::TcpFlags));
+        assert_eq!(
+            server_is_dst(&rec(8080, 49152, Some(18)), 6),
+            (false, Evidence::TcpFlags)
+        );
+        assert_eq!(
+            server_is_dst(&rec(8080, 49152, Some(19)), 6),
+            (false, Evidence::TcpFlags)
+        );
         // A client that happens to use a low source port, seen by its SYN.
-        assert_eq!(server_is_dst(&rec(443, 40000, Some(2)), 6), (true, Evidence::TcpFlags));
-        assert_eq!(server_is_dst(&rec(40000, 443, Some(3)), 6), (true, Evidence::TcpFlags));
+        assert_eq!(
+            server_is_dst(&rec(443, 40000, Some(2)), 6),
+            (true, Evidence::TcpFlags)
+        );
+        assert_eq!(
+            server_is_dst(&rec(40000, 443, Some(3)), 6),
+            (true, Evidence::TcpFlags)
+        );
     }
 
     #[test]
@@ -104,6 +121,9 @@ mod tests {
         assert!(dst_is_server_by_ports(20001, 20000)); // lower wins
         assert_eq!(server_is_dst(&rec(0, 0, None), 1).1, Evidence::NoPorts);
         // Flags 0 (pure ACK window): ports decide.
-        assert_eq!(server_is_dst(&rec(8080, 49152, Some(0)), 6), (false, Evidence::Ports));
+        assert_eq!(
+            server_is_dst(&rec(8080, 49152, Some(0)), 6),
+            (false, Evidence::Ports)
+        );
     }
 }

@@ -22,7 +22,9 @@ use serde::Serialize;
 
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::format::Field;
-use crate::flowlog::record::{has_ports, Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use crate::flowlog::record::{
+    has_ports, Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection,
+};
 use direction::server_is_dst;
 pub use peers::{PeerSet, PeerStat};
 
@@ -181,7 +183,10 @@ pub struct Aggregate {
 impl Aggregate {
     /// A new aggregate; `locals` are interface addresses from an inventory.
     pub fn new(locals: Option<Arc<Locals>>) -> Aggregate {
-        Aggregate { locals, ..Default::default() }
+        Aggregate {
+            locals,
+            ..Default::default()
+        }
     }
 
     /// Adds one parsed record.
@@ -226,12 +231,28 @@ impl Aggregate {
         let (dir, server, peer) = match packet_dir {
             Some(pd) => {
                 let inbound = pd == PacketDirection::Ingress;
-                let dir = if inbound == dst_server { Direction::Ingress } else { Direction::Egress };
-                (CellDir::Known(dir), Ip::default(), if inbound { src } else { dst })
+                let dir = if inbound == dst_server {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                };
+                (
+                    CellDir::Known(dir),
+                    Ip::default(),
+                    if inbound { src } else { dst },
+                )
             }
-            None if self.locals.as_ref().is_some_and(|l| l.contains_key(&rec.interface)) => {
+            None if self
+                .locals
+                .as_ref()
+                .is_some_and(|l| l.contains_key(&rec.interface)) =>
+            {
                 // Addresses known, and neither side is the interface's.
-                (CellDir::Known(Direction::Unknown), Ip::default(), if dst_server { src } else { dst })
+                (
+                    CellDir::Known(Direction::Unknown),
+                    Ip::default(),
+                    if dst_server { src } else { dst },
+                )
             }
             None => {
                 stats.unresolved += 1;
@@ -241,7 +262,14 @@ impl Aggregate {
                 (CellDir::Unresolved, server, client)
             }
         };
-        let key = CellKey { eni: rec.interface, server, port, proto, action: rec.action, dir };
+        let key = CellKey {
+            eni: rec.interface,
+            server,
+            port,
+            proto,
+            action: rec.action,
+            dir,
+        };
         let cell = self.cells.entry(key).or_default();
         cell.flows += 1;
         cell.packets += rec.packets;
@@ -283,20 +311,22 @@ impl Aggregate {
                     None => (Direction::Unknown, cell.peers),
                 },
             };
-            let row = rows.entry((k.eni, dir, k.proto, k.port, k.action)).or_insert_with(|| Row {
-                eni: k.eni,
-                interface_id: None,
-                direction: dir,
-                protocol: k.proto,
-                port: k.port,
-                action: k.action,
-                flows: 0,
-                packets: 0,
-                bytes: 0,
-                first_seen: None,
-                last_seen: None,
-                peers: PeerSet::default(),
-            });
+            let row = rows
+                .entry((k.eni, dir, k.proto, k.port, k.action))
+                .or_insert_with(|| Row {
+                    eni: k.eni,
+                    interface_id: None,
+                    direction: dir,
+                    protocol: k.proto,
+                    port: k.port,
+                    action: k.action,
+                    flows: 0,
+                    packets: 0,
+                    bytes: 0,
+                    first_seen: None,
+                    last_seen: None,
+                    peers: PeerSet::default(),
+                });
             row.flows += cell.flows;
             row.packets += cell.packets;
             row.bytes += cell.bytes;
@@ -307,7 +337,8 @@ impl Aggregate {
             if e == EniId::NONE {
                 None
             } else {
-                e.packed_text().or_else(|| self.names.get(&e).map(|s| s.to_string()))
+                e.packed_text()
+                    .or_else(|| self.names.get(&e).map(|s| s.to_string()))
             }
         };
         let mut rows: Vec<Row> = rows.into_values().collect();
@@ -327,15 +358,16 @@ impl Aggregate {
             .enis
             .iter()
             .map(|(e, s)| {
-                let (addresses, source) = if let Some(l) = self.locals.as_ref().and_then(|l| l.get(e)) {
-                    (l.clone(), AddressSource::Inventory)
-                } else if let Some(l) = learned.get(e) {
-                    (l.clone(), AddressSource::Learned)
-                } else if s.unresolved == 0 && s.records > 0 {
-                    (Vec::new(), AddressSource::FlowDirection)
-                } else {
-                    (Vec::new(), AddressSource::Unknown)
-                };
+                let (addresses, source) =
+                    if let Some(l) = self.locals.as_ref().and_then(|l| l.get(e)) {
+                        (l.clone(), AddressSource::Inventory)
+                    } else if let Some(l) = learned.get(e) {
+                        (l.clone(), AddressSource::Learned)
+                    } else if s.unresolved == 0 && s.records > 0 {
+                        (Vec::new(), AddressSource::FlowDirection)
+                    } else {
+                        (Vec::new(), AddressSource::Unknown)
+                    };
                 InterfaceSummary {
                     eni: *e,
                     interface_id: name(*e),
@@ -350,11 +382,17 @@ impl Aggregate {
             })
             .collect();
         interfaces.sort_by(|a, b| a.interface_id.cmp(&b.interface_id));
-        let window = interfaces.iter().fold(None, |w: Option<(u64, u64)>, i| match (i.first_seen, i.last_seen) {
-            (Some(f), Some(l)) => Some(w.map_or((f, l), |(a, b)| (a.min(f), b.max(l)))),
-            _ => w,
+        let window = interfaces.iter().fold(None, |w: Option<(u64, u64)>, i| {
+            match (i.first_seen, i.last_seen) {
+                (Some(f), Some(l)) => Some(w.map_or((f, l), |(a, b)| (a.min(f), b.max(l)))),
+                _ => w,
+            }
         });
-        Summary { rows, interfaces, window }
+        Summary {
+            rows,
+            interfaces,
+            window,
+        }
     }
 
     /// Learns each interface's own addresses from its records: those in at
@@ -370,22 +408,34 @@ impl Aggregate {
             // Present in at least 60% of the records and close to the most
             // frequent address (its own address is in every record).
             let top = s.mg.iter().map(|e| e.1).max().unwrap_or(0);
-            let min = ((s.unresolved as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
-            let mut v: Vec<Ip> = s.mg.iter().filter(|(_, c)| *c >= min.max(1)).map(|(ip, _)| *ip).collect();
+            let min =
+                ((s.unresolved as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
+            let mut v: Vec<Ip> =
+                s.mg.iter()
+                    .filter(|(_, c)| *c >= min.max(1))
+                    .map(|(ip, _)| *ip)
+                    .collect();
             v.sort();
             if !v.is_empty() {
                 cands.insert(*e, v);
             }
         }
-        let unique: hashbrown::HashSet<Ip> =
-            cands.values().filter(|v| v.len() == 1).map(|v| v[0]).collect();
+        let unique: hashbrown::HashSet<Ip> = cands
+            .values()
+            .filter(|v| v.len() == 1)
+            .map(|v| v[0])
+            .collect();
         let mut out = HashMap::new();
         for (e, v) in cands {
             if v.len() == 1 {
                 out.insert(e, v);
                 continue;
             }
-            let rest: Vec<Ip> = v.iter().copied().filter(|ip| !unique.contains(ip)).collect();
+            let rest: Vec<Ip> = v
+                .iter()
+                .copied()
+                .filter(|ip| !unique.contains(ip))
+                .collect();
             if rest.len() == 1 {
                 out.insert(e, rest);
             }
@@ -399,8 +449,14 @@ impl Processor for Aggregate {
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         if rec.interface.is_hashed() && !self.names.contains_key(&rec.interface) {
             if let Some(i) = ctx.format.index_of(&Field::InterfaceId) {
-                if let Some(tok) = ctx.line.split(|&b| b == b' ').filter(|t| !t.is_empty()).nth(i) {
-                    self.names.insert(rec.interface, String::from_utf8_lossy(tok).into());
+                if let Some(tok) = ctx
+                    .line
+                    .split(|&b| b == b' ')
+                    .filter(|t| !t.is_empty())
+                    .nth(i)
+                {
+                    self.names
+                        .insert(rec.interface, String::from_utf8_lossy(tok).into());
                 }
             }
         }
@@ -482,7 +538,9 @@ mod tests {
     fn find(s: &Summary, eni: &str, dir: Direction, port: Option<u16>) -> Row {
         s.rows
             .iter()
-            .find(|r| r.interface_id.as_deref() == Some(eni) && r.direction == dir && r.port == port)
+            .find(|r| {
+                r.interface_id.as_deref() == Some(eni) && r.direction == dir && r.port == port
+            })
             .unwrap_or_else(|| panic!("no row {eni} {dir:?} {port:?} in {:#?}", s.rows))
             .clone()
     }
@@ -566,13 +624,20 @@ mod tests {
         for (i, l) in lines.iter().enumerate() {
             let r = p.parse(l.as_bytes()).unwrap();
             whole.add(&r);
-            if i % 2 == 0 { a.add(&r) } else { b.add(&r) }
+            if i % 2 == 0 {
+                a.add(&r)
+            } else {
+                b.add(&r)
+            }
         }
         b.merge_from(a);
         let (w, m) = (whole.finish(), b.finish());
         assert_eq!(w.rows.len(), m.rows.len());
         for (x, y) in w.rows.iter().zip(m.rows.iter()) {
-            assert_eq!((x.flows, x.bytes, x.direction, x.port), (y.flows, y.bytes, y.direction, y.port));
+            assert_eq!(
+                (x.flows, x.bytes, x.direction, x.port),
+                (y.flows, y.bytes, y.direction, y.port)
+            );
         }
         assert_eq!(w.interfaces[0].nodata, 1);
         assert_eq!(w.window, Some((100, 160)));

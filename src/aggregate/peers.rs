@@ -47,14 +47,14 @@ impl PeerSet {
                 s.flows += flows;
                 s.bytes += bytes;
                 if m.len() > EXACT_PEERS {
-                    self.to_sketch();
+                    self.make_sketch();
                 }
             }
             PeerSet::Sketch(regs) => hll_add(regs, ip),
         }
     }
 
-    fn to_sketch(&mut self) {
+    fn make_sketch(&mut self) {
         if let PeerSet::Exact(m) = self {
             let mut regs = Box::new([0u8; HLL_REGS]);
             for ip in m.keys() {
@@ -73,7 +73,7 @@ impl PeerSet {
                 }
             }
             PeerSet::Sketch(o) => {
-                self.to_sketch();
+                self.make_sketch();
                 if let PeerSet::Sketch(regs) = self {
                     for (a, b) in regs.iter_mut().zip(o.iter()) {
                         *a = (*a).max(*b);
@@ -106,7 +106,9 @@ impl PeerSet {
 
     /// The top `n` peers by flows (ties by address), if exact.
     pub fn top(&self, n: usize) -> Vec<(Ip, PeerStat)> {
-        let Some(m) = self.exact() else { return Vec::new() };
+        let Some(m) = self.exact() else {
+            return Vec::new();
+        };
         let mut v: Vec<(Ip, PeerStat)> = m.iter().map(|(a, s)| (*a, *s)).collect();
         v.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(&b.0)));
         v.truncate(n);
@@ -140,7 +142,11 @@ fn hll_estimate(regs: &[u8; HLL_REGS]) -> u64 {
     let sum: f64 = regs.iter().map(|&r| 2f64.powi(-(r as i32))).sum();
     let zeros = regs.iter().filter(|&&r| r == 0).count();
     let raw = alpha * m * m / sum;
-    let est = if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw };
+    let est = if raw <= 2.5 * m && zeros > 0 {
+        m * (m / zeros as f64).ln()
+    } else {
+        raw
+    };
     est.round() as u64
 }
 

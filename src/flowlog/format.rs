@@ -92,8 +92,16 @@ const KNOWN: &[(Field, &str, u8)] = &[
     (Field::TrafficPath, "traffic-path", 5),
     (Field::EcsClusterArn, "ecs-cluster-arn", 7),
     (Field::EcsClusterName, "ecs-cluster-name", 7),
-    (Field::EcsContainerInstanceArn, "ecs-container-instance-arn", 7),
-    (Field::EcsContainerInstanceId, "ecs-container-instance-id", 7),
+    (
+        Field::EcsContainerInstanceArn,
+        "ecs-container-instance-arn",
+        7,
+    ),
+    (
+        Field::EcsContainerInstanceId,
+        "ecs-container-instance-id",
+        7,
+    ),
     (Field::EcsContainerId, "ecs-container-id", 7),
     (Field::EcsSecondContainerId, "ecs-second-container-id", 7),
     (Field::EcsServiceName, "ecs-service-name", 7),
@@ -116,8 +124,16 @@ impl Field {
         if name.is_empty() || !name.iter().all(|&b| is_name_byte(b)) {
             return None;
         }
-        let normal: String =
-            name.iter().map(|&b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect();
+        let normal: String = name
+            .iter()
+            .map(|&b| {
+                if b == b'_' {
+                    '-'
+                } else {
+                    b.to_ascii_lowercase() as char
+                }
+            })
+            .collect();
         for (f, n, _) in KNOWN {
             if *n == normal {
                 return Some(f.clone());
@@ -135,13 +151,21 @@ impl Field {
     pub fn name(&self) -> &str {
         match self {
             Field::Other(s) => s,
-            f => KNOWN.iter().find(|(k, _, _)| k == f).map(|(_, n, _)| *n).unwrap_or("?"),
+            f => KNOWN
+                .iter()
+                .find(|(k, _, _)| k == f)
+                .map(|(_, n, _)| *n)
+                .unwrap_or("?"),
         }
     }
 
     /// The flow-log version that introduced the field (0 if unknown).
     pub fn min_version(&self) -> u8 {
-        KNOWN.iter().find(|(k, _, _)| k == self).map(|(_, _, v)| *v).unwrap_or(0)
+        KNOWN
+            .iter()
+            .find(|(k, _, _)| k == self)
+            .map(|(_, _, v)| *v)
+            .unwrap_or(0)
     }
 }
 
@@ -184,7 +208,10 @@ impl Format {
     pub fn parse(spec: &str) -> Result<Format, FormatError> {
         let mut columns = Vec::new();
         for tok in spec.split_ascii_whitespace() {
-            let name = tok.strip_prefix("${").and_then(|t| t.strip_suffix('}')).unwrap_or(tok);
+            let name = tok
+                .strip_prefix("${")
+                .and_then(|t| t.strip_suffix('}'))
+                .unwrap_or(tok);
             let field = Field::from_name(name.as_bytes())
                 .ok_or_else(|| FormatError::BadToken(tok.to_string()))?;
             if columns.contains(&field) {
@@ -238,12 +265,20 @@ impl Format {
 
     /// The flow-log version implied by the fields (the highest of them).
     pub fn version(&self) -> u8 {
-        self.columns.iter().map(Field::min_version).max().unwrap_or(2)
+        self.columns
+            .iter()
+            .map(Field::min_version)
+            .max()
+            .unwrap_or(2)
     }
 
     /// The header line AWS would write for this format.
     pub fn header(&self) -> String {
-        self.columns.iter().map(Field::name).collect::<Vec<_>>().join(" ")
+        self.columns
+            .iter()
+            .map(Field::name)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -288,15 +323,23 @@ mod tests {
     #[test]
     fn bad_formats_are_rejected() {
         assert_eq!(Format::parse("  "), Err(FormatError::Empty));
-        assert!(matches!(Format::parse("version SRC.ADDR"), Err(FormatError::BadToken(_))));
-        assert!(matches!(Format::parse("srcaddr srcaddr"), Err(FormatError::Duplicate(_))));
+        assert!(matches!(
+            Format::parse("version SRC.ADDR"),
+            Err(FormatError::BadToken(_))
+        ));
+        assert!(matches!(
+            Format::parse("srcaddr srcaddr"),
+            Err(FormatError::Duplicate(_))
+        ));
     }
 
     #[test]
     fn header_detection() {
         assert!(Format::from_header_line(b"version account-id interface-id\r\n").is_some());
         assert!(Format::from_header_line(b"account-id bytes dstaddr").is_some());
-        assert!(Format::from_header_line(b"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA").is_none());
+        assert!(
+            Format::from_header_line(b"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA").is_none()
+        );
         assert!(Format::from_header_line(b"eni-0a1b srcaddr").is_none());
         assert!(Format::from_header_line(b"unknown 10.0.0.1").is_none());
         assert!(Format::from_header_line(b"").is_none());

@@ -78,7 +78,11 @@ pub struct LineError {
 
 impl LineError {
     fn line(reason: SkipReason, found: usize) -> LineError {
-        LineError { reason, column: None, found }
+        LineError {
+            reason,
+            column: None,
+            found,
+        }
     }
 }
 
@@ -173,9 +177,8 @@ impl Parser {
         let ncols = self.cols.len();
         let mut missing: Option<usize> = None;
         let mut bad: Option<LineError> = None;
-        let mut ends = memchr_iter(b' ', line).chain(std::iter::once(line.len()));
-        loop {
-            let Some(end) = ends.next() else { break };
+        let ends = memchr_iter(b' ', line).chain(std::iter::once(line.len()));
+        for end in ends {
             let tok = &line[pos..end];
             pos = end + 1;
             if tok.is_empty() {
@@ -190,7 +193,11 @@ impl Parser {
                     if reason == SkipReason::MissingField {
                         missing.get_or_insert(col);
                     } else {
-                        bad = Some(LineError { reason, column: Some(col), found: 0 });
+                        bad = Some(LineError {
+                            reason,
+                            column: Some(col),
+                            found: 0,
+                        });
                     }
                 }
             }
@@ -205,7 +212,11 @@ impl Parser {
         }
         if !self.has_status || rec.status == LogStatus::Ok {
             if let Some(c) = missing {
-                return Err(LineError { reason: SkipReason::MissingField, column: Some(c), found: col });
+                return Err(LineError {
+                    reason: SkipReason::MissingField,
+                    column: Some(c),
+                    found: col,
+                });
             }
         }
         Ok(rec)
@@ -398,7 +409,10 @@ mod tests {
             .unwrap();
         assert_eq!(r.interface.packed_text().unwrap(), "eni-1235b8ca123456789");
         assert_eq!(r.srcaddr.unwrap().to_string(), "172.31.16.139");
-        assert_eq!((r.srcport, r.dstport, r.protocol), (Some(20641), Some(22), Some(6)));
+        assert_eq!(
+            (r.srcport, r.dstport, r.protocol),
+            (Some(20641), Some(22), Some(6))
+        );
         assert_eq!((r.packets, r.bytes), (20, 4249));
         assert_eq!((r.start, r.end), (Some(1418530010), Some(1418530070)));
         assert_eq!(r.action, Action::Accept);
@@ -408,16 +422,22 @@ mod tests {
     #[test]
     fn nodata_and_skipdata() {
         let p = v2();
-        let r = p.parse(b"2 123456789010 eni-1a2b3c4d - - - - - - - 1431280876 1431280934 - NODATA").unwrap();
+        let r = p
+            .parse(b"2 123456789010 eni-1a2b3c4d - - - - - - - 1431280876 1431280934 - NODATA")
+            .unwrap();
         assert_eq!(r.status, LogStatus::NoData);
         assert_eq!(r.srcaddr, None);
-        let r = p.parse(b"2 123456789010 eni-4b118871 - - - - - - - 1431280876 1431280934 - SKIPDATA").unwrap();
+        let r = p
+            .parse(b"2 123456789010 eni-4b118871 - - - - - - - 1431280876 1431280934 - SKIPDATA")
+            .unwrap();
         assert_eq!(r.status, LogStatus::SkipData);
     }
 
     #[test]
     fn dash_address_in_ok_record_is_missing_field() {
-        let e = v2().parse(b"2 1 eni-1 - 10.0.0.1 1 2 6 1 1 1 2 ACCEPT OK").unwrap_err();
+        let e = v2()
+            .parse(b"2 1 eni-1 - 10.0.0.1 1 2 6 1 1 1 2 ACCEPT OK")
+            .unwrap_err();
         assert_eq!(e.reason, SkipReason::MissingField);
         assert_eq!(e.column, Some(3));
     }
@@ -435,23 +455,72 @@ mod tests {
     fn errors_name_the_reason_and_column() {
         let p = v2();
         let cases: &[(&[u8], SkipReason, Option<usize>)] = &[
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT", SkipReason::FieldCount, None),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK extra", SkipReason::FieldCount, None),
-            (b"2 1 eni-1 10.0.0.300 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadAddress, Some(3)),
-            (b"2 1 eni-1 fe80::1%eth0 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadAddress, Some(3)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 70000 2 6 1 1 1 2 ACCEPT OK", SkipReason::BadPort, Some(5)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 256 1 1 1 2 ACCEPT OK", SkipReason::BadProtocol, Some(7)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 99999999999999999999 1 1 2 ACCEPT OK", SkipReason::BadNumber, Some(8)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1x 1 1 2 ACCEPT OK", SkipReason::BadNumber, Some(8)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ALLOW OK", SkipReason::BadAction, Some(12)),
-            (b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT FINE", SkipReason::BadLogStatus, Some(13)),
-            (b"2 1 eni-\xff 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", SkipReason::InvalidUtf8, None),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT",
+                SkipReason::FieldCount,
+                None,
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK extra",
+                SkipReason::FieldCount,
+                None,
+            ),
+            (
+                b"2 1 eni-1 10.0.0.300 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
+                SkipReason::BadAddress,
+                Some(3),
+            ),
+            (
+                b"2 1 eni-1 fe80::1%eth0 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
+                SkipReason::BadAddress,
+                Some(3),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 70000 2 6 1 1 1 2 ACCEPT OK",
+                SkipReason::BadPort,
+                Some(5),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 256 1 1 1 2 ACCEPT OK",
+                SkipReason::BadProtocol,
+                Some(7),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 99999999999999999999 1 1 2 ACCEPT OK",
+                SkipReason::BadNumber,
+                Some(8),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1x 1 1 2 ACCEPT OK",
+                SkipReason::BadNumber,
+                Some(8),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ALLOW OK",
+                SkipReason::BadAction,
+                Some(12),
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT FINE",
+                SkipReason::BadLogStatus,
+                Some(13),
+            ),
+            (
+                b"2 1 eni-\xff 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
+                SkipReason::InvalidUtf8,
+                None,
+            ),
             (b"", SkipReason::EmptyLine, None),
             (b"\r", SkipReason::EmptyLine, None),
         ];
         for (line, reason, col) in cases {
             let e = p.parse(line).unwrap_err();
-            assert_eq!((e.reason, e.column), (*reason, *col), "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                (e.reason, e.column),
+                (*reason, *col),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -468,7 +537,14 @@ mod tests {
     fn ipv4_edges() {
         assert_eq!(parse_ipv4(b"255.255.255.255"), Some(u32::MAX));
         assert_eq!(parse_ipv4(b"0.0.0.0"), Some(0));
-        for bad in [&b"1.2.3"[..], b"1.2.3.4.5", b"1..2.3", b"256.1.1.1", b"1.2.3.4 ", b"1.2.3.1000"] {
+        for bad in [
+            &b"1.2.3"[..],
+            b"1.2.3.4.5",
+            b"1..2.3",
+            b"256.1.1.1",
+            b"1.2.3.4 ",
+            b"1.2.3.1000",
+        ] {
             assert_eq!(parse_ipv4(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -116,7 +116,11 @@ pub enum ReadError {
         source: io::Error,
     },
     #[error("read error after {decompressed} bytes ({lines} lines): {source}")]
-    Read { decompressed: u64, lines: u64, source: io::Error },
+    Read {
+        decompressed: u64,
+        lines: u64,
+        source: io::Error,
+    },
 }
 
 /// Counts the bytes a decoder pulls from the file, to name the offset of
@@ -149,14 +153,28 @@ pub fn open(input: &Input) -> Result<Opened, ReadError> {
         Input::Path(p) => Box::new(File::open(p).map_err(ReadError::Open)?),
         Input::Stdin => Box::new(io::stdin()),
     };
-    let mut br = BufReader::with_capacity(READ_BUF, Counting { inner: raw, count: consumed.clone() });
+    let mut br = BufReader::with_capacity(
+        READ_BUF,
+        Counting {
+            inner: raw,
+            count: consumed.clone(),
+        },
+    );
     let head = fill_at_least(&mut br, 4).map_err(ReadError::Open)?;
     if head.starts_with(b"PAR1") {
         return Err(ReadError::Parquet);
     }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read + Send> = if gzip { Box::new(MultiGzDecoder::new(br)) } else { Box::new(br) };
-    Ok(Opened { reader, gzip, consumed })
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(br))
+    } else {
+        Box::new(br)
+    };
+    Ok(Opened {
+        reader,
+        gzip,
+        consumed,
+    })
 }
 
 /// The buffered prefix (up to `n` bytes; fewer at EOF). A pipe may deliver
@@ -338,7 +356,13 @@ impl<R: Read> ChunkReader<R> {
             let tail_len = tail.len();
             next[..tail_len].copy_from_slice(&self.buf[tail]);
             let buf = std::mem::replace(&mut self.buf, next);
-            let chunk = Chunk { buf, start: self.start, end: self.start + end, first_line, format: self.format.clone() };
+            let chunk = Chunk {
+                buf,
+                start: self.start,
+                end: self.start + end,
+                first_line,
+                format: self.format.clone(),
+            };
             self.start = 0;
             self.len = tail_len;
             return Ok(Some(chunk));
@@ -390,7 +414,10 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
                 let before = out.len();
                 walk(a, &mut out, &mut problems, &mut seen);
                 if out.len() == before {
-                    problems.push(format!("{}: no flow-log files (*.log, *.gz, *.txt) in this directory", a.display()));
+                    problems.push(format!(
+                        "{}: no flow-log files (*.log, *.gz, *.txt) in this directory",
+                        a.display()
+                    ));
                 }
             }
             Ok(_) => out.push(Input::Path(a.clone())),
@@ -400,7 +427,12 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
     (out, problems)
 }
 
-fn walk(dir: &Path, out: &mut Vec<Input>, problems: &mut Vec<String>, seen: &mut std::collections::HashSet<PathBuf>) {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<Input>,
+    problems: &mut Vec<String>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) {
     match dir.canonicalize() {
         Ok(c) => {
             if !seen.insert(c) {
@@ -432,8 +464,12 @@ fn walk(dir: &Path, out: &mut Vec<Input>, problems: &mut Vec<String>, seen: &mut
 }
 
 fn looks_like_log(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-    !name.starts_with('.') && (name.ends_with(".log") || name.ends_with(".gz") || name.ends_with(".txt"))
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    !name.starts_with('.')
+        && (name.ends_with(".log") || name.ends_with(".gz") || name.ends_with(".txt"))
 }
 
 #[cfg(test)]
@@ -452,7 +488,8 @@ mod tests {
 
     #[test]
     fn header_switches_format_and_lines_are_numbered() {
-        let data = b"version srcaddr\n2 10.0.0.1\n2 10.0.0.2\nversion dstaddr srcaddr\n2 1.1.1.1 2.2.2.2";
+        let data =
+            b"version srcaddr\n2 10.0.0.1\n2 10.0.0.2\nversion dstaddr srcaddr\n2 1.1.1.1 2.2.2.2";
         let (chunks, counts) = chunks_of(data);
         assert_eq!(counts.headers, 2);
         assert_eq!(chunks.len(), 2);
@@ -465,7 +502,7 @@ mod tests {
         // Lines that fit the buffer reach the parser, which rejects those
         // over MAX_LINE; longer ones are skipped here without buffering.
         let mut data = b"a\n".to_vec();
-        data.extend(std::iter::repeat(b'x').take(CHUNK_SIZE * 3));
+        data.extend(std::iter::repeat_n(b'x', CHUNK_SIZE * 3));
         data.extend(b"\nb\n");
         let mut r = ChunkReader::new(&data[..], FormatCtx::new(Format::default_v2()));
         let mut lines = Vec::new();
@@ -499,6 +536,12 @@ mod tests {
             assert_eq!(c.format.format.columns()[0], Field::InterfaceId);
             c.for_each_line(|n, l| lines.push((n, l.to_vec())));
         }
-        assert_eq!(lines, vec![(2, b"eni-1 10.0.0.1\r".to_vec()), (3, b"eni-2 10.0.0.2".to_vec())]);
+        assert_eq!(
+            lines,
+            vec![
+                (2, b"eni-1 10.0.0.1\r".to_vec()),
+                (3, b"eni-2 10.0.0.2".to_vec())
+            ]
+        );
     }
 }

@@ -109,7 +109,9 @@ fn hash128(s: &[u8]) -> u128 {
     let mut b: u64 = 0x6c62_272e_07bb_0142;
     for &x in s {
         a = (a ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        b = (b ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(5);
+        b = (b ^ x as u64)
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(5);
     }
     ((a as u128) << 64) | b as u128
 }

@@ -1,0 +1,99 @@
+//! Command-line definition (clap). Flags only: validation and the real
+//! work happen in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::OutputFormat;
+
+/// Fast AWS VPC flow-log analysis: summarize traffic per interface, turn it
+/// into least-privilege security groups, investigate incidents.
+#[derive(Debug, Parser)]
+#[command(name = "flowscope", version, max_term_width = 100, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "Exit status: 0 everything read; 1 some input could not be read (a damaged or \
+unreadable file; the rest was processed), or lines were malformed with --strict; 2 usage error or fatal error.";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Aggregate flows by interface, direction, protocol, service port and action
+    ///
+    /// Reads flow logs as AWS delivers them (gzip or plain text, S3 header line,
+    /// default or custom format of any version) and groups the traffic by
+    /// network interface, the direction of the security-group rule it needs
+    /// (ingress: the interface is the server; egress: it is the client), the
+    /// service port (the listening side's port, never an ephemeral one) and
+    /// ACCEPT/REJECT.
+    ///
+    /// Examples:
+    ///   flowscope summarize sample-logs/retail-store
+    ///   flowscope summarize -o json --interfaces network-interfaces.json logs/
+    ///   zcat x.log.gz | flowscope summarize --format '${version} ${interface-id} ...' -
+    Summarize(SummarizeArgs),
+}
+
+/// Options shared by every command that reads flow logs.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Flow-log files, directories (walked recursively: the S3 layout
+    /// AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), or - for stdin
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Format of input without a header line, in AWS's syntax:
+    /// '${version} ${account-id} ${interface-id} ...'. Files with a header
+    /// line use their header. Default: the v2 default format.
+    #[arg(long, value_name = "FMT")]
+    pub format: Option<String>,
+
+    /// Worker threads (default: all cores)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Fail (exit status 1, no report) if any line is malformed
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Do not print warnings about skipped lines (errors are still printed)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Write the output to FILE (atomically: written to a temporary file, then renamed)
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// `aws ec2 describe-network-interfaces` JSON: gives each interface's own
+    /// addresses (for direction) and names interfaces in the table
+    #[arg(long, value_name = "FILE")]
+    pub interfaces: Option<PathBuf>,
+
+    /// Show only the N rows with the most flows (table default: 50; JSON/CSV default: all)
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

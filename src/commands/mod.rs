@@ -1,0 +1,108 @@
+//! One module per command; this one holds what they share: reading the
+//! logs through the engine and reporting what could not be read.
+
+pub mod summarize;
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::InputArgs;
+use crate::engine::{self, EngineOptions, Processor, RunOutput};
+use crate::flowlog::format::Format;
+use crate::flowlog::reader::expand_inputs;
+
+/// How a command ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything read.
+    Clean,
+    /// Some input could not be read (or malformed lines under --strict).
+    DataErrors,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::DataErrors => 1,
+        }
+    }
+}
+
+/// Reads every input with `make()`-built processors; prints problems on
+/// stderr. Fails (usage error) when nothing can be read at all.
+pub fn read_logs<P, F>(args: &InputArgs, make: F) -> Result<(RunOutput<P>, Outcome)>
+where
+    P: Processor,
+    F: Fn() -> P + Sync,
+{
+    let format = match &args.format {
+        Some(f) => Format::parse(f).with_context(|| format!("--format '{f}'"))?,
+        None => Format::default_v2(),
+    };
+    let (inputs, problems) = expand_inputs(&args.paths);
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for p in &problems {
+        let _ = writeln!(err, "flowscope: error: {p}");
+    }
+    if inputs.is_empty() {
+        bail!("no input to read");
+    }
+    let opts = EngineOptions {
+        threads: args.threads.unwrap_or_else(engine::default_threads).max(1),
+        default_format: format,
+        max_bad_lines: 10,
+    };
+    drop(err);
+    let out = engine::run(&inputs, &opts, make);
+    let mut err = stderr.lock();
+    for e in &out.file_errors {
+        let _ = writeln!(err, "flowscope: error: {e}");
+    }
+    let skipped = out.accounting.skipped_total();
+    if skipped > 0 && (!args.quiet || args.strict) {
+        for b in &out.bad_lines {
+            let _ = writeln!(err, "flowscope: warning: {b}");
+        }
+        let reasons: Vec<String> = out
+            .accounting
+            .skipped_by_reason()
+            .iter()
+            .map(|(r, n)| format!("{r}: {n}"))
+            .collect();
+        let _ = writeln!(
+            err,
+            "flowscope: warning: {skipped} of {} lines skipped ({}){}",
+            out.accounting.lines,
+            reasons.join(", "),
+            if (out.bad_lines.len() as u64) < skipped {
+                "; the first ones are shown above"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut outcome = if out.file_errors.is_empty() && problems.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::DataErrors
+    };
+    if args.strict && skipped > 0 {
+        let _ = writeln!(err, "flowscope: error: --strict: {skipped} malformed lines");
+        outcome = Outcome::DataErrors;
+    }
+    Ok((out, outcome))
+}
+
+/// Loads `describe-network-interfaces` JSON: each interface's own
+/// addresses (for direction) and a label for tables.
+pub fn load_interfaces(
+    path: &std::path::Path,
+) -> Result<(
+    Option<std::sync::Arc<crate::aggregate::Locals>>,
+    summarize::Labels,
+)> {
+    bail!("{}: --interfaces is not available yet", path.display())
+}

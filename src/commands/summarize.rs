@@ -1,0 +1,334 @@
+//! `flowscope summarize`: the traffic table.
+//!
+//! JSON contract (`-o json`, `"version": 1`):
+//! - `input`: `files`, `files_failed`, `lines`, `headers`, `records` (data
+//!   records aggregated), `nodata`, `skipdata`, `skipped` (reason → count),
+//!   `bytes_read`, `bytes_decompressed`. Identity: lines = headers +
+//!   records + nodata + skipdata + Σ skipped.
+//! - `window`: `start`, `end` (epoch seconds) or null.
+//! - `rows`: `interface_id` (null if the format has none), `direction`
+//!   (`ingress`|`egress`|`unknown`), `protocol` (IANA number), `port`
+//!   (service port; null for protocols without ports), `action`
+//!   (`ACCEPT`|`REJECT`, null if the format has no action), `flows`,
+//!   `packets`, `bytes`, `first_seen`, `last_seen`, `peers` (distinct),
+//!   `peers_exact` (false once over the exact cap: HyperLogLog estimate).
+//!   Σ `flows` = `input.records`.
+//! - `interfaces`: per interface `records`, `nodata`, `skipdata`,
+//!   `first_seen`, `last_seen`, `addresses` and `address_source`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{read_logs, Outcome};
+use crate::aggregate::{Aggregate, Locals, Row, Summary};
+use crate::cli::SummarizeArgs;
+use crate::engine::{Accounting, AccountingJson};
+use crate::flowlog::record::Action;
+use crate::report::{
+    self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
+};
+
+/// Interface labels for display (from an inventory): id → label.
+pub type Labels = std::collections::HashMap<String, String>;
+
+pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
+    let mut out = Output::open(args.output_file.as_deref())?;
+    let (locals, labels) = match &args.interfaces {
+        Some(p) => crate::commands::load_interfaces(p)?,
+        None => (None, Labels::new()),
+    };
+    let (run, outcome) = read_logs(&args.input, || Aggregate::new(locals.clone()))?;
+    if args.input.strict && outcome == Outcome::DataErrors {
+        return Ok(outcome);
+    }
+    let summary = run.processor.finish();
+    match args.output {
+        OutputFormat::Json => write_json(&mut out, &run.accounting, &summary, args.top)?,
+        OutputFormat::Csv => write_csv(&mut out, &summary, args.top)?,
+        OutputFormat::Table => {
+            let color = report::color_enabled(&out);
+            write_table(
+                &mut out,
+                &run.accounting,
+                &summary,
+                args.top.unwrap_or(50),
+                &labels,
+                color,
+            )?
+        }
+    }
+    out.finish()?;
+    Ok(outcome)
+}
+
+/// Rows by flows (most first), ties by key.
+fn by_flows(summary: &Summary) -> Vec<&Row> {
+    let mut v: Vec<&Row> = summary.rows.iter().collect();
+    v.sort_by(|a, b| b.flows.cmp(&a.flows).then(b.bytes.cmp(&a.bytes)));
+    v
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    version: u32,
+    input: AccountingJson,
+    window: Option<Window>,
+    rows: Vec<JsonRow<'a>>,
+    interfaces: Vec<JsonInterface<'a>>,
+}
+
+/// Time window of the data.
+#[derive(Serialize, Clone, Copy)]
+pub struct Window {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    interface_id: Option<&'a str>,
+    direction: &'static str,
+    protocol: u8,
+    port: Option<u16>,
+    action: Option<&'static str>,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+    peers: u64,
+    peers_exact: bool,
+}
+
+#[derive(Serialize)]
+struct JsonInterface<'a> {
+    interface_id: Option<&'a str>,
+    records: u64,
+    nodata: u64,
+    skipdata: u64,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+    addresses: Vec<String>,
+    address_source: crate::aggregate::AddressSource,
+}
+
+fn action_json(a: Action) -> Option<&'static str> {
+    match a {
+        Action::Unknown => None,
+        a => Some(a.as_str()),
+    }
+}
+
+fn json_row(r: &Row) -> JsonRow<'_> {
+    JsonRow {
+        interface_id: r.interface_id.as_deref(),
+        direction: r.direction.as_str(),
+        protocol: r.protocol,
+        port: r.port,
+        action: action_json(r.action),
+        flows: r.flows,
+        packets: r.packets,
+        bytes: r.bytes,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        peers: r.peers.count(),
+        peers_exact: r.peers.is_exact(),
+    }
+}
+
+fn write_json(w: &mut dyn Write, acc: &Accounting, s: &Summary, top: Option<usize>) -> Result<()> {
+    let rows: Vec<JsonRow> = match top {
+        Some(n) => by_flows(s).into_iter().take(n).map(json_row).collect(),
+        None => s.rows.iter().map(json_row).collect(),
+    };
+    let doc = JsonOut {
+        version: 1,
+        input: acc.to_json(),
+        window: s.window.map(|(start, end)| Window { start, end }),
+        rows,
+        interfaces: s
+            .interfaces
+            .iter()
+            .map(|i| JsonInterface {
+                interface_id: i.interface_id.as_deref(),
+                records: i.records,
+                nodata: i.nodata,
+                skipdata: i.skipdata,
+                first_seen: i.first_seen,
+                last_seen: i.last_seen,
+                addresses: i.addresses.iter().map(|a| a.to_string()).collect(),
+                address_source: i.address_source,
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
+    let mut c = csv::Writer::from_writer(w);
+    let rows: Vec<&Row> = match top {
+        Some(n) => by_flows(s).into_iter().take(n).collect(),
+        None => s.rows.iter().collect(),
+    };
+    for r in rows {
+        c.serialize(json_row(r))?;
+    }
+    if s.rows.is_empty() {
+        c.write_record([
+            "interface_id",
+            "direction",
+            "protocol",
+            "port",
+            "action",
+            "flows",
+            "packets",
+            "bytes",
+            "first_seen",
+            "last_seen",
+            "peers",
+            "peers_exact",
+        ])?;
+    }
+    c.flush()?;
+    Ok(())
+}
+
+fn write_table(
+    w: &mut dyn Write,
+    acc: &Accounting,
+    s: &Summary,
+    top: usize,
+    labels: &Labels,
+    color: bool,
+) -> Result<()> {
+    let mut t = Table::new(&[
+        ("INTERFACE", false),
+        ("ROLE", false),
+        ("DIRECTION", false),
+        ("PROTO", false),
+        ("PORT", true),
+        ("ACTION", false),
+        ("FLOWS", true),
+        ("PACKETS", true),
+        ("BYTES", true),
+        ("PEERS", true),
+        ("FIRST SEEN", false),
+        ("LAST SEEN", false),
+    ]);
+    let rows = by_flows(s);
+    for r in rows.iter().take(top) {
+        let id = r.interface_id.clone().unwrap_or_else(|| "-".into());
+        let role = labels.get(&id).cloned().unwrap_or_else(|| "-".into());
+        t.push(vec![
+            id,
+            role,
+            r.direction.as_str().into(),
+            proto_label(r.protocol),
+            r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            r.action.as_str().into(),
+            thousands(r.flows),
+            thousands(r.packets),
+            human_bytes(r.bytes),
+            format!(
+                "{}{}",
+                if r.peers.is_exact() { "" } else { "~" },
+                thousands(r.peers.count())
+            ),
+            fmt_opt_time(r.first_seen),
+            fmt_opt_time(r.last_seen),
+        ]);
+    }
+    t.write(w, color)?;
+    if rows.len() > top {
+        writeln!(
+            w,
+            "… {} more rows (--top N to show more, -o json for all)",
+            rows.len() - top
+        )?;
+    }
+    let (flows, packets, bytes) = s.rows.iter().fold((0, 0, 0), |(f, p, b), r| {
+        (f + r.flows, p + r.packets, b + r.bytes)
+    });
+    let accepted: u64 = s
+        .rows
+        .iter()
+        .filter(|r| r.action == Action::Accept)
+        .map(|r| r.flows)
+        .sum();
+    let rejected: u64 = s
+        .rows
+        .iter()
+        .filter(|r| r.action == Action::Reject)
+        .map(|r| r.flows)
+        .sum();
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Total: {} flows ({} accepted, {} rejected), {} packets, {} in {} rows over {} interfaces",
+        thousands(flows),
+        thousands(accepted),
+        thousands(rejected),
+        thousands(packets),
+        human_bytes(bytes),
+        s.rows.len(),
+        s.interfaces.len()
+    )?;
+    if let Some((a, b)) = s.window {
+        writeln!(
+            w,
+            "Window: {} to {}",
+            report::fmt_time(a),
+            report::fmt_time(b)
+        )?;
+    }
+    write_accounting(w, acc)?;
+    let unknown = s
+        .rows
+        .iter()
+        .filter(|r| r.direction == crate::aggregate::Direction::Unknown)
+        .count();
+    if unknown > 0 {
+        writeln!(
+            w,
+            "Note: {unknown} rows have direction 'unknown' (the interface's own address could not be told \
+             from its peer's); --interfaces network-interfaces.json resolves them."
+        )?;
+    }
+    Ok(())
+}
+
+/// The input accounting in one or two lines.
+pub fn write_accounting(w: &mut dyn Write, acc: &Accounting) -> std::io::Result<()> {
+    write!(
+        w,
+        "Input: {} files ({} failed), {} lines: {} records, {} NODATA, {} SKIPDATA, {} header lines, {} skipped",
+        thousands(acc.files),
+        acc.files_failed,
+        thousands(acc.lines),
+        thousands(acc.records),
+        thousands(acc.nodata),
+        thousands(acc.skipdata),
+        thousands(acc.headers),
+        thousands(acc.skipped_total())
+    )?;
+    let reasons = acc.skipped_by_reason();
+    if !reasons.is_empty() {
+        let r: Vec<String> = reasons.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        write!(w, " ({})", r.join(", "))?;
+    }
+    writeln!(
+        w,
+        "; {} read, {} decompressed",
+        human_bytes(acc.bytes_read),
+        human_bytes(acc.bytes_decompressed)
+    )
+}
+
+/// Unused until an inventory gives interface addresses.
+#[allow(dead_code)]
+fn _locals_type_check(_: Option<Arc<Locals>>) {}

@@ -1,0 +1,268 @@
+//! Output plumbing shared by every command: the output target (stdout or
+//! a file written atomically), aligned tables, and value formatting.
+//! Reporters only format; they never compute.
+
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Output formats a command can emit (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people
+    Table,
+    /// One JSON document (a documented contract)
+    Json,
+    /// Comma-separated rows with a header
+    Csv,
+}
+
+/// Writes to stdout, or to a file through a temporary file renamed into
+/// place at the end, so an interrupted run never leaves half a report.
+pub struct Output {
+    target: Option<(PathBuf, PathBuf)>,
+    writer: Box<dyn Write>,
+}
+
+impl Output {
+    /// Opens the target up front so a bad path fails before any work.
+    pub fn open(path: Option<&Path>) -> Result<Output> {
+        match path {
+            None => Ok(Output {
+                target: None,
+                writer: Box::new(io::BufWriter::new(io::stdout().lock())),
+            }),
+            Some(p) => {
+                let dir = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let name = p
+                    .file_name()
+                    .context("--output-file needs a file name")?
+                    .to_string_lossy();
+                let tmp = dir.join(format!(".{}.flowscope-tmp-{}", name, std::process::id()));
+                let f = fs::File::create(&tmp)
+                    .with_context(|| format!("cannot create {}", tmp.display()))?;
+                Ok(Output {
+                    target: Some((tmp, p.to_path_buf())),
+                    writer: Box::new(io::BufWriter::new(f)),
+                })
+            }
+        }
+    }
+
+    /// True when writing to a terminal (for colour).
+    pub fn is_terminal(&self) -> bool {
+        self.target.is_none() && io::stdout().is_terminal()
+    }
+
+    /// Flushes and, for a file, renames it into place.
+    pub fn finish(mut self) -> Result<()> {
+        self.writer.flush()?;
+        // Close the file before renaming it.
+        drop(std::mem::replace(&mut self.writer, Box::new(io::sink())));
+        if let Some((tmp, dst)) = self.target.take() {
+            fs::rename(&tmp, &dst).with_context(|| format!("cannot write {}", dst.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = &self.target {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// True when colour may be used on stdout.
+pub fn color_enabled(out: &Output) -> bool {
+    out.is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// A simple aligned table: right-aligns columns whose header is flagged.
+pub struct Table {
+    headers: Vec<(&'static str, bool)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// `headers`: (title, right-aligned).
+    pub fn new(headers: &[(&'static str, bool)]) -> Table {
+        Table {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn write(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.0.len()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>| -> String {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                if self.headers[i].1 {
+                    s.push_str(&" ".repeat(pad));
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    if i + 1 < cells.len() {
+                        s.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            s
+        };
+        let head = line(self.headers.iter().map(|h| h.0).collect());
+        if color {
+            writeln!(w, "\x1b[1m{head}\x1b[0m")?;
+        } else {
+            writeln!(w, "{head}")?;
+        }
+        for r in &self.rows {
+            writeln!(w, "{}", line(r.iter().map(|s| s.as_str()).collect()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn fmt_time(t: u64) -> String {
+    let days = (t / 86400) as i64;
+    let secs = t % 86400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        y,
+        m,
+        d,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Optional time, `-` when absent.
+pub fn fmt_opt_time(t: Option<u64>) -> String {
+    t.map(fmt_time).unwrap_or_else(|| "-".into())
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Bytes for people: 1.2 GB, 340 KB, 12 B (decimal units).
+pub fn human_bytes(b: u64) -> String {
+    const U: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < U.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", U[i])
+    } else {
+        format!("{v:.0} {}", U[i])
+    }
+}
+
+/// Counts with thousands separators: 1,234,567.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Protocol for display: name where common, else the number.
+pub fn proto_label(p: u8) -> String {
+    crate::flowlog::record::protocol_name(p)
+        .map(str::to_string)
+        .unwrap_or_else(|| p.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formatting_roundtrips() {
+        assert_eq!(fmt_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt_time(1763596800), "2025-11-20T00:00:00Z");
+        assert_eq!(fmt_time(951782400), "2000-02-29T00:00:00Z");
+        for d in [-1000i64, 0, 10957, 20412, 60000] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+    }
+
+    #[test]
+    fn number_formatting() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_234_567), "1.2 MB");
+        assert_eq!(human_bytes(45_000_000_000), "45 GB");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}

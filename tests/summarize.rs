@@ -1,0 +1,359 @@
+//! `flowscope summarize` end to end: real samples, gzip variants, formats,
+//! stdin, damaged input, direction, accounting and determinism.
+
+use crate::util::*;
+
+const HEADER: &str =
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
+
+fn summarize_json(args: &[&str]) -> (serde_json::Value, std::process::Output) {
+    let mut a = vec!["summarize", "-o", "json"];
+    a.extend_from_slice(args);
+    let out = run(&a);
+    (json(&out), out)
+}
+
+#[test]
+fn real_sample_v2_without_header() {
+    let (doc, out) = summarize_json(&["tests/data/real/V2_RECORDS.cwl-messages.log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let input = &doc["input"];
+    assert_eq!(input["records"], 3);
+    assert_eq!(input["nodata"], 1);
+    assert_eq!(input["skipdata"], 1);
+    assert_eq!(input["headers"], 0);
+    assert_balanced(input);
+    assert_eq!(sum_flows(&doc), 3);
+    // Both records are about the service on 443, whichever side they were logged from.
+    for r in doc["rows"].as_array().unwrap() {
+        assert_eq!(r["port"], 443, "{r}");
+    }
+}
+
+#[test]
+fn real_sample_v3_alphabetical_header() {
+    let (doc, out) = summarize_json(&["tests/data/real/V3_FILE.s3-with-header.log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(doc["input"]["headers"], 1);
+    assert_eq!(doc["input"]["records"], 2);
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    // tcp-flags 19 (SYN-ACK from 443) and 3 (SYN to 443): one service, port 443.
+    assert_eq!(rows[0]["port"], 443);
+    assert_eq!(rows[0]["bytes"], 6392 + 1698);
+    assert_eq!(rows[0]["interface_id"], serde_json::Value::Null);
+}
+
+/// Every AWS documentation example (v2 to v11 formats, transcribed from
+/// VRL's tests) parses with its format given as `--format`.
+#[test]
+fn real_samples_every_documented_format() {
+    let cases: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/data/real/vrl-parse_aws_vpc_flow_log-cases.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for group in cases["must_parse_ok"].as_array().unwrap() {
+        let lines: Vec<&str> = group["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        let mut args = vec!["summarize", "-o", "json", "--strict"];
+        let fmt;
+        if let Some(f) = group["format"].as_str() {
+            fmt = f.to_string();
+            args.push("--format");
+            args.push(&fmt);
+        }
+        args.push("-");
+        let input = lines.join("\n") + "\n";
+        let out = run_stdin(&args, input.as_bytes());
+        assert!(
+            out.status.success(),
+            "format {:?}: {}",
+            group["format"],
+            stderr(&out)
+        );
+        let doc = json(&out);
+        let acc = &doc["input"];
+        assert_balanced(acc);
+        assert_eq!(acc["lines"], lines.len() as u64);
+        assert_eq!(
+            acc["records"].as_u64().unwrap()
+                + acc["nodata"].as_u64().unwrap()
+                + acc["skipdata"].as_u64().unwrap(),
+            lines.len() as u64
+        );
+        assert_eq!(sum_flows(&doc), acc["records"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn multi_member_gzip_reads_every_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = format!("{HEADER}2 1 eni-0a1 10.0.0.5 10.0.1.10 40001 8080 6 2 100 10 20 ACCEPT OK\n");
+    let b = "2 1 eni-0a1 10.0.1.10 10.0.0.5 8080 40001 6 2 900 10 20 ACCEPT OK\n";
+    let c = "2 1 eni-0a1 10.0.0.6 10.0.1.10 40002 8080 6 2 100 30 40 ACCEPT OK\n";
+    let mut data = gz(a.as_bytes());
+    data.extend(gz(b.as_bytes()));
+    data.extend(gz(c.as_bytes()));
+    let f = write(dir.path(), "multi.log.gz", &data);
+    for j in ["1", "2"] {
+        let (doc, out) = summarize_json(&["-j", j, &f]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(doc["input"]["records"], 3, "threads {j}");
+        assert_eq!(doc["rows"][0]["bytes"], 1100);
+        assert_eq!(doc["rows"][0]["direction"], "ingress");
+        assert_eq!(doc["rows"][0]["port"], 8080);
+    }
+}
+
+#[test]
+fn truncated_gzip_is_reported_and_other_files_carry_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(HEADER);
+    for i in 0..5000 {
+        text.push_str(&format!(
+            "2 1 eni-0a1 10.0.0.5 10.0.1.10 {} 8080 6 2 100 10 20 ACCEPT OK\n",
+            32768 + i
+        ));
+    }
+    let data = gz(text.as_bytes());
+    let bad = write(dir.path(), "a/bad.log.gz", &data[..data.len() * 2 / 3]);
+    write(dir.path(), "b/good.log.gz", &data);
+    let out = run(&["summarize", "-o", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&bad) && err.contains("compressed byte offset"),
+        "{err}"
+    );
+    let doc = json(&out);
+    assert_eq!(doc["input"]["files"], 2);
+    assert_eq!(doc["input"]["files_failed"], 1);
+    let records = doc["input"]["records"].as_u64().unwrap();
+    assert!(
+        records > 5000 && records < 10000,
+        "records before the damage still count: {records}"
+    );
+    assert_balanced(&doc["input"]);
+    assert_eq!(sum_flows(&doc), records);
+}
+
+#[test]
+fn headerless_input_with_custom_format_on_stdin() {
+    let fmt = "${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${action} ${tcp-flags}";
+    let input = "eni-0b2 10.0.1.10 10.0.2.20 40000 5432 6 120 ACCEPT 2\n\
+                 eni-0b2 10.0.2.20 10.0.1.10 5432 40000 6 900 ACCEPT 18\n";
+    let out = run_stdin(
+        &["summarize", "-o", "json", "--format", fmt, "-"],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{doc}");
+    assert_eq!(rows[0]["port"], 5432);
+    assert_eq!(rows[0]["flows"], 2);
+}
+
+#[test]
+fn bad_lines_are_counted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{HEADER}2 1 eni-0a1 10.0.0.5 10.0.1.10 40001 8080 6 2 100 10 20 ACCEPT OK\n\
+         2 1 eni-0a1 10.0.0.500 10.0.1.10 40001 8080 6 2 100 10 20 ACCEPT OK\n\
+         2 1 eni-0a1 10.0.0.5 10.0.1.10 40001 8080 6 2 100 10 20 ACCEPT\n\
+         \n\
+         2 1 eni-0a1 10.0.0.5 10.0.1.10 40001 99999 6 2 100 10 20 ACCEPT OK\r\n"
+    );
+    let f = write(dir.path(), "x.log", text.as_bytes());
+    let (doc, out) = summarize_json(&[&f]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "malformed lines alone are not a failure"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{f}:3: skipped (bad_address): field 'srcaddr' = \"10.0.0.500\""
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:4: skipped (field_count)")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{f}:6: skipped (bad_port)")), "{err}");
+    let skipped = &doc["input"]["skipped"];
+    assert_eq!(skipped["bad_address"], 1);
+    assert_eq!(skipped["field_count"], 1);
+    assert_eq!(skipped["empty_line"], 1);
+    assert_eq!(skipped["bad_port"], 1);
+    assert_eq!(doc["input"]["records"], 1);
+    assert_balanced(&doc["input"]);
+
+    let strict = run(&["summarize", "--strict", &f]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        stdout(&strict).is_empty(),
+        "no report under --strict failure"
+    );
+}
+
+#[test]
+fn response_records_never_become_egress_to_ephemeral_ports() {
+    // The task (10.0.1.10) answers the ALB from 8080 to ephemeral ports;
+    // the ALB's interface sees the same connection as egress to 8080.
+    let text = format!(
+        "{HEADER}\
+2 1 eni-0task 10.0.0.5 10.0.1.10 49152 8080 6 3 300 100 110 ACCEPT OK
+2 1 eni-0task 10.0.1.10 10.0.0.5 8080 49152 6 3 3000 100 110 ACCEPT OK
+2 1 eni-0task 10.0.0.6 10.0.1.10 61000 8080 6 3 300 100 110 ACCEPT OK
+2 1 eni-0task 10.0.1.10 10.0.0.6 8080 61000 6 3 3000 100 110 ACCEPT OK
+2 1 eni-0a1b 10.0.0.5 10.0.1.10 49152 8080 6 3 300 100 110 ACCEPT OK
+2 1 eni-0a1b 10.0.1.10 10.0.0.5 8080 49152 6 3 3000 100 110 ACCEPT OK
+2 1 eni-0a1b 198.51.100.7 10.0.0.5 50000 443 6 3 300 100 110 ACCEPT OK
+2 1 eni-0a1b 10.0.0.5 198.51.100.7 443 50000 6 3 3000 100 110 ACCEPT OK
+"
+    );
+    let out = run_stdin(&["summarize", "-o", "json", "-"], text.as_bytes());
+    let doc = json(&out);
+    let rows: Vec<(String, String, u64, u64)> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["interface_id"].as_str().unwrap().to_string(),
+                r["direction"].as_str().unwrap().to_string(),
+                r["port"].as_u64().unwrap(),
+                r["flows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("eni-0a1b".into(), "ingress".into(), 443, 2),
+            ("eni-0a1b".into(), "egress".into(), 8080, 2),
+            ("eni-0task".into(), "ingress".into(), 8080, 4),
+        ]
+    );
+}
+
+#[test]
+fn same_result_at_any_thread_count_and_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in 0..6 {
+        let mut text = String::from(HEADER);
+        for i in 0..400 {
+            let peer = (f * 7 + i) % 250;
+            text.push_str(&format!(
+                "2 1 eni-0{:x} 10.0.{}.{} 10.0.9.9 {} 443 6 2 {} {} {} ACCEPT OK\n",
+                f % 3,
+                f,
+                peer,
+                33000 + i,
+                100 + i,
+                1000 + i,
+                1010 + i
+            ));
+        }
+        write(dir.path(), &format!("f{f}.log.gz"), &gz(text.as_bytes()));
+    }
+    let d = dir.path().to_str().unwrap();
+    let base = run(&["summarize", "-o", "json", "-j", "1", d]);
+    for j in ["2", "4"] {
+        let other = run(&["summarize", "-o", "json", "-j", j, d]);
+        assert_eq!(stdout(&base), stdout(&other), "threads {j}");
+    }
+    let doc = json(&base);
+    assert_eq!(sum_flows(&doc), 2400);
+}
+
+#[test]
+fn not_gzip_named_gz_and_empty_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "plain.log.gz",
+        format!("{HEADER}2 1 eni-0a1 10.0.0.5 10.0.1.10 40001 8080 6 2 100 10 20 ACCEPT OK\n")
+            .as_bytes(),
+    );
+    write(dir.path(), "empty.log", b"");
+    write(dir.path(), "security-groups.json", b"{}");
+    let (doc, out) = summarize_json(&[dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        doc["input"]["files"], 2,
+        "the .json beside the logs is not read"
+    );
+    assert_eq!(doc["input"]["records"], 1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&["summarize", "does-not-exist.log"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does-not-exist.log"));
+    let out = run(&["summarize", "--format", "version SRC", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["summarize", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no flow-log files"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn csv_and_table_outputs() {
+    let out = run(&[
+        "summarize",
+        "-o",
+        "csv",
+        "tests/data/real/V2_RECORDS.cwl-messages.log",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("interface_id,direction,protocol,port,action,flows,"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3);
+    let out = run(&["summarize", "tests/data/real/V2_RECORDS.cwl-messages.log"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("INTERFACE") && text.contains("Input: 1 files"),
+        "{text}"
+    );
+}
+
+#[test]
+fn output_file_is_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.json");
+    let out = run(&[
+        "summarize",
+        "-o",
+        "json",
+        "--output-file",
+        target.to_str().unwrap(),
+        "tests/data/real/V2_RECORDS.cwl-messages.log",
+    ]);
+    assert!(out.status.success());
+    assert!(stdout(&out).is_empty());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(doc["input"]["records"], 3);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}

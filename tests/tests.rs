@@ -1,0 +1,5 @@
+//! Integration tests: one binary, modules by area.
+
+mod util;
+
+mod summarize;
