@@ -1,0 +1,1051 @@
+//! From observed traffic to least-privilege security groups.
+//!
+//! Three steps, all pure (no I/O):
+//! 1. `attribute`: every accepted flow the interface initiated or served
+//!    (rows of known rule direction) is matched, peer by peer, against the
+//!    rules of the interface's groups; every matching rule gets the hit
+//!    (groups are a union). Flows no rule explains and REJECTs on ports a
+//!    rule opens to others are kept as findings.
+//! 2. `propose`: per rule, the tightest change the evidence supports
+//!    (`replace-cidr-with-group`, `narrow-cidr`, `narrow-ports`,
+//!    `remove-unused`, `tighten-egress`) or an advisory `review-public`.
+//! 3. `simulate`: the proposals are applied to a copy of the groups and
+//!    every accepted initiating flow is checked again: a proposal that
+//!    would deny one is a bug, and the result says so.
+
+pub mod cidr;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::aggregate::{Direction, Summary};
+use crate::flowlog::record::{has_ports, Action};
+use crate::inventory::{Inventory, InterfaceKind, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
+use crate::matching::{protocol_allows, rule_allows, Match};
+
+/// Tuning knobs (documented in `--help`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest number of groups a CIDR may be replaced with.
+    pub max_groups: usize,
+    /// Largest number of prefixes a narrowed CIDR may become.
+    pub max_prefixes: usize,
+    /// A world-open rule used by at least this many internet addresses is
+    /// real public traffic: kept, with a `review-public` note.
+    pub public_peers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { max_groups: 3, max_prefixes: 4, public_peers: 32 }
+    }
+}
+
+/// Ports that should never be open to the world.
+pub const SENSITIVE_PORTS: &[(u16, &str)] = &[
+    (21, "FTP"),
+    (22, "SSH"),
+    (23, "Telnet"),
+    (135, "MS RPC"),
+    (139, "NetBIOS"),
+    (445, "SMB"),
+    (1433, "SQL Server"),
+    (1521, "Oracle"),
+    (2375, "Docker API"),
+    (2376, "Docker API"),
+    (3306, "MySQL"),
+    (3389, "RDP"),
+    (5432, "PostgreSQL"),
+    (5900, "VNC"),
+    (5984, "CouchDB"),
+    (6379, "Redis"),
+    (9042, "Cassandra"),
+    (9200, "Elasticsearch"),
+    (11211, "Memcached"),
+    (27017, "MongoDB"),
+];
+
+/// Traffic of one peer on one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PeerHit {
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+/// (protocol, service port) of attributed traffic.
+pub type Service = (u8, Option<u16>);
+
+/// What one rule was used for.
+#[derive(Debug, Clone, Default)]
+pub struct RuleHits {
+    pub flows: u64,
+    pub bytes: u64,
+    /// Exact peers per service.
+    pub by_service: BTreeMap<Service, BTreeMap<IpAddr, PeerHit>>,
+    /// Services whose peers were too many to list (over the exact cap).
+    pub many: BTreeMap<Service, u64>,
+    pub first_seen: Option<u64>,
+    pub last_seen: Option<u64>,
+    /// Interfaces the hits were seen on.
+    pub interfaces: BTreeSet<String>,
+}
+
+impl RuleHits {
+    fn add(&mut self, svc: Service, peer: Option<IpAddr>, flows: u64, bytes: u64, span: (Option<u64>, Option<u64>)) {
+        self.flows += flows;
+        self.bytes += bytes;
+        match peer {
+            Some(p) => {
+                let h = self.by_service.entry(svc).or_default().entry(p).or_default();
+                h.flows += flows;
+                h.bytes += bytes;
+            }
+            None => *self.many.entry(svc).or_default() += flows,
+        }
+        if let Some(f) = span.0 {
+            self.first_seen = Some(self.first_seen.map_or(f, |x| x.min(f)));
+        }
+        if let Some(l) = span.1 {
+            self.last_seen = Some(self.last_seen.map_or(l, |x| x.max(l)));
+        }
+    }
+
+    /// Distinct peers over all services (a lower bound when `many`).
+    pub fn peers(&self) -> BTreeMap<IpAddr, PeerHit> {
+        let mut out: BTreeMap<IpAddr, PeerHit> = BTreeMap::new();
+        for m in self.by_service.values() {
+            for (ip, h) in m {
+                let e = out.entry(*ip).or_default();
+                e.flows += h.flows;
+                e.bytes += h.bytes;
+            }
+        }
+        out
+    }
+
+    /// True when some peers could not be listed.
+    pub fn has_many(&self) -> bool {
+        !self.many.is_empty()
+    }
+
+    /// Ports used (services with ports).
+    pub fn ports(&self) -> BTreeSet<u16> {
+        self.by_service.keys().chain(self.many.keys()).filter_map(|s| s.1).collect()
+    }
+}
+
+/// Whether a rule's interfaces were seen at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleStatus {
+    /// At least one accepted flow matched.
+    Used,
+    /// Interfaces with the group were logged, nothing matched.
+    Unused,
+    /// No interface with the group appears in the logs (not even NODATA):
+    /// nothing can be concluded.
+    Unobserved,
+}
+
+/// A rule with its hits.
+#[derive(Debug, Clone)]
+pub struct RuleReport {
+    pub group_index: usize,
+    pub rule_index: usize,
+    pub rule: Rule,
+    pub hits: RuleHits,
+    pub status: RuleStatus,
+}
+
+/// The kinds of recommendation (JSON `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    ReplaceCidrWithGroup,
+    NarrowCidr,
+    NarrowPorts,
+    RemoveUnused,
+    TightenEgress,
+    ReviewPublic,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ReplaceCidrWithGroup => "replace-cidr-with-group",
+            Kind::NarrowCidr => "narrow-cidr",
+            Kind::NarrowPorts => "narrow-ports",
+            Kind::RemoveUnused => "remove-unused",
+            Kind::TightenEgress => "tighten-egress",
+            Kind::ReviewPublic => "review-public",
+        }
+    }
+
+    /// True when applying it changes the rules (review-public only advises).
+    pub fn changes_rules(self) -> bool {
+        self != Kind::ReviewPublic
+    }
+}
+
+/// How sure we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// A peer named in evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerEvidence {
+    pub address: String,
+    pub interface_id: Option<String>,
+    pub role: Option<String>,
+    pub groups: Vec<String>,
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+/// Why: the numbers behind a recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub flows: u64,
+    pub bytes: u64,
+    pub peers: u64,
+    pub peers_exact: bool,
+    pub top_peers: Vec<PeerEvidence>,
+    /// Groups the peers belong to, with how many peers each.
+    pub peer_groups: BTreeMap<String, u64>,
+    pub ports: Vec<u16>,
+    pub first_seen: Option<u64>,
+    pub last_seen: Option<u64>,
+    /// The observation window (all logs read).
+    pub window_start: Option<u64>,
+    pub window_end: Option<u64>,
+    /// Interfaces carrying the group, and how many of them were logged.
+    pub interfaces: u64,
+    pub interfaces_logged: u64,
+}
+
+/// One recommendation.
+#[derive(Debug, Clone)]
+pub struct Recommendation {
+    pub kind: Kind,
+    pub group_index: usize,
+    pub rule_index: usize,
+    pub rule: Rule,
+    /// The rules that replace `rule` (empty: remove it; ignored for review-public).
+    pub proposed: Vec<RuleSpec>,
+    pub evidence: Evidence,
+    pub confidence: Confidence,
+    pub reason: String,
+    /// One line for people: what to do.
+    pub headline: String,
+}
+
+/// An accepted flow no rule explains.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unexplained {
+    pub interface_id: String,
+    pub direction: &'static str,
+    pub protocol: u8,
+    pub port: Option<u16>,
+    pub peer: Option<String>,
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+/// REJECTed traffic to a port an ingress rule opens to other sources.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedOpen {
+    pub interface_id: String,
+    pub protocol: u8,
+    pub port: Option<u16>,
+    pub flows: u64,
+    pub peers: u64,
+    pub top_peers: Vec<String>,
+    pub rules: Vec<String>,
+}
+
+/// Traffic on interfaces the inventory does not know.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnknownInterface {
+    pub interface_id: String,
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+/// Result of re-checking every accepted initiating flow after applying
+/// every proposal.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Safety {
+    pub checked_flows: u64,
+    pub checked_peers: u64,
+    pub violations: Vec<String>,
+}
+
+/// Everything `recommend` found.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub rules: Vec<RuleReport>,
+    pub recommendations: Vec<Recommendation>,
+    pub unexplained: Vec<Unexplained>,
+    pub unexplained_flows: u64,
+    pub rejected_open: Vec<RejectedOpen>,
+    pub unknown_interfaces: Vec<UnknownInterface>,
+    pub unknown_direction_flows: u64,
+    pub safety: Safety,
+    pub window: Option<(u64, u64)>,
+}
+
+/// Runs the three steps.
+pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analysis {
+    let mut a = attribute(inv, summary);
+    a.recommendations = propose(inv, summary, &a.rules, settings);
+    a.safety = simulate(inv, summary, &a.recommendations);
+    a
+}
+
+/// Step 1: flows to rules.
+pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
+    let mut rules: Vec<RuleReport> = Vec::new();
+    let mut index: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (gi, g) in inv.groups.iter().enumerate() {
+        for (ri, r) in g.rules.iter().enumerate() {
+            index.insert((gi, ri), rules.len());
+            rules.push(RuleReport {
+                group_index: gi,
+                rule_index: ri,
+                rule: r.clone(),
+                hits: RuleHits::default(),
+                status: RuleStatus::Unobserved,
+            });
+        }
+    }
+    let group_pos: BTreeMap<&str, usize> = inv.groups.iter().enumerate().map(|(i, g)| (g.group_id.as_str(), i)).collect();
+    let mut unexplained: BTreeMap<(String, &'static str, u8, Option<u16>, Option<IpAddr>), PeerHit> = BTreeMap::new();
+    let mut rejected_open = Vec::new();
+    let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut unknown_direction_flows = 0;
+    for row in &summary.rows {
+        let Some(id) = row.interface_id.as_deref() else { continue };
+        let Some(iface) = inv.interface(id) else {
+            let e = unknown.entry(id.to_string()).or_default();
+            e.0 += row.flows;
+            e.1 += row.bytes;
+            continue;
+        };
+        if iface.kind == InterfaceKind::NatGateway && iface.group_ids.is_empty() {
+            continue; // no security groups: NACLs only
+        }
+        let dir = match row.direction {
+            Direction::Ingress => RuleDirection::Ingress,
+            Direction::Egress => RuleDirection::Egress,
+            Direction::Unknown => {
+                unknown_direction_flows += row.flows;
+                continue;
+            }
+        };
+        let groups: Vec<usize> = iface.group_ids.iter().filter_map(|g| group_pos.get(g.as_str()).copied()).collect();
+        let svc: Service = (row.protocol, row.port);
+        let span = (row.first_seen, row.last_seen);
+        if row.action == Action::Reject {
+            if dir == RuleDirection::Ingress {
+                let open: Vec<String> = groups
+                    .iter()
+                    .flat_map(|&gi| inv.groups[gi].rules.iter())
+                    .filter(|r| r.direction == dir && protocol_allows(r, row.protocol, row.port))
+                    .map(|r| format!("{} {} from {}", r.group_id, rule_ports(r), r.target))
+                    .collect();
+                if !open.is_empty() {
+                    rejected_open.push(RejectedOpen {
+                        interface_id: id.to_string(),
+                        protocol: row.protocol,
+                        port: row.port,
+                        flows: row.flows,
+                        peers: row.peers.count(),
+                        top_peers: row.peers.top(5).iter().map(|(ip, _)| ip.to_string()).collect(),
+                        rules: open,
+                    });
+                }
+            }
+            continue;
+        }
+        if row.action != Action::Accept {
+            continue;
+        }
+        match row.peers.exact() {
+            Some(peers) => {
+                let mut sorted: Vec<_> = peers.iter().collect();
+                sorted.sort_by_key(|(ip, _)| **ip);
+                for (ip, stat) in sorted {
+                    let peer = ip.to_ip_addr();
+                    let peer_groups = inv.groups_of_addr(peer);
+                    let mut hit = false;
+                    for &gi in &groups {
+                        for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
+                            if r.direction == dir
+                                && rule_allows(r, row.protocol, row.port, peer, peer_groups, &inv.prefix_lists)
+                                    == Match::Yes
+                            {
+                                hit = true;
+                                let rr = &mut rules[index[&(gi, ri)]];
+                                rr.hits.add(svc, Some(peer), stat.flows, stat.bytes, span);
+                                rr.hits.interfaces.insert(id.to_string());
+                            }
+                        }
+                    }
+                    if !hit {
+                        let e = unexplained
+                            .entry((id.to_string(), row.direction.as_str(), row.protocol, row.port, Some(peer)))
+                            .or_default();
+                        e.flows += stat.flows;
+                        e.bytes += stat.bytes;
+                    }
+                }
+            }
+            None => {
+                // Too many peers to list: only a world-open rule can be
+                // sure to admit all of them.
+                let mut hit = false;
+                for &gi in &groups {
+                    for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
+                        if r.direction == dir && is_world(&r.target) && protocol_allows(r, row.protocol, row.port) {
+                            hit = true;
+                            let rr = &mut rules[index[&(gi, ri)]];
+                            rr.hits.add(svc, None, row.flows, row.bytes, span);
+                            rr.hits.interfaces.insert(id.to_string());
+                        }
+                    }
+                }
+                if !hit {
+                    let e = unexplained
+                        .entry((id.to_string(), row.direction.as_str(), row.protocol, row.port, None))
+                        .or_default();
+                    e.flows += row.flows;
+                    e.bytes += row.bytes;
+                }
+            }
+        }
+    }
+    // Status: used, unused (its interfaces were logged), or unobserved.
+    for rr in rules.iter_mut() {
+        let (n, logged) = group_interfaces(inv, summary, &inv.groups[rr.group_index].group_id);
+        rr.status = if rr.hits.flows > 0 {
+            RuleStatus::Used
+        } else if logged > 0 {
+            RuleStatus::Unused
+        } else {
+            let _ = n;
+            RuleStatus::Unobserved
+        };
+    }
+    let unexplained_flows = unexplained.values().map(|h| h.flows).sum();
+    let mut unexplained: Vec<Unexplained> = unexplained
+        .into_iter()
+        .map(|((interface_id, direction, protocol, port, peer), h)| Unexplained {
+            interface_id,
+            direction,
+            protocol,
+            port,
+            peer: peer.map(|p| p.to_string()),
+            flows: h.flows,
+            bytes: h.bytes,
+        })
+        .collect();
+    unexplained.sort_by(|a, b| b.flows.cmp(&a.flows).then(a.interface_id.cmp(&b.interface_id)));
+    Analysis {
+        rules,
+        recommendations: Vec::new(),
+        unexplained,
+        unexplained_flows,
+        rejected_open,
+        unknown_interfaces: unknown
+            .into_iter()
+            .map(|(interface_id, (flows, bytes))| UnknownInterface { interface_id, flows, bytes })
+            .collect(),
+        unknown_direction_flows,
+        safety: Safety::default(),
+        window: summary.window,
+    }
+}
+
+/// (interfaces with the group, how many of them appear in the logs).
+fn group_interfaces(inv: &Inventory, summary: &Summary, group_id: &str) -> (u64, u64) {
+    let mut n = 0;
+    let mut logged = 0;
+    for i in inv.interfaces.iter().filter(|i| i.group_ids.iter().any(|g| g == group_id)) {
+        n += 1;
+        if summary.interfaces.iter().any(|s| s.interface_id.as_deref() == Some(i.id.as_str())) {
+            logged += 1;
+        }
+    }
+    (n, logged)
+}
+
+/// 0.0.0.0/0 or ::/0.
+pub fn is_world(t: &RuleTarget) -> bool {
+    matches!(t, RuleTarget::Cidr(n) if n.prefix_len() == 0)
+}
+
+/// The ports of a rule for display: `tcp 8080`, `tcp 9000-9100`, `all`.
+pub fn rule_ports(r: &Rule) -> String {
+    spec_ports(&r.protocol, r.from_port, r.to_port)
+}
+
+/// Ports of a protocol/range for display.
+pub fn spec_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> String {
+    match (p, from, to) {
+        (Protocol::All, _, _) => "all traffic".into(),
+        (p, Some(f), Some(t)) if p.has_ports() && f == t => format!("{} {}", p.aws_name(), f),
+        (p, Some(f), Some(t)) if p.has_ports() && (f, t) != (0, 65535) => format!("{} {}-{}", p.aws_name(), f, t),
+        (p, _, _) => format!("{} all ports", p.aws_name()),
+    }
+}
+
+/// Sensitive ports a rule opens (all of them for protocol -1).
+pub fn sensitive_ports(r: &Rule) -> Vec<(u16, &'static str)> {
+    match r.protocol {
+        Protocol::All => SENSITIVE_PORTS.to_vec(),
+        p if p.has_ports() => {
+            let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
+            SENSITIVE_PORTS.iter().copied().filter(|(port, _)| *port >= f && *port <= t).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Step 2: proposals per rule.
+pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Settings) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let window = summary.window;
+    for rr in rules {
+        let r = &rr.rule;
+        let group = &inv.groups[rr.group_index];
+        let (n_if, logged) = group_interfaces(inv, summary, &group.group_id);
+        let ev = evidence(inv, rr, window, n_if, logged);
+        let mk = |kind: Kind, proposed: Vec<RuleSpec>, confidence: Confidence, reason: String, headline: String| {
+            Recommendation {
+                kind,
+                group_index: rr.group_index,
+                rule_index: rr.rule_index,
+                rule: r.clone(),
+                proposed,
+                evidence: ev.clone(),
+                confidence,
+                reason,
+                headline,
+            }
+        };
+        let name = group_label(inv, &group.group_id);
+        let what = format!("{} {} {} {}", rule_ports(r), if r.direction == RuleDirection::Ingress { "from" } else { "to" }, r.target, "");
+        let what = what.trim_end().to_string();
+        let world = is_world(&r.target);
+        let sensitive = if world && r.direction == RuleDirection::Ingress { sensitive_ports(r) } else { Vec::new() };
+        if !sensitive.is_empty() {
+            let names: Vec<String> =
+                sensitive.iter().take(6).map(|(p, n)| format!("{p} ({n})")).collect();
+            out.push(mk(
+                Kind::ReviewPublic,
+                Vec::new(),
+                Confidence::High,
+                format!(
+                    "administrative or database ports open to the whole internet: {}{}",
+                    names.join(", "),
+                    if sensitive.len() > 6 { ", …" } else { "" }
+                ),
+                format!("{name}: {what} exposes {} to the internet", names.join(", ")),
+            ));
+        }
+        match rr.status {
+            RuleStatus::Unobserved => continue,
+            RuleStatus::Unused => {
+                let (conf, why) = unused_confidence(inv, summary, &group.group_id, window);
+                let egress_all = r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world;
+                out.push(mk(
+                    if egress_all { Kind::TightenEgress } else { Kind::RemoveUnused },
+                    Vec::new(),
+                    conf,
+                    format!("no accepted flow matched this rule on the {logged} logged interfaces of the group; {why}"),
+                    format!("{name}: remove {} {what} (unused)", r.direction),
+                ));
+                continue;
+            }
+            RuleStatus::Used => {}
+        }
+        let hits = &rr.hits;
+        let ports_used = hits.ports();
+        let port_specs = narrowed_ports(r, &ports_used);
+        // Allow-all egress: rebuild from what the interfaces initiated.
+        if r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world {
+            let proposed = egress_proposal(inv, r, hits, s);
+            let conf = if proposed.len() > 25 { Confidence::Low } else { Confidence::Medium };
+            let list: Vec<String> = proposed.iter().take(6).map(spec_label).collect();
+            out.push(mk(
+                Kind::TightenEgress,
+                proposed.clone(),
+                conf,
+                format!(
+                    "egress initiated by the group's interfaces used {} destination services; responses to inbound traffic need no egress rule (groups are stateful)",
+                    hits.by_service.len() + hits.many.len()
+                ),
+                format!("{name}: replace allow-all egress with {} rule(s): {}{}", proposed.len(), list.join("; "), if proposed.len() > 6 { "; …" } else { "" }),
+            ));
+            continue;
+        }
+        let RuleTarget::Cidr(net) = &r.target else {
+            // Group and prefix-list targets: only ports can narrow.
+            if let Some(specs) = port_specs {
+                let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+                out.push(mk(
+                    Kind::NarrowPorts,
+                    proposed.clone(),
+                    Confidence::Medium,
+                    format!("only ports {} of {} were used", ports_label(&ports_used), rule_ports(r)),
+                    format!("{name}: narrow {what} to {}", proposed.iter().map(spec_label).collect::<Vec<_>>().join(", ")),
+                ));
+            }
+            continue;
+        };
+        let peers = hits.peers();
+        let public: Vec<&IpAddr> = peers.keys().filter(|ip| inv.groups_of_addr(**ip).is_empty()).collect();
+        if world && (hits.has_many() || public.len() >= s.public_peers) {
+            out.push(mk(
+                Kind::ReviewPublic,
+                Vec::new(),
+                Confidence::High,
+                format!(
+                    "real public traffic: {}{} distinct addresses without a security group of ours; keep the rule",
+                    if hits.has_many() { "more than " } else { "" },
+                    public.len().max(if hits.has_many() { crate::aggregate::peers::EXACT_PEERS } else { 0 })
+                ),
+                format!("{name}: keep {what}: it serves the internet"),
+            ));
+            if let Some(specs) = port_specs {
+                let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+                out.push(mk(
+                    Kind::NarrowPorts,
+                    proposed,
+                    Confidence::Medium,
+                    format!("only ports {} were used", ports_label(&ports_used)),
+                    format!("{name}: narrow {what} to ports {}", ports_label(&ports_used)),
+                ));
+            }
+            continue;
+        }
+        if hits.has_many() {
+            continue; // too many peers to narrow a non-world rule safely
+        }
+        let port_ranges = port_specs.clone().unwrap_or_else(|| vec![(r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535))]);
+        // Every peer is an interface of ours: reference its group(s).
+        if public.is_empty() {
+            if let Some(chosen) = cover_groups(inv, &peers, s.max_groups) {
+                let mut proposed = Vec::new();
+                for g in &chosen {
+                    for &(f, t) in &port_ranges {
+                        proposed.push(spec(r, f, t, RuleTarget::Group { group_id: g.clone(), user_id: None }));
+                    }
+                }
+                let labels: Vec<String> = chosen.iter().map(|g| group_label(inv, g)).collect();
+                let conf = if hits.flows >= 50 && logged == n_if { Confidence::High } else { Confidence::Medium };
+                out.push(mk(
+                    Kind::ReplaceCidrWithGroup,
+                    proposed,
+                    conf,
+                    format!(
+                        "all {} peers are interfaces of {}; a group reference follows them as they scale and admits nobody else",
+                        peers.len(),
+                        labels.join(" and ")
+                    ),
+                    format!(
+                        "{name}: allow {} {} {} instead of {}",
+                        port_label(r, &port_ranges),
+                        if r.direction == RuleDirection::Ingress { "from" } else { "to" },
+                        labels.join(" and "),
+                        net
+                    ),
+                ));
+                continue;
+            }
+        }
+        // Otherwise: the smallest covering prefixes, when much narrower.
+        let addrs: Vec<IpAddr> = peers.keys().copied().collect();
+        let cover = cidr::cover(&addrs, s.max_prefixes, Some(net));
+        if !addrs.is_empty() && cidr::share_of(&cover, net) <= 0.25 {
+            let mut proposed = Vec::new();
+            for n in &cover {
+                for &(f, t) in &port_ranges {
+                    proposed.push(spec(r, f, t, RuleTarget::Cidr(*n)));
+                }
+            }
+            let nets: Vec<String> = cover.iter().map(|n| n.to_string()).collect();
+            out.push(mk(
+                Kind::NarrowCidr,
+                proposed,
+                Confidence::Medium,
+                format!("the {} peers fit in {}", peers.len(), nets.join(", ")),
+                format!("{name}: narrow {what} to {}", nets.join(", ")),
+            ));
+            continue;
+        }
+        if let Some(specs) = port_specs {
+            let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+            out.push(mk(
+                Kind::NarrowPorts,
+                proposed,
+                Confidence::Medium,
+                format!("only ports {} of {} were used", ports_label(&ports_used), rule_ports(r)),
+                format!("{name}: narrow {what} to ports {}", ports_label(&ports_used)),
+            ));
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.group_index, a.rule_index, a.kind).cmp(&(b.group_index, b.rule_index, b.kind))
+    });
+    out
+}
+
+fn ports_label(p: &BTreeSet<u16>) -> String {
+    let v: Vec<u16> = p.iter().copied().collect();
+    cidr::port_ranges(&v, 8)
+        .iter()
+        .map(|(f, t)| if f == t { f.to_string() } else { format!("{f}-{t}") })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn port_label(r: &Rule, ranges: &[(u16, u16)]) -> String {
+    if !r.protocol.has_ports() {
+        return rule_ports(r);
+    }
+    let parts: Vec<String> =
+        ranges.iter().map(|(f, t)| if f == t { f.to_string() } else { format!("{f}-{t}") }).collect();
+    format!("{} {}", r.protocol.aws_name(), parts.join(","))
+}
+
+/// A group for people: `sg-… (name)`.
+pub fn group_label(inv: &Inventory, id: &str) -> String {
+    match inv.group(id) {
+        Some(g) if !g.group_name.is_empty() => format!("{} ({})", id, g.group_name),
+        _ => id.to_string(),
+    }
+}
+
+/// A proposed rule for people.
+pub fn spec_label(s: &RuleSpec) -> String {
+    format!("{} {}", spec_ports(&s.protocol, s.from_port, s.to_port), s.target)
+}
+
+fn spec(r: &Rule, from: u16, to: u16, target: RuleTarget) -> RuleSpec {
+    let (from_port, to_port) = if r.protocol.has_ports() {
+        (Some(from), Some(to))
+    } else if r.protocol.is_icmp() {
+        (r.icmp_type.map(u16::from), r.icmp_code.map(u16::from))
+    } else {
+        (None, None)
+    };
+    RuleSpec {
+        protocol: r.protocol,
+        from_port,
+        to_port,
+        target,
+        description: Some(format!("flowscope: {}", r.description.clone().unwrap_or_else(|| "tightened".into()))),
+    }
+}
+
+/// The used ports as ranges, when a tcp/udp rule's range is wider.
+fn narrowed_ports(r: &Rule, used: &BTreeSet<u16>) -> Option<Vec<(u16, u16)>> {
+    if !r.protocol.has_ports() || used.is_empty() {
+        return None;
+    }
+    let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
+    if f == t {
+        return None;
+    }
+    let v: Vec<u16> = used.iter().copied().collect();
+    let ranges = cidr::port_ranges(&v, 3);
+    let width: u32 = ranges.iter().map(|(a, b)| (*b - *a) as u32 + 1).sum();
+    if width < (t - f) as u32 + 1 {
+        Some(ranges)
+    } else {
+        None
+    }
+}
+
+/// The fewest groups (at most `max`) whose interfaces hold every peer.
+fn cover_groups(inv: &Inventory, peers: &BTreeMap<IpAddr, PeerHit>, max: usize) -> Option<Vec<String>> {
+    let mut left: BTreeSet<IpAddr> = peers.keys().copied().collect();
+    let mut chosen = Vec::new();
+    while !left.is_empty() {
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for ip in &left {
+            for g in inv.groups_of_addr(*ip) {
+                *count.entry(g.as_str()).or_default() += 1;
+            }
+        }
+        let (best, _) = count.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let best = best.to_string();
+        left.retain(|ip| !inv.groups_of_addr(*ip).iter().any(|g| *g == best));
+        chosen.push(best);
+        if chosen.len() > max {
+            return None;
+        }
+    }
+    Some(chosen)
+}
+
+/// Egress rules that admit exactly what was initiated: per service, the
+/// peers' groups when all are ours, else covering prefixes, else the world
+/// on that port only.
+fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> Vec<RuleSpec> {
+    let mut out: Vec<RuleSpec> = Vec::new();
+    let services: BTreeSet<Service> = hits.by_service.keys().chain(hits.many.keys()).copied().collect();
+    for svc in services {
+        let (proto, port) = svc;
+        let protocol = Protocol::Number(proto);
+        let (from, to) = if has_ports(proto) {
+            (port, port)
+        } else {
+            (None, None)
+        };
+        let peers = hits.by_service.get(&svc).cloned().unwrap_or_default();
+        let many = hits.many.contains_key(&svc);
+        let mut targets: Vec<RuleTarget> = Vec::new();
+        let grouped = !many && peers.keys().all(|ip| !inv.groups_of_addr(*ip).is_empty());
+        if grouped {
+            if let Some(gs) = cover_groups(inv, &peers, s.max_groups) {
+                targets = gs.into_iter().map(|g| RuleTarget::Group { group_id: g, user_id: None }).collect();
+            }
+        }
+        if targets.is_empty() {
+            let addrs: Vec<IpAddr> = peers.keys().copied().collect();
+            let public = addrs.iter().filter(|ip| inv.groups_of_addr(**ip).is_empty()).count();
+            if many || public >= s.public_peers / 2 {
+                if many || addrs.iter().any(|a| a.is_ipv4()) {
+                    targets.push(RuleTarget::Cidr("0.0.0.0/0".parse().expect("cidr")));
+                }
+                if many || addrs.iter().any(|a| a.is_ipv6()) {
+                    targets.push(RuleTarget::Cidr("::/0".parse().expect("cidr")));
+                }
+            } else {
+                let within = if let RuleTarget::Cidr(n) = &r.target { Some(*n) } else { None };
+                targets = cidr::cover(&addrs, s.max_prefixes, within.as_ref()).into_iter().map(RuleTarget::Cidr).collect();
+            }
+        }
+        for t in targets {
+            let sp = RuleSpec {
+                protocol,
+                from_port: from,
+                to_port: to,
+                target: t,
+                description: Some("flowscope: observed egress".into()),
+            };
+            if !out.contains(&sp) {
+                out.push(sp);
+            }
+        }
+    }
+    // Portless protocols other than ICMP need protocol-wide rules.
+    for sp in out.iter_mut() {
+        if !sp.protocol.has_ports() {
+            sp.from_port = None;
+            sp.to_port = None;
+        }
+    }
+    out
+}
+
+fn unused_confidence(inv: &Inventory, summary: &Summary, group_id: &str, window: Option<(u64, u64)>) -> (Confidence, String) {
+    let span = window.map(|(a, b)| b.saturating_sub(a)).unwrap_or(0);
+    let mut skip = 0;
+    let mut activity = 0;
+    for i in inv.interfaces.iter().filter(|i| i.group_ids.iter().any(|g| g == group_id)) {
+        if let Some(s) = summary.interfaces.iter().find(|s| s.interface_id.as_deref() == Some(i.id.as_str())) {
+            skip += s.skipdata;
+            activity += s.records;
+        }
+    }
+    let days = span as f64 / 86400.0;
+    let window_text = if days >= 1.0 { format!("{days:.1} days") } else { format!("{:.1} hours", span as f64 / 3600.0) };
+    if skip > 0 {
+        return (Confidence::Low, format!("{skip} SKIPDATA records on its interfaces: some flows were not logged"));
+    }
+    if days >= 14.0 {
+        (Confidence::High, format!("{window_text} of logs"))
+    } else if days >= 1.0 || (span >= 6 * 3600 && activity >= 1000) {
+        (Confidence::Medium, format!("{window_text} of logs with {activity} records on its interfaces; a rarely used path (monthly jobs, failover) may not show in this window"))
+    } else {
+        (Confidence::Low, format!("only {window_text} of logs and {activity} records on its interfaces"))
+    }
+}
+
+fn evidence(inv: &Inventory, rr: &RuleReport, window: Option<(u64, u64)>, n_if: u64, logged: u64) -> Evidence {
+    let peers = rr.hits.peers();
+    let mut top: Vec<(&IpAddr, &PeerHit)> = peers.iter().collect();
+    top.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(b.0)));
+    let mut peer_groups: BTreeMap<String, u64> = BTreeMap::new();
+    for ip in peers.keys() {
+        for g in inv.groups_of_addr(*ip) {
+            *peer_groups.entry(g.clone()).or_default() += 1;
+        }
+    }
+    Evidence {
+        flows: rr.hits.flows,
+        bytes: rr.hits.bytes,
+        peers: peers.len() as u64,
+        peers_exact: !rr.hits.has_many(),
+        top_peers: top
+            .iter()
+            .take(5)
+            .map(|(ip, h)| {
+                let iface = inv.interface_by_addr(**ip);
+                PeerEvidence {
+                    address: ip.to_string(),
+                    interface_id: iface.map(|i| i.id.clone()),
+                    role: iface.map(|i| i.kind.label().to_string()),
+                    groups: inv.groups_of_addr(**ip).to_vec(),
+                    flows: h.flows,
+                    bytes: h.bytes,
+                }
+            })
+            .collect(),
+        peer_groups,
+        ports: rr.hits.ports().into_iter().collect(),
+        first_seen: rr.hits.first_seen,
+        last_seen: rr.hits.last_seen,
+        window_start: window.map(|w| w.0),
+        window_end: window.map(|w| w.1),
+        interfaces: n_if,
+        interfaces_logged: logged,
+    }
+}
+
+/// The groups' rules after applying every rule-changing recommendation.
+pub fn applied_rules(inv: &Inventory, recs: &[Recommendation]) -> Vec<Vec<Rule>> {
+    let mut out: Vec<Vec<Rule>> = inv.groups.iter().map(|g| g.rules.clone()).collect();
+    let mut removed: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut added: Vec<(usize, Rule)> = Vec::new();
+    for rec in recs.iter().filter(|r| r.kind.changes_rules()) {
+        if !removed.insert((rec.group_index, rec.rule_index)) {
+            continue; // one change per rule: the first (by kind order)
+        }
+        for p in &rec.proposed {
+            added.push((rec.group_index, rule_from_spec(&rec.rule, p)));
+        }
+    }
+    for (gi, rules) in out.iter_mut().enumerate() {
+        let mut keep = Vec::new();
+        for (ri, r) in rules.drain(..).enumerate() {
+            if !removed.contains(&(gi, ri)) {
+                keep.push(r);
+            }
+        }
+        *rules = keep;
+    }
+    for (gi, r) in added {
+        if !out[gi].contains(&r) {
+            out[gi].push(r);
+        }
+    }
+    out
+}
+
+/// An inventory rule from a proposed spec, in the same group and direction.
+pub fn rule_from_spec(base: &Rule, s: &RuleSpec) -> Rule {
+    let icmp = s.protocol.is_icmp();
+    Rule {
+        group_id: base.group_id.clone(),
+        direction: base.direction,
+        protocol: s.protocol,
+        from_port: if icmp { None } else { s.from_port },
+        to_port: if icmp { None } else { s.to_port },
+        icmp_type: if icmp { s.from_port.map(|v| v as u8) } else { None },
+        icmp_code: if icmp { s.to_port.map(|v| v as u8) } else { None },
+        target: s.target.clone(),
+        description: s.description.clone(),
+        rule_id: None,
+    }
+}
+
+/// Step 3: every accepted flow of known direction that the current rules
+/// admit must still be admitted after the changes.
+pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> Safety {
+    let after = applied_rules(inv, recs);
+    let pos: BTreeMap<&str, usize> = inv.groups.iter().enumerate().map(|(i, g)| (g.group_id.as_str(), i)).collect();
+    let mut safety = Safety::default();
+    let world4: IpAddr = "0.0.0.0".parse().expect("ip");
+    let world6: IpAddr = "::".parse().expect("ip");
+    for row in summary.rows.iter().filter(|r| r.action == Action::Accept) {
+        let dir = match row.direction {
+            Direction::Ingress => RuleDirection::Ingress,
+            Direction::Egress => RuleDirection::Egress,
+            Direction::Unknown => continue,
+        };
+        let Some(iface) = row.interface_id.as_deref().and_then(|id| inv.interface(id)) else { continue };
+        let gis: Vec<usize> = iface.group_ids.iter().filter_map(|g| pos.get(g.as_str()).copied()).collect();
+        if gis.is_empty() {
+            continue;
+        }
+        let allows = |rules: &dyn Fn(usize) -> Vec<Rule>, peer: IpAddr, world_only: bool| -> bool {
+            let groups = inv.groups_of_addr(peer);
+            gis.iter().any(|&gi| {
+                rules(gi).iter().any(|r| {
+                    r.direction == dir
+                        && (!world_only || is_world(&r.target))
+                        && rule_allows(r, row.protocol, row.port, peer, groups, &inv.prefix_lists) == Match::Yes
+                })
+            })
+        };
+        let before = |gi: usize| inv.groups[gi].rules.clone();
+        let now = |gi: usize| after[gi].clone();
+        match row.peers.exact() {
+            Some(peers) => {
+                for (ip, stat) in peers {
+                    let peer = ip.to_ip_addr();
+                    if allows(&before, peer, false) {
+                        safety.checked_peers += 1;
+                        safety.checked_flows += stat.flows;
+                        if !allows(&now, peer, false) {
+                            safety.violations.push(format!(
+                                "{} {} {} {} peer {}: {} accepted flows would be denied",
+                                iface.id,
+                                row.direction.as_str(),
+                                row.protocol,
+                                row.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                                peer,
+                                stat.flows
+                            ));
+                        }
+                    }
+                }
+            }
+            None => {
+                for w in [world4, world6] {
+                    if allows(&before, w, true) {
+                        safety.checked_flows += row.flows;
+                        if !allows(&now, w, true) {
+                            safety.violations.push(format!(
+                                "{} {} {} {}: {} accepted flows from many peers would be denied",
+                                iface.id,
+                                row.direction.as_str(),
+                                row.protocol,
+                                row.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                                row.flows
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    safety
+}
+
+/// Prefix or address helper for tests and reports.
+pub fn net_of(ip: IpAddr) -> IpNet {
+    IpNet::from(ip)
+}
