@@ -6,3 +6,4 @@
 
 pub mod generate;
 pub mod inventory;
+pub mod matching;
