@@ -1,8 +1,10 @@
 //! flowscope: fast AWS VPC flow-log analysis.
 //!
-//! Pipeline: `flowlog` (read and parse) → `aggregate` (group by interface,
-//! direction, protocol, service port, action) → `inventory` (security groups,
+//! Pipeline: `flowlog` (read and parse) → `engine` (parallel driver and
+//! line accounting) → `aggregate` (group by interface, rule direction,
+//! protocol, service port, action) → `inventory` (security groups,
 //! interfaces, templates) → `matching` → `recommend` → `report`.
+//! `commands` holds one module per CLI verb; `cli` the flags.
 
 pub mod aggregate;
 pub mod cli;
@@ -11,6 +13,8 @@ pub mod engine;
 pub mod flowlog;
 pub mod generate;
 pub mod inventory;
+pub mod matching;
+pub mod recommend;
 pub mod report;
 
 /// Runs a parsed command line.
