@@ -2,5 +2,6 @@
 
 mod util;
 
+mod generate;
 mod inventory;
 mod summarize;
