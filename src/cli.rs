@@ -35,6 +35,96 @@ pub enum Command {
     ///   flowscope summarize -o json --interfaces network-interfaces.json logs/
     ///   zcat x.log.gz | flowscope summarize --format '${version} ${interface-id} ...' -
     Summarize(SummarizeArgs),
+
+    /// Match traffic to security-group rules and propose least-privilege rules
+    ///
+    /// Reads flow logs and the inventory (`aws ec2 describe-security-groups`,
+    /// `describe-network-interfaces`, optionally a CloudFormation template),
+    /// attributes every accepted flow to the rules that allowed it, and proposes
+    /// tighter rules with their evidence: a source group instead of 0.0.0.0/0
+    /// when only one group's interfaces talk (the ALB → task pattern), narrower
+    /// CIDRs and port ranges, removal of unused rules, egress limited to what was
+    /// initiated, and a review of world-open administrative ports. Every proposal
+    /// is checked by simulation: applying all of them must not deny any accepted
+    /// flow in the logs.
+    ///
+    /// A directory argument that holds security-groups.json,
+    /// network-interfaces.json and template.json (as sample-logs/retail-store
+    /// does) supplies the inventory too.
+    ///
+    /// Examples:
+    ///   flowscope recommend sample-logs/retail-store
+    ///   flowscope recommend -o cli --groups sgs.json --interfaces enis.json logs/ > apply.sh
+    ///   flowscope recommend -o cfn --template stack.json --groups sgs.json --interfaces enis.json logs/
+    Recommend(RecommendArgs),
+
+    /// Generate realistic flow logs and matching inventory (the retail-store scenario)
+    ///
+    /// Writes S3-style gzip flow logs (default and custom formats, multi-member
+    /// gzip, NODATA/SKIPDATA, IPv6) for an ALB → ECS services → RDS/Redis
+    /// topology, with security-groups.json, network-interfaces.json, a
+    /// CloudFormation template and a manifest of the ground truth. Used for
+    /// sample-logs/, tests and benchmarks.
+    Generate(crate::generate::GenerateArgs),
+}
+
+/// Output formats of `recommend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecommendFormat {
+    /// Rules grouped by security group, with hits and proposals
+    Table,
+    /// The full analysis (a documented contract)
+    Json,
+    /// AWS CLI commands: every authorize before any revoke
+    Cli,
+    /// The CloudFormation template with its rules rewritten
+    Cfn,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: RecommendFormat,
+
+    /// Write the output to FILE (atomically)
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// `aws ec2 describe-security-groups` (or `describe-security-group-rules`) JSON
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
+
+    /// `aws ec2 describe-network-interfaces` JSON (which groups each interface has, its addresses)
+    #[arg(long, value_name = "FILE")]
+    pub interfaces: Option<PathBuf>,
+
+    /// CloudFormation template (JSON, or YAML with !Ref/!GetAtt) defining the groups; needed for -o cfn
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// `aws cloudformation describe-stack-resources` JSON, to map template logical ids to group ids
+    #[arg(long, value_name = "FILE")]
+    pub stack_resources: Option<PathBuf>,
+
+    /// `aws ec2 get-managed-prefix-list-entries` output keyed by prefix-list id
+    #[arg(long, value_name = "FILE")]
+    pub prefix_lists: Option<PathBuf>,
+
+    /// At most this many source groups may replace one CIDR
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_groups: usize,
+
+    /// At most this many prefixes may replace one CIDR when narrowing
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_prefixes: usize,
+
+    /// A world-open rule used by at least N internet addresses is public traffic: kept
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub public_peers: usize,
 }
 
 /// Options shared by every command that reads flow logs.

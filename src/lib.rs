@@ -21,5 +21,7 @@ pub mod report;
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
     match cli.command {
         cli::Command::Summarize(a) => commands::summarize::run(&a),
+        cli::Command::Recommend(a) => commands::recommend::run(&a),
+        cli::Command::Generate(a) => generate::run(&a).map(|()| commands::Outcome::Clean),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per command; this one holds what they share: reading the
 //! logs through the engine and reporting what could not be read.
 
+pub mod recommend;
 pub mod summarize;
 
 use std::io::Write;
@@ -100,9 +101,33 @@ where
 /// addresses (for direction) and a label for tables.
 pub fn load_interfaces(
     path: &std::path::Path,
-) -> Result<(
-    Option<std::sync::Arc<crate::aggregate::Locals>>,
-    summarize::Labels,
-)> {
-    bail!("{}: --interfaces is not available yet", path.display())
+) -> Result<(Option<std::sync::Arc<crate::aggregate::Locals>>, summarize::Labels)> {
+    let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
+        interfaces: Some(path.to_path_buf()),
+        ..Default::default()
+    })?;
+    Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))
+}
+
+/// Interface id → own private and IPv6 addresses, for direction.
+pub fn locals_of(inv: &crate::inventory::Inventory) -> crate::aggregate::Locals {
+    use crate::flowlog::record::{EniId, Ip};
+    inv.interfaces
+        .iter()
+        .map(|i| (EniId::from_bytes(i.id.as_bytes()), inv.local_addrs(&i.id).iter().map(|a| Ip::from(*a)).collect()))
+        .collect()
+}
+
+/// Interface id → a short role label (`alb`, `ecs-task`, `rds` … plus group names).
+pub fn labels_of(inv: &crate::inventory::Inventory) -> summarize::Labels {
+    inv.interfaces
+        .iter()
+        .map(|i| {
+            let names: Vec<&str> =
+                i.group_ids.iter().map(|g| inv.group(g).map_or(g.as_str(), |sg| sg.group_name.as_str())).collect();
+            let label =
+                if names.is_empty() { i.kind.label().to_string() } else { format!("{} {}", i.kind.label(), names.join(",")) };
+            (i.id.clone(), label)
+        })
+        .collect()
 }

@@ -40,7 +40,8 @@ pub fn cover(addrs: &[IpAddr], max: usize, within: Option<&IpNet>) -> Vec<IpNet>
         // A cover wider than the rule would open more than the rule did:
         // clamp to the rule itself.
         for n in out.iter_mut() {
-            if !w.contains(n) && n.prefix_len() < w.prefix_len() && w.contains(&n.network()) {
+            let cur = *n;
+            if !w.contains(&cur) && cur.prefix_len() < w.prefix_len() && w.contains(&cur.network()) {
                 *n = *w;
             }
         }

@@ -1,0 +1,616 @@
+//! `flowscope recommend`: rules, their hits, and least-privilege proposals.
+//!
+//! JSON contract (`-o json`, `"version": 1`):
+//! - `window` {`start`, `end`} (epoch seconds, all logs read), `input` (the
+//!   summarize accounting).
+//! - `rules`: every rule: `group_id`, `group_name`, `direction`, `protocol`
+//!   (AWS IpProtocol: `tcp`, `udp`, `icmp`, `icmpv6`, `-1` or a number),
+//!   `from_port`, `to_port`, one of `cidr` | `source_group_id` (the
+//!   referenced group) | `prefix_list_id`, `description`, `rule_id`,
+//!   `status` (`used`|`unused`|`unobserved`), `hits` {`flows`, `bytes`,
+//!   `peers`, `ports`, `first_seen`, `last_seen`}.
+//! - `recommendations`: `kind` (`replace-cidr-with-group`, `narrow-cidr`,
+//!   `narrow-ports`, `remove-unused`, `tighten-egress`, `review-public`),
+//!   `group_id`, `group_name`, `direction`, `rule` {`protocol`,
+//!   `from_port`, `to_port`, and one of `cidr`, `group_id`,
+//!   `prefix_list_id`}, `proposed` (rules of the same shape; empty =
+//!   remove), `evidence`, `confidence` (`high`|`medium`|`low`), `reason`,
+//!   `headline`.
+//! - `findings`: `unexplained` (accepted flows no rule explains),
+//!   `rejected_open` (REJECTs on ports a rule opens to others),
+//!   `unknown_interfaces`, `unknown_direction_flows`.
+//! - `safety`: `checked_flows`, `checked_peers`, `violations` (must be
+//!   empty: applying every proposal keeps every accepted flow allowed).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use super::{labels_of, locals_of, read_logs, Outcome};
+use crate::aggregate::Aggregate;
+use crate::cli::{RecommendArgs, RecommendFormat};
+use crate::commands::summarize::{write_accounting, Window};
+use crate::engine::{Accounting, AccountingJson};
+use crate::inventory::{Inventory, InventoryPaths, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget, TemplateEdit};
+use crate::recommend::{self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings};
+use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
+
+pub fn run(args: &RecommendArgs) -> Result<Outcome> {
+    let inv = load_inventory(args)?;
+    for w in &inv.warnings {
+        eprintln!("flowscope: warning: inventory: {w}");
+    }
+    if args.output == RecommendFormat::Cfn && inv.template.is_none() {
+        bail!("-o cfn needs a CloudFormation template: --template FILE (or template.json in the directory)");
+    }
+    let mut out = Output::open(args.output_file.as_deref())?;
+    let locals = Arc::new(locals_of(&inv));
+    let (run, outcome) = read_logs(&args.input, || Aggregate::new(Some(locals.clone())))?;
+    if args.input.strict && outcome == Outcome::DataErrors {
+        return Ok(outcome);
+    }
+    let summary = run.processor.finish();
+    let settings = Settings {
+        max_groups: args.max_groups.max(1),
+        max_prefixes: args.max_prefixes.max(1),
+        public_peers: args.public_peers.max(1),
+    };
+    let analysis = recommend::analyse(&inv, &summary, &settings);
+    for v in &analysis.safety.violations {
+        eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
+    }
+    match args.output {
+        RecommendFormat::Table => write_table(&mut out, &inv, &analysis, &run.accounting)?,
+        RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting)?,
+        RecommendFormat::Cli => write_cli(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cfn => write_cfn(&mut out, &inv, &analysis)?,
+    }
+    out.finish()?;
+    Ok(outcome)
+}
+
+/// Inventory files from the flags, else from directories among the inputs.
+fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
+    let mut paths = InventoryPaths {
+        groups: args.groups.clone(),
+        interfaces: args.interfaces.clone(),
+        template: args.template.clone(),
+        stack_resources: args.stack_resources.clone(),
+        prefix_lists: args.prefix_lists.clone(),
+        ..Default::default()
+    };
+    for p in args.input.paths.iter().filter(|p| p.is_dir()) {
+        if let Some(found) = Inventory::from_dir(p)? {
+            fill(&mut paths.groups, found.groups);
+            fill(&mut paths.group_rules, found.group_rules);
+            fill(&mut paths.interfaces, found.interfaces);
+            fill(&mut paths.template, found.template);
+            fill(&mut paths.stack_resources, found.stack_resources);
+            fill(&mut paths.prefix_lists, found.prefix_lists);
+        }
+    }
+    if paths.groups.is_none() && paths.group_rules.is_none() {
+        bail!(
+            "recommend needs the security groups: --groups FILE (aws ec2 describe-security-groups), \
+             or a directory argument holding security-groups.json"
+        );
+    }
+    if paths.interfaces.is_none() {
+        bail!(
+            "recommend needs the network interfaces: --interfaces FILE (aws ec2 describe-network-interfaces), \
+             or a directory argument holding network-interfaces.json"
+        );
+    }
+    Inventory::load(&paths).context("loading the inventory")
+}
+
+fn fill(slot: &mut Option<PathBuf>, found: Option<PathBuf>) {
+    if slot.is_none() {
+        *slot = found;
+    }
+}
+
+// ---------------------------------------------------------------- JSON
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    version: u32,
+    window: Option<Window>,
+    input: AccountingJson,
+    rules: Vec<JsonRule>,
+    recommendations: Vec<JsonRecommendation<'a>>,
+    findings: JsonFindings<'a>,
+    safety: &'a recommend::Safety,
+}
+
+#[derive(Serialize)]
+struct JsonRuleSpec {
+    protocol: String,
+    from_port: Option<i32>,
+    to_port: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix_list_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonHits {
+    flows: u64,
+    bytes: u64,
+    peers: u64,
+    peers_exact: bool,
+    ports: Vec<u16>,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct JsonRule {
+    group_id: String,
+    group_name: String,
+    direction: RuleDirection,
+    protocol: String,
+    from_port: Option<i32>,
+    to_port: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix_list_id: Option<String>,
+    description: Option<String>,
+    rule_id: Option<String>,
+    status: recommend::RuleStatus,
+    hits: JsonHits,
+}
+
+#[derive(Serialize)]
+struct JsonRecommendation<'a> {
+    kind: Kind,
+    group_id: &'a str,
+    group_name: &'a str,
+    direction: RuleDirection,
+    rule: JsonRuleSpec,
+    proposed: Vec<JsonRuleSpec>,
+    evidence: &'a recommend::Evidence,
+    confidence: recommend::Confidence,
+    reason: &'a str,
+    headline: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonFindings<'a> {
+    unexplained: &'a [recommend::Unexplained],
+    unexplained_flows: u64,
+    rejected_open: &'a [recommend::RejectedOpen],
+    unknown_interfaces: &'a [recommend::UnknownInterface],
+    unknown_direction_flows: u64,
+}
+
+/// Ports as the EC2 API writes them: ICMP type/code, -1 for "all".
+fn api_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> (Option<i32>, Option<i32>) {
+    match p {
+        Protocol::All => (None, None),
+        p if p.has_ports() => (Some(from.unwrap_or(0) as i32), Some(to.unwrap_or(65535) as i32)),
+        p if p.is_icmp() => (Some(from.map_or(-1, i32::from)), Some(to.map_or(-1, i32::from))),
+        _ => (None, None),
+    }
+}
+
+fn rule_spec_json(s: &RuleSpec) -> JsonRuleSpec {
+    let (from_port, to_port) = api_ports(&s.protocol, s.from_port, s.to_port);
+    let (cidr, group_id, prefix_list_id) = target_parts(&s.target);
+    JsonRuleSpec {
+        protocol: s.protocol.aws_name(),
+        from_port,
+        to_port,
+        cidr,
+        group_id,
+        prefix_list_id,
+        description: s.description.clone(),
+    }
+}
+
+fn target_parts(t: &RuleTarget) -> (Option<String>, Option<String>, Option<String>) {
+    match t {
+        RuleTarget::Cidr(n) => (Some(n.to_string()), None, None),
+        RuleTarget::Group { group_id, .. } => (None, Some(group_id.clone()), None),
+        RuleTarget::PrefixList(p) => (None, None, Some(p.clone())),
+    }
+}
+
+fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting) -> Result<()> {
+    let rules = a
+        .rules
+        .iter()
+        .map(|rr| {
+            let r = &rr.rule;
+            let s = RuleSpec::from_rule(r);
+            let (from_port, to_port) = api_ports(&s.protocol, s.from_port, s.to_port);
+            let (cidr, source_group_id, prefix_list_id) = target_parts(&r.target);
+            JsonRule {
+                group_id: r.group_id.clone(),
+                group_name: inv.groups[rr.group_index].group_name.clone(),
+                direction: r.direction,
+                protocol: r.protocol.aws_name(),
+                from_port,
+                to_port,
+                cidr,
+                source_group_id,
+                prefix_list_id,
+                description: r.description.clone(),
+                rule_id: r.rule_id.clone(),
+                status: rr.status,
+                hits: JsonHits {
+                    flows: rr.hits.flows,
+                    bytes: rr.hits.bytes,
+                    peers: rr.hits.peers().len() as u64,
+                    peers_exact: !rr.hits.has_many(),
+                    ports: rr.hits.ports().into_iter().collect(),
+                    first_seen: rr.hits.first_seen,
+                    last_seen: rr.hits.last_seen,
+                },
+            }
+        })
+        .collect();
+    let recommendations = a
+        .recommendations
+        .iter()
+        .map(|r| JsonRecommendation {
+            kind: r.kind,
+            group_id: &r.rule.group_id,
+            group_name: &inv.groups[r.group_index].group_name,
+            direction: r.rule.direction,
+            rule: rule_spec_json(&RuleSpec::from_rule(&r.rule)),
+            proposed: r.proposed.iter().map(rule_spec_json).collect(),
+            evidence: &r.evidence,
+            confidence: r.confidence,
+            reason: &r.reason,
+            headline: &r.headline,
+        })
+        .collect();
+    let doc = JsonOut {
+        version: 1,
+        window: a.window.map(|(start, end)| Window { start, end }),
+        input: acc.to_json(),
+        rules,
+        recommendations,
+        findings: JsonFindings {
+            unexplained: &a.unexplained,
+            unexplained_flows: a.unexplained_flows,
+            rejected_open: &a.rejected_open,
+            unknown_interfaces: &a.unknown_interfaces,
+            unknown_direction_flows: a.unknown_direction_flows,
+        },
+        safety: &a.safety,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- table
+
+fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting) -> Result<()> {
+    let changes = a.recommendations.iter().filter(|r| r.kind.changes_rules()).count();
+    writeln!(
+        w,
+        "flowscope recommend: {} rules in {} security groups, {} recommendations ({} changes)",
+        a.rules.len(),
+        inv.groups.len(),
+        a.recommendations.len(),
+        changes
+    )?;
+    if let Some((s, e)) = a.window {
+        writeln!(w, "Window: {} to {} ({:.1} h)", fmt_time(s), fmt_time(e), (e - s) as f64 / 3600.0)?;
+    }
+    // Headlines first: what to do, most confident first.
+    let mut recs: Vec<&Recommendation> = a.recommendations.iter().collect();
+    recs.sort_by(|x, y| y.confidence.cmp(&x.confidence).then(y.evidence.flows.cmp(&x.evidence.flows)));
+    if !recs.is_empty() {
+        writeln!(w, "\nRecommendations:")?;
+        for r in &recs {
+            writeln!(w, "  [{:<6}] {:<23} {}", conf(r.confidence), r.kind.as_str(), r.headline)?;
+        }
+    }
+    for (gi, g) in inv.groups.iter().enumerate() {
+        let rules: Vec<_> = a.rules.iter().filter(|r| r.group_index == gi).collect();
+        let members = inv.interfaces.iter().filter(|i| i.group_ids.contains(&g.group_id)).count();
+        writeln!(w, "\n{}  ({} interfaces)", group_label(inv, &g.group_id), members)?;
+        for rr in rules {
+            let r = &rr.rule;
+            let dir = if r.direction == RuleDirection::Ingress { "in " } else { "out" };
+            let target = match &r.target {
+                RuleTarget::Group { group_id, .. } => group_label(inv, group_id),
+                t => t.to_string(),
+            };
+            let hits = match rr.status {
+                recommend::RuleStatus::Used => format!(
+                    "{} flows, {}, {} peers",
+                    thousands(rr.hits.flows),
+                    human_bytes(rr.hits.bytes),
+                    if rr.hits.has_many() { "many".to_string() } else { rr.hits.peers().len().to_string() }
+                ),
+                recommend::RuleStatus::Unused => "unused".into(),
+                recommend::RuleStatus::Unobserved => "unobserved (no logs for its interfaces)".into(),
+            };
+            writeln!(w, "  {dir} {:<22} {:<40} {}", rule_ports(r), trim(&target, 40), hits)?;
+            for rec in a.recommendations.iter().filter(|x| x.group_index == gi && x.rule_index == rr.rule_index) {
+                writeln!(w, "      → {} [{}]: {}", rec.kind.as_str(), conf(rec.confidence), rec.reason)?;
+                for p in &rec.proposed {
+                    writeln!(w, "          + {}", spec_label_named(inv, p))?;
+                }
+                if rec.kind.changes_rules() {
+                    writeln!(w, "          - {} {}", rule_ports(r), r.target)?;
+                }
+                if !rec.evidence.top_peers.is_empty() {
+                    let peers: Vec<String> = rec
+                        .evidence
+                        .top_peers
+                        .iter()
+                        .take(3)
+                        .map(|p| {
+                            format!(
+                                "{}{} ({} flows)",
+                                p.address,
+                                p.role.as_ref().map(|r| format!(" {r}")).unwrap_or_default(),
+                                thousands(p.flows)
+                            )
+                        })
+                        .collect();
+                    writeln!(
+                        w,
+                        "          evidence: {} flows, {}, seen {} to {}; top peers: {}",
+                        thousands(rec.evidence.flows),
+                        human_bytes(rec.evidence.bytes),
+                        fmt_opt_time(rec.evidence.first_seen),
+                        fmt_opt_time(rec.evidence.last_seen),
+                        peers.join(", ")
+                    )?;
+                }
+            }
+        }
+    }
+    writeln!(w)?;
+    if a.unexplained_flows > 0 {
+        writeln!(
+            w,
+            "Unexplained: {} accepted flows no rule of the interface's groups allows (inventory out of date, or traffic the groups do not filter):",
+            thousands(a.unexplained_flows)
+        )?;
+        for u in a.unexplained.iter().take(10) {
+            writeln!(
+                w,
+                "  {} {} {} {} peer {}: {} flows",
+                u.interface_id,
+                u.direction,
+                crate::report::proto_label(u.protocol),
+                u.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                u.peer.as_deref().unwrap_or("(many)"),
+                thousands(u.flows)
+            )?;
+        }
+    }
+    if !a.rejected_open.is_empty() {
+        writeln!(w, "Rejected on open ports (source not allowed, or a network ACL):")?;
+        for r in a.rejected_open.iter().take(10) {
+            writeln!(
+                w,
+                "  {} {} {}: {} flows from {} peers (e.g. {}); open by {}",
+                r.interface_id,
+                crate::report::proto_label(r.protocol),
+                r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                thousands(r.flows),
+                r.peers,
+                r.top_peers.join(", "),
+                r.rules.join("; ")
+            )?;
+        }
+    }
+    for u in &a.unknown_interfaces {
+        writeln!(w, "Not in the inventory: {} ({} flows, {})", u.interface_id, thousands(u.flows), human_bytes(u.bytes))?;
+    }
+    if a.unknown_direction_flows > 0 {
+        writeln!(w, "Direction unknown (not attributed): {} flows", thousands(a.unknown_direction_flows))?;
+    }
+    writeln!(
+        w,
+        "Safety: applying every change keeps all {} accepted flows ({} peer/service pairs) allowed{}",
+        thousands(a.safety.checked_flows),
+        thousands(a.safety.checked_peers),
+        if a.safety.violations.is_empty() {
+            ".".to_string()
+        } else {
+            format!(" EXCEPT {} (see stderr)", a.safety.violations.len())
+        }
+    )?;
+    write_accounting(w, acc)?;
+    Ok(())
+}
+
+fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
+    match &s.target {
+        RuleTarget::Group { group_id, .. } => {
+            format!("{} {}", recommend::spec_ports(&s.protocol, s.from_port, s.to_port), group_label(inv, group_id))
+        }
+        _ => spec_label(s),
+    }
+}
+
+fn conf(c: recommend::Confidence) -> &'static str {
+    match c {
+        recommend::Confidence::High => "high",
+        recommend::Confidence::Medium => "medium",
+        recommend::Confidence::Low => "low",
+    }
+}
+
+fn trim(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+// ---------------------------------------------------------------- CLI
+
+/// The `--ip-permissions` JSON of one rule.
+pub fn ip_permissions(s: &RuleSpec) -> serde_json::Value {
+    use serde_json::json;
+    let mut p = serde_json::Map::new();
+    p.insert("IpProtocol".into(), json!(s.protocol.aws_name()));
+    let (from, to) = api_ports(&s.protocol, s.from_port, s.to_port);
+    if let (Some(f), Some(t)) = (from, to) {
+        p.insert("FromPort".into(), json!(f));
+        p.insert("ToPort".into(), json!(t));
+    }
+    let mut entry = serde_json::Map::new();
+    if let Some(d) = &s.description {
+        entry.insert("Description".into(), json!(d));
+    }
+    match &s.target {
+        RuleTarget::Cidr(n @ ipnet::IpNet::V4(_)) => {
+            entry.insert("CidrIp".into(), json!(n.to_string()));
+            p.insert("IpRanges".into(), json!([entry]));
+        }
+        RuleTarget::Cidr(n) => {
+            entry.insert("CidrIpv6".into(), json!(n.to_string()));
+            p.insert("Ipv6Ranges".into(), json!([entry]));
+        }
+        RuleTarget::Group { group_id, user_id } => {
+            entry.insert("GroupId".into(), json!(group_id));
+            if let Some(u) = user_id {
+                entry.insert("UserId".into(), json!(u));
+            }
+            p.insert("UserIdGroupPairs".into(), json!([entry]));
+        }
+        RuleTarget::PrefixList(id) => {
+            entry.insert("PrefixListId".into(), json!(id));
+            p.insert("PrefixListIds".into(), json!([entry]));
+        }
+    }
+    serde_json::Value::Array(vec![serde_json::Value::Object(p)])
+}
+
+/// Single-quotes a string for POSIX shells.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn verb(d: RuleDirection) -> &'static str {
+    match d {
+        RuleDirection::Ingress => "ingress",
+        RuleDirection::Egress => "egress",
+    }
+}
+
+fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
+    writeln!(w, "#!/bin/sh")?;
+    writeln!(w, "# flowscope recommend: AWS CLI commands. Review before running. Every authorize comes")?;
+    writeln!(w, "# before any revoke, so running them in order never opens a gap in allowed traffic.")?;
+    if let Some((s, e)) = a.window {
+        writeln!(w, "# Evidence window: {} to {}", fmt_time(s), fmt_time(e))?;
+    }
+    writeln!(w, "set -e")?;
+    let changes: Vec<&Recommendation> = first_change_per_rule(a);
+    if changes.is_empty() {
+        writeln!(w, "# No changes recommended.")?;
+        return Ok(());
+    }
+    writeln!(w, "\n# 1. Authorize the replacement rules")?;
+    for r in &changes {
+        if r.proposed.is_empty() {
+            continue;
+        }
+        writeln!(w, "\n# [{}] {} (confidence {})", r.kind.as_str(), r.headline, conf(r.confidence))?;
+        writeln!(w, "# evidence: {} flows, {}, {} peers", thousands(r.evidence.flows), human_bytes(r.evidence.bytes), r.evidence.peers)?;
+        for p in &r.proposed {
+            writeln!(
+                w,
+                "aws ec2 authorize-security-group-{} --group-id {} --ip-permissions {}",
+                verb(r.rule.direction),
+                shell_quote(&r.rule.group_id),
+                shell_quote(&ip_permissions(p).to_string())
+            )?;
+        }
+    }
+    writeln!(w, "\n# 2. Revoke the rules they replace, and unused rules")?;
+    for r in &changes {
+        writeln!(w, "\n# [{}] {} (confidence {}): {}", r.kind.as_str(), r.headline, conf(r.confidence), r.reason)?;
+        let group = &inv.groups[r.group_index];
+        match &r.rule.rule_id {
+            Some(id) => writeln!(
+                w,
+                "aws ec2 revoke-security-group-{} --group-id {} --security-group-rule-ids {}",
+                verb(r.rule.direction),
+                shell_quote(&group.group_id),
+                shell_quote(id)
+            )?,
+            None => {
+                let mut spec = RuleSpec::from_rule(&r.rule);
+                spec.description = None;
+                writeln!(
+                    w,
+                    "aws ec2 revoke-security-group-{} --group-id {} --ip-permissions {}",
+                    verb(r.rule.direction),
+                    shell_quote(&group.group_id),
+                    shell_quote(&ip_permissions(&spec).to_string())
+                )?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One rule-changing recommendation per rule (the first by kind order),
+/// as `applied_rules` applies them.
+fn first_change_per_rule(a: &Analysis) -> Vec<&Recommendation> {
+    let mut seen = std::collections::BTreeSet::new();
+    a.recommendations
+        .iter()
+        .filter(|r| r.kind.changes_rules() && seen.insert((r.group_index, r.rule_index)))
+        .collect()
+}
+
+// ---------------------------------------------------------------- CFN
+
+fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
+    let t = inv.template.as_ref().context("no template")?;
+    let mut edits = Vec::new();
+    for r in first_change_per_rule(a) {
+        match t.find_rule_for(&r.rule) {
+            Some(at) => {
+                if r.proposed.is_empty() {
+                    edits.push(TemplateEdit::Remove { at });
+                } else {
+                    edits.push(TemplateEdit::Replace { at, with: r.proposed.clone() });
+                }
+            }
+            None => eprintln!(
+                "flowscope: warning: -o cfn: {} {} {} is not in the template; change it by hand: {}",
+                r.rule.group_id,
+                r.rule.direction,
+                rule_ports(&r.rule),
+                r.headline
+            ),
+        }
+    }
+    let patched = t.patched(&edits);
+    serde_json::to_writer_pretty(&mut *w, &patched)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+#[allow(dead_code)]
+fn _unused(_: &Rule, _: Vec<String>) {
+    let _ = labels_of;
+}
