@@ -367,7 +367,7 @@ fn prepare_dirs(out: &Path, plans: &[FilePlan]) -> Result<()> {
 
 enum Sink {
     Plain(BufWriter<File>),
-    Gz(GzEncoder<BufWriter<File>>),
+    Gz(Box<GzEncoder<BufWriter<File>>>),
 }
 
 impl Sink {
@@ -427,7 +427,7 @@ fn write_file(
         if args.no_gzip {
             Sink::Plain(w)
         } else {
-            Sink::Gz(GzEncoder::new(w, Compression::new(args.level)))
+            Sink::Gz(Box::new(GzEncoder::new(w, Compression::new(args.level))))
         }
     };
     let sink = new_sink(BufWriter::with_capacity(1 << 17, file));
