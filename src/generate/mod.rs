@@ -482,7 +482,7 @@ fn write_file(
     let mut gen = FileGen {
         topo,
         rng: Rng::derive(args.seed, p.index as u64),
-        t_max: p.t1.saturating_sub(WINDOW).max(p.t0),
+        t_max: p.t1.saturating_sub(WINDOW + 6).max(p.t0),
     };
     let span = gen.t_max - p.t0;
     let budget = p.normal_budget;
