@@ -367,7 +367,7 @@ fn prepare_dirs(out: &Path, plans: &[FilePlan]) -> Result<()> {
 
 enum Sink {
     Plain(BufWriter<File>),
-    Gz(GzEncoder<BufWriter<File>>),
+    Gz(Box<GzEncoder<BufWriter<File>>>),
 }
 
 impl Sink {
@@ -427,7 +427,7 @@ fn write_file(
         if args.no_gzip {
             Sink::Plain(w)
         } else {
-            Sink::Gz(GzEncoder::new(w, Compression::new(args.level)))
+            Sink::Gz(Box::new(GzEncoder::new(w, Compression::new(args.level))))
         }
     };
     let sink = new_sink(BufWriter::with_capacity(1 << 17, file));
@@ -482,7 +482,7 @@ fn write_file(
     let mut gen = FileGen {
         topo,
         rng: Rng::derive(args.seed, p.index as u64),
-        t_max: p.t1.saturating_sub(WINDOW).max(p.t0),
+        t_max: p.t1.saturating_sub(WINDOW + 6).max(p.t0),
     };
     let span = gen.t_max - p.t0;
     let budget = p.normal_budget;

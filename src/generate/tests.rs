@@ -346,3 +346,36 @@ fn plain_single_file_and_no_inventory() {
         .unwrap();
     assert_eq!(read_text(log).lines().count(), 501);
 }
+
+#[test]
+fn cli_defaults_match_new() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: GenerateArgs,
+    }
+    let a = Cli::try_parse_from(["flowscope", "--out", "d"])
+        .unwrap()
+        .args;
+    let b = GenerateArgs::new("d");
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    let c = Cli::try_parse_from([
+        "flowscope",
+        "--out",
+        "d",
+        "--format",
+        "v3",
+        "--level",
+        "1",
+        "--incidents",
+    ])
+    .unwrap()
+    .args;
+    assert_eq!((c.format, c.level, c.incidents), (FormatArg::V3, 1, true));
+    assert!(Cli::try_parse_from(["flowscope", "--out", "d", "--level", "10"]).is_err());
+    assert!(
+        Cli::try_parse_from(["flowscope"]).is_err(),
+        "--out is required"
+    );
+}

@@ -732,7 +732,7 @@ impl Topology {
     }
 
     fn build_pools(&mut self) {
-        let mut rng = Rng::new(0x7e7a_11_5702e);
+        let mut rng = Rng::new(0x07e7_a115_702e);
         let mut seen: HashSet<String> = self.addrs.iter().map(|a| a.text.clone()).collect();
         // Known internet scanners (background noise, REJECTed at the ALB).
         for a in [

@@ -203,7 +203,14 @@ impl<'a> FileGen<'a> {
             c.first = false;
             c.start = next + self.rng.range(0, 2);
             c.end = c.start + self.rng.range(40, WINDOW - 3);
-            c.req = (c.req.0.max(2), c.req.1.max(c.req.0.max(2) * 52));
+            // Traffic of a later window: new volumes, at least a couple of segments each way.
+            let scale = |rng: &mut Rng, (p, b): (u64, u64)| {
+                let f = rng.range(25, 200);
+                let np = (p * f / 100).max(2);
+                (np, (b * f / 100).max(np * 52))
+            };
+            c.req = scale(&mut self.rng, c.req);
+            c.resp = scale(&mut self.rng, c.resp);
             c.emit(&mut self.rng, out);
             used += per;
         }
