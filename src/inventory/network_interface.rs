@@ -365,6 +365,20 @@ mod tests {
         assert_eq!(NatGateway.to_string(), "nat-gateway");
         assert_eq!(EcsTask.to_string(), "ecs-task");
         assert_eq!(LoadBalancer.to_string(), "alb");
+        for k in [
+            LoadBalancer,
+            NetworkLoadBalancer,
+            NatGateway,
+            VpcEndpoint,
+            Lambda,
+            EcsTask,
+            Rds,
+            ElastiCache,
+            Instance,
+            Other,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), json!(k.label()));
+        }
     }
 
     #[test]
