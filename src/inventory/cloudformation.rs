@@ -66,8 +66,8 @@ pub enum RuleLocation {
         logical_id: String,
         direction: RuleDirection,
     },
-    /// The implicit allow-all egress (`-1` to `0.0.0.0/0`) of a group resource that has no
-    /// `SecurityGroupEgress`.
+    /// The implicit allow-all egress (`-1` to `0.0.0.0/0`) of a group resource whose
+    /// `SecurityGroupEgress` is absent or empty.
     ImplicitEgress { logical_id: String },
 }
 
@@ -293,7 +293,7 @@ impl Template {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         let value = match ext.as_deref() {
-            Some("yaml" | "yml" | "template") => {
+            Some("yaml" | "yml") => {
                 super::yaml::to_json(&text).map_err(|message| InventoryError::Yaml {
                     path: path.to_path_buf(),
                     message,
@@ -556,7 +556,9 @@ impl Template {
                     let live = self.group_by_logical(lid).and_then(|g| g.group_id.clone());
                     for direction in [RuleDirection::Ingress, RuleDirection::Egress] {
                         match props.get(inline_key(direction)) {
-                            Some(Value::Array(items)) => {
+                            Some(Value::Array(items))
+                                if !(items.is_empty() && direction == RuleDirection::Egress) =>
+                            {
                                 for (index, item) in items.iter().enumerate() {
                                     let r = self.parse_rule(
                                         item,
@@ -574,7 +576,7 @@ impl Template {
                                     ));
                                 }
                             }
-                            None if direction == RuleDirection::Egress => {
+                            Some(Value::Array(_)) | None if direction == RuleDirection::Egress => {
                                 let implicit = json!({"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"});
                                 let r = self.parse_rule(
                                     &implicit,
@@ -787,7 +789,13 @@ impl Template {
             else {
                 continue;
             };
-            if !props.contains_key(inline_key(RuleDirection::Egress)) {
+            let key = inline_key(RuleDirection::Egress);
+            let absent_or_empty = match props.get(key) {
+                None => true,
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(_) => false,
+            };
+            if absent_or_empty {
                 props.insert(
                     inline_key(RuleDirection::Egress).into(),
                     Value::Array(specs),
@@ -1367,6 +1375,28 @@ mod tests {
             json!({"GroupId": "sg-other", "IpProtocol": "-1", "SourceSecurityGroupId": {"Fn::GetAtt": ["Web", "GroupId"]}})
         );
         assert_eq!(r["Bucket"], t.value["Resources"]["Bucket"]);
+    }
+
+    #[test]
+    fn empty_egress_list_is_implicit_allow_all() {
+        let v = json!({"Resources": {"G": {"Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "g", "SecurityGroupEgress": []}}}});
+        let t = Template::from_value(v, Path::new("t.json"), &[], &HashMap::new()).unwrap();
+        let rules = t.rules();
+        assert_eq!(rules.len(), 1);
+        let at = rules[0].0.clone();
+        assert_eq!(
+            at,
+            RuleLocation::ImplicitEgress {
+                logical_id: "G".into()
+            }
+        );
+        assert_eq!(rules[0].1.protocol, Some(Protocol::All));
+        let p = t.patched(&[TemplateEdit::Remove { at }]);
+        assert_eq!(
+            p["Resources"]["G"]["Properties"]["SecurityGroupEgress"],
+            json!([deny_all_egress()])
+        );
     }
 
     #[test]

@@ -225,13 +225,16 @@ impl SecurityGroup {
 #[serde(rename_all = "kebab-case")]
 pub enum InterfaceKind {
     /// Application or classic load balancer.
+    #[serde(rename = "alb")]
     LoadBalancer,
+    #[serde(rename = "nlb")]
     NetworkLoadBalancer,
     NatGateway,
     VpcEndpoint,
     Lambda,
     EcsTask,
     Rds,
+    #[serde(rename = "elasticache")]
     ElastiCache,
     Instance,
     Other,
@@ -259,6 +262,7 @@ impl InterfaceKind {
     }
 }
 
+/// Serde names equal the [`InterfaceKind::label`]s.
 impl fmt::Display for InterfaceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -443,8 +447,17 @@ impl Inventory {
         Ok(if paths.is_empty() { None } else { Some(paths) })
     }
 
+    fn add_warnings(&mut self, w: Vec<String>) {
+        for m in w {
+            if !self.warnings.contains(&m) {
+                self.warnings.push(m);
+            }
+        }
+    }
+
     /// Rebuild the lookup indexes after editing `groups` or `interfaces` by hand.
     pub fn rebuild_index(&mut self) {
+        let mut warnings = Vec::new();
         let mut ix = Index::default();
         for (i, g) in self.groups.iter().enumerate() {
             ix.group_by_id.entry(g.group_id.clone()).or_insert(i);
@@ -461,7 +474,7 @@ impl Inventory {
             for ip in eni.private_ips.iter().chain(eni.ipv6.iter()) {
                 if let Some(prev) = ix.private.insert(*ip, i) {
                     if prev != i {
-                        self.warnings.push(format!(
+                        warnings.push(format!(
                             "address {ip} belongs to both {} and {}",
                             self.interfaces[prev].id, eni.id
                         ));
@@ -484,6 +497,7 @@ impl Inventory {
         }
         ix.prefixes = by_len.into_iter().rev().collect();
         self.index = ix;
+        self.add_warnings(warnings);
     }
 
     fn check_references(&mut self, have_groups: bool) {
@@ -529,8 +543,7 @@ impl Inventory {
                 }
             }
         }
-        w.dedup();
-        self.warnings.extend(w);
+        self.add_warnings(w);
     }
 
     pub fn group(&self, id: &str) -> Option<&SecurityGroup> {

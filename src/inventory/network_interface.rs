@@ -57,6 +57,7 @@ fn parse_interface(e: &Value) -> Result<NetworkInterface, String> {
     }
     let id = opt_str(e, "NetworkInterfaceId")?
         .ok_or("missing NetworkInterfaceId")?
+        .trim()
         .to_string();
     let attachment = e.get("Attachment").filter(|a| a.is_object());
     let att_str = |k: &str| -> Result<Option<String>, String> {
@@ -142,7 +143,7 @@ fn parse_interface(e: &Value) -> Result<NetworkInterface, String> {
     for (i, g) in opt_array(e, "Groups")?.iter().enumerate() {
         let ctx = |m: String| format!("Groups[{i}]: {m}");
         if let Some(id) = opt_str(g, "GroupId").map_err(ctx)? {
-            push_unique(&mut eni.group_ids, id.to_string());
+            push_unique(&mut eni.group_ids, id.trim().to_string());
         }
     }
     let owner = att_str("InstanceOwnerId")?;
@@ -364,6 +365,20 @@ mod tests {
         assert_eq!(NatGateway.to_string(), "nat-gateway");
         assert_eq!(EcsTask.to_string(), "ecs-task");
         assert_eq!(LoadBalancer.to_string(), "alb");
+        for k in [
+            LoadBalancer,
+            NetworkLoadBalancer,
+            NatGateway,
+            VpcEndpoint,
+            Lambda,
+            EcsTask,
+            Rds,
+            ElastiCache,
+            Instance,
+            Other,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), json!(k.label()));
+        }
     }
 
     #[test]

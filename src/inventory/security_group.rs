@@ -157,7 +157,10 @@ fn parse_group(g: &Value) -> Result<(SecurityGroup, NameRefs), String> {
     if !g.is_object() {
         return Err(format!("expected an object, got {}", kind(g)));
     }
-    let group_id = opt_str(g, "GroupId")?.ok_or("missing GroupId")?.to_string();
+    let group_id = opt_str(g, "GroupId")?
+        .ok_or("missing GroupId")?
+        .trim()
+        .to_string();
     let mut sg = SecurityGroup {
         group_id,
         group_name: opt_str(g, "GroupName")?.unwrap_or_default().to_string(),
@@ -252,7 +255,7 @@ fn expand_permission(
             (Some(id), _) => {
                 push(
                     RuleTarget::Group {
-                        group_id: id.to_string(),
+                        group_id: id.trim().to_string(),
                         user_id,
                     },
                     desc,
@@ -280,7 +283,10 @@ fn parse_rule_record(r: &Value) -> Result<(Rule, Option<String>), String> {
     if !r.is_object() {
         return Err(format!("expected an object, got {}", kind(r)));
     }
-    let group_id = opt_str(r, "GroupId")?.ok_or("missing GroupId")?.to_string();
+    let group_id = opt_str(r, "GroupId")?
+        .ok_or("missing GroupId")?
+        .trim()
+        .to_string();
     let direction = match r.get("IsEgress") {
         Some(Value::Bool(true)) => RuleDirection::Egress,
         Some(Value::Bool(false)) | None | Some(Value::Null) => RuleDirection::Ingress,
@@ -300,7 +306,7 @@ fn parse_rule_record(r: &Value) -> Result<(Rule, Option<String>), String> {
             .map_err(ctx)?
             .ok_or_else(|| ctx("missing GroupId".into()))?;
         RuleTarget::Group {
-            group_id: gid.to_string(),
+            group_id: gid.trim().to_string(),
             user_id: opt_str(info, "UserId").map_err(ctx)?.map(str::to_string),
         }
     } else {
@@ -367,15 +373,21 @@ impl Loaded {
                 )),
             }
         }
-        // drop duplicate groups (keep the first)
+        // merge duplicate groups (e.g. concatenated pages): first metadata, union of rules
         let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut unique = Vec::with_capacity(groups.len());
+        let mut unique: Vec<SecurityGroup> = Vec::with_capacity(groups.len());
         for g in groups {
-            if seen.contains_key(&g.group_id) {
+            if let Some(&i) = seen.get(&g.group_id) {
                 warnings.push(format!(
-                    "security group {} listed more than once",
+                    "security group {} listed more than once; rules merged",
                     g.group_id
                 ));
+                let u = &mut unique[i];
+                for r in g.rules {
+                    if !u.rules.contains(&r) {
+                        u.rules.push(r);
+                    }
+                }
                 continue;
             }
             seen.insert(g.group_id.clone(), unique.len());
