@@ -115,7 +115,7 @@ pub struct RecommendArgs {
     pub prefix_lists: Option<PathBuf>,
 
     /// At most this many source groups may replace one CIDR
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_groups: usize,
 
     /// At most this many prefixes may replace one CIDR when narrowing

@@ -31,7 +31,12 @@ pub fn is_service_port(p: u16) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Evidence {
     TcpFlags,
+    /// One port is a service port (or below 1024) and the other is not.
     Ports,
+    /// Both or neither are service ports: decided by the ephemeral range
+    /// or the lower port, and open to correction from the interface's
+    /// other traffic (see `Aggregate::finish`).
+    AmbiguousPorts,
     NoPorts,
 }
 
@@ -53,7 +58,12 @@ pub fn server_is_dst(rec: &FlowRecord, protocol: u8) -> (bool, Evidence) {
     }
     let sp = rec.srcport.unwrap_or(0);
     let dp = rec.dstport.unwrap_or(0);
-    (dst_is_server_by_ports(sp, dp), Evidence::Ports)
+    let evidence = if is_service_port(sp) == is_service_port(dp) {
+        Evidence::AmbiguousPorts
+    } else {
+        Evidence::Ports
+    };
+    (dst_is_server_by_ports(sp, dp), evidence)
 }
 
 /// Port heuristic: a service port beats a non-service port; an

@@ -25,7 +25,7 @@ use crate::flowlog::format::Field;
 use crate::flowlog::record::{
     has_ports, Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection,
 };
-use direction::server_is_dst;
+use direction::{server_is_dst, Evidence};
 pub use peers::{PeerSet, PeerStat};
 
 /// Rule direction relative to the interface.
@@ -72,6 +72,9 @@ struct CellKey {
     eni: EniId,
     server: Ip,
     port: Option<u16>,
+    /// The other side's port when the service port was a guess
+    /// (`Evidence::AmbiguousPorts`).
+    alt: Option<u16>,
     proto: u8,
     action: Action,
     dir: CellDir,
@@ -208,13 +211,16 @@ impl Aggregate {
         let proto = rec.protocol.unwrap_or(0);
         let src = rec.srcaddr.unwrap_or_default();
         let dst = rec.dstaddr.unwrap_or_default();
-        let (dst_server, _) = server_is_dst(rec, proto);
-        let port = if has_ports(proto) {
-            if dst_server {
-                rec.dstport
-            } else {
-                rec.srcport
-            }
+        let (dst_server, evidence) = server_is_dst(rec, proto);
+        let (port, other) = if !has_ports(proto) {
+            (None, None)
+        } else if dst_server {
+            (rec.dstport, rec.srcport)
+        } else {
+            (rec.srcport, rec.dstport)
+        };
+        let alt = if evidence == Evidence::AmbiguousPorts {
+            other
         } else {
             None
         };
@@ -266,6 +272,7 @@ impl Aggregate {
             eni: rec.interface,
             server,
             port,
+            alt,
             proto,
             action: rec.action,
             dir,
@@ -297,28 +304,60 @@ impl Aggregate {
     /// Resolves directions and builds the summary.
     pub fn finish(self) -> Summary {
         let learned = self.learn_locals();
-        let mut rows: BTreeMap<(EniId, Direction, u8, Option<u16>, Action), Row> = BTreeMap::new();
-        for (k, cell) in self.cells {
+        // Resolve each cell's direction and peers.
+        let mut resolved: Vec<(CellKey, Direction, Cell, PeerSet)> =
+            Vec::with_capacity(self.cells.len());
+        for (k, mut cell) in self.cells {
+            let peers = std::mem::take(&mut cell.peers);
             let (dir, peers) = match k.dir {
-                CellDir::Known(d) => (d, cell.peers),
+                CellDir::Known(d) => (d, peers),
                 CellDir::Unresolved => match learned.get(&k.eni) {
-                    Some(locals) if locals.contains(&k.server) => (Direction::Ingress, cell.peers),
+                    Some(locals) if locals.contains(&k.server) => (Direction::Ingress, peers),
                     Some(_) => {
                         let mut p = PeerSet::default();
                         p.add(k.server, cell.flows, cell.bytes);
                         (Direction::Egress, p)
                     }
-                    None => (Direction::Unknown, cell.peers),
+                    None => (Direction::Unknown, peers),
                 },
             };
+            resolved.push((k, dir, cell, peers));
+        }
+        // Services the interface certainly offers or uses (flags or clear
+        // port evidence) correct the guesses: a task answering the ALB from
+        // 8080 to an ephemeral port that happens to be 5601 is ingress 8080,
+        // because 8080 is where the task is seen serving.
+        let certain: hashbrown::HashSet<(EniId, Direction, u8, u16)> = resolved
+            .iter()
+            .filter(|(k, _, _, _)| k.alt.is_none())
+            .filter_map(|(k, d, _, _)| Some((k.eni, *d, k.proto, k.port?)))
+            .collect();
+        let mut rows: BTreeMap<(EniId, Direction, u8, Option<u16>, Action), Row> = BTreeMap::new();
+        for (k, mut dir, cell, peers) in resolved {
+            let mut port = k.port;
+            if let (Some(alt), Some(p)) = (k.alt, k.port) {
+                let flip = match dir {
+                    Direction::Egress => Some(Direction::Ingress),
+                    Direction::Ingress => Some(Direction::Egress),
+                    Direction::Unknown => None,
+                };
+                if let Some(f) = flip {
+                    if certain.contains(&(k.eni, f, k.proto, alt))
+                        && !certain.contains(&(k.eni, dir, k.proto, p))
+                    {
+                        dir = f;
+                        port = Some(alt);
+                    }
+                }
+            }
             let row = rows
-                .entry((k.eni, dir, k.proto, k.port, k.action))
+                .entry((k.eni, dir, k.proto, port, k.action))
                 .or_insert_with(|| Row {
                     eni: k.eni,
                     interface_id: None,
                     direction: dir,
                     protocol: k.proto,
-                    port: k.port,
+                    port,
                     action: k.action,
                     flows: 0,
                     packets: 0,
@@ -607,6 +646,30 @@ mod tests {
         find(&s, "eni-0ddd", Direction::Ingress, Some(5432));
         find(&s, "eni-0eee", Direction::Egress, Some(5432));
         find(&s, "eni-0eee", Direction::Ingress, Some(8080));
+    }
+
+    #[test]
+    fn ambiguous_ports_are_corrected_by_the_interface_s_other_traffic() {
+        // The ALB picked 5601 (a service port) as its ephemeral port once;
+        // the task is seen serving 8080 with clear evidence elsewhere.
+        let lines = [
+            "2 1 eni-0aaa 10.0.0.5 10.0.1.10 49152 8080 6 5 500 100 110 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 49152 6 5 5000 100 110 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.0.5 10.0.1.10 5601 8080 6 5 500 120 130 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 5601 6 5 5000 120 130 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.0.6 10.0.1.10 50001 8080 6 5 500 120 130 ACCEPT OK",
+            "2 1 eni-0aaa 10.0.1.10 10.0.0.6 8080 50001 6 5 5000 120 130 ACCEPT OK",
+        ];
+        let mut locals = Locals::new();
+        locals.insert(EniId::from_bytes(b"eni-0aaa"), vec![Ip::v4(0x0a00010a)]);
+        for l in [None, Some(locals)] {
+            let s = agg(&lines, V2, l);
+            assert_eq!(s.rows.len(), 1, "{:#?}", s.rows);
+            assert_eq!(
+                find(&s, "eni-0aaa", Direction::Ingress, Some(8080)).flows,
+                6
+            );
+        }
     }
 
     #[test]

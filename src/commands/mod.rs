@@ -101,7 +101,10 @@ where
 /// addresses (for direction) and a label for tables.
 pub fn load_interfaces(
     path: &std::path::Path,
-) -> Result<(Option<std::sync::Arc<crate::aggregate::Locals>>, summarize::Labels)> {
+) -> Result<(
+    Option<std::sync::Arc<crate::aggregate::Locals>>,
+    summarize::Labels,
+)> {
     let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
         interfaces: Some(path.to_path_buf()),
         ..Default::default()
@@ -114,7 +117,15 @@ pub fn locals_of(inv: &crate::inventory::Inventory) -> crate::aggregate::Locals 
     use crate::flowlog::record::{EniId, Ip};
     inv.interfaces
         .iter()
-        .map(|i| (EniId::from_bytes(i.id.as_bytes()), inv.local_addrs(&i.id).iter().map(|a| Ip::from(*a)).collect()))
+        .map(|i| {
+            (
+                EniId::from_bytes(i.id.as_bytes()),
+                inv.local_addrs(&i.id)
+                    .iter()
+                    .map(|a| Ip::from(*a))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -123,10 +134,16 @@ pub fn labels_of(inv: &crate::inventory::Inventory) -> summarize::Labels {
     inv.interfaces
         .iter()
         .map(|i| {
-            let names: Vec<&str> =
-                i.group_ids.iter().map(|g| inv.group(g).map_or(g.as_str(), |sg| sg.group_name.as_str())).collect();
-            let label =
-                if names.is_empty() { i.kind.label().to_string() } else { format!("{} {}", i.kind.label(), names.join(",")) };
+            let names: Vec<&str> = i
+                .group_ids
+                .iter()
+                .map(|g| inv.group(g).map_or(g.as_str(), |sg| sg.group_name.as_str()))
+                .collect();
+            let label = if names.is_empty() {
+                i.kind.label().to_string()
+            } else {
+                format!("{} {}", i.kind.label(), names.join(","))
+            };
             (i.id.clone(), label)
         })
         .collect()

@@ -34,8 +34,12 @@ use crate::aggregate::Aggregate;
 use crate::cli::{RecommendArgs, RecommendFormat};
 use crate::commands::summarize::{write_accounting, Window};
 use crate::engine::{Accounting, AccountingJson};
-use crate::inventory::{Inventory, InventoryPaths, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget, TemplateEdit};
-use crate::recommend::{self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings};
+use crate::inventory::{
+    Inventory, InventoryPaths, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
+};
+use crate::recommend::{
+    self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
+};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendArgs) -> Result<Outcome> {
@@ -57,6 +61,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
         public_peers: args.public_peers.max(1),
+        ..Settings::default()
     };
     let analysis = recommend::analyse(&inv, &summary, &settings);
     for v in &analysis.safety.violations {
@@ -199,8 +204,14 @@ struct JsonFindings<'a> {
 fn api_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> (Option<i32>, Option<i32>) {
     match p {
         Protocol::All => (None, None),
-        p if p.has_ports() => (Some(from.unwrap_or(0) as i32), Some(to.unwrap_or(65535) as i32)),
-        p if p.is_icmp() => (Some(from.map_or(-1, i32::from)), Some(to.map_or(-1, i32::from))),
+        p if p.has_ports() => (
+            Some(from.unwrap_or(0) as i32),
+            Some(to.unwrap_or(65535) as i32),
+        ),
+        p if p.is_icmp() => (
+            Some(from.map_or(-1, i32::from)),
+            Some(to.map_or(-1, i32::from)),
+        ),
         _ => (None, None),
     }
 }
@@ -300,7 +311,11 @@ fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting
 // ---------------------------------------------------------------- table
 
 fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting) -> Result<()> {
-    let changes = a.recommendations.iter().filter(|r| r.kind.changes_rules()).count();
+    let changes = a
+        .recommendations
+        .iter()
+        .filter(|r| r.kind.changes_rules())
+        .count();
     writeln!(
         w,
         "flowscope recommend: {} rules in {} security groups, {} recommendations ({} changes)",
@@ -310,24 +325,53 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
         changes
     )?;
     if let Some((s, e)) = a.window {
-        writeln!(w, "Window: {} to {} ({:.1} h)", fmt_time(s), fmt_time(e), (e - s) as f64 / 3600.0)?;
+        writeln!(
+            w,
+            "Window: {} to {} ({:.1} h)",
+            fmt_time(s),
+            fmt_time(e),
+            (e - s) as f64 / 3600.0
+        )?;
     }
     // Headlines first: what to do, most confident first.
     let mut recs: Vec<&Recommendation> = a.recommendations.iter().collect();
-    recs.sort_by(|x, y| y.confidence.cmp(&x.confidence).then(y.evidence.flows.cmp(&x.evidence.flows)));
+    recs.sort_by(|x, y| {
+        y.confidence
+            .cmp(&x.confidence)
+            .then(y.evidence.flows.cmp(&x.evidence.flows))
+    });
     if !recs.is_empty() {
         writeln!(w, "\nRecommendations:")?;
         for r in &recs {
-            writeln!(w, "  [{:<6}] {:<23} {}", conf(r.confidence), r.kind.as_str(), r.headline)?;
+            writeln!(
+                w,
+                "  [{:<6}] {:<23} {}",
+                conf(r.confidence),
+                r.kind.as_str(),
+                r.headline
+            )?;
         }
     }
     for (gi, g) in inv.groups.iter().enumerate() {
         let rules: Vec<_> = a.rules.iter().filter(|r| r.group_index == gi).collect();
-        let members = inv.interfaces.iter().filter(|i| i.group_ids.contains(&g.group_id)).count();
-        writeln!(w, "\n{}  ({} interfaces)", group_label(inv, &g.group_id), members)?;
+        let members = inv
+            .interfaces
+            .iter()
+            .filter(|i| i.group_ids.contains(&g.group_id))
+            .count();
+        writeln!(
+            w,
+            "\n{}  ({} interfaces)",
+            group_label(inv, &g.group_id),
+            members
+        )?;
         for rr in rules {
             let r = &rr.rule;
-            let dir = if r.direction == RuleDirection::Ingress { "in " } else { "out" };
+            let dir = if r.direction == RuleDirection::Ingress {
+                "in "
+            } else {
+                "out"
+            };
             let target = match &r.target {
                 RuleTarget::Group { group_id, .. } => group_label(inv, group_id),
                 t => t.to_string(),
@@ -337,14 +381,36 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
                     "{} flows, {}, {} peers",
                     thousands(rr.hits.flows),
                     human_bytes(rr.hits.bytes),
-                    if rr.hits.has_many() { "many".to_string() } else { rr.hits.peers().len().to_string() }
+                    if rr.hits.has_many() {
+                        "many".to_string()
+                    } else {
+                        rr.hits.peers().len().to_string()
+                    }
                 ),
                 recommend::RuleStatus::Unused => "unused".into(),
-                recommend::RuleStatus::Unobserved => "unobserved (no logs for its interfaces)".into(),
+                recommend::RuleStatus::Unobserved => {
+                    "unobserved (no logs for its interfaces)".into()
+                }
             };
-            writeln!(w, "  {dir} {:<22} {:<40} {}", rule_ports(r), trim(&target, 40), hits)?;
-            for rec in a.recommendations.iter().filter(|x| x.group_index == gi && x.rule_index == rr.rule_index) {
-                writeln!(w, "      → {} [{}]: {}", rec.kind.as_str(), conf(rec.confidence), rec.reason)?;
+            writeln!(
+                w,
+                "  {dir} {:<22} {:<40} {}",
+                rule_ports(r),
+                trim(&target, 40),
+                hits
+            )?;
+            for rec in a
+                .recommendations
+                .iter()
+                .filter(|x| x.group_index == gi && x.rule_index == rr.rule_index)
+            {
+                writeln!(
+                    w,
+                    "      → {} [{}]: {}",
+                    rec.kind.as_str(),
+                    conf(rec.confidence),
+                    rec.reason
+                )?;
                 for p in &rec.proposed {
                     writeln!(w, "          + {}", spec_label_named(inv, p))?;
                 }
@@ -400,7 +466,10 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
         }
     }
     if !a.rejected_open.is_empty() {
-        writeln!(w, "Rejected on open ports (source not allowed, or a network ACL):")?;
+        writeln!(
+            w,
+            "Rejected on open ports (source not allowed, or a network ACL):"
+        )?;
         for r in a.rejected_open.iter().take(10) {
             writeln!(
                 w,
@@ -416,10 +485,20 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
         }
     }
     for u in &a.unknown_interfaces {
-        writeln!(w, "Not in the inventory: {} ({} flows, {})", u.interface_id, thousands(u.flows), human_bytes(u.bytes))?;
+        writeln!(
+            w,
+            "Not in the inventory: {} ({} flows, {})",
+            u.interface_id,
+            thousands(u.flows),
+            human_bytes(u.bytes)
+        )?;
     }
     if a.unknown_direction_flows > 0 {
-        writeln!(w, "Direction unknown (not attributed): {} flows", thousands(a.unknown_direction_flows))?;
+        writeln!(
+            w,
+            "Direction unknown (not attributed): {} flows",
+            thousands(a.unknown_direction_flows)
+        )?;
     }
     writeln!(
         w,
@@ -439,7 +518,11 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
 fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
     match &s.target {
         RuleTarget::Group { group_id, .. } => {
-            format!("{} {}", recommend::spec_ports(&s.protocol, s.from_port, s.to_port), group_label(inv, group_id))
+            format!(
+                "{} {}",
+                recommend::spec_ports(&s.protocol, s.from_port, s.to_port),
+                group_label(inv, group_id)
+            )
         }
         _ => spec_label(s),
     }
@@ -515,8 +598,14 @@ fn verb(d: RuleDirection) -> &'static str {
 
 fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
     writeln!(w, "#!/bin/sh")?;
-    writeln!(w, "# flowscope recommend: AWS CLI commands. Review before running. Every authorize comes")?;
-    writeln!(w, "# before any revoke, so running them in order never opens a gap in allowed traffic.")?;
+    writeln!(
+        w,
+        "# flowscope recommend: AWS CLI commands. Review before running. Every authorize comes"
+    )?;
+    writeln!(
+        w,
+        "# before any revoke, so running them in order never opens a gap in allowed traffic."
+    )?;
     if let Some((s, e)) = a.window {
         writeln!(w, "# Evidence window: {} to {}", fmt_time(s), fmt_time(e))?;
     }
@@ -531,8 +620,20 @@ fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
         if r.proposed.is_empty() {
             continue;
         }
-        writeln!(w, "\n# [{}] {} (confidence {})", r.kind.as_str(), r.headline, conf(r.confidence))?;
-        writeln!(w, "# evidence: {} flows, {}, {} peers", thousands(r.evidence.flows), human_bytes(r.evidence.bytes), r.evidence.peers)?;
+        writeln!(
+            w,
+            "\n# [{}] {} (confidence {})",
+            r.kind.as_str(),
+            r.headline,
+            conf(r.confidence)
+        )?;
+        writeln!(
+            w,
+            "# evidence: {} flows, {}, {} peers",
+            thousands(r.evidence.flows),
+            human_bytes(r.evidence.bytes),
+            r.evidence.peers
+        )?;
         for p in &r.proposed {
             writeln!(
                 w,
@@ -545,7 +646,14 @@ fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
     }
     writeln!(w, "\n# 2. Revoke the rules they replace, and unused rules")?;
     for r in &changes {
-        writeln!(w, "\n# [{}] {} (confidence {}): {}", r.kind.as_str(), r.headline, conf(r.confidence), r.reason)?;
+        writeln!(
+            w,
+            "\n# [{}] {} (confidence {}): {}",
+            r.kind.as_str(),
+            r.headline,
+            conf(r.confidence),
+            r.reason
+        )?;
         let group = &inv.groups[r.group_index];
         match &r.rule.rule_id {
             Some(id) => writeln!(

@@ -246,7 +246,9 @@ impl<'a> FileGen<'a> {
                         topo.enis[alb].ip,
                     )
                 };
-                let port = if self.rng.chance(0.03) { 80 } else { 443 };
+                // Port 80 is open to IPv4 only (the ALB group has no ::/0 rule for it).
+                let p80 = self.rng.chance(0.03);
+                let port = if p80 && !v6 { 80 } else { 443 };
                 let cport = eph(
                     &mut self.rng,
                     if c % 10 < 7 { Eph::Iana } else { Eph::Linux },

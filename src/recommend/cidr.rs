@@ -30,18 +30,25 @@ pub fn cover(addrs: &[IpAddr], max: usize, within: Option<&IpNet>) -> Vec<IpNet>
     let mut out: Vec<IpNet> = Vec::new();
     if !v4.is_empty() {
         let nets = merge_family(v4.iter().map(|&x| x as u128).collect(), 32, b4.max(1));
-        out.extend(nets.into_iter().map(|(a, l)| IpNet::V4(Ipv4Net::new((a as u32).into(), l).expect("valid prefix"))));
+        out.extend(
+            nets.into_iter()
+                .map(|(a, l)| IpNet::V4(Ipv4Net::new((a as u32).into(), l).expect("valid prefix"))),
+        );
     }
     if !v6.is_empty() {
         let nets = merge_family(v6, 128, b6.max(1));
-        out.extend(nets.into_iter().map(|(a, l)| IpNet::V6(Ipv6Net::new(a.into(), l).expect("valid prefix"))));
+        out.extend(
+            nets.into_iter()
+                .map(|(a, l)| IpNet::V6(Ipv6Net::new(a.into(), l).expect("valid prefix"))),
+        );
     }
     if let Some(w) = within {
         // A cover wider than the rule would open more than the rule did:
         // clamp to the rule itself.
         for n in out.iter_mut() {
             let cur = *n;
-            if !w.contains(&cur) && cur.prefix_len() < w.prefix_len() && w.contains(&cur.network()) {
+            if !w.contains(&cur) && cur.prefix_len() < w.prefix_len() && w.contains(&cur.network())
+            {
                 *n = *w;
             }
         }
@@ -92,7 +99,11 @@ fn mask(a: u128, len: u8, bits: u8) -> u128 {
 
 fn common_len(a: (u128, u8), b: (u128, u8), bits: u8) -> u8 {
     let x = (a.0 ^ b.0) << (128 - bits as u32);
-    let diff = if x == 0 { bits } else { x.leading_zeros() as u8 };
+    let diff = if x == 0 {
+        bits
+    } else {
+        x.leading_zeros() as u8
+    };
     diff.min(a.1).min(b.1)
 }
 
@@ -143,7 +154,11 @@ pub fn port_ranges(ports: &[u16], max: usize) -> Vec<(u16, u16)> {
         }
     }
     while ranges.len() > max.max(1) {
-        let (i, _) = ranges.windows(2).enumerate().min_by_key(|(_, w)| w[1].0 - w[0].1).expect("two ranges");
+        let (i, _) = ranges
+            .windows(2)
+            .enumerate()
+            .min_by_key(|(_, w)| w[1].0 - w[0].1)
+            .expect("two ranges");
         ranges[i].1 = ranges[i + 1].1;
         ranges.remove(i + 1);
     }
@@ -161,23 +176,46 @@ mod tests {
     #[test]
     fn covers_with_hosts_when_few() {
         let c = cover(&ips(&["10.0.1.10", "10.0.1.11"]), 4, None);
-        assert_eq!(c, vec!["10.0.1.10/32".parse().unwrap(), "10.0.1.11/32".parse().unwrap()]);
+        assert_eq!(
+            c,
+            vec![
+                "10.0.1.10/32".parse().unwrap(),
+                "10.0.1.11/32".parse().unwrap()
+            ]
+        );
     }
 
     #[test]
     fn merges_nearest_first() {
-        let c = cover(&ips(&["10.0.1.10", "10.0.1.11", "10.0.9.1", "192.168.1.1"]), 3, None);
-        let want: Vec<IpNet> =
-            vec!["10.0.1.10/31".parse().unwrap(), "10.0.9.1/32".parse().unwrap(), "192.168.1.1/32".parse().unwrap()];
+        let c = cover(
+            &ips(&["10.0.1.10", "10.0.1.11", "10.0.9.1", "192.168.1.1"]),
+            3,
+            None,
+        );
+        let want: Vec<IpNet> = vec![
+            "10.0.1.10/31".parse().unwrap(),
+            "10.0.9.1/32".parse().unwrap(),
+            "192.168.1.1/32".parse().unwrap(),
+        ];
         assert_eq!(c, want);
-        let c = cover(&ips(&["10.0.1.10", "10.0.1.11", "10.0.9.1", "10.0.9.7"]), 1, None);
+        let c = cover(
+            &ips(&["10.0.1.10", "10.0.1.11", "10.0.9.1", "10.0.9.7"]),
+            1,
+            None,
+        );
         assert_eq!(c, vec!["10.0.0.0/20".parse::<IpNet>().unwrap()]);
     }
 
     #[test]
     fn every_address_is_covered_and_result_stays_inside() {
         let within: IpNet = "10.0.0.0/16".parse().unwrap();
-        let addrs = ips(&["10.0.0.1", "10.0.255.254", "10.0.128.3", "10.0.7.7", "10.0.7.8"]);
+        let addrs = ips(&[
+            "10.0.0.1",
+            "10.0.255.254",
+            "10.0.128.3",
+            "10.0.7.7",
+            "10.0.7.8",
+        ]);
         for max in 1..6 {
             let c = cover(&addrs, max, Some(&within));
             assert!(c.len() <= max, "{c:?}");
@@ -194,13 +232,18 @@ mod tests {
     fn mixed_families() {
         let c = cover(&ips(&["10.0.0.1", "2600:1f18::1", "2600:1f18::2"]), 2, None);
         assert_eq!(c.len(), 2);
-        assert!(c.iter().any(|n| n.contains(&"2600:1f18::2".parse::<IpAddr>().unwrap())));
+        assert!(c
+            .iter()
+            .any(|n| n.contains(&"2600:1f18::2".parse::<IpAddr>().unwrap())));
     }
 
     #[test]
     fn ports_compress() {
         assert_eq!(port_ranges(&[8080], 3), vec![(8080, 8080)]);
-        assert_eq!(port_ranges(&[8080, 8081, 8082, 9000], 3), vec![(8080, 8082), (9000, 9000)]);
+        assert_eq!(
+            port_ranges(&[8080, 8081, 8082, 9000], 3),
+            vec![(8080, 8082), (9000, 9000)]
+        );
         assert_eq!(port_ranges(&[1, 3, 10, 11, 50], 2), vec![(1, 11), (50, 50)]);
     }
 

@@ -23,7 +23,9 @@ use serde::Serialize;
 
 use crate::aggregate::{Direction, Summary};
 use crate::flowlog::record::{has_ports, Action};
-use crate::inventory::{Inventory, InterfaceKind, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
+use crate::inventory::{
+    InterfaceKind, Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget,
+};
 use crate::matching::{protocol_allows, rule_allows, Match};
 
 /// Tuning knobs (documented in `--help`).
@@ -36,11 +38,19 @@ pub struct Settings {
     /// A world-open rule used by at least this many internet addresses is
     /// real public traffic: kept, with a `review-public` note.
     pub public_peers: usize,
+    /// Up to this many addresses outside our groups are listed as /32
+    /// (/128) prefixes rather than merged into wider ones.
+    pub max_hosts: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_groups: 3, max_prefixes: 4, public_peers: 32 }
+        Settings {
+            max_groups: 5,
+            max_prefixes: 4,
+            public_peers: 32,
+            max_hosts: 8,
+        }
     }
 }
 
@@ -94,12 +104,24 @@ pub struct RuleHits {
 }
 
 impl RuleHits {
-    fn add(&mut self, svc: Service, peer: Option<IpAddr>, flows: u64, bytes: u64, span: (Option<u64>, Option<u64>)) {
+    fn add(
+        &mut self,
+        svc: Service,
+        peer: Option<IpAddr>,
+        flows: u64,
+        bytes: u64,
+        span: (Option<u64>, Option<u64>),
+    ) {
         self.flows += flows;
         self.bytes += bytes;
         match peer {
             Some(p) => {
-                let h = self.by_service.entry(svc).or_default().entry(p).or_default();
+                let h = self
+                    .by_service
+                    .entry(svc)
+                    .or_default()
+                    .entry(p)
+                    .or_default();
                 h.flows += flows;
                 h.bytes += bytes;
             }
@@ -133,7 +155,11 @@ impl RuleHits {
 
     /// Ports used (services with ports).
     pub fn ports(&self) -> BTreeSet<u16> {
-        self.by_service.keys().chain(self.many.keys()).filter_map(|s| s.1).collect()
+        self.by_service
+            .keys()
+            .chain(self.many.keys())
+            .filter_map(|s| s.1)
+            .collect()
     }
 }
 
@@ -310,6 +336,9 @@ pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analy
     a
 }
 
+/// (interface, direction, protocol, port, peer) of unexplained traffic.
+type UnexplainedKey = (String, &'static str, u8, Option<u16>, Option<IpAddr>);
+
 /// Step 1: flows to rules.
 pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
     let mut rules: Vec<RuleReport> = Vec::new();
@@ -326,13 +355,20 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
             });
         }
     }
-    let group_pos: BTreeMap<&str, usize> = inv.groups.iter().enumerate().map(|(i, g)| (g.group_id.as_str(), i)).collect();
-    let mut unexplained: BTreeMap<(String, &'static str, u8, Option<u16>, Option<IpAddr>), PeerHit> = BTreeMap::new();
+    let group_pos: BTreeMap<&str, usize> = inv
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.group_id.as_str(), i))
+        .collect();
+    let mut unexplained: BTreeMap<UnexplainedKey, PeerHit> = BTreeMap::new();
     let mut rejected_open = Vec::new();
     let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut unknown_direction_flows = 0;
     for row in &summary.rows {
-        let Some(id) = row.interface_id.as_deref() else { continue };
+        let Some(id) = row.interface_id.as_deref() else {
+            continue;
+        };
         let Some(iface) = inv.interface(id) else {
             let e = unknown.entry(id.to_string()).or_default();
             e.0 += row.flows;
@@ -350,7 +386,11 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                 continue;
             }
         };
-        let groups: Vec<usize> = iface.group_ids.iter().filter_map(|g| group_pos.get(g.as_str()).copied()).collect();
+        let groups: Vec<usize> = iface
+            .group_ids
+            .iter()
+            .filter_map(|g| group_pos.get(g.as_str()).copied())
+            .collect();
         let svc: Service = (row.protocol, row.port);
         let span = (row.first_seen, row.last_seen);
         if row.action == Action::Reject {
@@ -368,7 +408,12 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                         port: row.port,
                         flows: row.flows,
                         peers: row.peers.count(),
-                        top_peers: row.peers.top(5).iter().map(|(ip, _)| ip.to_string()).collect(),
+                        top_peers: row
+                            .peers
+                            .top(5)
+                            .iter()
+                            .map(|(ip, _)| ip.to_string())
+                            .collect(),
                         rules: open,
                     });
                 }
@@ -389,8 +434,14 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                     for &gi in &groups {
                         for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
                             if r.direction == dir
-                                && rule_allows(r, row.protocol, row.port, peer, peer_groups, &inv.prefix_lists)
-                                    == Match::Yes
+                                && rule_allows(
+                                    r,
+                                    row.protocol,
+                                    row.port,
+                                    peer,
+                                    peer_groups,
+                                    &inv.prefix_lists,
+                                ) == Match::Yes
                             {
                                 hit = true;
                                 let rr = &mut rules[index[&(gi, ri)]];
@@ -401,7 +452,13 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                     }
                     if !hit {
                         let e = unexplained
-                            .entry((id.to_string(), row.direction.as_str(), row.protocol, row.port, Some(peer)))
+                            .entry((
+                                id.to_string(),
+                                row.direction.as_str(),
+                                row.protocol,
+                                row.port,
+                                Some(peer),
+                            ))
                             .or_default();
                         e.flows += stat.flows;
                         e.bytes += stat.bytes;
@@ -414,7 +471,10 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                 let mut hit = false;
                 for &gi in &groups {
                     for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
-                        if r.direction == dir && is_world(&r.target) && protocol_allows(r, row.protocol, row.port) {
+                        if r.direction == dir
+                            && is_world(&r.target)
+                            && protocol_allows(r, row.protocol, row.port)
+                        {
                             hit = true;
                             let rr = &mut rules[index[&(gi, ri)]];
                             rr.hits.add(svc, None, row.flows, row.bytes, span);
@@ -424,7 +484,13 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                 }
                 if !hit {
                     let e = unexplained
-                        .entry((id.to_string(), row.direction.as_str(), row.protocol, row.port, None))
+                        .entry((
+                            id.to_string(),
+                            row.direction.as_str(),
+                            row.protocol,
+                            row.port,
+                            None,
+                        ))
                         .or_default();
                     e.flows += row.flows;
                     e.bytes += row.bytes;
@@ -447,17 +513,23 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
     let unexplained_flows = unexplained.values().map(|h| h.flows).sum();
     let mut unexplained: Vec<Unexplained> = unexplained
         .into_iter()
-        .map(|((interface_id, direction, protocol, port, peer), h)| Unexplained {
-            interface_id,
-            direction,
-            protocol,
-            port,
-            peer: peer.map(|p| p.to_string()),
-            flows: h.flows,
-            bytes: h.bytes,
-        })
+        .map(
+            |((interface_id, direction, protocol, port, peer), h)| Unexplained {
+                interface_id,
+                direction,
+                protocol,
+                port,
+                peer: peer.map(|p| p.to_string()),
+                flows: h.flows,
+                bytes: h.bytes,
+            },
+        )
         .collect();
-    unexplained.sort_by(|a, b| b.flows.cmp(&a.flows).then(a.interface_id.cmp(&b.interface_id)));
+    unexplained.sort_by(|a, b| {
+        b.flows
+            .cmp(&a.flows)
+            .then(a.interface_id.cmp(&b.interface_id))
+    });
     Analysis {
         rules,
         recommendations: Vec::new(),
@@ -466,7 +538,11 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
         rejected_open,
         unknown_interfaces: unknown
             .into_iter()
-            .map(|(interface_id, (flows, bytes))| UnknownInterface { interface_id, flows, bytes })
+            .map(|(interface_id, (flows, bytes))| UnknownInterface {
+                interface_id,
+                flows,
+                bytes,
+            })
             .collect(),
         unknown_direction_flows,
         safety: Safety::default(),
@@ -478,9 +554,17 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
 fn group_interfaces(inv: &Inventory, summary: &Summary, group_id: &str) -> (u64, u64) {
     let mut n = 0;
     let mut logged = 0;
-    for i in inv.interfaces.iter().filter(|i| i.group_ids.iter().any(|g| g == group_id)) {
+    for i in inv
+        .interfaces
+        .iter()
+        .filter(|i| i.group_ids.iter().any(|g| g == group_id))
+    {
         n += 1;
-        if summary.interfaces.iter().any(|s| s.interface_id.as_deref() == Some(i.id.as_str())) {
+        if summary
+            .interfaces
+            .iter()
+            .any(|s| s.interface_id.as_deref() == Some(i.id.as_str()))
+        {
             logged += 1;
         }
     }
@@ -502,7 +586,9 @@ pub fn spec_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> String {
     match (p, from, to) {
         (Protocol::All, _, _) => "all traffic".into(),
         (p, Some(f), Some(t)) if p.has_ports() && f == t => format!("{} {}", p.aws_name(), f),
-        (p, Some(f), Some(t)) if p.has_ports() && (f, t) != (0, 65535) => format!("{} {}-{}", p.aws_name(), f, t),
+        (p, Some(f), Some(t)) if p.has_ports() && (f, t) != (0, 65535) => {
+            format!("{} {}-{}", p.aws_name(), f, t)
+        }
         (p, _, _) => format!("{} all ports", p.aws_name()),
     }
 }
@@ -513,14 +599,23 @@ pub fn sensitive_ports(r: &Rule) -> Vec<(u16, &'static str)> {
         Protocol::All => SENSITIVE_PORTS.to_vec(),
         p if p.has_ports() => {
             let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
-            SENSITIVE_PORTS.iter().copied().filter(|(port, _)| *port >= f && *port <= t).collect()
+            SENSITIVE_PORTS
+                .iter()
+                .copied()
+                .filter(|(port, _)| *port >= f && *port <= t)
+                .collect()
         }
         _ => Vec::new(),
     }
 }
 
 /// Step 2: proposals per rule.
-pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Settings) -> Vec<Recommendation> {
+pub fn propose(
+    inv: &Inventory,
+    summary: &Summary,
+    rules: &[RuleReport],
+    s: &Settings,
+) -> Vec<Recommendation> {
     let mut out = Vec::new();
     let window = summary.window;
     for rr in rules {
@@ -528,7 +623,11 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
         let group = &inv.groups[rr.group_index];
         let (n_if, logged) = group_interfaces(inv, summary, &group.group_id);
         let ev = evidence(inv, rr, window, n_if, logged);
-        let mk = |kind: Kind, proposed: Vec<RuleSpec>, confidence: Confidence, reason: String, headline: String| {
+        let mk = |kind: Kind,
+                  proposed: Vec<RuleSpec>,
+                  confidence: Confidence,
+                  reason: String,
+                  headline: String| {
             Recommendation {
                 kind,
                 group_index: rr.group_index,
@@ -542,13 +641,30 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
             }
         };
         let name = group_label(inv, &group.group_id);
-        let what = format!("{} {} {} {}", rule_ports(r), if r.direction == RuleDirection::Ingress { "from" } else { "to" }, r.target, "");
+        let what = format!(
+            "{} {} {} {}",
+            rule_ports(r),
+            if r.direction == RuleDirection::Ingress {
+                "from"
+            } else {
+                "to"
+            },
+            r.target,
+            ""
+        );
         let what = what.trim_end().to_string();
         let world = is_world(&r.target);
-        let sensitive = if world && r.direction == RuleDirection::Ingress { sensitive_ports(r) } else { Vec::new() };
+        let sensitive = if world && r.direction == RuleDirection::Ingress {
+            sensitive_ports(r)
+        } else {
+            Vec::new()
+        };
         if !sensitive.is_empty() {
-            let names: Vec<String> =
-                sensitive.iter().take(6).map(|(p, n)| format!("{p} ({n})")).collect();
+            let names: Vec<String> = sensitive
+                .iter()
+                .take(6)
+                .map(|(p, n)| format!("{p} ({n})"))
+                .collect();
             out.push(mk(
                 Kind::ReviewPublic,
                 Vec::new(),
@@ -558,14 +674,18 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
                     names.join(", "),
                     if sensitive.len() > 6 { ", …" } else { "" }
                 ),
-                format!("{name}: {what} exposes {} to the internet", names.join(", ")),
+                format!(
+                    "{name}: {what} exposes {} to the internet",
+                    names.join(", ")
+                ),
             ));
         }
         match rr.status {
             RuleStatus::Unobserved => continue,
             RuleStatus::Unused => {
                 let (conf, why) = unused_confidence(inv, summary, &group.group_id, window);
-                let egress_all = r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world;
+                let egress_all =
+                    r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world;
                 out.push(mk(
                     if egress_all { Kind::TightenEgress } else { Kind::RemoveUnused },
                     Vec::new(),
@@ -583,7 +703,11 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
         // Allow-all egress: rebuild from what the interfaces initiated.
         if r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world {
             let proposed = egress_proposal(inv, r, hits, s);
-            let conf = if proposed.len() > 25 { Confidence::Low } else { Confidence::Medium };
+            let conf = if proposed.len() > 25 {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            };
             let list: Vec<String> = proposed.iter().take(6).map(spec_label).collect();
             out.push(mk(
                 Kind::TightenEgress,
@@ -600,19 +724,36 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
         let RuleTarget::Cidr(net) = &r.target else {
             // Group and prefix-list targets: only ports can narrow.
             if let Some(specs) = port_specs {
-                let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+                let proposed: Vec<RuleSpec> = specs
+                    .iter()
+                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
+                    .collect();
                 out.push(mk(
                     Kind::NarrowPorts,
                     proposed.clone(),
                     Confidence::Medium,
-                    format!("only ports {} of {} were used", ports_label(&ports_used), rule_ports(r)),
-                    format!("{name}: narrow {what} to {}", proposed.iter().map(spec_label).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "only ports {} of {} were used",
+                        ports_label(&ports_used),
+                        rule_ports(r)
+                    ),
+                    format!(
+                        "{name}: narrow {what} to {}",
+                        proposed
+                            .iter()
+                            .map(spec_label)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
             }
             continue;
         };
         let peers = hits.peers();
-        let public: Vec<&IpAddr> = peers.keys().filter(|ip| inv.groups_of_addr(**ip).is_empty()).collect();
+        let public: Vec<&IpAddr> = peers
+            .keys()
+            .filter(|ip| inv.groups_of_addr(**ip).is_empty())
+            .collect();
         if world && (hits.has_many() || public.len() >= s.public_peers) {
             out.push(mk(
                 Kind::ReviewPublic,
@@ -626,13 +767,19 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
                 format!("{name}: keep {what}: it serves the internet"),
             ));
             if let Some(specs) = port_specs {
-                let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+                let proposed: Vec<RuleSpec> = specs
+                    .iter()
+                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
+                    .collect();
                 out.push(mk(
                     Kind::NarrowPorts,
                     proposed,
                     Confidence::Medium,
                     format!("only ports {} were used", ports_label(&ports_used)),
-                    format!("{name}: narrow {what} to ports {}", ports_label(&ports_used)),
+                    format!(
+                        "{name}: narrow {what} to ports {}",
+                        ports_label(&ports_used)
+                    ),
                 ));
             }
             continue;
@@ -640,49 +787,67 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
         if hits.has_many() {
             continue; // too many peers to narrow a non-world rule safely
         }
-        let port_ranges = port_specs.clone().unwrap_or_else(|| vec![(r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535))]);
-        // Every peer is an interface of ours: reference its group(s).
-        if public.is_empty() {
-            if let Some(chosen) = cover_groups(inv, &peers, s.max_groups) {
-                let mut proposed = Vec::new();
-                for g in &chosen {
-                    for &(f, t) in &port_ranges {
-                        proposed.push(spec(r, f, t, RuleTarget::Group { group_id: g.clone(), user_id: None }));
-                    }
+        let port_ranges = port_specs
+            .clone()
+            .unwrap_or_else(|| vec![(r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535))]);
+        let t = targets_for(inv, &peers, false, Some(net), s);
+        if !t.groups.is_empty() {
+            // Peers are interfaces of a few groups (plus, perhaps, a few
+            // addresses of our own): reference the groups.
+            let mut proposed = Vec::new();
+            for target in t.all() {
+                for &(f, to) in &port_ranges {
+                    proposed.push(spec(r, f, to, target.clone()));
                 }
-                let labels: Vec<String> = chosen.iter().map(|g| group_label(inv, g)).collect();
-                let conf = if hits.flows >= 50 && logged == n_if { Confidence::High } else { Confidence::Medium };
-                out.push(mk(
-                    Kind::ReplaceCidrWithGroup,
-                    proposed,
-                    conf,
-                    format!(
-                        "all {} peers are interfaces of {}; a group reference follows them as they scale and admits nobody else",
-                        peers.len(),
-                        labels.join(" and ")
-                    ),
-                    format!(
-                        "{name}: allow {} {} {} instead of {}",
-                        port_label(r, &port_ranges),
-                        if r.direction == RuleDirection::Ingress { "from" } else { "to" },
-                        labels.join(" and "),
-                        net
-                    ),
-                ));
-                continue;
             }
+            let labels: Vec<String> = t.groups.iter().map(|g| group_label(inv, g)).collect();
+            let extra = if t.cidrs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " and {}",
+                    t.cidrs
+                        .iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let conf = if hits.flows >= 50 && logged == n_if && t.cidrs.is_empty() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            out.push(mk(
+                Kind::ReplaceCidrWithGroup,
+                proposed,
+                conf,
+                format!(
+                    "{} of the {} peers are interfaces of {}; a group reference follows them as they scale and admits nobody else",
+                    t.grouped_peers,
+                    peers.len(),
+                    labels.join(" and ")
+                ),
+                format!(
+                    "{name}: allow {} {} {}{} instead of {}",
+                    port_label(r, &port_ranges),
+                    if r.direction == RuleDirection::Ingress { "from" } else { "to" },
+                    labels.join(" and "),
+                    extra,
+                    net
+                ),
+            ));
+            continue;
         }
         // Otherwise: the smallest covering prefixes, when much narrower.
-        let addrs: Vec<IpAddr> = peers.keys().copied().collect();
-        let cover = cidr::cover(&addrs, s.max_prefixes, Some(net));
-        if !addrs.is_empty() && cidr::share_of(&cover, net) <= 0.25 {
+        if !t.cidrs.is_empty() && !t.world && cidr::share_of(&t.cidrs, net) <= 0.25 {
             let mut proposed = Vec::new();
-            for n in &cover {
-                for &(f, t) in &port_ranges {
-                    proposed.push(spec(r, f, t, RuleTarget::Cidr(*n)));
+            for n in &t.cidrs {
+                for &(f, to) in &port_ranges {
+                    proposed.push(spec(r, f, to, RuleTarget::Cidr(*n)));
                 }
             }
-            let nets: Vec<String> = cover.iter().map(|n| n.to_string()).collect();
+            let nets: Vec<String> = t.cidrs.iter().map(|n| n.to_string()).collect();
             out.push(mk(
                 Kind::NarrowCidr,
                 proposed,
@@ -693,27 +858,81 @@ pub fn propose(inv: &Inventory, summary: &Summary, rules: &[RuleReport], s: &Set
             continue;
         }
         if let Some(specs) = port_specs {
-            let proposed: Vec<RuleSpec> = specs.iter().map(|&(f, t)| spec(r, f, t, r.target.clone())).collect();
+            let proposed: Vec<RuleSpec> = specs
+                .iter()
+                .map(|&(f, t)| spec(r, f, t, r.target.clone()))
+                .collect();
             out.push(mk(
                 Kind::NarrowPorts,
                 proposed,
                 Confidence::Medium,
-                format!("only ports {} of {} were used", ports_label(&ports_used), rule_ports(r)),
-                format!("{name}: narrow {what} to ports {}", ports_label(&ports_used)),
+                format!(
+                    "only ports {} of {} were used",
+                    ports_label(&ports_used),
+                    rule_ports(r)
+                ),
+                format!(
+                    "{name}: narrow {what} to ports {}",
+                    ports_label(&ports_used)
+                ),
             ));
         }
     }
     out.sort_by(|a, b| {
         (a.group_index, a.rule_index, a.kind).cmp(&(b.group_index, b.rule_index, b.kind))
     });
+    dedupe(&mut out);
     out
+}
+
+/// Two rules of one group used by the same flows (catalog's `8080 from
+/// 0.0.0.0/0` and `8080-8090 from 10.0.0.0/16`) would both be replaced by
+/// the same rule; EC2 rejects duplicate permissions, so the later one's
+/// duplicates are dropped: the earlier replacement covers its flows.
+fn dedupe(recs: &mut [Recommendation]) {
+    let key = |gi: usize, d: RuleDirection, p: &RuleSpec| {
+        (
+            gi,
+            d,
+            p.protocol,
+            p.from_port,
+            p.to_port,
+            p.target.to_string(),
+        )
+    };
+    let mut seen = BTreeSet::new();
+    let mut changed_rules = BTreeSet::new();
+    for rec in recs.iter_mut().filter(|r| r.kind.changes_rules()) {
+        if !changed_rules.insert((rec.group_index, rec.rule_index)) {
+            continue; // only the first change of a rule is applied
+        }
+        let before = rec.proposed.len();
+        let (gi, d) = (rec.group_index, rec.rule.direction);
+        rec.proposed.retain(|p| seen.insert(key(gi, d, p)));
+        if rec.proposed.len() < before {
+            rec.reason.push_str(&format!(
+                "; {} of the {} replacement rules are already proposed for another rule of this group",
+                before - rec.proposed.len(),
+                before
+            ));
+            if rec.proposed.is_empty() {
+                rec.headline.push_str(" (redundant: remove it)");
+            }
+        }
+    }
 }
 
 fn ports_label(p: &BTreeSet<u16>) -> String {
     let v: Vec<u16> = p.iter().copied().collect();
     cidr::port_ranges(&v, 8)
         .iter()
-        .map(|(f, t)| if f == t { f.to_string() } else { format!("{f}-{t}") })
+        .map(|(f, t)| {
+            if f == t {
+                f.to_string()
+            } else {
+                format!("{f}-{t}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -722,8 +941,16 @@ fn port_label(r: &Rule, ranges: &[(u16, u16)]) -> String {
     if !r.protocol.has_ports() {
         return rule_ports(r);
     }
-    let parts: Vec<String> =
-        ranges.iter().map(|(f, t)| if f == t { f.to_string() } else { format!("{f}-{t}") }).collect();
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(f, t)| {
+            if f == t {
+                f.to_string()
+            } else {
+                format!("{f}-{t}")
+            }
+        })
+        .collect();
     format!("{} {}", r.protocol.aws_name(), parts.join(","))
 }
 
@@ -737,7 +964,11 @@ pub fn group_label(inv: &Inventory, id: &str) -> String {
 
 /// A proposed rule for people.
 pub fn spec_label(s: &RuleSpec) -> String {
-    format!("{} {}", spec_ports(&s.protocol, s.from_port, s.to_port), s.target)
+    format!(
+        "{} {}",
+        spec_ports(&s.protocol, s.from_port, s.to_port),
+        s.target
+    )
 }
 
 fn spec(r: &Rule, from: u16, to: u16, target: RuleTarget) -> RuleSpec {
@@ -753,7 +984,10 @@ fn spec(r: &Rule, from: u16, to: u16, target: RuleTarget) -> RuleSpec {
         from_port,
         to_port,
         target,
-        description: Some(format!("flowscope: {}", r.description.clone().unwrap_or_else(|| "tightened".into()))),
+        description: Some(format!(
+            "flowscope: {}",
+            r.description.clone().unwrap_or_else(|| "tightened".into())
+        )),
     }
 }
 
@@ -776,8 +1010,119 @@ fn narrowed_ports(r: &Rule, used: &BTreeSet<u16>) -> Option<Vec<(u16, u16)>> {
     }
 }
 
+/// Where a rule should point: groups of ours, prefixes, or (for public
+/// traffic) the whole internet per address family.
+#[derive(Debug, Default)]
+struct Targets {
+    groups: Vec<String>,
+    cidrs: Vec<IpNet>,
+    world: bool,
+    grouped_peers: usize,
+}
+
+impl Targets {
+    fn all(&self) -> Vec<RuleTarget> {
+        self.groups
+            .iter()
+            .map(|g| RuleTarget::Group {
+                group_id: g.clone(),
+                user_id: None,
+            })
+            .chain(self.cidrs.iter().map(|n| RuleTarget::Cidr(*n)))
+            .collect()
+    }
+}
+
+/// The tightest targets admitting every peer: the peers' groups when a few
+/// cover them; the other addresses as host prefixes when few, else as
+/// covering prefixes inside `within`; public addresses too many or too
+/// spread to list become 0.0.0.0/0 (or ::/0) on that service only.
+fn targets_for(
+    inv: &Inventory,
+    peers: &BTreeMap<IpAddr, PeerHit>,
+    many: bool,
+    within: Option<&IpNet>,
+    s: &Settings,
+) -> Targets {
+    let world4: IpNet = "0.0.0.0/0".parse().expect("cidr");
+    let world6: IpNet = "::/0".parse().expect("cidr");
+    let mut t = Targets::default();
+    if many {
+        t.world = true;
+        t.cidrs = vec![world4, world6];
+        return t;
+    }
+    let grouped: BTreeMap<IpAddr, PeerHit> = peers
+        .iter()
+        .filter(|(ip, _)| !inv.groups_of_addr(**ip).is_empty())
+        .map(|(a, h)| (*a, *h))
+        .collect();
+    let mut rest: Vec<IpAddr> = peers
+        .keys()
+        .filter(|ip| !grouped.contains_key(ip))
+        .copied()
+        .collect();
+    if !grouped.is_empty() {
+        match cover_groups(inv, &grouped, s.max_groups) {
+            Some(gs) => {
+                t.groups = gs;
+                t.grouped_peers = grouped.len();
+            }
+            None => rest.extend(grouped.keys().copied()),
+        }
+    }
+    rest.sort();
+    if rest.is_empty() {
+        return t;
+    }
+    let public = rest.iter().filter(|ip| !is_private(ip)).count();
+    if rest.len() <= s.max_hosts {
+        t.cidrs = rest.iter().map(|ip| IpNet::from(*ip)).collect();
+    } else if public >= s.public_peers / 2 && within.is_none_or(|w| w.prefix_len() == 0) {
+        t.world = true;
+        if rest.iter().any(|a| a.is_ipv4()) {
+            t.cidrs.push(world4);
+        }
+        if rest.iter().any(|a| a.is_ipv6()) {
+            t.cidrs.push(world6);
+        }
+    } else {
+        let cover = cidr::cover(&rest, s.max_prefixes, within);
+        let too_wide = cover.iter().any(|n| match n {
+            IpNet::V4(x) => x.prefix_len() < 16,
+            IpNet::V6(x) => x.prefix_len() < 48,
+        });
+        if too_wide && within.is_none_or(|w| w.prefix_len() == 0) {
+            t.world = true;
+            if rest.iter().any(|a| a.is_ipv4()) {
+                t.cidrs.push(world4);
+            }
+            if rest.iter().any(|a| a.is_ipv6()) {
+                t.cidrs.push(world6);
+            }
+        } else {
+            t.cidrs = cover;
+        }
+    }
+    t
+}
+
+/// RFC 1918, unique-local and link-local addresses.
+fn is_private(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_private() || a.is_link_local() || a.is_loopback(),
+        IpAddr::V6(a) => {
+            (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 /// The fewest groups (at most `max`) whose interfaces hold every peer.
-fn cover_groups(inv: &Inventory, peers: &BTreeMap<IpAddr, PeerHit>, max: usize) -> Option<Vec<String>> {
+fn cover_groups(
+    inv: &Inventory,
+    peers: &BTreeMap<IpAddr, PeerHit>,
+    max: usize,
+) -> Option<Vec<String>> {
     let mut left: BTreeSet<IpAddr> = peers.keys().copied().collect();
     let mut chosen = Vec::new();
     while !left.is_empty() {
@@ -787,9 +1132,11 @@ fn cover_groups(inv: &Inventory, peers: &BTreeMap<IpAddr, PeerHit>, max: usize) 
                 *count.entry(g.as_str()).or_default() += 1;
             }
         }
-        let (best, _) = count.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let (best, _) = count
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
         let best = best.to_string();
-        left.retain(|ip| !inv.groups_of_addr(*ip).iter().any(|g| *g == best));
+        left.retain(|ip| !inv.groups_of_addr(*ip).contains(&best));
         chosen.push(best);
         if chosen.len() > max {
             return None;
@@ -803,7 +1150,12 @@ fn cover_groups(inv: &Inventory, peers: &BTreeMap<IpAddr, PeerHit>, max: usize) 
 /// on that port only.
 fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> Vec<RuleSpec> {
     let mut out: Vec<RuleSpec> = Vec::new();
-    let services: BTreeSet<Service> = hits.by_service.keys().chain(hits.many.keys()).copied().collect();
+    let services: BTreeSet<Service> = hits
+        .by_service
+        .keys()
+        .chain(hits.many.keys())
+        .copied()
+        .collect();
     for svc in services {
         let (proto, port) = svc;
         let protocol = Protocol::Number(proto);
@@ -814,28 +1166,12 @@ fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> 
         };
         let peers = hits.by_service.get(&svc).cloned().unwrap_or_default();
         let many = hits.many.contains_key(&svc);
-        let mut targets: Vec<RuleTarget> = Vec::new();
-        let grouped = !many && peers.keys().all(|ip| !inv.groups_of_addr(*ip).is_empty());
-        if grouped {
-            if let Some(gs) = cover_groups(inv, &peers, s.max_groups) {
-                targets = gs.into_iter().map(|g| RuleTarget::Group { group_id: g, user_id: None }).collect();
-            }
-        }
-        if targets.is_empty() {
-            let addrs: Vec<IpAddr> = peers.keys().copied().collect();
-            let public = addrs.iter().filter(|ip| inv.groups_of_addr(**ip).is_empty()).count();
-            if many || public >= s.public_peers / 2 {
-                if many || addrs.iter().any(|a| a.is_ipv4()) {
-                    targets.push(RuleTarget::Cidr("0.0.0.0/0".parse().expect("cidr")));
-                }
-                if many || addrs.iter().any(|a| a.is_ipv6()) {
-                    targets.push(RuleTarget::Cidr("::/0".parse().expect("cidr")));
-                }
-            } else {
-                let within = if let RuleTarget::Cidr(n) = &r.target { Some(*n) } else { None };
-                targets = cidr::cover(&addrs, s.max_prefixes, within.as_ref()).into_iter().map(RuleTarget::Cidr).collect();
-            }
-        }
+        let within = if let RuleTarget::Cidr(n) = &r.target {
+            Some(*n)
+        } else {
+            None
+        };
+        let targets = targets_for(inv, &peers, many, within.as_ref(), s).all();
         for t in targets {
             let sp = RuleSpec {
                 protocol,
@@ -859,31 +1195,60 @@ fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> 
     out
 }
 
-fn unused_confidence(inv: &Inventory, summary: &Summary, group_id: &str, window: Option<(u64, u64)>) -> (Confidence, String) {
+fn unused_confidence(
+    inv: &Inventory,
+    summary: &Summary,
+    group_id: &str,
+    window: Option<(u64, u64)>,
+) -> (Confidence, String) {
     let span = window.map(|(a, b)| b.saturating_sub(a)).unwrap_or(0);
     let mut skip = 0;
     let mut activity = 0;
-    for i in inv.interfaces.iter().filter(|i| i.group_ids.iter().any(|g| g == group_id)) {
-        if let Some(s) = summary.interfaces.iter().find(|s| s.interface_id.as_deref() == Some(i.id.as_str())) {
+    for i in inv
+        .interfaces
+        .iter()
+        .filter(|i| i.group_ids.iter().any(|g| g == group_id))
+    {
+        if let Some(s) = summary
+            .interfaces
+            .iter()
+            .find(|s| s.interface_id.as_deref() == Some(i.id.as_str()))
+        {
             skip += s.skipdata;
             activity += s.records;
         }
     }
     let days = span as f64 / 86400.0;
-    let window_text = if days >= 1.0 { format!("{days:.1} days") } else { format!("{:.1} hours", span as f64 / 3600.0) };
+    let window_text = if days >= 1.0 {
+        format!("{days:.1} days")
+    } else {
+        format!("{:.1} hours", span as f64 / 3600.0)
+    };
     if skip > 0 {
-        return (Confidence::Low, format!("{skip} SKIPDATA records on its interfaces: some flows were not logged"));
+        return (
+            Confidence::Low,
+            format!("{skip} SKIPDATA records on its interfaces: some flows were not logged"),
+        );
     }
     if days >= 14.0 {
         (Confidence::High, format!("{window_text} of logs"))
     } else if days >= 1.0 || (span >= 6 * 3600 && activity >= 1000) {
         (Confidence::Medium, format!("{window_text} of logs with {activity} records on its interfaces; a rarely used path (monthly jobs, failover) may not show in this window"))
     } else {
-        (Confidence::Low, format!("only {window_text} of logs and {activity} records on its interfaces"))
+        (
+            Confidence::Low,
+            format!("only {window_text} of logs and {activity} records on its interfaces"),
+        )
     }
 }
 
-fn evidence(inv: &Inventory, rr: &RuleReport, window: Option<(u64, u64)>, n_if: u64, logged: u64) -> Evidence {
+fn evidence(
+    inv: &Inventory,
+    rr: &RuleReport,
+    window: Option<(u64, u64)>,
+    n_if: u64,
+    logged: u64,
+) -> Evidence {
     let peers = rr.hits.peers();
     let mut top: Vec<(&IpAddr, &PeerHit)> = peers.iter().collect();
     top.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(b.0)));
@@ -963,8 +1328,16 @@ pub fn rule_from_spec(base: &Rule, s: &RuleSpec) -> Rule {
         protocol: s.protocol,
         from_port: if icmp { None } else { s.from_port },
         to_port: if icmp { None } else { s.to_port },
-        icmp_type: if icmp { s.from_port.map(|v| v as u8) } else { None },
-        icmp_code: if icmp { s.to_port.map(|v| v as u8) } else { None },
+        icmp_type: if icmp {
+            s.from_port.map(|v| v as u8)
+        } else {
+            None
+        },
+        icmp_code: if icmp {
+            s.to_port.map(|v| v as u8)
+        } else {
+            None
+        },
         target: s.target.clone(),
         description: s.description.clone(),
         rule_id: None,
@@ -975,7 +1348,12 @@ pub fn rule_from_spec(base: &Rule, s: &RuleSpec) -> Rule {
 /// admit must still be admitted after the changes.
 pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> Safety {
     let after = applied_rules(inv, recs);
-    let pos: BTreeMap<&str, usize> = inv.groups.iter().enumerate().map(|(i, g)| (g.group_id.as_str(), i)).collect();
+    let pos: BTreeMap<&str, usize> = inv
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.group_id.as_str(), i))
+        .collect();
     let mut safety = Safety::default();
     let world4: IpAddr = "0.0.0.0".parse().expect("ip");
     let world6: IpAddr = "::".parse().expect("ip");
@@ -985,8 +1363,14 @@ pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> 
             Direction::Egress => RuleDirection::Egress,
             Direction::Unknown => continue,
         };
-        let Some(iface) = row.interface_id.as_deref().and_then(|id| inv.interface(id)) else { continue };
-        let gis: Vec<usize> = iface.group_ids.iter().filter_map(|g| pos.get(g.as_str()).copied()).collect();
+        let Some(iface) = row.interface_id.as_deref().and_then(|id| inv.interface(id)) else {
+            continue;
+        };
+        let gis: Vec<usize> = iface
+            .group_ids
+            .iter()
+            .filter_map(|g| pos.get(g.as_str()).copied())
+            .collect();
         if gis.is_empty() {
             continue;
         }
@@ -996,7 +1380,8 @@ pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> 
                 rules(gi).iter().any(|r| {
                     r.direction == dir
                         && (!world_only || is_world(&r.target))
-                        && rule_allows(r, row.protocol, row.port, peer, groups, &inv.prefix_lists) == Match::Yes
+                        && rule_allows(r, row.protocol, row.port, peer, groups, &inv.prefix_lists)
+                            == Match::Yes
                 })
             })
         };
@@ -1015,7 +1400,9 @@ pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> 
                                 iface.id,
                                 row.direction.as_str(),
                                 row.protocol,
-                                row.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                                row.port
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "-".into()),
                                 peer,
                                 stat.flows
                             ));
@@ -1033,7 +1420,9 @@ pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> 
                                 iface.id,
                                 row.direction.as_str(),
                                 row.protocol,
-                                row.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                                row.port
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "-".into()),
                                 row.flows
                             ));
                         }
