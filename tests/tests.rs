@@ -4,4 +4,5 @@ mod util;
 
 mod generate;
 mod inventory;
+mod recommend;
 mod summarize;
