@@ -35,6 +35,9 @@ pub enum Command {
     ///   flowscope summarize -o json --interfaces network-interfaces.json logs/
     ///   zcat x.log.gz | flowscope summarize --format '${version} ${interface-id} ...' -
     Summarize(SummarizeArgs),
+    Query(crate::commands::query::QueryArgs),
+    Top(crate::commands::top::TopArgs),
+    Scans(crate::commands::scans::ScansArgs),
 }
 
 /// Options shared by every command that reads flow logs.

@@ -11,11 +11,15 @@ pub mod engine;
 pub mod flowlog;
 pub mod generate;
 pub mod inventory;
+pub mod investigate;
 pub mod report;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
     match cli.command {
         cli::Command::Summarize(a) => commands::summarize::run(&a),
+        cli::Command::Query(a) => commands::query::run(&a),
+        cli::Command::Top(a) => commands::top::run(&a),
+        cli::Command::Scans(a) => commands::scans::run(&a),
     }
 }
