@@ -161,7 +161,9 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
             writeln!(out)?;
         }
         OutputFormat::Csv => {
-            let mut c = csv::Writer::from_writer(&mut out);
+            let mut c = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut out);
             c.write_record([
                 "key",
                 "flows",

@@ -205,6 +205,10 @@ impl Filter {
         if rec.status != LogStatus::Ok && (!self.include_nodata || self.needs_traffic()) {
             return false;
         }
+        // First, so a format without the field is reported whatever else is asked.
+        if !self.raw.is_empty() && !self.raw.iter().all(|f| self.format_has(f, ctx)) {
+            return false;
+        }
         if !self.eni.is_empty() && !self.eni.contains(&rec.interface) {
             return false;
         }
@@ -257,18 +261,27 @@ impl Filter {
         self.raw.iter().all(|f| self.raw_matches(f, ctx))
     }
 
+    /// True if the record's format has the field; says so once if not.
+    #[cold]
+    fn format_has(&self, f: &RawFilter, ctx: &RecordCtx<'_>) -> bool {
+        if ctx.format.has(&f.field) {
+            return true;
+        }
+        if !f.warned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "flowscope: warning: {}: {} has no {} field; its records match nothing for this filter",
+                f.flag, ctx.file, f.field
+            );
+        }
+        false
+    }
+
     #[cold]
     fn raw_matches(&self, f: &RawFilter, ctx: &RecordCtx<'_>) -> bool {
-        let Some(col) = ctx.format.index_of(&f.field) else {
-            if !f.warned.swap(true, Ordering::Relaxed) {
-                eprintln!(
-                    "flowscope: warning: {}: {} has no {} field; its records match nothing for this filter",
-                    f.flag, ctx.file, f.field
-                );
-            }
-            return false;
-        };
-        column(ctx.line, col).is_some_and(|v| f.values.iter().any(|x| x == v))
+        ctx.format
+            .index_of(&f.field)
+            .and_then(|col| column(ctx.line, col))
+            .is_some_and(|v| f.values.iter().any(|x| x == v))
     }
 }
 

@@ -240,7 +240,7 @@ impl Timeline {
 /// Bucket width for people: `5m`, `1h`, `90s`.
 pub fn fmt_width(secs: u64) -> String {
     for (unit, n) in [("d", 86400), ("h", 3600), ("m", 60)] {
-        if secs % n == 0 {
+        if secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }
