@@ -861,3 +861,17 @@ fn query_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
     }
 }
+
+/// Writes the incident to $FLOWSCOPE_INCIDENT_DIR (for docs/investigate.md):
+/// `FLOWSCOPE_INCIDENT_DIR=/tmp/x cargo test --test tests write_incident -- --ignored`
+#[test]
+#[ignore]
+fn write_incident_for_docs() {
+    let inc = incident();
+    let to = std::path::PathBuf::from(std::env::var("FLOWSCOPE_INCIDENT_DIR").unwrap());
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(&inc.root).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}

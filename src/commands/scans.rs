@@ -79,7 +79,8 @@ pub struct ScansArgs {
     #[arg(long, value_name = "PCT", default_value_t = 50)]
     pub min_reject_pct: u64,
 
-    /// (source, window) cells tracked at most (memory bound: a few hundred bytes each)
+    /// (source, window) cells tracked at most (memory bound: about 400 bytes
+    /// each for ordinary clients, so about 400 MB at the default)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CELLS)]
     pub max_cells: usize,
 

@@ -64,9 +64,9 @@ impl Default for ScanConfig {
 
 /// Distinct ports, targets and accepted pairs kept per cell.
 pub const DEFAULT_SET_CAP: usize = 4096;
-/// (source, window) cells tracked at most (a few hundred bytes each for
-/// ordinary clients: about 1 GB in the worst case).
-pub const DEFAULT_MAX_CELLS: usize = 2_000_000;
+/// (source, window) cells tracked at most: about 400 bytes each for an
+/// ordinary client (one port, one target), so about 400 MB at the cap.
+pub const DEFAULT_MAX_CELLS: usize = 1_000_000;
 
 /// What one source did in one window.
 #[derive(Debug, Default, Clone)]
