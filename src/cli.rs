@@ -66,6 +66,10 @@ pub enum Command {
     /// CloudFormation template and a manifest of the ground truth. Used for
     /// sample-logs/, tests and benchmarks.
     Generate(crate::generate::GenerateArgs),
+
+    Query(crate::commands::query::QueryArgs),
+    Top(crate::commands::top::TopArgs),
+    Scans(crate::commands::scans::ScansArgs),
 }
 
 /// Output formats of `recommend`.

@@ -32,6 +32,16 @@ pub struct RecordCtx<'a> {
 /// instance per worker; `merge` combines them at the end.
 pub trait Processor: Send {
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>);
+    /// Called after each chunk of lines: a point where a processor that
+    /// prints can flush what it buffered (whole chunks, so output from
+    /// several workers never interleaves within a line).
+    fn end_chunk(&mut self) {}
+    /// True when no more records are needed (a `--limit` was reached):
+    /// the engine then stops reading as soon as it can. The records and
+    /// lines not read are not in the accounting.
+    fn done(&self) -> bool {
+        false
+    }
     fn merge(&mut self, other: Self)
     where
         Self: Sized;
@@ -263,6 +273,7 @@ impl<P: Processor> Worker<P> {
             }
             Err(e) => self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
         });
+        self.proc.end_chunk();
     }
 
     /// Accounts for what the reader itself consumed, and a read error.
@@ -372,6 +383,9 @@ fn read_error(
 
 /// Reads one input sequentially on the current thread.
 fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<FormatCtx>) {
+    if w.proc.done() {
+        return;
+    }
     let file: Arc<str> = input.display().into();
     let opened = match open(input) {
         Ok(o) => o,
@@ -392,6 +406,9 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             Ok(Some(c)) => {
                 w.chunk(&file, &c);
                 reader.give_back(c.into_buffer());
+                if w.proc.done() {
+                    break;
+                }
             }
             Ok(None) => break,
             Err(e) => {
@@ -438,11 +455,17 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
     let rx = Mutex::new(rx);
     let gzip = opened.gzip;
     let consumed = opened.consumed.clone();
+    // Set by a worker whose processor is done: the reader stops.
+    let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
+        let stop = &stop;
         let reader_thread = s.spawn(move || {
             let mut reader = ChunkReader::new(opened.reader, default.clone());
             let mut err = None;
             loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 while let Ok(buf) = back_rx.try_recv() {
                     reader.give_back(buf);
                 }
@@ -479,6 +502,12 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(chunk)) = next else { break };
+                        if w.proc.done() {
+                            // Drain without parsing until the reader stops.
+                            stop.store(true, Ordering::Relaxed);
+                            let _ = back_tx.send(chunk.into_buffer());
+                            continue;
+                        }
                         w.chunk(&file, &chunk);
                         let _ = back_tx.send(chunk.into_buffer());
                     }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod flowlog;
 pub mod generate;
 pub mod inventory;
+pub mod investigate;
 pub mod matching;
 pub mod recommend;
 pub mod report;
@@ -23,5 +24,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
         cli::Command::Summarize(a) => commands::summarize::run(&a),
         cli::Command::Recommend(a) => commands::recommend::run(&a),
         cli::Command::Generate(a) => generate::run(&a).map(|()| commands::Outcome::Clean),
+        cli::Command::Query(a) => commands::query::run(&a),
+        cli::Command::Top(a) => commands::top::run(&a),
+        cli::Command::Scans(a) => commands::scans::run(&a),
     }
 }

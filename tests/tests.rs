@@ -4,5 +4,6 @@ mod util;
 
 mod generate;
 mod inventory;
+mod investigate;
 mod recommend;
 mod summarize;

@@ -1,8 +1,11 @@
 //! One module per command; this one holds what they share: reading the
 //! logs through the engine and reporting what could not be read.
 
+pub mod query;
 pub mod recommend;
+pub mod scans;
 pub mod summarize;
+pub mod top;
 
 use std::io::Write;
 

@@ -1,0 +1,293 @@
+//! `flowscope query`: print the records that match filters, as they are
+//! found.
+//!
+//! Streaming: each worker renders its matches for one chunk of input
+//! (~1 MiB of lines) into a buffer and writes the whole buffer under the
+//! stdout lock, so the first results appear at once and lines from
+//! different workers never interleave. Across workers, chunks come out in
+//! the order they finish (use `-j 1` or `--sort start` for a fixed order).
+//! `--limit N` claims output slots from one atomic counter and stops the
+//! engine once N records are out. `--sort start` holds every match in
+//! memory, sorts by (start, file, line), then prints.
+//!
+//! `--bucket` prints a timeline of the printed records to stderr after the
+//! records, so stdout stays a clean stream of records in every format.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+
+use super::{read_logs, Outcome};
+use crate::cli::InputArgs;
+use crate::engine::{Processor, RecordCtx};
+use crate::flowlog::record::FlowRecord;
+use crate::investigate::parse::parse_duration;
+use crate::investigate::render::{csv_header, RecordFormat, Renderer};
+use crate::investigate::{Filter, FilterArgs, Timeline};
+
+const LONG_ABOUT: &str = "\
+Print the flow-log records that match every filter given: the original lines \
+(text), JSON Lines keyed by the AWS field names of each record's own format, \
+or CSV with a fixed column set.
+
+Filters combine with AND; repeating a flag is an OR of its values \
+(--port 22 --port 3389). Addresses take CIDR blocks; ports take ranges. \
+--since/--until keep the records whose [start, end] overlaps the window. \
+NODATA and SKIPDATA records are left out unless --include-nodata (they can \
+match --eni, the time window and --vpc/--subnet/--instance, never a filter \
+on addresses, ports, protocol or action).
+
+Results stream as they are found; with several files or threads their order \
+follows the work, not the input (-j 1 or --sort start for a fixed order).
+
+Examples:
+  # everything a suspicious address did, with where each line came from
+  flowscope query logs/ --addr 203.0.113.66 --with-filename
+  # rejected SSH/RDP attempts from inside the VPC, as JSON Lines
+  flowscope query logs/ --src 10.0.0.0/16 --dport 22 --dport 3389 --action reject -o json
+  # one interface during an incident window, in time order
+  flowscope query logs/ --eni eni-0a1b2c3d4e5f60718 \\
+      --since 2025-11-20T10:00:00Z --until 2025-11-20T10:30:00Z --sort start
+  # the first 20 large transfers to port 443, with a 5-minute timeline on stderr
+  flowscope query logs/ --dport 443 --limit 20 --bucket 5m";
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// The original lines
+    Text,
+    /// JSON Lines: one object per record, AWS field names, `-` as null, plus file and line
+    Json,
+    /// CSV: file,line,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,
+    /// start,end,action,log-status,tcp-flags,flow-direction (empty when absent)
+    Csv,
+}
+
+/// Sort keys of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// Record start time (then file, line)
+    Start,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Print the records that match filters (addresses, ports, interface, time, action)",
+    long_about = LONG_ABOUT
+)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: QueryFormat,
+
+    /// Prefix each text line with `file:line:`
+    #[arg(long)]
+    pub with_filename: bool,
+
+    /// Stop after N matching records (without --sort: the first N found,
+    /// which with several threads are not necessarily the first N in the files)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Sort the output. Collects every match in memory first (nothing is
+    /// printed until the input is read); --limit then keeps the first N after sorting
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+
+    /// Also print NODATA and SKIPDATA records (they match only --eni, the
+    /// time window and --vpc/--subnet/--instance)
+    #[arg(long)]
+    pub include_nodata: bool,
+
+    /// Print a timeline of the matching records to stderr after them:
+    /// flows, packets and bytes per interval of record start (30s, 5m, 1h, 1d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub bucket: Option<u64>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Flush a worker's buffer beyond this size even mid-chunk.
+const FLUSH_AT: usize = 1 << 20;
+
+struct Shared {
+    filter: Filter,
+    sort: bool,
+    limit: Option<u64>,
+    emitted: AtomicU64,
+    stop: AtomicBool,
+    write_error: Mutex<Option<io::Error>>,
+}
+
+impl Shared {
+    fn write(&self, buf: &[u8]) {
+        if self.stop.load(Ordering::Relaxed) && self.write_error.lock().is_ok_and(|e| e.is_some()) {
+            return;
+        }
+        let r = {
+            let mut out = io::stdout().lock();
+            out.write_all(buf).and_then(|_| out.flush())
+        };
+        if let Err(e) = r {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Ok(mut slot) = self.write_error.lock() {
+                slot.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// A match held for `--sort`.
+struct Held {
+    start: u64,
+    file: Arc<str>,
+    line: u64,
+    packets: u64,
+    bytes: u64,
+    text: Box<[u8]>,
+}
+
+struct QueryProc {
+    shared: Arc<Shared>,
+    renderer: Renderer,
+    buf: Vec<u8>,
+    held: Vec<Held>,
+    timeline: Option<Timeline>,
+}
+
+impl QueryProc {
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            self.shared.write(&self.buf);
+            self.buf.clear();
+        }
+    }
+}
+
+impl Processor for QueryProc {
+    #[inline]
+    fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
+        let sh = &*self.shared;
+        if !sh.filter.matches(rec, ctx) {
+            return;
+        }
+        if sh.sort {
+            let mut text = Vec::new();
+            self.renderer.render(&mut text, ctx);
+            self.held.push(Held {
+                start: rec.start.or(rec.end).unwrap_or(u64::MAX),
+                file: ctx.file.clone(),
+                line: ctx.line_no,
+                packets: rec.packets,
+                bytes: rec.bytes,
+                text: text.into_boxed_slice(),
+            });
+            return;
+        }
+        if let Some(limit) = sh.limit {
+            if sh.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let n = sh.emitted.fetch_add(1, Ordering::Relaxed);
+            if n >= limit {
+                sh.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            if n + 1 == limit {
+                sh.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        if let Some(t) = &mut self.timeline {
+            t.add(rec);
+        }
+        self.renderer.render(&mut self.buf, ctx);
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn end_chunk(&mut self) {
+        self.flush();
+    }
+
+    fn done(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed)
+    }
+
+    fn merge(&mut self, mut o: Self) {
+        o.flush();
+        self.flush();
+        self.held.append(&mut o.held);
+        if let (Some(a), Some(b)) = (&mut self.timeline, o.timeline.take()) {
+            a.merge(b);
+        }
+    }
+}
+
+pub fn run(args: &QueryArgs) -> Result<Outcome> {
+    let mut filter = Filter::new(&args.filter).map_err(|e| anyhow!(e))?;
+    filter.include_nodata = args.include_nodata;
+    let kind = match args.output {
+        QueryFormat::Text => RecordFormat::Text {
+            with_filename: args.with_filename,
+        },
+        QueryFormat::Json => RecordFormat::Json,
+        QueryFormat::Csv => RecordFormat::Csv,
+    };
+    let sort = args.sort.is_some();
+    let shared = Arc::new(Shared {
+        filter,
+        sort,
+        limit: args.limit,
+        emitted: AtomicU64::new(0),
+        stop: AtomicBool::new(args.limit == Some(0) && !sort),
+        write_error: Mutex::new(None),
+    });
+    if kind == RecordFormat::Csv {
+        shared.write(csv_header().as_bytes());
+    }
+    let bucket = args.bucket;
+    let (run, outcome) = read_logs(&args.input, || QueryProc {
+        shared: shared.clone(),
+        renderer: Renderer::new(kind),
+        buf: Vec::new(),
+        held: Vec::new(),
+        timeline: bucket.map(Timeline::new),
+    })?;
+    let mut proc = run.processor;
+    proc.flush();
+    if sort {
+        let mut held = std::mem::take(&mut proc.held);
+        held.sort_unstable_by(|a, b| (a.start, &a.file, a.line).cmp(&(b.start, &b.file, b.line)));
+        held.truncate(args.limit.unwrap_or(u64::MAX).min(usize::MAX as u64) as usize);
+        let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+        for h in &held {
+            out.write_all(&h.text)?;
+        }
+        out.flush()?;
+        if let Some(t) = &mut proc.timeline {
+            // The timeline covers the printed records.
+            for h in &held {
+                match h.start {
+                    u64::MAX => t.add(&FlowRecord::default()),
+                    s => t.add_at(s, 1, h.packets, h.bytes),
+                }
+            }
+        }
+    }
+    if let Some(e) = shared.write_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(e.into());
+    }
+    if let Some(t) = &proc.timeline {
+        let mut err = io::stderr().lock();
+        t.write_text(&mut err)?;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,319 @@
+//! `flowscope scans`: port scans and address sweeps.
+//!
+//! JSON contract (`-o json`): an array of findings, those with anything
+//! ACCEPTed first, then by distinct ports and targets: `source`,
+//! `first_seen`, `last_seen` (epoch seconds), `distinct_ports`,
+//! `distinct_targets`, `ports` (sorted), `targets` (sorted), `ports_capped`,
+//! `targets_capped` (true: more were tried than kept, counts are lower
+//! bounds), `accepted`, `rejected` (flows), `accepted_ports`,
+//! `accepted_targets`, `accepted_pairs` (`[{"target", "port"}]`: what got
+//! through).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
+
+use super::{read_logs, Outcome};
+use crate::cli::InputArgs;
+use crate::investigate::parse::parse_duration;
+use crate::investigate::scans::{
+    Finding, ScanConfig, ScanProc, DEFAULT_MAX_CELLS, DEFAULT_SET_CAP,
+};
+use crate::investigate::timeline::fmt_width;
+use crate::investigate::{Filter, FilterArgs};
+use crate::report::{self, fmt_time, thousands, Output, OutputFormat, Table};
+
+const LONG_ABOUT: &str = "\
+Find sources that, within a short window, tried many distinct ports (a port \
+scan) or many distinct destination addresses (a sweep) and were mostly \
+REJECTed, and show what they tried and, above all, anything that was \
+ACCEPTed: the ports and targets that answered.
+
+Only traffic a source initiated counts: the listening side of each flow is \
+decided from tcp-flags (SYN vs SYN-ACK) or the port heuristics, and responses \
+are ignored, so a server answering many clients is never reported. Records \
+are grouped per source into windows of --window by start time; a burst shorter \
+than the window is caught wherever it falls (two adjacent windows are also \
+considered together), and consecutive suspicious windows make one finding. \
+Flows are counted as records: a flow logged by both interfaces counts twice.
+
+Memory is bounded: at most 4096 distinct ports, targets and accepted \
+(target, port) pairs are kept per source and window (the finding then says \
+the counts are lower bounds), and at most --max-cells (source, window) \
+cells are tracked; past that, cells that look like ordinary clients (one \
+port, one target) are dropped first, and a warning is printed.
+
+Examples:
+  flowscope scans logs/
+  # slower scans: 10 ports per hour is enough
+  flowscope scans logs/ --window 1h --min-ports 10
+  # every fan-out, blocked or not, from one subnet
+  flowscope scans logs/ --src 10.0.3.0/24 --min-reject-pct 0 -o json";
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Find port scans and address sweeps, and what they got through",
+    long_about = LONG_ABOUT
+)]
+pub struct ScansArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Distinct destination ports a source must try within the window
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub min_ports: usize,
+
+    /// Distinct destination addresses a source must try within the window
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_targets: usize,
+
+    /// Window length (30s, 5m, 1h, 1d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub window: u64,
+
+    /// Minimum share of the source's flows that were REJECTed, in percent
+    /// (0 reports every fan-out, blocked or not)
+    #[arg(long, value_name = "PCT", default_value_t = 50)]
+    pub min_reject_pct: u64,
+
+    /// (source, window) cells tracked at most (memory bound: about 400 bytes
+    /// each for ordinary clients, so about 400 MB at the default)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CELLS)]
+    pub max_cells: usize,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Write the output to FILE (atomically)
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+pub fn run(args: &ScansArgs) -> Result<Outcome> {
+    if args.min_reject_pct > 100 {
+        bail!("--min-reject-pct must be 0 to 100");
+    }
+    if args.min_ports == 0 || args.min_targets == 0 || args.max_cells == 0 {
+        bail!("--min-ports, --min-targets and --max-cells must be at least 1");
+    }
+    let mut out = Output::open(args.output_file.as_deref())?;
+    let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
+    let cfg = Arc::new(ScanConfig {
+        window: args.window,
+        min_ports: args.min_ports,
+        min_targets: args.min_targets,
+        min_reject_pct: args.min_reject_pct,
+        set_cap: DEFAULT_SET_CAP,
+        max_cells: args.max_cells,
+    });
+    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter, cfg))?;
+    if args.input.strict && outcome == Outcome::DataErrors {
+        return Ok(outcome);
+    }
+    let (findings, notes) = run.processor.findings();
+    if notes.pruned || notes.full {
+        eprintln!(
+            "flowscope: warning: more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",
+            thousands(args.max_cells as u64),
+            if notes.full {
+                format!(
+                    "{} records from new sources were ignored",
+                    thousands(notes.dropped)
+                )
+            } else {
+                "cells of ordinary clients (one port, one target) were dropped".to_string()
+            }
+        );
+    }
+    match args.output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &findings)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Csv => write_csv(&mut out, &findings)?,
+        OutputFormat::Table => {
+            let color = report::color_enabled(&out);
+            write_table(&mut out, &findings, args, color)?;
+        }
+    }
+    out.finish()?;
+    Ok(outcome)
+}
+
+/// `1-200,443,8080-8081`.
+pub fn port_ranges(ports: &[u16]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < ports.len() {
+        let mut j = i;
+        while j + 1 < ports.len() && ports[j + 1] == ports[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}-{}", ports[i], ports[j])
+        } else {
+            ports[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
+fn list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!(
+            "{}, … (+{} more)",
+            items[..max].join(", "),
+            items.len() - max
+        )
+    }
+}
+
+fn capped(n: usize, c: bool) -> String {
+    format!("{}{}", thousands(n as u64), if c { "+" } else { "" })
+}
+
+fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) -> Result<()> {
+    if f.is_empty() {
+        writeln!(
+            w,
+            "No scans found (≥ {} ports or ≥ {} targets within {}, ≥ {}% REJECTed).",
+            args.min_ports,
+            args.min_targets,
+            fmt_width(args.window),
+            args.min_reject_pct
+        )?;
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("SOURCE", false),
+        ("FIRST SEEN", false),
+        ("LAST SEEN", false),
+        ("PORTS", true),
+        ("TARGETS", true),
+        ("REJECTED", true),
+        ("ACCEPTED", true),
+        ("GOT THROUGH", false),
+    ]);
+    for x in f {
+        let through: Vec<String> = x
+            .accepted_pairs
+            .iter()
+            .map(|p| match p.port {
+                Some(port) if p.target.contains(':') => format!("[{}]:{port}", p.target),
+                Some(port) => format!("{}:{port}", p.target),
+                None => p.target.clone(),
+            })
+            .collect();
+        t.push(vec![
+            x.source.clone(),
+            fmt_time(x.first_seen),
+            fmt_time(x.last_seen),
+            capped(x.distinct_ports, x.ports_capped),
+            capped(x.distinct_targets, x.targets_capped),
+            thousands(x.rejected),
+            thousands(x.accepted),
+            if through.is_empty() {
+                "-".into()
+            } else {
+                list(&through, 4)
+            },
+        ]);
+    }
+    t.write(w, color)?;
+    writeln!(w)?;
+    for x in f {
+        writeln!(
+            w,
+            "{}: tried {} on {}",
+            x.source,
+            if x.ports.is_empty() {
+                "no ports (ICMP or other)".to_string()
+            } else {
+                format!("ports {}", port_ranges(&x.ports))
+            },
+            list(&x.targets, 8)
+        )?;
+        if x.accepted > 0 {
+            writeln!(
+                w,
+                "  ACCEPTED: ports {} on {}",
+                if x.accepted_ports.is_empty() {
+                    "-".to_string()
+                } else {
+                    port_ranges(&x.accepted_ports)
+                },
+                list(&x.accepted_targets, 8)
+            )?;
+        }
+    }
+    writeln!(
+        w,
+        "\n{} findings (≥ {} ports or ≥ {} targets within {}, ≥ {}% REJECTed)",
+        f.len(),
+        args.min_ports,
+        args.min_targets,
+        fmt_width(args.window),
+        args.min_reject_pct
+    )?;
+    Ok(())
+}
+
+fn write_csv(w: &mut dyn Write, f: &[Finding]) -> Result<()> {
+    let mut c = csv::Writer::from_writer(w);
+    c.write_record([
+        "source",
+        "first_seen",
+        "last_seen",
+        "distinct_ports",
+        "distinct_targets",
+        "accepted",
+        "rejected",
+        "ports",
+        "targets",
+        "accepted_ports",
+        "accepted_targets",
+    ])?;
+    let join = |v: Vec<String>| v.join(" ");
+    for x in f {
+        c.write_record([
+            x.source.clone(),
+            x.first_seen.to_string(),
+            x.last_seen.to_string(),
+            x.distinct_ports.to_string(),
+            x.distinct_targets.to_string(),
+            x.accepted.to_string(),
+            x.rejected.to_string(),
+            join(x.ports.iter().map(u16::to_string).collect()),
+            join(x.targets.clone()),
+            join(x.accepted_ports.iter().map(u16::to_string).collect()),
+            join(x.accepted_targets.clone()),
+        ])?;
+    }
+    c.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            port_ranges(&[1, 2, 3, 5, 443, 8080, 8081]),
+            "1-3,5,443,8080-8081"
+        );
+        assert_eq!(port_ranges(&[]), "");
+        assert_eq!(port_ranges(&[65534, 65535]), "65534-65535");
+    }
+}

@@ -1,0 +1,275 @@
+//! Parsing of the values investigation flags take: times, durations,
+//! port ranges, address ranges, protocols and actions. Each parser returns
+//! a message fit for a usage error.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::flowlog::record::{Action, Ip};
+use crate::report::days_from_civil;
+
+/// A time given as RFC 3339 (`2025-11-20T10:00:00Z`, `2025-11-20T12:00:00+02:00`,
+/// fractional seconds ignored), a date alone (`2025-11-20`, midnight UTC),
+/// a date and time without offset (taken as UTC), or epoch seconds.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let bad =
+        || format!("'{s}' is not a time: use RFC 3339 like 2025-11-20T10:00:00Z, or epoch seconds");
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u64>().map_err(|_| bad());
+    }
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+        let t = b.get(r).ok_or_else(bad)?;
+        if t.is_empty() || !t.iter().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        std::str::from_utf8(t).unwrap().parse().map_err(|_| bad())
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
+        return Err(bad());
+    }
+    let days = days_from_civil(year as i64, month, day);
+    if days < 0 {
+        return Err(bad());
+    }
+    let mut secs = days as u64 * 86400;
+    if b.len() == 10 {
+        return Ok(secs);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
+        return Err(bad());
+    }
+    let (h, m) = (num(11..13)?, num(14..16)?);
+    let mut i = 16;
+    let mut sec = 0;
+    if b.get(i) == Some(&b':') {
+        sec = num(17..19)?;
+        i = 19;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            while b.get(i).is_some_and(|c| c.is_ascii_digit()) {
+                i += 1;
+            }
+        }
+    }
+    if h > 23 || m > 59 || sec > 60 {
+        return Err(bad());
+    }
+    secs += (h * 3600 + m * 60 + sec.min(59)) as u64;
+    let offset: i64 = match &b[i..] {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let o = (oh * 3600 + om * 60) as i64;
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let t = secs as i64 - offset;
+    u64::try_from(t).map_err(|_| bad())
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// A duration: `30s`, `5m`, `1h`, `1d`, or bare seconds. Must be > 0.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("'{s}' is not a duration: use 30s, 5m, 1h or 1d");
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(mult) {
+        Some(0) => Err(format!("'{s}': the duration must be more than zero")),
+        Some(v) => Ok(v),
+        None => Err(bad()),
+    }
+}
+
+/// A port (`443`) or an inclusive range (`8000-8100`).
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("'{s}' is not a port or a port range like 8000-8100");
+    let p = |t: &str| t.trim().parse::<u16>().map_err(|_| bad());
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (p(a)?, p(b)?),
+        None => {
+            let v = p(s)?;
+            (v, v)
+        }
+    };
+    if lo > hi {
+        return Err(format!("'{s}': the range is reversed (write {hi}-{lo})"));
+    }
+    Ok((lo, hi))
+}
+
+/// An address or a CIDR block, as the inclusive range of `Ip` values it
+/// covers. Host bits in a CIDR are ignored (`10.0.1.7/24` = `10.0.1.0/24`).
+pub fn parse_addr_range(s: &str) -> Result<(u128, u128), String> {
+    let t = s.trim();
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        let v = Ip::from(ip).0;
+        return Ok((v, v));
+    }
+    let net: IpNet = t.parse().map_err(|_| {
+        format!("'{s}' is not an address or CIDR block (10.0.0.0/16, 2600:1f18::/56)")
+    })?;
+    Ok((Ip::from(net.network()).0, Ip::from(net.broadcast()).0))
+}
+
+/// A protocol by IANA number or name (tcp, udp, icmp, icmpv6, gre, esp, sctp).
+pub fn parse_protocol(s: &str) -> Result<u8, String> {
+    let t = s.trim().to_ascii_lowercase();
+    if let Ok(n) = t.parse::<u8>() {
+        return Ok(n);
+    }
+    (0..=255u8)
+        .find(|&p| {
+            crate::flowlog::record::protocol_name(p) == Some(t.as_str())
+                || (t == "icmp6" && p == 58)
+        })
+        .ok_or_else(|| {
+            format!("'{s}' is not a protocol: use a number (0-255) or tcp, udp, icmp, icmpv6")
+        })
+}
+
+/// ACCEPT or REJECT, any case.
+pub fn parse_action(s: &str) -> Result<Action, String> {
+    match s.trim().to_ascii_uppercase().as_str() {
+        "ACCEPT" => Ok(Action::Accept),
+        "REJECT" => Ok(Action::Reject),
+        _ => Err(format!("'{s}' is not an action: use ACCEPT or REJECT")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("2025-11-20T00:00:00Z"), Ok(1763596800));
+        assert_eq!(parse_time("2025-11-20T10:00:00Z"), Ok(1763596800 + 36000));
+        assert_eq!(
+            parse_time("2025-11-20T12:00:00+02:00"),
+            Ok(1763596800 + 36000)
+        );
+        assert_eq!(
+            parse_time("2025-11-20T09:30:00-00:30"),
+            Ok(1763596800 + 36000)
+        );
+        assert_eq!(
+            parse_time("2025-11-20t10:00:00.123456z"),
+            Ok(1763596800 + 36000)
+        );
+        assert_eq!(parse_time("2025-11-20 10:00"), Ok(1763596800 + 36000));
+        assert_eq!(parse_time("2025-11-20"), Ok(1763596800));
+        assert_eq!(parse_time("1763596800"), Ok(1763596800));
+        assert_eq!(parse_time("2024-02-29"), Ok(1709164800));
+        for bad in [
+            "",
+            "2025-13-01",
+            "2025-02-30",
+            "2023-02-29",
+            "2025-11-20T25:00:00Z",
+            "yesterday",
+            "2025-11-20T10:00:00+0200",
+            "2025-11-20T10:00:00Q",
+            "-5",
+            "1969-12-31",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m"), Ok(300));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("1d"), Ok(86400));
+        assert_eq!(parse_duration("45s"), Ok(45));
+        assert_eq!(parse_duration("90"), Ok(90));
+        for bad in ["0m", "m", "5x", "-5m", "1.5h", "", "5 m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("443"), Ok((443, 443)));
+        assert_eq!(parse_port_range("8000-8100"), Ok((8000, 8100)));
+        assert_eq!(parse_port_range("0-65535"), Ok((0, 65535)));
+        for bad in ["8100-8000", "65536", "http", "1-", "-5", ""] {
+            assert!(parse_port_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn address_ranges() {
+        let v4 = |s: &str| Ip::from(s.parse::<IpAddr>().unwrap()).0;
+        assert_eq!(
+            parse_addr_range("10.0.1.10"),
+            Ok((v4("10.0.1.10"), v4("10.0.1.10")))
+        );
+        assert_eq!(
+            parse_addr_range("10.0.0.0/16"),
+            Ok((v4("10.0.0.0"), v4("10.0.255.255")))
+        );
+        assert_eq!(
+            parse_addr_range("10.0.1.7/24"),
+            Ok((v4("10.0.1.0"), v4("10.0.1.255")))
+        );
+        assert_eq!(
+            parse_addr_range("0.0.0.0/0"),
+            Ok((v4("0.0.0.0"), v4("255.255.255.255")))
+        );
+        let (lo, hi) = parse_addr_range("2600:1f18::/32").unwrap();
+        assert_eq!(lo, 0x2600_1f18u128 << 96);
+        assert_eq!(hi, (0x2600_1f18u128 << 96) | ((1u128 << 96) - 1));
+        for bad in ["10.0.0.0/33", "10.0.0", "host", ""] {
+            assert!(parse_addr_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn protocols_and_actions() {
+        assert_eq!(parse_protocol("tcp"), Ok(6));
+        assert_eq!(parse_protocol("UDP"), Ok(17));
+        assert_eq!(parse_protocol("icmpv6"), Ok(58));
+        assert_eq!(parse_protocol("icmp"), Ok(1));
+        assert_eq!(parse_protocol("47"), Ok(47));
+        assert!(parse_protocol("256").is_err());
+        assert!(parse_protocol("tcpp").is_err());
+        assert_eq!(parse_action("reject"), Ok(Action::Reject));
+        assert_eq!(parse_action("Accept"), Ok(Action::Accept));
+        assert!(parse_action("DROP").is_err());
+    }
+}
