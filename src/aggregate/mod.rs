@@ -123,6 +123,10 @@ struct EniStats {
     /// Records whose packet direction was unknown (fed to `mg`).
     unresolved: u64,
     mg: Vec<(Ip, u64)>,
+    /// The interface's own address, once the summary makes it certain:
+    /// later records are then resolved as they come, so cells keyed by
+    /// server address (one per remote server) stay few.
+    committed: Option<Ip>,
 }
 
 impl EniStats {
@@ -150,7 +154,28 @@ impl EniStats {
         }
     }
 
+    /// Commits to an own address once one is in at least 90% of at least
+    /// 64 records and no other address is in more than 60%.
+    fn maybe_commit(&mut self) {
+        if self.committed.is_some() || self.unresolved < 64 || self.unresolved % 16 != 0 {
+            return;
+        }
+        let n = self.unresolved;
+        let mut counts: Vec<(u64, Ip)> = self.mg.iter().map(|(ip, c)| (*c, *ip)).collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(&(top, ip)) = counts.first() {
+            let second = counts.get(1).map_or(0, |c| c.0);
+            if top * 10 >= n * 9 && second * 10 <= n * 6 {
+                self.committed = Some(ip);
+            }
+        }
+    }
+
     fn merge(&mut self, o: EniStats) {
+        self.committed = match (self.committed, o.committed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.records += o.records;
         self.nodata += o.nodata;
         self.skipdata += o.skipdata;
@@ -181,7 +206,13 @@ pub struct Aggregate {
     enis: HashMap<EniId, EniStats>,
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
+    /// Records folded into overflow cells (see `capped`).
+    overflow: u64,
 }
+
+/// Cells one worker keeps before folding new keys: about 300 bytes each
+/// with their first peer, so 200k cells stay near 60 MB per worker.
+pub const MAX_CELLS: usize = 200_000;
 
 impl Aggregate {
     /// A new aggregate; `locals` are interface addresses from an inventory.
@@ -234,6 +265,11 @@ impl Aggregate {
                 None
             }
         });
+        let packet_dir = packet_dir.or(match stats.committed {
+            Some(l) if l == dst => Some(PacketDirection::Ingress),
+            Some(l) if l == src => Some(PacketDirection::Egress),
+            _ => None,
+        });
         let (dir, server, peer) = match packet_dir {
             Some(pd) => {
                 let inbound = pd == PacketDirection::Ingress;
@@ -264,6 +300,7 @@ impl Aggregate {
                 stats.unresolved += 1;
                 stats.mg_add(src);
                 stats.mg_add(dst);
+                stats.maybe_commit();
                 let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
                 (CellDir::Unresolved, server, client)
             }
@@ -277,12 +314,33 @@ impl Aggregate {
             action: rec.action,
             dir,
         };
+        let key = self.capped(key);
         let cell = self.cells.entry(key).or_default();
         cell.flows += 1;
         cell.packets += rec.packets;
         cell.bytes += rec.bytes;
         cell.add_span(rec.start, rec.end);
         cell.peers.add(peer, 1, rec.bytes);
+    }
+
+    /// Keeps memory bounded under adversarial input (a scanner spraying
+    /// the address space from an interface whose own address is never
+    /// clear, millions of ports or interfaces): past `MAX_CELLS` cells a
+    /// new key folds into a per-interface, per-protocol cell of unknown
+    /// direction and port, counted in `overflow`.
+    #[inline]
+    fn capped(&mut self, key: CellKey) -> CellKey {
+        if self.cells.len() < MAX_CELLS || self.cells.contains_key(&key) {
+            return key;
+        }
+        self.overflow += 1;
+        CellKey {
+            server: Ip::default(),
+            port: None,
+            alt: None,
+            dir: CellDir::Known(Direction::Unknown),
+            ..key
+        }
     }
 
     /// Combines another worker's aggregate into this one.
@@ -299,6 +357,7 @@ impl Aggregate {
             self.enis.entry(k).or_default().merge(s);
         }
         self.names.extend(o.names);
+        self.overflow += o.overflow;
     }
 
     /// Resolves directions and builds the summary.
@@ -431,6 +490,7 @@ impl Aggregate {
             rows,
             interfaces,
             window,
+            overflow: self.overflow,
         }
     }
 
@@ -465,6 +525,11 @@ impl Aggregate {
             .map(|v| v[0])
             .collect();
         let mut out = HashMap::new();
+        for (e, s) in &self.enis {
+            if let (Some(c), false) = (s.committed, cands.contains_key(e)) {
+                out.insert(*e, vec![c]);
+            }
+        }
         for (e, v) in cands {
             if v.len() == 1 {
                 out.insert(e, v);
@@ -556,6 +621,9 @@ pub struct Summary {
     pub interfaces: Vec<InterfaceSummary>,
     /// First and last second seen in any record (NODATA included).
     pub window: Option<(u64, u64)>,
+    /// Records folded into overflow rows (direction and port unknown)
+    /// because the cell cap was reached.
+    pub overflow: u64,
 }
 
 #[cfg(test)]

@@ -24,17 +24,15 @@ pub struct PeerStat {
     pub bytes: u64,
 }
 
-/// The peers of one row.
-#[derive(Debug, Clone)]
+/// The peers of one row. Most cells see a single peer (one server, one
+/// client): that case lives inline, without a heap allocation.
+#[derive(Debug, Clone, Default)]
 pub enum PeerSet {
+    #[default]
+    Empty,
+    One(Ip, PeerStat),
     Exact(HashMap<Ip, PeerStat>),
     Sketch(Box<[u8; HLL_REGS]>),
-}
-
-impl Default for PeerSet {
-    fn default() -> Self {
-        PeerSet::Exact(HashMap::new())
-    }
 }
 
 impl PeerSet {
@@ -42,6 +40,17 @@ impl PeerSet {
     #[inline]
     pub fn add(&mut self, ip: Ip, flows: u64, bytes: u64) {
         match self {
+            PeerSet::Empty => *self = PeerSet::One(ip, PeerStat { flows, bytes }),
+            PeerSet::One(a, s) if *a == ip => {
+                s.flows += flows;
+                s.bytes += bytes;
+            }
+            PeerSet::One(a, s) => {
+                let mut m = HashMap::with_capacity(4);
+                m.insert(*a, *s);
+                m.insert(ip, PeerStat { flows, bytes });
+                *self = PeerSet::Exact(m);
+            }
             PeerSet::Exact(m) => {
                 let s = m.entry(ip).or_default();
                 s.flows += flows;
@@ -55,18 +64,21 @@ impl PeerSet {
     }
 
     fn make_sketch(&mut self) {
-        if let PeerSet::Exact(m) = self {
-            let mut regs = Box::new([0u8; HLL_REGS]);
-            for ip in m.keys() {
-                hll_add(&mut regs, *ip);
-            }
-            *self = PeerSet::Sketch(regs);
+        if let PeerSet::Sketch(_) = self {
+            return;
         }
+        let mut regs = Box::new([0u8; HLL_REGS]);
+        for (ip, _) in self.exact().unwrap_or_default() {
+            hll_add(&mut regs, ip);
+        }
+        *self = PeerSet::Sketch(regs);
     }
 
     /// Merges another set into this one.
     pub fn merge(&mut self, other: PeerSet) {
         match other {
+            PeerSet::Empty => {}
+            PeerSet::One(ip, s) => self.add(ip, s.flows, s.bytes),
             PeerSet::Exact(m) => {
                 for (ip, s) in m {
                     self.add(ip, s.flows, s.bytes);
@@ -86,6 +98,8 @@ impl PeerSet {
     /// Number of distinct peers (estimated once over the cap).
     pub fn count(&self) -> u64 {
         match self {
+            PeerSet::Empty => 0,
+            PeerSet::One(..) => 1,
             PeerSet::Exact(m) => m.len() as u64,
             PeerSet::Sketch(regs) => hll_estimate(regs),
         }
@@ -93,23 +107,26 @@ impl PeerSet {
 
     /// True while the count is exact.
     pub fn is_exact(&self) -> bool {
-        matches!(self, PeerSet::Exact(_))
+        !matches!(self, PeerSet::Sketch(_))
     }
 
-    /// The exact peers, if still exact.
-    pub fn exact(&self) -> Option<&HashMap<Ip, PeerStat>> {
-        match self {
-            PeerSet::Exact(m) => Some(m),
-            PeerSet::Sketch(_) => None,
-        }
+    /// The exact peers sorted by address, if still exact.
+    pub fn exact(&self) -> Option<Vec<(Ip, PeerStat)>> {
+        let mut v = match self {
+            PeerSet::Empty => Vec::new(),
+            PeerSet::One(ip, s) => vec![(*ip, *s)],
+            PeerSet::Exact(m) => m.iter().map(|(a, s)| (*a, *s)).collect(),
+            PeerSet::Sketch(_) => return None,
+        };
+        v.sort_unstable_by_key(|e| e.0);
+        Some(v)
     }
 
     /// The top `n` peers by flows (ties by address), if exact.
     pub fn top(&self, n: usize) -> Vec<(Ip, PeerStat)> {
-        let Some(m) = self.exact() else {
+        let Some(mut v) = self.exact() else {
             return Vec::new();
         };
-        let mut v: Vec<(Ip, PeerStat)> = m.iter().map(|(a, s)| (*a, *s)).collect();
         v.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(&b.0)));
         v.truncate(n);
         v
@@ -187,6 +204,7 @@ mod tests {
         let mut c = mk(0..10);
         c.merge(mk(5..20));
         assert_eq!(c.count(), 20);
-        assert_eq!(c.exact().unwrap()[&Ip::v4(35)].flows, 2);
+        let exact = c.exact().unwrap();
+        assert_eq!(exact.iter().find(|e| e.0 == Ip::v4(35)).unwrap().1.flows, 2);
     }
 }

@@ -57,6 +57,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let summary = run.processor.finish();
+    crate::commands::summarize::warn_overflow(summary.overflow);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),

@@ -45,6 +45,7 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let summary = run.processor.finish();
+    warn_overflow(summary.overflow);
     match args.output {
         OutputFormat::Json => write_json(&mut out, &run.accounting, &summary, args.top)?,
         OutputFormat::Csv => write_csv(&mut out, &summary, args.top)?,
@@ -64,6 +65,18 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Says on stderr when the cell cap folded records into overflow rows.
+pub fn warn_overflow(n: u64) {
+    if n > 0 {
+        eprintln!(
+            "flowscope: warning: memory cap reached ({} cells per worker): {} records were counted in rows of \
+             unknown direction and port",
+            crate::aggregate::MAX_CELLS,
+            n
+        );
+    }
+}
+
 /// Rows by flows (most first), ties by key.
 fn by_flows(summary: &Summary) -> Vec<&Row> {
     let mut v: Vec<&Row> = summary.rows.iter().collect();
@@ -75,6 +88,8 @@ fn by_flows(summary: &Summary) -> Vec<&Row> {
 struct JsonOut<'a> {
     version: u32,
     input: AccountingJson,
+    /// Records folded into overflow rows by the memory cap.
+    overflow_records: u64,
     window: Option<Window>,
     rows: Vec<JsonRow<'a>>,
     interfaces: Vec<JsonInterface<'a>>,
@@ -147,6 +162,7 @@ fn write_json(w: &mut dyn Write, acc: &Accounting, s: &Summary, top: Option<usiz
     let doc = JsonOut {
         version: 1,
         input: acc.to_json(),
+        overflow_records: s.overflow,
         window: s.window.map(|(start, end)| Window { start, end }),
         rows,
         interfaces: s

@@ -425,9 +425,7 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
         }
         match row.peers.exact() {
             Some(peers) => {
-                let mut sorted: Vec<_> = peers.iter().collect();
-                sorted.sort_by_key(|(ip, _)| **ip);
-                for (ip, stat) in sorted {
+                for (ip, stat) in peers {
                     let peer = ip.to_ip_addr();
                     let peer_groups = inv.groups_of_addr(peer);
                     let mut hit = false;
