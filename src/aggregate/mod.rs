@@ -157,7 +157,7 @@ impl EniStats {
     /// Commits to an own address once one is in at least 90% of at least
     /// 64 records and no other address is in more than 60%.
     fn maybe_commit(&mut self) {
-        if self.committed.is_some() || self.unresolved < 64 || self.unresolved % 16 != 0 {
+        if self.committed.is_some() || self.unresolved < 64 || !self.unresolved.is_multiple_of(16) {
             return;
         }
         let n = self.unresolved;
