@@ -108,8 +108,14 @@ pub fn load_interfaces(
     Option<std::sync::Arc<crate::aggregate::Locals>>,
     summarize::Labels,
 )> {
+    // Group names for the labels, when the groups file sits beside it.
+    let groups = path
+        .parent()
+        .map(|d| d.join("security-groups.json"))
+        .filter(|g| g.is_file());
     let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
         interfaces: Some(path.to_path_buf()),
+        groups,
         ..Default::default()
     })?;
     Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))

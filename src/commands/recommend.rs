@@ -336,9 +336,12 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
     }
     // Headlines first: what to do, most confident first.
     let mut recs: Vec<&Recommendation> = a.recommendations.iter().collect();
+    // Changes before advice, then by confidence and traffic.
     recs.sort_by(|x, y| {
-        y.confidence
-            .cmp(&x.confidence)
+        y.kind
+            .changes_rules()
+            .cmp(&x.kind.changes_rules())
+            .then(y.confidence.cmp(&x.confidence))
             .then(y.evidence.flows.cmp(&x.evidence.flows))
     });
     if !recs.is_empty() {

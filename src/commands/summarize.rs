@@ -36,8 +36,21 @@ pub type Labels = std::collections::HashMap<String, String>;
 
 pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
-    let (locals, labels) = match &args.interfaces {
-        Some(p) => crate::commands::load_interfaces(p)?,
+    // Interface addresses decide direction exactly; a directory argument
+    // holding network-interfaces.json (as S3 downloads next to the
+    // describe-* outputs, and sample-logs/, do) supplies them too.
+    let found = || {
+        args.input
+            .paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .find_map(|d| {
+                let f = d.join("network-interfaces.json");
+                f.is_file().then_some(f)
+            })
+    };
+    let (locals, labels) = match args.interfaces.clone().or_else(found) {
+        Some(p) => crate::commands::load_interfaces(&p)?,
         None => (None, Labels::new()),
     };
     let (run, outcome) = read_logs(&args.input, || Aggregate::new(locals.clone()))?;
