@@ -29,13 +29,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::{labels_of, locals_of, read_logs, Outcome};
+use super::{locals_of, read_logs, Outcome};
 use crate::aggregate::Aggregate;
 use crate::cli::{RecommendArgs, RecommendFormat};
 use crate::commands::summarize::{write_accounting, Window};
 use crate::engine::{Accounting, AccountingJson};
 use crate::inventory::{
-    Inventory, InventoryPaths, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
+    Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
 };
 use crate::recommend::{
     self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
@@ -720,9 +720,4 @@ fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
     serde_json::to_writer_pretty(&mut *w, &patched)?;
     writeln!(w)?;
     Ok(())
-}
-
-#[allow(dead_code)]
-fn _unused(_: &Rule, _: Vec<String>) {
-    let _ = labels_of;
 }

@@ -17,13 +17,12 @@
 //!   `first_seen`, `last_seen`, `addresses` and `address_source`.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use super::{read_logs, Outcome};
-use crate::aggregate::{Aggregate, Locals, Row, Summary};
+use crate::aggregate::{Aggregate, Row, Summary};
 use crate::cli::SummarizeArgs;
 use crate::engine::{Accounting, AccountingJson};
 use crate::flowlog::record::Action;
@@ -357,7 +356,3 @@ pub fn write_accounting(w: &mut dyn Write, acc: &Accounting) -> std::io::Result<
         human_bytes(acc.bytes_decompressed)
     )
 }
-
-/// Unused until an inventory gives interface addresses.
-#[allow(dead_code)]
-fn _locals_type_check(_: Option<Arc<Locals>>) {}

@@ -207,7 +207,6 @@ pub struct ChunkReader<R> {
     pub counts: ReaderCounts,
     /// Line numbers of lines skipped as too long (first few).
     pub too_long_lines: Vec<u64>,
-    at_line_start: bool,
     /// A read error met while filling: the data before it is delivered
     /// first, then the error.
     pending_error: Option<io::Error>,
@@ -226,7 +225,6 @@ impl<R: Read> ChunkReader<R> {
             spare: Vec::new(),
             counts: ReaderCounts::default(),
             too_long_lines: Vec::new(),
-            at_line_start: true,
             pending_error: None,
         }
     }
@@ -295,7 +293,7 @@ impl<R: Read> ChunkReader<R> {
                 continue;
             }
             // A header line at the start of the buffer switches the format.
-            if self.at_line_start && self.buf[self.start].is_ascii_lowercase() {
+            if self.buf[self.start].is_ascii_lowercase() {
                 if let Some(nl) = memchr(b'\n', &self.buf[self.start..self.len]) {
                     let line = &self.buf[self.start..self.start + nl];
                     if let Some(f) = Format::from_header_line(line) {
@@ -350,7 +348,6 @@ impl<R: Read> ChunkReader<R> {
                 continue;
             }
             self.line += lines;
-            self.at_line_start = true;
             let mut next = self.fresh_buffer();
             let tail = self.start + end..self.len;
             let tail_len = tail.len();

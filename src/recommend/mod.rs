@@ -1432,11 +1432,6 @@ pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> 
     safety
 }
 
-/// Prefix or address helper for tests and reports.
-pub fn net_of(ip: IpAddr) -> IpNet {
-    IpNet::from(ip)
-}
-
 #[cfg(test)]
 mod tests {
     //! The safety invariant on random topologies: whatever the groups,
