@@ -179,6 +179,12 @@ pub struct SummarizeArgs {
     /// Show only the N rows with the most flows (table default: 50; JSON/CSV default: all)
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+
+    /// Also count flows, packets and bytes per interval of DURATION (30s, 5m,
+    /// 1h, 1d) by record start time: sparklines under the table, a
+    /// `timeline` object in JSON (not in CSV)
+    #[arg(long, value_name = "DURATION", value_parser = crate::investigate::parse::parse_duration)]
+    pub bucket: Option<u64>,
 }
 
 #[cfg(test)]

@@ -357,3 +357,80 @@ fn output_file_is_written_atomically() {
         .collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left behind");
 }
+
+#[test]
+fn bucket_timeline_counts_data_records_per_interval() {
+    // 2025-11-20T10:00:00Z, a multiple of 300.
+    const T0: u64 = 1763632800;
+    let rec = |start: u64, bytes: u64| {
+        format!(
+            "2 123456789012 eni-0a1b2c3d4e5f60710 10.0.1.10 10.0.2.20 40000 443 6 2 {bytes} {start} {} ACCEPT OK\n",
+            start + 5
+        )
+    };
+    let mut text = String::from(HEADER);
+    // Bucket T0: 3 records (the last one second before the boundary).
+    for (s, b) in [(T0 + 10, 100), (T0 + 20, 200), (T0 + 299, 300)] {
+        text.push_str(&rec(s, b));
+    }
+    // Bucket T0+300: 1 record, on the boundary.
+    text.push_str(&rec(T0 + 300, 1000));
+    // NODATA in an otherwise empty bucket: not a flow, no bucket.
+    text.push_str(&format!(
+        "2 123456789012 eni-0a1b2c3d4e5f60710 - - - - - - - {} {} - NODATA\n",
+        T0 + 600,
+        T0 + 660
+    ));
+    // Bucket T0+1200 after two empty ones: 2 records.
+    text.push_str(&rec(T0 + 1200, 5));
+    text.push_str(&rec(T0 + 1499, 7));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "t.log", text.as_bytes());
+
+    let (doc, out) = summarize_json(&["--bucket", "5m", &path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(doc["input"]["records"], 6);
+    assert_eq!(
+        doc["timeline"],
+        serde_json::json!({
+            "bucket_seconds": 300,
+            "buckets": [
+                {"start": T0, "flows": 3, "packets": 6, "bytes": 600},
+                {"start": T0 + 300, "flows": 1, "packets": 2, "bytes": 1000},
+                {"start": T0 + 1200, "flows": 2, "packets": 4, "bytes": 12},
+            ],
+            "untimed": 0
+        })
+    );
+    // Without --bucket there is no timeline key at all.
+    let (doc, _) = summarize_json(&[&path]);
+    assert!(doc.get("timeline").is_none(), "{doc:#}");
+
+    // Table: the per-bucket table and sparklines after the traffic table;
+    // empty buckets show as rows of zeros and as blanks in the sparkline.
+    let out = run(&["summarize", "--bucket", "5m", &path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let tl = text.find("timeline: 5m buckets").expect(&text);
+    assert!(tl > text.find("Input: 1 files").unwrap(), "{text}");
+    assert!(
+        text.contains("from 2025-11-20T10:00:00Z to 2025-11-20T10:25:00Z (2 of them empty)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flows  █▃  ▆  peak 3 at 2025-11-20T10:00:00Z"),
+        "{text}"
+    );
+
+    // CSV: unchanged rows, a note on stderr.
+    let out = run(&["summarize", "-o", "csv", "--bucket", "5m", &path]);
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains("timeline"));
+    assert!(stderr(&out).contains("no timeline"), "{}", stderr(&out));
+
+    // Bad durations are usage errors.
+    for bad in ["0", "5x"] {
+        let out = run(&["summarize", "--bucket", bad, &path]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+}

@@ -5,9 +5,13 @@
 //! `first_seen`, `last_seen` (epoch seconds), `distinct_ports`,
 //! `distinct_targets`, `ports` (sorted), `targets` (sorted), `ports_capped`,
 //! `targets_capped` (true: more were tried than kept, counts are lower
-//! bounds), `accepted`, `rejected` (flows), `accepted_ports`,
-//! `accepted_targets`, `accepted_pairs` (`[{"target", "port"}]`: what got
-//! through).
+//! bounds), `attempts` (distinct (target, port, protocol) per window),
+//! `attempts_capped` (true: more attempts than tracked, attempt counts
+//! approximate), `accepted`, `rejected`, `unconfirmed` (attempts by
+//! outcome, see `investigate::scans`; earlier versions counted records in
+//! `accepted` and `rejected`), `accept_records`, `reject_records`
+//! (records), `accepted_ports`, `accepted_targets`, `accepted_pairs`
+//! (`[{"target", "port"}]`: what got through).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,7 +24,7 @@ use super::{read_logs, Outcome};
 use crate::cli::InputArgs;
 use crate::investigate::parse::parse_duration;
 use crate::investigate::scans::{
-    Finding, ScanConfig, ScanProc, DEFAULT_MAX_CELLS, DEFAULT_SET_CAP,
+    Finding, ScanConfig, ScanProc, DEFAULT_ATTEMPT_CAP, DEFAULT_MAX_CELLS, DEFAULT_SET_CAP,
 };
 use crate::investigate::timeline::fmt_width;
 use crate::investigate::{Filter, FilterArgs};
@@ -37,8 +41,16 @@ decided from tcp-flags (SYN vs SYN-ACK) or the port heuristics, and responses \
 are ignored, so a server answering many clients is never reported. Records \
 are grouped per source into windows of --window by start time; a burst shorter \
 than the window is caught wherever it falls (two adjacent windows are also \
-considered together), and consecutive suspicious windows make one finding. \
-Flows are counted as records: a flow logged by both interfaces counts twice.
+considered together), and consecutive suspicious windows make one finding.
+
+Outcomes are counted per attempt (source, target address, port, protocol \
+within the window), not per record, so a flow logged by both interfaces \
+counts once: an attempt is REJECTED if any of its records is a REJECT, \
+ACCEPTED if an ACCEPT record comes from the target's side (or from an \
+unknown side, without flow-direction), and UNCONFIRMED if it was only seen \
+leaving the source (egress ACCEPT on its own interface: its group let it \
+out, nothing shows the target's answer). The REJECT share leaves \
+unconfirmed attempts out.
 
 Memory is bounded: at most 4096 distinct ports, targets and accepted \
 (target, port) pairs are kept per source and window (the finding then says \
@@ -74,8 +86,8 @@ pub struct ScansArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub window: u64,
 
-    /// Minimum share of the source's flows that were REJECTed, in percent
-    /// (0 reports every fan-out, blocked or not)
+    /// Minimum share of the source's attempts that were REJECTed, in percent,
+    /// unconfirmed attempts left out (0 reports every fan-out, blocked or not)
     #[arg(long, value_name = "PCT", default_value_t = 50)]
     pub min_reject_pct: u64,
 
@@ -111,6 +123,7 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         min_targets: args.min_targets,
         min_reject_pct: args.min_reject_pct,
         set_cap: DEFAULT_SET_CAP,
+        attempt_cap: DEFAULT_ATTEMPT_CAP,
         max_cells: args.max_cells,
     });
     let (run, outcome) = read_logs(&args.input, ScanProc::new(filter, cfg))?;
@@ -200,8 +213,10 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
         ("LAST SEEN", false),
         ("PORTS", true),
         ("TARGETS", true),
+        ("ATTEMPTS", true),
         ("REJECTED", true),
         ("ACCEPTED", true),
+        ("UNCONFIRMED", true),
         ("GOT THROUGH", false),
     ]);
     for x in f {
@@ -220,8 +235,14 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
             fmt_time(x.last_seen),
             capped(x.distinct_ports, x.ports_capped),
             capped(x.distinct_targets, x.targets_capped),
+            format!(
+                "{}{}",
+                if x.attempts_capped { "~" } else { "" },
+                thousands(x.attempts)
+            ),
             thousands(x.rejected),
             thousands(x.accepted),
+            thousands(x.unconfirmed),
             if through.is_empty() {
                 "-".into()
             } else {
@@ -255,6 +276,13 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
                 list(&x.accepted_targets, 8)
             )?;
         }
+        if x.unconfirmed > 0 {
+            writeln!(
+                w,
+                "  UNCONFIRMED: {} attempts only seen leaving the source (no record from the target's side)",
+                thousands(x.unconfirmed)
+            )?;
+        }
     }
     writeln!(
         w,
@@ -282,6 +310,10 @@ fn write_csv(w: &mut dyn Write, f: &[Finding]) -> Result<()> {
         "targets",
         "accepted_ports",
         "accepted_targets",
+        "attempts",
+        "unconfirmed",
+        "accept_records",
+        "reject_records",
     ])?;
     let join = |v: Vec<String>| v.join(" ");
     for x in f {
@@ -297,6 +329,10 @@ fn write_csv(w: &mut dyn Write, f: &[Finding]) -> Result<()> {
             join(x.targets.clone()),
             join(x.accepted_ports.iter().map(u16::to_string).collect()),
             join(x.accepted_targets.clone()),
+            x.attempts.to_string(),
+            x.unconfirmed.to_string(),
+            x.accept_records.to_string(),
+            x.reject_records.to_string(),
         ])?;
     }
     c.flush()?;

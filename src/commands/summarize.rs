@@ -15,6 +15,13 @@
 //!   Σ `flows` = `input.records`.
 //! - `interfaces`: per interface `records`, `nodata`, `skipdata`,
 //!   `first_seen`, `last_seen`, `addresses` and `address_source`.
+//! - `timeline` (only with `--bucket`, otherwise absent): `bucket_seconds`,
+//!   `buckets` (non-empty buckets in time order, each `start` (epoch
+//!   seconds, aligned to the epoch), `flows`, `packets`, `bytes`) and
+//!   `untimed` (records with no start or end time, in no bucket). It counts
+//!   the same data records as `rows` (not NODATA/SKIPDATA), by start time:
+//!   Σ `buckets[].flows` + `untimed` = `input.records`. CSV output has no
+//!   timeline (a note says so on stderr).
 
 use std::io::Write;
 
@@ -24,8 +31,9 @@ use serde::Serialize;
 use super::{read_logs, Outcome};
 use crate::aggregate::{Aggregate, Row, Summary};
 use crate::cli::SummarizeArgs;
-use crate::engine::{Accounting, AccountingJson};
-use crate::flowlog::record::Action;
+use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
+use crate::flowlog::record::{Action, FlowRecord, LogStatus};
+use crate::investigate::timeline::{Timeline, TimelineJson};
 use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
 };
@@ -52,15 +60,33 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         Some(p) => crate::commands::load_interfaces(&p)?,
         None => (None, Labels::new()),
     };
-    let (run, outcome) = read_logs(&args.input, || Aggregate::new(locals.clone()))?;
+    let (run, outcome) = read_logs(&args.input, || SummaryProc {
+        aggregate: Aggregate::new(locals.clone()),
+        timeline: args.bucket.map(Timeline::new),
+    })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
-    let summary = run.processor.finish();
+    let SummaryProc {
+        aggregate,
+        timeline,
+    } = run.processor;
+    let summary = aggregate.finish();
     warn_overflow(summary.overflow);
     match args.output {
-        OutputFormat::Json => write_json(&mut out, &run.accounting, &summary, args.top)?,
-        OutputFormat::Csv => write_csv(&mut out, &summary, args.top)?,
+        OutputFormat::Json => write_json(
+            &mut out,
+            &run.accounting,
+            &summary,
+            args.top,
+            timeline.as_ref(),
+        )?,
+        OutputFormat::Csv => {
+            if timeline.is_some() {
+                eprintln!("flowscope: note: CSV output has no timeline (--bucket); use -o json or the table");
+            }
+            write_csv(&mut out, &summary, args.top)?
+        }
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
             write_table(
@@ -70,11 +96,42 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
                 args.top.unwrap_or(50),
                 &labels,
                 color,
-            )?
+            )?;
+            if let Some(t) = &timeline {
+                writeln!(out)?;
+                t.write_text(&mut out)?;
+            }
         }
     }
     out.finish()?;
     Ok(outcome)
+}
+
+/// The summarize processor: the aggregate and, with `--bucket`, a
+/// timeline of the same data records.
+struct SummaryProc {
+    aggregate: Aggregate,
+    timeline: Option<Timeline>,
+}
+
+impl Processor for SummaryProc {
+    #[inline]
+    fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
+        self.aggregate.record(rec, ctx);
+        if let Some(t) = &mut self.timeline {
+            // The rows count data records only; so does the timeline.
+            if rec.status == LogStatus::Ok {
+                t.add(rec);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.aggregate.merge(other.aggregate);
+        if let (Some(a), Some(b)) = (&mut self.timeline, other.timeline) {
+            a.merge(b);
+        }
+    }
 }
 
 /// Says on stderr when the cell cap folded records into overflow rows.
@@ -105,6 +162,8 @@ struct JsonOut<'a> {
     window: Option<Window>,
     rows: Vec<JsonRow<'a>>,
     interfaces: Vec<JsonInterface<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline: Option<TimelineJson>,
 }
 
 /// Time window of the data.
@@ -166,7 +225,13 @@ fn json_row(r: &Row) -> JsonRow<'_> {
     }
 }
 
-fn write_json(w: &mut dyn Write, acc: &Accounting, s: &Summary, top: Option<usize>) -> Result<()> {
+fn write_json(
+    w: &mut dyn Write,
+    acc: &Accounting,
+    s: &Summary,
+    top: Option<usize>,
+    timeline: Option<&Timeline>,
+) -> Result<()> {
     let rows: Vec<JsonRow> = match top {
         Some(n) => by_flows(s).into_iter().take(n).map(json_row).collect(),
         None => s.rows.iter().map(json_row).collect(),
@@ -191,6 +256,7 @@ fn write_json(w: &mut dyn Write, acc: &Accounting, s: &Summary, top: Option<usiz
                 address_source: i.address_source,
             })
             .collect(),
+        timeline: timeline.map(Timeline::to_json),
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)?;

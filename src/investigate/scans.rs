@@ -1,6 +1,28 @@
 //! Scan detection: sources that, within a time window, tried many
 //! distinct ports or many distinct destinations, and were mostly REJECTed.
 //!
+//! Outcomes are judged per *attempt*, not per record: an attempt is one
+//! (source, target address, port, protocol) within a window, however many
+//! records describe it (with flow logs on both ends, one connection
+//! attempt is logged by the source's interface as egress and by the
+//! target's as ingress, and each may be split over aggregation intervals).
+//! An attempt is
+//! - *rejected* if any of its records is a REJECT (the target, or the
+//!   source's own group, refused it);
+//! - else *accepted* if any ACCEPT record of it was not logged as egress
+//!   on the source's own interface (the target's side let it in, or the
+//!   side is unknown because the format has no `flow-direction`);
+//! - else *unconfirmed* if its only records are ACCEPTs logged as egress
+//!   on the source's interface: its own group let it out, but nothing
+//!   shows the target accepting it (typically an address with no
+//!   interface, or an interface without flow logs);
+//! - else (no action field) *other*.
+//!
+//! The REJECT share is `rejected / (accepted + rejected + other)`:
+//! unconfirmed attempts say nothing about the target and are left out, so
+//! a sweep whose source-side records are all ACCEPT (its group allows all
+//! egress) while the targets refuse it is still "mostly REJECTed".
+//!
 //! Only traffic a source *initiated* counts: the listening side of each
 //! record comes from `aggregate::direction::server_is_dst`, and records
 //! sent by the server (responses) are ignored, so a busy service answering
@@ -14,8 +36,10 @@
 //! source make one finding.
 //!
 //! Memory is bounded: each (source, window) cell keeps at most `set_cap`
-//! ports, targets and accepted (target, port) pairs (beyond that the
-//! distinct counts are lower bounds and the finding says "capped"), and at
+//! ports and targets (beyond that the distinct counts are lower bounds and
+//! the finding says "capped") and at most `attempt_cap` attempts (beyond
+//! that each further record counts as one attempt of its own outcome, and
+//! the finding says `attempts_capped`), and at
 //! most `max_cells` cells are tracked across all workers. When that cap is
 //! reached, cells that look like ordinary clients (one port, one target)
 //! are dropped to make room; if that is not enough, new cells are ignored.
@@ -30,7 +54,7 @@ use serde::Serialize;
 
 use crate::aggregate::direction::server_is_dst;
 use crate::engine::{Processor, RecordCtx};
-use crate::flowlog::record::{has_ports, Action, FlowRecord, Ip};
+use crate::flowlog::record::{has_ports, Action, FlowRecord, Ip, PacketDirection};
 
 use super::filter::Filter;
 
@@ -43,8 +67,10 @@ pub struct ScanConfig {
     pub min_targets: usize,
     /// Minimum share of REJECTed flows, in percent.
     pub min_reject_pct: u64,
-    /// Per-cell cap on each distinct set.
+    /// Per-cell cap on each distinct set (ports, targets).
     pub set_cap: usize,
+    /// Per-cell cap on attempts tracked with their outcome.
+    pub attempt_cap: usize,
     /// Cap on (source, window) cells tracked across all workers.
     pub max_cells: usize,
 }
@@ -57,29 +83,108 @@ impl Default for ScanConfig {
             min_targets: 10,
             min_reject_pct: 50,
             set_cap: DEFAULT_SET_CAP,
+            attempt_cap: DEFAULT_ATTEMPT_CAP,
             max_cells: DEFAULT_MAX_CELLS,
         }
     }
 }
 
-/// Distinct ports, targets and accepted pairs kept per cell.
+/// Distinct ports and targets kept per cell.
 pub const DEFAULT_SET_CAP: usize = 4096;
+/// Attempts (target, port, protocol) kept with their outcome per cell.
+pub const DEFAULT_ATTEMPT_CAP: usize = 16384;
 /// (source, window) cells tracked at most: about 400 bytes each for an
 /// ordinary client (one port, one target), so about 400 MB at the cap.
 pub const DEFAULT_MAX_CELLS: usize = 1_000_000;
+
+/// Outcome bits of one attempt (ORed over its records).
+const REJECTED: u8 = 1;
+/// An ACCEPT not logged as egress on the source's own interface.
+const ACCEPTED: u8 = 2;
+/// An ACCEPT logged as egress on the source's own interface.
+const SENT: u8 = 4;
+/// A record without an action field.
+const NO_ACTION: u8 = 8;
+
+/// What one target (address, port, protocol) of an attempt is.
+type AttemptKey = (Ip, Option<u16>, u8);
+
+/// One attempt: its outcome bits and when it was seen.
+#[derive(Debug, Clone, Copy)]
+struct Att {
+    bits: u8,
+    first: u64,
+    last: u64,
+}
+
+/// How an attempt ended, from its ORed outcome bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Rejected,
+    Accepted,
+    Other,
+    Unconfirmed,
+}
+
+fn outcome(bits: u8) -> Outcome {
+    if bits & REJECTED != 0 {
+        Outcome::Rejected
+    } else if bits & ACCEPTED != 0 {
+        Outcome::Accepted
+    } else if bits & NO_ACTION != 0 {
+        Outcome::Other
+    } else {
+        Outcome::Unconfirmed
+    }
+}
+
+/// Attempt counts by outcome.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    accepted: u64,
+    rejected: u64,
+    unconfirmed: u64,
+    other: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: Outcome, n: u64) {
+        match o {
+            Outcome::Rejected => self.rejected += n,
+            Outcome::Accepted => self.accepted += n,
+            Outcome::Other => self.other += n,
+            Outcome::Unconfirmed => self.unconfirmed += n,
+        }
+    }
+
+    fn merge(&mut self, o: &Tally) {
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        self.unconfirmed += o.unconfirmed;
+        self.other += o.other;
+    }
+
+    fn total(&self) -> u64 {
+        self.accepted + self.rejected + self.unconfirmed + self.other
+    }
+}
 
 /// What one source did in one window.
 #[derive(Debug, Default, Clone)]
 struct Cell {
     ports: HashSet<u16>,
     targets: HashSet<Ip>,
-    accepted_pairs: HashSet<(Ip, Option<u16>)>,
     ports_capped: bool,
     targets_capped: bool,
-    accepted: u64,
-    rejected: u64,
-    /// Flows without an action field.
-    other: u64,
+    /// Attempts and their outcome bits (at most `attempt_cap`).
+    attempts: HashMap<AttemptKey, Att>,
+    attempts_capped: bool,
+    /// Records beyond the attempt cap, one attempt each.
+    spill: Tally,
+    /// Accepted (target, port) of spilled records (at most `set_cap`).
+    spill_accepted: HashSet<(Ip, Option<u16>)>,
+    accept_records: u64,
+    reject_records: u64,
     first: u64,
     last: u64,
 }
@@ -109,25 +214,58 @@ impl Cell {
         }
     }
 
-    fn merge(&mut self, o: &Cell, cap: usize) {
-        for &p in &o.ports {
-            self.add_port(p, cap);
-        }
-        for &t in &o.targets {
-            self.add_target(t, cap);
-        }
-        for &pair in &o.accepted_pairs {
-            if self.accepted_pairs.len() < cap {
-                self.accepted_pairs.insert(pair);
+    /// Records outcome bits for an attempt; past the cap, counts them as
+    /// one more attempt instead.
+    fn add_attempt(&mut self, k: AttemptKey, a: Att, c: &ScanConfig) {
+        let bits = a.bits;
+        if let Some(b) = self.attempts.get_mut(&k) {
+            b.bits |= a.bits;
+            b.first = b.first.min(a.first);
+            b.last = b.last.max(a.last);
+        } else if self.attempts.len() < c.attempt_cap {
+            self.attempts.insert(k, a);
+        } else {
+            self.attempts_capped = true;
+            let o = outcome(bits);
+            self.spill.add(o, 1);
+            if o == Outcome::Accepted && self.spill_accepted.len() < c.set_cap {
+                self.spill_accepted.insert((k.0, k.1));
             }
         }
+    }
+
+    fn merge(&mut self, o: &Cell, c: &ScanConfig) {
+        for &p in &o.ports {
+            self.add_port(p, c.set_cap);
+        }
+        for &t in &o.targets {
+            self.add_target(t, c.set_cap);
+        }
+        for (&k, &a) in &o.attempts {
+            self.add_attempt(k, a, c);
+        }
+        for &pair in &o.spill_accepted {
+            if self.spill_accepted.len() < c.set_cap {
+                self.spill_accepted.insert(pair);
+            }
+        }
+        self.spill.merge(&o.spill);
         self.ports_capped |= o.ports_capped;
         self.targets_capped |= o.targets_capped;
-        self.accepted += o.accepted;
-        self.rejected += o.rejected;
-        self.other += o.other;
+        self.attempts_capped |= o.attempts_capped;
+        self.accept_records += o.accept_records;
+        self.reject_records += o.reject_records;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
+    }
+
+    /// Attempts by outcome.
+    fn tally(&self) -> Tally {
+        let mut t = self.spill;
+        for a in self.attempts.values() {
+            t.add(outcome(a.bits), 1);
+        }
+        t
     }
 
     /// Looks like an ordinary client: safe to drop under memory pressure.
@@ -136,10 +274,17 @@ impl Cell {
     }
 
     fn qualifies(&self, c: &ScanConfig) -> bool {
-        let total = self.accepted + self.rejected + self.other;
-        total > 0
-            && (self.ports.len() >= c.min_ports || self.targets.len() >= c.min_targets)
-            && self.rejected * 100 >= c.min_reject_pct * total
+        if self.ports.len() < c.min_ports && self.targets.len() < c.min_targets {
+            return false;
+        }
+        let t = self.tally();
+        // Unconfirmed attempts say nothing about the target: left out.
+        let known = t.accepted + t.rejected + t.other;
+        if c.min_reject_pct == 0 {
+            t.total() > 0
+        } else {
+            known > 0 && t.rejected * 100 >= c.min_reject_pct * known
+        }
     }
 }
 
@@ -175,8 +320,25 @@ pub struct Finding {
     /// True when more ports (targets) were tried than kept: the counts are lower bounds.
     pub ports_capped: bool,
     pub targets_capped: bool,
+    /// Attempts: distinct (target, port, protocol) per window.
+    pub attempts: u64,
+    /// True when more attempts were made than tracked: the attempt counts
+    /// are approximate (one attempt per further record).
+    pub attempts_capped: bool,
+    /// Attempts that were accepted (see the module doc).
     pub accepted: u64,
+    /// Attempts with a REJECT record.
     pub rejected: u64,
+    /// Attempts only seen leaving the source (egress ACCEPT on its own
+    /// interface): no record shows the target's answer.
+    pub unconfirmed: u64,
+    /// Attempts left out of the figures above as the source's routine:
+    /// accepted or unconfirmed, to a (target, port, protocol) it also
+    /// reached outside any finding.
+    pub routine_attempts: u64,
+    /// ACCEPT and REJECT records (a flow logged on both ends counts twice).
+    pub accept_records: u64,
+    pub reject_records: u64,
     pub accepted_ports: Vec<u16>,
     pub accepted_targets: Vec<String>,
     /// What was let through: target and port (null for protocols without ports).
@@ -251,13 +413,23 @@ impl ScanProc {
                 }
                 if k + 1 < wins.len() && wins[k + 1].0 == wins[k].0 + 1 {
                     let mut pair = wins[k].1.clone();
-                    pair.merge(wins[k + 1].1, cfg.set_cap);
+                    pair.merge(wins[k + 1].1, cfg);
                     if pair.qualifies(cfg) {
                         q[k] = true;
                         q[k + 1] = true;
                     }
                 }
             }
+            // What the source reached, or sent unanswered, outside any
+            // finding is its routine: left out of the findings' figures.
+            let routine: HashSet<AttemptKey> = wins
+                .iter()
+                .zip(&q)
+                .filter(|(_, &q)| !q)
+                .flat_map(|((_, c), _)| c.attempts.iter())
+                .filter(|(_, a)| is_routine_outcome(a.bits))
+                .map(|(k, _)| *k)
+                .collect();
             let mut k = 0;
             while k < wins.len() {
                 if !q[k] {
@@ -268,11 +440,11 @@ impl ScanProc {
                 let mut last = wins[k].0;
                 k += 1;
                 while k < wins.len() && q[k] && wins[k].0 == last + 1 {
-                    run.merge(wins[k].1, cfg.set_cap);
+                    run.merge(wins[k].1, cfg);
                     last = wins[k].0;
                     k += 1;
                 }
-                out.push(finding(src, &run));
+                out.push(finding(src, &run, &routine));
             }
             i = j;
         }
@@ -293,30 +465,71 @@ impl ScanProc {
     }
 }
 
-fn finding(src: Ip, c: &Cell) -> Finding {
-    let ports: Vec<u16> = c
-        .ports
+/// Accepted or unconfirmed: an attempt that, seen outside a burst, is
+/// the source's ordinary traffic.
+fn is_routine_outcome(bits: u8) -> bool {
+    matches!(outcome(bits), Outcome::Accepted | Outcome::Unconfirmed)
+}
+
+/// A finding from a run of windows. Attempts that are routine for the
+/// source (accepted or unconfirmed, to a (target, port) it also reached
+/// outside any finding) are left out of its figures, unless a cap was
+/// hit (then the distinct sets are all there is).
+fn finding(src: Ip, c: &Cell, routine: &HashSet<AttemptKey>) -> Finding {
+    let exact = !(c.ports_capped || c.targets_capped || c.attempts_capped);
+    let kept: Vec<(&AttemptKey, &Att)> = c
+        .attempts
         .iter()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .filter(|(k, a)| !(exact && is_routine_outcome(a.bits) && routine.contains(*k)))
         .collect();
-    let targets: BTreeSet<Ip> = c.targets.iter().copied().collect();
-    let pairs: BTreeSet<(Ip, Option<u16>)> = c.accepted_pairs.iter().copied().collect();
+    let routine_attempts = (c.attempts.len() - kept.len()) as u64;
+    let (ports, targets, first, last): (BTreeSet<u16>, BTreeSet<Ip>, u64, u64) =
+        if exact && routine_attempts > 0 && !kept.is_empty() {
+            (
+                kept.iter().filter_map(|(k, _)| k.1).collect(),
+                kept.iter().map(|(k, _)| k.0).collect(),
+                kept.iter().map(|(_, a)| a.first).min().unwrap_or(c.first),
+                kept.iter().map(|(_, a)| a.last).max().unwrap_or(c.last),
+            )
+        } else {
+            (
+                c.ports.iter().copied().collect(),
+                c.targets.iter().copied().collect(),
+                c.first,
+                c.last,
+            )
+        };
+    let ports: Vec<u16> = ports.into_iter().collect();
+    let mut tally = c.spill;
+    for (_, a) in &kept {
+        tally.add(outcome(a.bits), 1);
+    }
+    let pairs: BTreeSet<(Ip, Option<u16>)> = kept
+        .iter()
+        .filter(|(_, a)| outcome(a.bits) == Outcome::Accepted)
+        .map(|(k, _)| (k.0, k.1))
+        .chain(c.spill_accepted.iter().copied())
+        .collect();
     let accepted_ports: BTreeSet<u16> = pairs.iter().filter_map(|p| p.1).collect();
     let accepted_targets: BTreeSet<Ip> = pairs.iter().map(|p| p.0).collect();
     Finding {
         source: src.to_string(),
-        first_seen: c.first,
-        last_seen: c.last,
+        first_seen: first,
+        last_seen: last,
         distinct_ports: ports.len(),
         distinct_targets: targets.len(),
         ports,
         targets: targets.iter().map(Ip::to_string).collect(),
         ports_capped: c.ports_capped,
         targets_capped: c.targets_capped,
-        accepted: c.accepted,
-        rejected: c.rejected,
+        attempts: tally.total(),
+        attempts_capped: c.attempts_capped,
+        accepted: tally.accepted,
+        rejected: tally.rejected,
+        unconfirmed: tally.unconfirmed,
+        routine_attempts,
+        accept_records: c.accept_records,
+        reject_records: c.reject_records,
         accepted_ports: accepted_ports.into_iter().collect(),
         accepted_targets: accepted_targets.iter().map(Ip::to_string).collect(),
         accepted_pairs: pairs
@@ -368,25 +581,38 @@ impl Processor for ScanProc {
             cell.add_port(p, cap);
         }
         cell.add_target(dst, cap);
-        match rec.action {
+        let bits = match rec.action {
             Action::Accept => {
-                cell.accepted += 1;
-                if cell.accepted_pairs.len() < cap {
-                    cell.accepted_pairs.insert((dst, port));
+                cell.accept_records += 1;
+                // Egress on the initiator's own interface: only its own
+                // group's verdict.
+                if rec.flow_direction == Some(PacketDirection::Egress) {
+                    SENT
+                } else {
+                    ACCEPTED
                 }
             }
-            Action::Reject => cell.rejected += 1,
-            Action::Unknown => cell.other += 1,
-        }
+            Action::Reject => {
+                cell.reject_records += 1;
+                REJECTED
+            }
+            Action::Unknown => NO_ACTION,
+        };
+        let att = Att {
+            bits,
+            first: t,
+            last: rec.end.unwrap_or(t),
+        };
+        cell.add_attempt((dst, port, proto), att, &self.cfg);
         cell.first = cell.first.min(t);
         cell.last = cell.last.max(rec.end.unwrap_or(t));
     }
 
     fn merge(&mut self, o: Self) {
-        let cap = self.cfg.set_cap;
+        let cfg = self.cfg.clone();
         for (k, c) in o.cells {
             match self.cells.get_mut(&k) {
-                Some(mine) => mine.merge(&c, cap),
+                Some(mine) => mine.merge(&c, &cfg),
                 None => {
                     self.cells.insert(k, c);
                 }
