@@ -153,7 +153,7 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Do not print warnings about skipped lines (errors are still printed)
+    /// Do not print warnings about skipped lines, nor the progress line (errors are still printed)
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -254,6 +254,7 @@ impl<P: Processor> Worker<P> {
 
     /// Parses every line of a chunk into the processor.
     fn chunk(&mut self, file: &Arc<str>, chunk: &Chunk) {
+        crate::progress::add_bytes(chunk.data().len());
         let fmt = &chunk.format;
         let parser = &fmt.parser;
         chunk.for_each_line(|line_no, line| match parser.parse(line) {
@@ -284,6 +285,7 @@ impl<P: Processor> Worker<P> {
         consumed: u64,
         err: Option<ReadError>,
     ) {
+        crate::progress::file_done();
         self.acc.files += 1;
         // Lines in chunks were counted by `chunk`; add the reader's own.
         self.acc.lines += reader.lines();

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod inventory;
 pub mod investigate;
 pub mod matching;
+pub mod progress;
 pub mod recommend;
 pub mod report;
 

@@ -60,7 +60,9 @@ where
         max_bad_lines: 10,
     };
     drop(err);
+    let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
     let out = engine::run(&inputs, &opts, make);
+    drop(progress);
     let mut err = stderr.lock();
     for e in &out.file_errors {
         let _ = writeln!(err, "flowscope: error: {e}");
