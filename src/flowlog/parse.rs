@@ -194,6 +194,36 @@ impl Parser {
             if pos == len {
                 break;
             }
+            // Numeric columns (8 of 14 in v2): read the digits while
+            // looking for the token's end instead of finding the end first
+            // and parsing the token again. Anything but 1 to 19 digits
+            // followed by a space or the end (`-`, a sign, 20+ digits)
+            // takes the general path below, so errors are unchanged.
+            if bad.is_none() && col < ncols && Self::is_numeric(self.cols[col]) {
+                let mut v = 0u64;
+                let mut i = pos;
+                while i < len {
+                    let d = line[i].wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    v = v * 10 + d as u64;
+                    i += 1;
+                }
+                let digits = i - pos;
+                if digits > 0 && digits < 20 && (i == len || line[i] == b' ') {
+                    if let Err(reason) = Self::number(&mut rec, self.cols[col], v) {
+                        bad = Some(LineError {
+                            reason,
+                            column: Some(col),
+                            found: 0,
+                        });
+                    }
+                    pos = i;
+                    col += 1;
+                    continue;
+                }
+            }
             let end = token_end(line, pos);
             let tok = &line[pos..end];
             pos = end;
@@ -263,15 +293,16 @@ impl Parser {
                     _ => rec.pkt_dstaddr = Some(ip),
                 }
             }
-            Col::SrcPort | Col::DstPort => {
+            Col::SrcPort
+            | Col::DstPort
+            | Col::Packets
+            | Col::Bytes
+            | Col::Start
+            | Col::End
+            | Col::TcpFlags => {
                 if !dash {
                     let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
-                    let p = u16::try_from(n).map_err(|_| SkipReason::BadPort)?;
-                    if col == Col::SrcPort {
-                        rec.srcport = Some(p);
-                    } else {
-                        rec.dstport = Some(p);
-                    }
+                    Self::number(rec, col, n)?;
                 }
             }
             Col::Protocol => {
@@ -279,18 +310,7 @@ impl Parser {
                     return Err(SkipReason::MissingField);
                 }
                 let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
-                rec.protocol = Some(u8::try_from(n).map_err(|_| SkipReason::BadProtocol)?);
-            }
-            Col::Packets | Col::Bytes | Col::Start | Col::End => {
-                if !dash {
-                    let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
-                    match col {
-                        Col::Packets => rec.packets = n,
-                        Col::Bytes => rec.bytes = n,
-                        Col::Start => rec.start = Some(n),
-                        _ => rec.end = Some(n),
-                    }
-                }
+                Self::number(rec, col, n)?;
             }
             Col::Action => {
                 rec.action = match tok {
@@ -308,12 +328,6 @@ impl Parser {
                     _ => return Err(SkipReason::BadLogStatus),
                 }
             }
-            Col::TcpFlags => {
-                if !dash {
-                    let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
-                    rec.tcp_flags = Some(u16::try_from(n).map_err(|_| SkipReason::BadNumber)?);
-                }
-            }
             Col::Direction => {
                 rec.flow_direction = match tok {
                     b"ingress" => Some(PacketDirection::Ingress),
@@ -322,6 +336,45 @@ impl Parser {
                     _ => return Err(SkipReason::BadDirection),
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Parser {
+    /// True for the columns that hold a decimal number.
+    #[inline(always)]
+    fn is_numeric(col: Col) -> bool {
+        matches!(
+            col,
+            Col::SrcPort
+                | Col::DstPort
+                | Col::Protocol
+                | Col::Packets
+                | Col::Bytes
+                | Col::Start
+                | Col::End
+                | Col::TcpFlags
+        )
+    }
+
+    /// Stores a parsed number in a numeric column, checking its range.
+    #[inline(always)]
+    fn number(rec: &mut FlowRecord, col: Col, n: u64) -> Result<(), SkipReason> {
+        match col {
+            Col::SrcPort => rec.srcport = Some(u16::try_from(n).map_err(|_| SkipReason::BadPort)?),
+            Col::DstPort => rec.dstport = Some(u16::try_from(n).map_err(|_| SkipReason::BadPort)?),
+            Col::Protocol => {
+                rec.protocol = Some(u8::try_from(n).map_err(|_| SkipReason::BadProtocol)?)
+            }
+            Col::Packets => rec.packets = n,
+            Col::Bytes => rec.bytes = n,
+            Col::Start => rec.start = Some(n),
+            Col::End => rec.end = Some(n),
+            Col::TcpFlags => {
+                rec.tcp_flags = Some(u16::try_from(n).map_err(|_| SkipReason::BadNumber)?)
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -563,6 +616,30 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+    }
+
+    #[test]
+    fn number_fast_path_matches_the_general_path() {
+        // 19 digits take the fused path, 20 the general one; repeated
+        // spaces and a tab inside a token behave as before.
+        let p = v2();
+        let r = p
+            .parse(b"2  1 eni-1 10.0.0.1   10.0.0.2 1 2 6 9999999999999999999 18446744073709551615 1 2 ACCEPT OK")
+            .unwrap();
+        assert_eq!((r.packets, r.bytes), (9_999_999_999_999_999_999, u64::MAX));
+        let e = p
+            .parse(b"2 1 eni-1 10.0.0.1 10.0.0.2 1\t 2 6 1 1 1 2 ACCEPT OK")
+            .unwrap_err();
+        assert_eq!((e.reason, e.column), (SkipReason::BadNumber, Some(5)));
+        // The first bad column is reported, whichever path read it.
+        let e = p
+            .parse(b"2 1 eni-1 10.0.0.1 10.0.0.2 70000 2 300 1 1 1 2 ACCEPT OK")
+            .unwrap_err();
+        assert_eq!((e.reason, e.column), (SkipReason::BadPort, Some(5)));
+        let e = p
+            .parse(b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 +1 1 1 2 ACCEPT OK")
+            .unwrap_err();
+        assert_eq!((e.reason, e.column), (SkipReason::BadNumber, Some(8)));
     }
 
     #[test]
