@@ -207,7 +207,7 @@ impl Parser {
                     if d > 9 {
                         break;
                     }
-                    v = v * 10 + d as u64;
+                    v = v.wrapping_mul(10).wrapping_add(d as u64);
                     i += 1;
                 }
                 let digits = i - pos;
