@@ -2,8 +2,10 @@
 
 mod util;
 
+mod damaged;
 mod generate;
 mod inventory;
 mod investigate;
+mod properties;
 mod recommend;
 mod summarize;
