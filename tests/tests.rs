@@ -8,4 +8,5 @@ mod inventory;
 mod investigate;
 mod properties;
 mod recommend;
+mod regression;
 mod summarize;
