@@ -17,7 +17,8 @@ pub struct Cli {
 }
 
 pub const EXIT_CODES: &str = "Exit status: 0 everything read; 1 some input could not be read (a damaged or \
-unreadable file; the rest was processed), or lines were malformed with --strict; 2 usage error or fatal error.";
+unreadable file; the rest was processed), or lines were malformed with --strict; 2 usage error or fatal error; 130 interrupted (Ctrl-C), with what was \
+read so far on stderr.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -8,9 +8,9 @@
 //! buffers are recycled, so memory stays flat whatever the input size.
 //! Workers never print; problems are collected and reported by the caller.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -18,6 +18,36 @@ use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{open, Chunk, ChunkReader, FormatCtx, Input, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
+
+/// Set by the SIGINT handler (see `install_interrupt_handler`): the engine
+/// stops between chunks and between files, and the caller reports what was
+/// read. Unset (never interrupted) in library use without the handler.
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// True once Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// Makes Ctrl-C (SIGINT) stop the engine between chunks instead of killing
+/// the process, so the partial accounting can be printed; a second Ctrl-C
+/// exits at once (status 130).
+///
+/// `signal-hook` rather than `ctrlc`: its handler only stores to an atomic
+/// flag (async-signal-safe, no thread), it depends on nothing but `libc`,
+/// already in the build, and it offers the "second signal exits" rule
+/// ready-made; `ctrlc` adds `nix` and a watcher thread.
+pub fn install_interrupt_handler() {
+    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::SIGINT;
+        // Registered first, so it runs first: exits only when the flag was
+        // already set by an earlier Ctrl-C.
+        let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone());
+        let _ = signal_hook::flag::register(SIGINT, flag.clone());
+    }
+}
 
 /// Where a record came from, for processors that print or filter lines.
 pub struct RecordCtx<'a> {
@@ -80,6 +110,30 @@ impl Accounting {
         self.bytes_decompressed += o.bytes_decompressed;
     }
 
+    /// One line for people: what was read and how it was accounted for.
+    pub fn summary_line(&self) -> String {
+        let mut s = format!(
+            "{} lines in {} files ({} unreadable): {} headers, {} records, {} NODATA, {} SKIPDATA, {} skipped",
+            self.lines,
+            self.files,
+            self.files_failed,
+            self.headers,
+            self.records,
+            self.nodata,
+            self.skipdata,
+            self.skipped_total()
+        );
+        let reasons: Vec<String> = self
+            .skipped_by_reason()
+            .iter()
+            .map(|(r, n)| format!("{r}: {n}"))
+            .collect();
+        if !reasons.is_empty() {
+            s.push_str(&format!(" ({})", reasons.join(", ")));
+        }
+        s
+    }
+
     pub fn skipped_total(&self) -> u64 {
         self.skipped.iter().sum()
     }
@@ -134,6 +188,12 @@ pub struct AccountingJson {
     pub bytes_read: u64,
     pub bytes_decompressed: u64,
 }
+
+/// The run was stopped by Ctrl-C; carries the partial accounting line.
+/// `main` prints it as `flowscope: interrupted: …` and exits 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {0}")]
+pub struct Interrupted(pub String);
 
 /// A line that was skipped, with enough context to find and fix it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -304,6 +364,17 @@ impl<P: Processor> Worker<P> {
             }
         }
         self.acc.skipped[SkipReason::LineTooLong.index()] += reader.counts.too_long;
+        self.acc.skipped[SkipReason::Truncated.index()] += reader.counts.truncated;
+        if let Some(l) = reader.truncated_line {
+            if self.bad.len() < self.max_bad {
+                self.bad.push(BadLine {
+                    file: file.clone(),
+                    line: l,
+                    reason: SkipReason::Truncated,
+                    detail: "the input broke off inside this line (not parsed)".to_string(),
+                });
+            }
+        }
         if let Some(e) = err {
             self.acc.files_failed += 1;
             self.errors.push(FileError {
@@ -386,7 +457,7 @@ fn read_error(
 
 /// Reads one input sequentially on the current thread.
 fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<FormatCtx>) {
-    if w.proc.done() {
+    if w.proc.done() || interrupted() {
         return;
     }
     let file: Arc<str> = input.display().into();
@@ -409,7 +480,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             Ok(Some(c)) => {
                 w.chunk(&file, &c);
                 reader.give_back(c.into_buffer());
-                if w.proc.done() {
+                if w.proc.done() || interrupted() {
                     break;
                 }
             }
@@ -466,7 +537,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
             let mut reader = ChunkReader::new(opened.reader, default.clone());
             let mut err = None;
             loop {
-                if stop.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) || interrupted() {
                     break;
                 }
                 while let Ok(buf) = back_rx.try_recv() {

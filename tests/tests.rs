@@ -2,8 +2,11 @@
 
 mod util;
 
+mod damaged;
 mod generate;
 mod inventory;
 mod investigate;
+mod properties;
 mod recommend;
+mod regression;
 mod summarize;

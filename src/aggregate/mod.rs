@@ -90,20 +90,27 @@ struct Cell {
     peers: PeerSet,
 }
 
+/// A record's time span, lowest first: a record whose start is after its
+/// end (a broken clock, a damaged line) still spans [end, start], so every
+/// window keeps first ≤ last.
+#[inline]
+fn span_of(start: Option<u64>, end: Option<u64>) -> Option<(u64, u64)> {
+    let (s, e) = (start.or(end)?, end.or(start)?);
+    Some((s.min(e), s.max(e)))
+}
+
 impl Cell {
     fn add_span(&mut self, start: Option<u64>, end: Option<u64>) {
-        if let Some(s) = start.or(end) {
+        if let Some((s, e)) = span_of(start, end) {
             self.first = Some(self.first.map_or(s, |f| f.min(s)));
-        }
-        if let Some(e) = end.or(start) {
             self.last = Some(self.last.map_or(e, |l| l.max(e)));
         }
     }
 
     fn merge(&mut self, o: Cell) {
         self.flows += o.flows;
-        self.packets += o.packets;
-        self.bytes += o.bytes;
+        self.packets = self.packets.saturating_add(o.packets);
+        self.bytes = self.bytes.saturating_add(o.bytes);
         self.add_span(o.first, o.last);
         self.peers.merge(o.peers);
     }
@@ -131,10 +138,8 @@ struct EniStats {
 
 impl EniStats {
     fn span(&mut self, start: Option<u64>, end: Option<u64>) {
-        if let Some(s) = start.or(end) {
+        if let Some((s, e)) = span_of(start, end) {
             self.first = Some(self.first.map_or(s, |f| f.min(s)));
-        }
-        if let Some(e) = end.or(start) {
             self.last = Some(self.last.map_or(e, |l| l.max(e)));
         }
     }
@@ -317,8 +322,8 @@ impl Aggregate {
         let key = self.capped(key);
         let cell = self.cells.entry(key).or_default();
         cell.flows += 1;
-        cell.packets += rec.packets;
-        cell.bytes += rec.bytes;
+        cell.packets = cell.packets.saturating_add(rec.packets);
+        cell.bytes = cell.bytes.saturating_add(rec.bytes);
         cell.add_span(rec.start, rec.end);
         cell.peers.add(peer, 1, rec.bytes);
     }
@@ -426,8 +431,8 @@ impl Aggregate {
                     peers: PeerSet::default(),
                 });
             row.flows += cell.flows;
-            row.packets += cell.packets;
-            row.bytes += cell.bytes;
+            row.packets = row.packets.saturating_add(cell.packets);
+            row.bytes = row.bytes.saturating_add(cell.bytes);
             row.add_span(cell.first, cell.last);
             row.peers.merge(peers);
         }

@@ -43,7 +43,7 @@ impl PeerSet {
             PeerSet::Empty => *self = PeerSet::One(ip, PeerStat { flows, bytes }),
             PeerSet::One(a, s) if *a == ip => {
                 s.flows += flows;
-                s.bytes += bytes;
+                s.bytes = s.bytes.saturating_add(bytes);
             }
             PeerSet::One(a, s) => {
                 let mut m = HashMap::with_capacity(4);
@@ -54,7 +54,7 @@ impl PeerSet {
             PeerSet::Exact(m) => {
                 let s = m.entry(ip).or_default();
                 s.flows += flows;
-                s.bytes += bytes;
+                s.bytes = s.bytes.saturating_add(bytes);
                 if m.len() > EXACT_PEERS {
                     self.make_sketch();
                 }

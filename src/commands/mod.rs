@@ -67,6 +67,9 @@ where
     for e in &out.file_errors {
         let _ = writeln!(err, "flowscope: error: {e}");
     }
+    if engine::interrupted() {
+        return Err(engine::Interrupted(out.accounting.summary_line()).into());
+    }
     let skipped = out.accounting.skipped_total();
     if skipped > 0 && (!args.quiet || args.strict) {
         for b in &out.bad_lines {

@@ -331,7 +331,7 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
             "Window: {} to {} ({:.1} h)",
             fmt_time(s),
             fmt_time(e),
-            (e - s) as f64 / 3600.0
+            e.saturating_sub(s) as f64 / 3600.0
         )?;
     }
     // Headlines first: what to do, most confident first.

@@ -345,8 +345,12 @@ fn write_table(
             rows.len() - top
         )?;
     }
-    let (flows, packets, bytes) = s.rows.iter().fold((0, 0, 0), |(f, p, b), r| {
-        (f + r.flows, p + r.packets, b + r.bytes)
+    let (flows, packets, bytes) = s.rows.iter().fold((0u64, 0u64, 0u64), |(f, p, b), r| {
+        (
+            f + r.flows,
+            p.saturating_add(r.packets),
+            b.saturating_add(r.bytes),
+        )
     });
     let accepted: u64 = s
         .rows

@@ -23,10 +23,14 @@ pub enum SkipReason {
     MissingField,
     InvalidUtf8,
     LineTooLong,
+    /// The unterminated last piece of a line where the input broke off
+    /// (damaged gzip, read error): never parsed, since a cut number would
+    /// still look valid.
+    Truncated,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 12] = [
+    pub const ALL: [SkipReason; 13] = [
         SkipReason::EmptyLine,
         SkipReason::FieldCount,
         SkipReason::BadNumber,
@@ -39,6 +43,7 @@ impl SkipReason {
         SkipReason::MissingField,
         SkipReason::InvalidUtf8,
         SkipReason::LineTooLong,
+        SkipReason::Truncated,
     ];
 
     /// Stable snake_case name.
@@ -56,6 +61,7 @@ impl SkipReason {
             SkipReason::MissingField => "missing_field",
             SkipReason::InvalidUtf8 => "invalid_utf8",
             SkipReason::LineTooLong => "line_too_long",
+            SkipReason::Truncated => "truncated_line",
         }
     }
 

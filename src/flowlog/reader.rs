@@ -192,6 +192,8 @@ pub struct ReaderCounts {
     pub headers: u64,
     pub too_long: u64,
     pub decompressed: u64,
+    /// The piece of a line left where the input broke off (0 or 1).
+    pub truncated: u64,
 }
 
 /// Cuts a byte stream into chunks of whole lines.
@@ -207,6 +209,8 @@ pub struct ChunkReader<R> {
     pub counts: ReaderCounts,
     /// Line numbers of lines skipped as too long (first few).
     pub too_long_lines: Vec<u64>,
+    /// Line number of the unterminated line dropped where the input broke off.
+    pub truncated_line: Option<u64>,
     /// A read error met while filling: the data before it is delivered
     /// first, then the error.
     pending_error: Option<io::Error>,
@@ -225,6 +229,7 @@ impl<R: Read> ChunkReader<R> {
             spare: Vec::new(),
             counts: ReaderCounts::default(),
             too_long_lines: Vec::new(),
+            truncated_line: None,
             pending_error: None,
         }
     }
@@ -308,7 +313,7 @@ impl<R: Read> ChunkReader<R> {
                         self.start += nl + 1;
                         continue;
                     }
-                } else if self.eof {
+                } else if self.eof && self.pending_error.is_none() {
                     let line = trim_line(&self.buf[self.start..self.len]);
                     if Format::from_header_line(line).is_some() {
                         self.counts.headers += 1;
@@ -340,9 +345,24 @@ impl<R: Read> ChunkReader<R> {
                 }
             }
             if !header_next && self.eof && end < region.len() {
-                // The last line has no newline.
-                lines += 1;
-                end = region.len();
+                if self.pending_error.is_some() {
+                    // The input broke off inside this line: a cut number
+                    // would still parse, so the piece is dropped and
+                    // counted (`truncated_line`), never parsed.
+                    self.counts.truncated += 1;
+                    self.truncated_line = Some(self.line + lines + 1);
+                    self.len = self.start + end;
+                    if end == 0 {
+                        self.line += 1;
+                        continue;
+                    }
+                    // Counted after the chunk's own lines, below.
+                    self.line += 1;
+                } else {
+                    // The last line has no newline.
+                    lines += 1;
+                    end = region.len();
+                }
             }
             if end == 0 {
                 // No complete line in a full buffer: a line too long to keep.
@@ -458,7 +478,13 @@ fn walk(
     for p in paths {
         match std::fs::metadata(&p) {
             Ok(m) if m.is_dir() => walk(&p, out, problems, seen),
-            Ok(_) if looks_like_log(&p) => out.push(Input::Path(p)),
+            Ok(m) if m.is_file() && looks_like_log(&p) => out.push(Input::Path(p)),
+            // A FIFO, socket or device named like a log: opening a FIFO
+            // with no writer would block the whole run. (Given by name on
+            // the command line, such a path is read: `<(zcat …)`.)
+            Ok(_) if looks_like_log(&p) => {
+                problems.push(format!("{}: not a regular file, skipped", p.display()))
+            }
             Ok(_) => {}
             Err(e) => problems.push(format!("{}: {}", p.display(), e)),
         }

@@ -24,8 +24,8 @@ pub struct BucketStat {
 impl BucketStat {
     fn add(&mut self, o: &BucketStat) {
         self.flows += o.flows;
-        self.packets += o.packets;
-        self.bytes += o.bytes;
+        self.packets = self.packets.saturating_add(o.packets);
+        self.bytes = self.bytes.saturating_add(o.bytes);
     }
 }
 
@@ -91,8 +91,8 @@ impl Timeline {
     pub fn add_at(&mut self, t: u64, flows: u64, packets: u64, bytes: u64) {
         let b = self.buckets.entry(t - t % self.width).or_default();
         b.flows += flows;
-        b.packets += packets;
-        b.bytes += bytes;
+        b.packets = b.packets.saturating_add(packets);
+        b.bytes = b.bytes.saturating_add(bytes);
     }
 
     /// Adds another worker's counts (same bucket width).
@@ -120,7 +120,7 @@ impl Timeline {
         let (Some(lo), Some(hi)) = (self.buckets.keys().min(), self.buckets.keys().max()) else {
             return 0;
         };
-        (hi - lo) / self.width + 1
+        ((hi - lo) / self.width).saturating_add(1)
     }
 
     pub fn to_json(&self) -> TimelineJson {
@@ -151,7 +151,8 @@ impl Timeline {
         let group = span.div_ceil(max_width.max(1));
         let mut cols = vec![0u64; span.div_ceil(group)];
         for (t, b) in &sorted {
-            cols[((t - first) / self.width) as usize / group] += pick(b);
+            let c = &mut cols[((t - first) / self.width) as usize / group];
+            *c = c.saturating_add(pick(b));
         }
         sparkline(&cols)
     }
@@ -169,7 +170,7 @@ impl Timeline {
             "timeline: {} buckets from {} to {} ({} of them empty)",
             fmt_width(self.width),
             fmt_time(first.0),
-            fmt_time(last.0 + self.width),
+            fmt_time(last.0.saturating_add(self.width)),
             span - sorted.len() as u64
         )?;
         if span as usize <= MAX_TABLE_ROWS {

@@ -60,8 +60,8 @@ impl Stat {
     #[inline]
     fn add(&mut self, flows: u64, packets: u64, bytes: u64, start: Option<u64>, end: Option<u64>) {
         self.flows += flows;
-        self.packets += packets;
-        self.bytes += bytes;
+        self.packets = self.packets.saturating_add(packets);
+        self.bytes = self.bytes.saturating_add(bytes);
         if let Some(s) = start.or(end) {
             self.first_seen = Some(self.first_seen.map_or(s, |f| f.min(s)));
         }

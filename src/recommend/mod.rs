@@ -113,7 +113,7 @@ impl RuleHits {
         span: (Option<u64>, Option<u64>),
     ) {
         self.flows += flows;
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         match peer {
             Some(p) => {
                 let h = self
@@ -123,7 +123,7 @@ impl RuleHits {
                     .entry(p)
                     .or_default();
                 h.flows += flows;
-                h.bytes += bytes;
+                h.bytes = h.bytes.saturating_add(bytes);
             }
             None => *self.many.entry(svc).or_default() += flows,
         }
@@ -142,7 +142,7 @@ impl RuleHits {
             for (ip, h) in m {
                 let e = out.entry(*ip).or_default();
                 e.flows += h.flows;
-                e.bytes += h.bytes;
+                e.bytes = e.bytes.saturating_add(h.bytes);
             }
         }
         out
@@ -459,7 +459,7 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                             ))
                             .or_default();
                         e.flows += stat.flows;
-                        e.bytes += stat.bytes;
+                        e.bytes = e.bytes.saturating_add(stat.bytes);
                     }
                 }
             }
@@ -491,7 +491,7 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
                         ))
                         .or_default();
                     e.flows += row.flows;
-                    e.bytes += row.bytes;
+                    e.bytes = e.bytes.saturating_add(row.bytes);
                 }
             }
         }

@@ -1,0 +1,371 @@
+//! Property tests: CIDR and port narrowing, aggregation merge order, the
+//! line parser, and the engine's accounting identity.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use flowscope::aggregate::{Aggregate, Locals, Summary};
+use flowscope::engine::{self, EngineOptions, Processor, RecordCtx};
+use flowscope::flowlog::reader::Input;
+use flowscope::flowlog::{EniId, FlowRecord, Format, Ip, Parser, SkipReason};
+use flowscope::recommend::cidr;
+use ipnet::IpNet;
+use proptest::prelude::*;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn v4_in(net: u32, len: u8) -> impl Strategy<Value = IpAddr> {
+    let host_bits = 32 - len as u32;
+    let mask = if host_bits == 32 {
+        u32::MAX
+    } else {
+        (1u32 << host_bits) - 1
+    };
+    any::<u32>().prop_map(move |h| IpAddr::V4(((net & !mask) | (h & mask)).into()))
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn cidr_cover_covers_stays_inside_and_is_bounded(
+        len in 8u8..=32,
+        net in any::<u32>(),
+        max in 1usize..8,
+        seeds in prop::collection::vec(any::<u32>(), 1..60),
+    ) {
+        let within: IpNet = IpNet::V4(ipnet::Ipv4Net::new(net.into(), len).unwrap().trunc());
+        let host_bits = 32 - len as u32;
+        let mask = if host_bits == 32 { u32::MAX } else { (1u32 << host_bits) - 1 };
+        let base = u32::from(match within.network() { IpAddr::V4(a) => a, _ => unreachable!() });
+        let addrs: Vec<IpAddr> = seeds.iter().map(|h| IpAddr::V4((base | (h & mask)).into())).collect();
+        let c = cidr::cover(&addrs, max, Some(&within));
+        prop_assert!(c.len() <= max, "{} prefixes > {max}: {c:?}", c.len());
+        for a in &addrs {
+            prop_assert!(c.iter().any(|n| n.contains(a)), "{a} not covered by {c:?}");
+        }
+        for n in &c {
+            prop_assert!(within.contains(n), "{n} outside {within}");
+        }
+    }
+
+    #[test]
+    fn cidr_cover_mixed_families(
+        v4 in prop::collection::vec(v4_in(0x0a00_0000, 8), 0..20),
+        v6 in prop::collection::vec(any::<u128>(), 0..20),
+        max in 2usize..8,
+    ) {
+        let mut addrs = v4.clone();
+        addrs.extend(v6.iter().map(|&x| IpAddr::V6(x.into())));
+        prop_assume!(!addrs.is_empty());
+        let c = cidr::cover(&addrs, max, None);
+        prop_assert!(c.len() <= max);
+        for a in &addrs {
+            prop_assert!(c.iter().any(|n| n.contains(a)), "{a} not covered by {c:?}");
+        }
+    }
+
+    #[test]
+    fn port_ranges_cover_every_port_within_max(
+        ports in prop::collection::vec(any::<u16>(), 0..80),
+        max in 1usize..10,
+    ) {
+        let r = cidr::port_ranges(&ports, max);
+        prop_assert!(r.len() <= max);
+        for p in &ports {
+            prop_assert!(r.iter().any(|(a, b)| a <= p && p <= b), "{p} not in {r:?}");
+        }
+        for w in r.windows(2) {
+            prop_assert!(w[0].1 < w[1].0, "overlapping or unsorted {r:?}");
+        }
+        // Every range starts and ends on a used port: ranges only widen
+        // to cover gaps between used ports.
+        for (a, b) in &r {
+            prop_assert!(ports.contains(a) && ports.contains(b));
+        }
+    }
+}
+
+/// Records on a few interfaces, addresses and ports, with directions known
+/// (flow-direction or inventory), so any split must give the same rows.
+fn record_strategy() -> impl Strategy<Value = String> {
+    (
+        0u8..3,
+        0u8..6,
+        0u8..6,
+        prop::sample::select(vec![22u16, 443, 5432, 8080, 40000, 50001, 61000]),
+        prop::sample::select(vec![22u16, 443, 5432, 8080, 40000, 50001, 61000]),
+        prop::sample::select(vec![6u8, 17, 1, 255]),
+        0u64..1000,
+        0u64..100_000,
+        1_700_000_000u64..1_700_000_600,
+        0u64..120,
+        prop::sample::select(vec!["ACCEPT", "REJECT"]),
+        prop::sample::select(vec!["ingress", "egress"]),
+    )
+        .prop_map(|(e, s, d, sp, dp, proto, pk, by, start, dur, act, dir)| {
+            format!(
+                "eni-0{e}a 10.0.0.{s} 10.0.1.{d} {sp} {dp} {proto} {pk} {by} {start} {} {act} {dir}",
+                start + dur
+            )
+        })
+}
+
+const FD_FORMAT: &str =
+    "interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action flow-direction";
+
+type RowKey = (
+    Option<String>,
+    String,
+    u8,
+    Option<u16>,
+    String,
+    u64,
+    u64,
+    u64,
+    Option<u64>,
+    Option<u64>,
+    u64,
+);
+
+fn rows(s: Summary) -> Vec<RowKey> {
+    let mut v: Vec<RowKey> = s
+        .rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.interface_id,
+                r.direction.as_str().to_string(),
+                r.protocol,
+                r.port,
+                format!("{:?}", r.action),
+                r.flows,
+                r.packets,
+                r.bytes,
+                r.first_seen,
+                r.last_seen,
+                r.peers.count(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn agg_of(recs: &[FlowRecord], locals: &Option<Arc<Locals>>) -> Aggregate {
+    let mut a = Aggregate::new(locals.clone());
+    for r in recs {
+        a.add(r);
+    }
+    a
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn aggregate_merge_in_any_partition_equals_one_pass(
+        lines in prop::collection::vec(record_strategy(), 1..120),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        order in any::<u64>(),
+        with_inventory in any::<bool>(),
+    ) {
+        // With an inventory the direction column is dropped: the
+        // interfaces' addresses decide instead.
+        let (format, lines): (String, Vec<String>) = if with_inventory {
+            let f = FD_FORMAT.trim_end_matches(" flow-direction").to_string();
+            let l = lines.iter().map(|l| l.rsplit_once(' ').unwrap().0.to_string()).collect();
+            (f, l)
+        } else {
+            (FD_FORMAT.to_string(), lines)
+        };
+        let locals = with_inventory.then(|| {
+            let mut l = Locals::new();
+            for e in 0..3u8 {
+                let id = format!("eni-0{e}a");
+                l.insert(EniId::from_bytes(id.as_bytes()), vec![Ip::v4(0x0a00_0100 | e as u32)]);
+            }
+            Arc::new(l)
+        });
+        let p = Parser::new(&Format::parse(&format).unwrap());
+        let recs: Vec<FlowRecord> = lines.iter().map(|l| p.parse(l.as_bytes()).unwrap()).collect();
+        let whole = rows(agg_of(&recs, &locals).finish());
+        // Cut into parts, merge them in a shuffled order.
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(recs.len() + 1)).collect();
+        at.push(0);
+        at.push(recs.len());
+        at.sort_unstable();
+        let mut parts: Vec<Aggregate> = at.windows(2).map(|w| agg_of(&recs[w[0]..w[1]], &locals)).collect();
+        let n = parts.len();
+        parts.rotate_left((order % n as u64) as usize);
+        if order & 1 == 1 {
+            parts.reverse();
+        }
+        let mut it = parts.into_iter();
+        let mut total = it.next().unwrap();
+        for part in it {
+            total.merge_from(part);
+        }
+        prop_assert_eq!(whole, rows(total.finish()));
+    }
+}
+
+fn v2() -> Parser {
+    Parser::new(&Format::default_v2())
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    #[test]
+    fn parser_never_panics_on_any_bytes(line in prop::collection::vec(any::<u8>(), 0..300)) {
+        for p in [v2(), Parser::new(&Format::parse(FD_FORMAT).unwrap())] {
+            match p.parse(&line) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(SkipReason::ALL.contains(&e.reason)),
+            }
+        }
+    }
+
+    #[test]
+    fn parser_never_panics_on_near_records(
+        toks in prop::collection::vec(
+            prop::sample::select(vec![
+                "2", "-", "eni-0a", "10.0.0.1", "::1", "fe80::1%eth0", "65536", "0", "255",
+                "256", "18446744073709551615", "18446744073709551616", "ACCEPT", "REJECT",
+                "OK", "NODATA", "SKIPDATA", "ingress", "", " ", "\r", "é", "1.2.3", "::ffff:1.2.3.4",
+            ]),
+            0..20,
+        ),
+    ) {
+        let line = toks.join(" ");
+        let _ = v2().parse(line.as_bytes());
+    }
+
+    #[test]
+    fn formatted_v2_records_roundtrip(
+        eni in 0u64..(1 << 60),
+        src in any::<u32>(),
+        dst in any::<u128>(),
+        sp in any::<u16>(),
+        dp in any::<u16>(),
+        proto in any::<u8>(),
+        packets in any::<u64>(),
+        bytes in any::<u64>(),
+        start in any::<u64>(),
+        end in any::<u64>(),
+        accept in any::<bool>(),
+        crlf in any::<bool>(),
+        spaces in 1usize..3,
+    ) {
+        let src_ip = IpAddr::V4(src.into());
+        let dst_ip = IpAddr::V6(dst.into());
+        let fields = [
+            "2".to_string(), "123456789010".into(), format!("eni-{eni:x}"), src_ip.to_string(),
+            dst_ip.to_string(), sp.to_string(), dp.to_string(), proto.to_string(),
+            packets.to_string(), bytes.to_string(), start.to_string(), end.to_string(),
+            if accept { "ACCEPT" } else { "REJECT" }.into(), "OK".into(),
+        ];
+        let mut line = fields.join(&" ".repeat(spaces));
+        if crlf {
+            line.push('\r');
+        }
+        let r = v2().parse(line.as_bytes()).unwrap();
+        prop_assert_eq!(r.interface, EniId::from_bytes(format!("eni-{eni:x}").as_bytes()));
+        prop_assert_eq!(r.srcaddr.map(|a| a.to_ip_addr()), Some(src_ip));
+        prop_assert_eq!(r.dstaddr.map(|a| a.to_ip_addr()), Some(dst_ip));
+        prop_assert_eq!((r.srcport, r.dstport, r.protocol), (Some(sp), Some(dp), Some(proto)));
+        prop_assert_eq!((r.packets, r.bytes, r.start, r.end), (packets, bytes, Some(start), Some(end)));
+        prop_assert_eq!(r.action == flowscope::flowlog::Action::Accept, accept);
+    }
+}
+
+#[derive(Default)]
+struct Count(u64);
+impl Processor for Count {
+    fn record(&mut self, _: &FlowRecord, _: &RecordCtx<'_>) {
+        self.0 += 1;
+    }
+    fn merge(&mut self, o: Self) {
+        self.0 += o.0;
+    }
+}
+
+fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => Just(b"2 1 eni-0a 10.0.0.1 10.0.0.2 50000 443 6 1 10 1 2 ACCEPT OK".to_vec()),
+        1 => Just(b"2 1 eni-0a - - - - - - - 1 2 - NODATA".to_vec()),
+        1 => Just(b"2 1 eni-0a - - - - - - - 1 2 - SKIPDATA".to_vec()),
+        1 => Just(HEADER_V2.trim_end().as_bytes().to_vec()),
+        1 => Just(b"interface-id srcaddr dstaddr srcport dstport protocol action".to_vec()),
+        1 => Just(b"eni-0b 10.0.0.9 10.0.0.8 1 2 17 REJECT".to_vec()),
+        1 => Just(Vec::new()),
+        1 => Just(b"\r".to_vec()),
+        1 => Just(b"2 1 eni-0a 10.0.0.1 10.0.0.2 70000 443 6 1 10 1 2 ACCEPT OK".to_vec()),
+        1 => Just(b"\xff\xfe garbage".to_vec()),
+        2 => prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..80),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    #[test]
+    fn accounting_identity_over_random_line_mixes(
+        files in prop::collection::vec(
+            (prop::collection::vec(line_strategy(), 0..60), any::<bool>(), any::<bool>(), 0usize..4),
+            1..4,
+        ),
+        threads in 1usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        let mut total_lines = 0u64;
+        for (i, (lines, gzip, final_newline, cut)) in files.iter().enumerate() {
+            let mut text = lines.join(&b'\n');
+            if *final_newline && !lines.is_empty() {
+                text.push(b'\n');
+            }
+            let mut n = lines.len() as u64;
+            if !*final_newline && lines.last().is_some_and(|l| l.is_empty()) {
+                n -= 1; // a trailing empty piece is not a line
+            }
+            let mut data = if *gzip {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(&text).unwrap();
+                e.finish().unwrap()
+            } else {
+                text
+            };
+            let damaged = *gzip && *cut > 0 && data.len() > 20;
+            if damaged {
+                let keep = data.len() * *cut / 4;
+                data.truncate(keep);
+            } else {
+                total_lines += n;
+            }
+            let p = dir.path().join(format!("f{i}.log"));
+            std::fs::write(&p, &data).unwrap();
+            inputs.push(Input::Path(p));
+        }
+        let opts = EngineOptions { threads, ..EngineOptions::default() };
+        let out = engine::run(&inputs, &opts, Count::default);
+        let a = &out.accounting;
+        prop_assert!(a.is_balanced(), "{a:?}");
+        prop_assert_eq!(a.files, files.len() as u64);
+        prop_assert_eq!(out.processor.0, a.records + a.nodata + a.skipdata);
+        if out.file_errors.is_empty() {
+            prop_assert_eq!(a.lines, total_lines, "{:?}", a);
+        }
+    }
+}
+
+const HEADER_V2: &str =
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
