@@ -5,6 +5,7 @@
 //! separated; `-` means absent; S3 objects begin with a header line of
 //! field names; NODATA/SKIPDATA records carry no traffic.
 
+mod fast;
 pub mod format;
 pub mod parse;
 pub mod reader;

@@ -93,7 +93,7 @@ impl LineError {
 
 /// Interpreted column kinds, resolved once per format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(super) enum Col {
     Skip,
     Interface,
     Src,
@@ -182,7 +182,32 @@ impl Parser {
         if line.len() > MAX_LINE {
             return Err(LineError::line(SkipReason::LineTooLong, 0));
         }
-        if !known_ascii && !line.is_ascii() && std::str::from_utf8(line).is_err() {
+        let ascii = known_ascii || line.is_ascii();
+        if ascii {
+            if let Some(rec) = super::fast::parse(&self.cols, line) {
+                return Ok(rec);
+            }
+        } else if std::str::from_utf8(line).is_err() {
+            return Err(LineError::line(SkipReason::InvalidUtf8, 0));
+        }
+        self.parse_general(line)
+    }
+
+    /// The general parser alone, without the fast path (`fast.rs`): the
+    /// one that reports errors. Public for the differential tests.
+    #[doc(hidden)]
+    pub fn parse_general(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
+        let line = match line {
+            [rest @ .., b'\r'] => rest,
+            l => l,
+        };
+        if line.is_empty() {
+            return Err(LineError::line(SkipReason::EmptyLine, 0));
+        }
+        if line.len() > MAX_LINE {
+            return Err(LineError::line(SkipReason::LineTooLong, 0));
+        }
+        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
             return Err(LineError::line(SkipReason::InvalidUtf8, 0));
         }
         let mut rec = FlowRecord::default();
