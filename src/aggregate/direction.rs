@@ -22,9 +22,29 @@ const SERVICE_PORTS: &[u16] = &[
     9042, 9090, 9092, 9093, 9200, 9300, 9418, 10250, 11211, 15672, 27017, 50051,
 ];
 
+/// One bit per port: below 1024 or in `SERVICE_PORTS`. Built at compile
+/// time; a lookup replaces a binary search that ran four times per record
+/// with data-dependent branches (3% of a single-thread profile).
+static SERVICE_BITMAP: [u64; 1024] = {
+    let mut bits = [0u64; 1024];
+    let mut p = 0;
+    while p < 1024 {
+        bits[p / 64] |= 1 << (p % 64);
+        p += 1;
+    }
+    let mut i = 0;
+    while i < SERVICE_PORTS.len() {
+        let p = SERVICE_PORTS[i] as usize;
+        bits[p / 64] |= 1 << (p % 64);
+        i += 1;
+    }
+    bits
+};
+
 /// True if a port is a well-known service port.
+#[inline]
 pub fn is_service_port(p: u16) -> bool {
-    p < 1024 || SERVICE_PORTS.binary_search(&p).is_ok()
+    SERVICE_BITMAP[p as usize / 64] >> (p % 64) & 1 == 1
 }
 
 /// How the server side was decided (kept for diagnostics and tests).
@@ -97,6 +117,13 @@ mod tests {
     #[test]
     fn service_ports_sorted() {
         assert!(SERVICE_PORTS.windows(2).all(|w| w[0] < w[1]));
+        for p in 0..=u16::MAX {
+            assert_eq!(
+                is_service_port(p),
+                p < 1024 || SERVICE_PORTS.contains(&p),
+                "{p}"
+            );
+        }
     }
 
     #[test]
