@@ -190,7 +190,7 @@ impl Parser {
         } else if std::str::from_utf8(line).is_err() {
             return Err(LineError::line(SkipReason::InvalidUtf8, 0));
         }
-        self.parse_general(line)
+        self.general(line)
     }
 
     /// The general parser alone, without the fast path (`fast.rs`): the
@@ -210,6 +210,13 @@ impl Parser {
         if !line.is_ascii() && std::str::from_utf8(line).is_err() {
             return Err(LineError::line(SkipReason::InvalidUtf8, 0));
         }
+        self.general(line)
+    }
+
+    /// The general parser on a line already checked by `parse_with` or
+    /// `parse_general` (`\r` stripped once, not empty, not too long,
+    /// valid UTF-8).
+    fn general(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
         let mut rec = FlowRecord::default();
         let mut col = 0usize;
         let mut pos = 0usize;
@@ -634,6 +641,11 @@ mod tests {
                 b"2 1 eni-\xff 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
                 SkipReason::InvalidUtf8,
                 None,
+            ),
+            (
+                b"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\r\r",
+                SkipReason::BadLogStatus,
+                Some(13),
             ),
             (b"", SkipReason::EmptyLine, None),
             (b"\r", SkipReason::EmptyLine, None),
