@@ -172,23 +172,11 @@ impl Parser {
     /// byte loop over the tail: about 4% of a single-thread run.
     #[inline]
     pub fn parse_with(&self, line: &[u8], known_ascii: bool) -> Result<FlowRecord, LineError> {
-        let line = match line {
-            [rest @ .., b'\r'] => rest,
-            l => l,
-        };
-        if line.is_empty() {
-            return Err(LineError::line(SkipReason::EmptyLine, 0));
-        }
-        if line.len() > MAX_LINE {
-            return Err(LineError::line(SkipReason::LineTooLong, 0));
-        }
-        let ascii = known_ascii || line.is_ascii();
+        let (line, ascii) = checked(line, known_ascii)?;
         if ascii {
             if let Some(rec) = super::fast::parse(&self.cols, line) {
                 return Ok(rec);
             }
-        } else if std::str::from_utf8(line).is_err() {
-            return Err(LineError::line(SkipReason::InvalidUtf8, 0));
         }
         self.general(line)
     }
@@ -197,25 +185,10 @@ impl Parser {
     /// one that reports errors. Public for the differential tests.
     #[doc(hidden)]
     pub fn parse_general(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
-        let line = match line {
-            [rest @ .., b'\r'] => rest,
-            l => l,
-        };
-        if line.is_empty() {
-            return Err(LineError::line(SkipReason::EmptyLine, 0));
-        }
-        if line.len() > MAX_LINE {
-            return Err(LineError::line(SkipReason::LineTooLong, 0));
-        }
-        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
-            return Err(LineError::line(SkipReason::InvalidUtf8, 0));
-        }
-        self.general(line)
+        self.general(checked(line, false)?.0)
     }
 
-    /// The general parser on a line already checked by `parse_with` or
-    /// `parse_general` (`\r` stripped once, not empty, not too long,
-    /// valid UTF-8).
+    /// The general parser on a line that passed `checked`.
     fn general(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
         let mut rec = FlowRecord::default();
         let mut col = 0usize;
@@ -416,6 +389,28 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// The whole-line checks both paths share: strips one trailing `\r`, and
+/// rejects empty, overlong and invalid UTF-8 lines. Returns the line and
+/// whether it is ASCII (the fast path's precondition).
+#[inline]
+fn checked(line: &[u8], known_ascii: bool) -> Result<(&[u8], bool), LineError> {
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        l => l,
+    };
+    if line.is_empty() {
+        return Err(LineError::line(SkipReason::EmptyLine, 0));
+    }
+    if line.len() > MAX_LINE {
+        return Err(LineError::line(SkipReason::LineTooLong, 0));
+    }
+    let ascii = known_ascii || line.is_ascii();
+    if !ascii && std::str::from_utf8(line).is_err() {
+        return Err(LineError::line(SkipReason::InvalidUtf8, 0));
+    }
+    Ok((line, ascii))
 }
 
 /// Index of the first space in `line[pos..]`, or `line.len()`.
