@@ -118,6 +118,8 @@ pub(super) enum Col {
 pub struct Parser {
     cols: Vec<Col>,
     has_status: bool,
+    /// The columns are the default format's: `fast::parse_v2` applies.
+    v2: bool,
 }
 
 /// Lines longer than this are skipped unread (`line_too_long`): a real
@@ -150,7 +152,12 @@ impl Parser {
             })
             .collect();
         let has_status = cols.contains(&Col::Status);
-        Parser { cols, has_status }
+        let v2 = cols == super::fast::V2;
+        Parser {
+            cols,
+            has_status,
+            v2,
+        }
     }
 
     /// Number of columns expected.
@@ -174,7 +181,12 @@ impl Parser {
     pub fn parse_with(&self, line: &[u8], known_ascii: bool) -> Result<FlowRecord, LineError> {
         let (line, ascii) = checked(line, known_ascii)?;
         if ascii {
-            if let Some(rec) = super::fast::parse(&self.cols, line) {
+            let fast = if self.v2 {
+                super::fast::parse_v2(line)
+            } else {
+                super::fast::parse(&self.cols, line)
+            };
+            if let Some(rec) = fast {
                 return Ok(rec);
             }
         }
