@@ -318,23 +318,28 @@ impl<P: Processor> Worker<P> {
         let parser = &fmt.parser;
         // One SIMD pass over the chunk instead of a check per line.
         let ascii = chunk.data().is_ascii();
-        chunk.for_each_line(|line_no, line| match parser.parse_with(line, ascii) {
-            Ok(rec) => {
-                match rec.status {
-                    LogStatus::Ok => self.acc.records += 1,
-                    LogStatus::NoData => self.acc.nodata += 1,
-                    LogStatus::SkipData => self.acc.skipdata += 1,
+        let mut rec = FlowRecord::default();
+        chunk.for_each_line(
+            |line_no, line| match parser.parse_into(line, ascii, &mut rec) {
+                Ok(()) => {
+                    match rec.status {
+                        LogStatus::Ok => self.acc.records += 1,
+                        LogStatus::NoData => self.acc.nodata += 1,
+                        LogStatus::SkipData => self.acc.skipdata += 1,
+                    }
+                    let ctx = RecordCtx {
+                        file,
+                        line_no,
+                        line,
+                        format: &fmt.format,
+                    };
+                    self.proc.record(&rec, &ctx);
                 }
-                let ctx = RecordCtx {
-                    file,
-                    line_no,
-                    line,
-                    format: &fmt.format,
-                };
-                self.proc.record(&rec, &ctx);
-            }
-            Err(e) => self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
-        });
+                Err(e) => {
+                    self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format))
+                }
+            },
+        );
         self.proc.end_chunk();
     }
 

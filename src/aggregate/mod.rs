@@ -67,7 +67,7 @@ enum CellDir {
     Unresolved,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CellKey {
     eni: EniId,
     server: Ip,
@@ -78,6 +78,27 @@ struct CellKey {
     proto: u8,
     action: Action,
     dir: CellDir,
+}
+
+/// Three words instead of the derived field-by-field hash (ten hasher
+/// rounds per record, most of them on one-byte fields).
+impl std::hash::Hash for CellKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
+        let dir = match self.dir {
+            CellDir::Known(d) => d as u64,
+            CellDir::Unresolved => 3,
+        };
+        let small = opt(self.port)
+            | opt(self.alt) << 17
+            | (self.proto as u64) << 34
+            | (self.action as u64) << 42
+            | dir << 44;
+        h.write_u128(self.eni.0);
+        h.write_u128(self.server.0);
+        h.write_u64(small);
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -130,6 +151,10 @@ struct EniStats {
     /// Records whose packet direction was unknown (fed to `mg`).
     unresolved: u64,
     mg: Vec<(Ip, u64)>,
+    /// The interface's addresses from the inventory (`None`: not in it),
+    /// copied here when the interface is first seen so that a record
+    /// costs one map lookup for both.
+    inventory: Option<Vec<Ip>>,
     /// The interface's own address, once the summary makes it certain:
     /// later records are then resolved as they come, so cells keyed by
     /// server address (one per remote server) stay few.
@@ -177,6 +202,9 @@ impl EniStats {
     }
 
     fn merge(&mut self, o: EniStats) {
+        if self.inventory.is_none() {
+            self.inventory = o.inventory;
+        }
         self.committed = match (self.committed, o.committed) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -208,6 +236,11 @@ impl EniStats {
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
     cells: HashMap<CellKey, Cell>,
+    /// The last record's cell, kept out of the map until a record with
+    /// another key comes: a connection's request and response records,
+    /// usually adjacent, share a cell, so about half the records need no
+    /// lookup (neither of the cell nor of its peer).
+    pending: Option<(CellKey, Cell)>,
     enis: HashMap<EniId, EniStats>,
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
@@ -231,7 +264,11 @@ impl Aggregate {
     /// Adds one parsed record.
     #[inline]
     pub fn add(&mut self, rec: &FlowRecord) {
-        let stats = self.enis.entry(rec.interface).or_default();
+        let locals = &self.locals;
+        let stats = self.enis.entry(rec.interface).or_insert_with(|| EniStats {
+            inventory: locals.as_ref().and_then(|l| l.get(&rec.interface)).cloned(),
+            ..Default::default()
+        });
         stats.span(rec.start, rec.end);
         match rec.status {
             LogStatus::NoData => {
@@ -261,7 +298,7 @@ impl Aggregate {
             None
         };
         let packet_dir = rec.flow_direction.or_else(|| {
-            let locals = self.locals.as_ref()?.get(&rec.interface)?;
+            let locals = stats.inventory.as_ref()?;
             if locals.contains(&dst) {
                 Some(PacketDirection::Ingress)
             } else if locals.contains(&src) {
@@ -289,11 +326,7 @@ impl Aggregate {
                     if inbound { src } else { dst },
                 )
             }
-            None if self
-                .locals
-                .as_ref()
-                .is_some_and(|l| l.contains_key(&rec.interface)) =>
-            {
+            None if stats.inventory.is_some() => {
                 // Addresses known, and neither side is the interface's.
                 (
                     CellDir::Known(Direction::Unknown),
@@ -319,8 +352,13 @@ impl Aggregate {
             action: rec.action,
             dir,
         };
-        let key = self.capped(key);
-        let cell = self.cells.entry(key).or_default();
+        let cell = match &mut self.pending {
+            Some((k, c)) if *k == key => c,
+            _ => {
+                self.flush();
+                &mut self.pending.insert((key, Cell::default())).1
+            }
+        };
         cell.flows += 1;
         cell.packets = cell.packets.saturating_add(rec.packets);
         cell.bytes = cell.bytes.saturating_add(rec.bytes);
@@ -333,12 +371,11 @@ impl Aggregate {
     /// clear, millions of ports or interfaces): past `MAX_CELLS` cells a
     /// new key folds into a per-interface, per-protocol cell of unknown
     /// direction and port, counted in `overflow`.
-    #[inline]
-    fn capped(&mut self, key: CellKey) -> CellKey {
+    fn capped(&mut self, key: CellKey, records: u64) -> CellKey {
         if self.cells.len() < MAX_CELLS || self.cells.contains_key(&key) {
             return key;
         }
-        self.overflow += 1;
+        self.overflow += records;
         CellKey {
             server: Ip::default(),
             port: None,
@@ -348,8 +385,23 @@ impl Aggregate {
         }
     }
 
+    /// Moves the pending cell into the map (through `capped`).
+    fn flush(&mut self) {
+        if let Some((key, cell)) = self.pending.take() {
+            let key = self.capped(key, cell.flows);
+            match self.cells.get_mut(&key) {
+                Some(mine) => mine.merge(cell),
+                None => {
+                    self.cells.insert(key, cell);
+                }
+            }
+        }
+    }
+
     /// Combines another worker's aggregate into this one.
-    pub fn merge_from(&mut self, o: Aggregate) {
+    pub fn merge_from(&mut self, mut o: Aggregate) {
+        self.flush();
+        o.flush();
         for (k, c) in o.cells {
             match self.cells.get_mut(&k) {
                 Some(mine) => mine.merge(c),
@@ -366,7 +418,8 @@ impl Aggregate {
     }
 
     /// Resolves directions and builds the summary.
-    pub fn finish(self) -> Summary {
+    pub fn finish(mut self) -> Summary {
+        self.flush();
         let learned = self.learn_locals();
         // Resolve each cell's direction and peers.
         let mut resolved: Vec<(CellKey, Direction, Cell, PeerSet)> =

@@ -83,8 +83,11 @@ pub(super) const V2: [Col; 14] = [
 /// decoded with its kind known at compile time, so there is no per-token
 /// dispatch and no loop whose exit depends on the data. Same contract as
 /// `parse`: a record only where the general parser gives the same one.
+///
+/// Writes into `rec` (all of it) instead of returning a record: see
+/// `Parser::parse_into`. On `None`, `rec` holds a partial record.
 #[inline]
-pub(super) fn parse_v2(line: &[u8]) -> Option<FlowRecord> {
+pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     if line.len() > MAX_FAST_LINE || line.len() < 2 * V2.len() - 1 {
         return None;
     }
@@ -109,11 +112,11 @@ pub(super) fn parse_v2(line: &[u8]) -> Option<FlowRecord> {
     if bounds.windows(2).any(|b| b[1] == b[0].wrapping_add(1)) {
         return None;
     }
-    let mut rec = FlowRecord::default();
+    *rec = FlowRecord::default();
     macro_rules! col {
         ($i:literal) => {
             field(
-                &mut rec,
+                rec,
                 V2[$i],
                 line,
                 bounds[$i].wrapping_add(1),
@@ -133,7 +136,7 @@ pub(super) fn parse_v2(line: &[u8]) -> Option<FlowRecord> {
     col!(11);
     col!(12);
     col!(13);
-    Some(rec)
+    Some(())
 }
 
 /// One column, `line[start..end]`. `None` for anything the general parser
@@ -361,51 +364,26 @@ fn ipv4(line: &[u8], start: usize, n: usize) -> Option<u32> {
     if lens.iter().any(|&l| !(1..=3).contains(&l)) {
         return None;
     }
-    // Dots, and bytes past the token, become '0'; then all 16 must be digits.
-    let keep = u128::MAX >> ((16 - n) * 8);
-    let dot_bytes = spread(dots as u128);
-    let v = (lo as u128) | ((hi as u128) << 64);
-    let v = (v & keep & !dot_bytes) | (ZEROS128 & !(keep & !dot_bytes));
-    if !all_digits(v as u64) || !all_digits((v >> 64) as u64) {
-        return None;
-    }
-    let d = v - ZEROS128;
-    let octet = |from: usize, len: usize| -> u32 {
-        // The octet's digits moved to the top of three bytes, zeros below.
-        let y = (((d >> (from * 8)) as u32) << ((3 - len) * 8)) & 0x00ff_ffff;
-        (y & 0xff) * 100 + ((y >> 8) & 0xff) * 10 + (y >> 16)
-    };
-    let o = [
-        octet(0, lens[0]),
-        octet(d1 + 1, lens[1]),
-        octet(d2 + 1, lens[2]),
-        octet(d3 + 1, lens[3]),
-    ];
-    if o.iter().any(|&x| x > 255) {
-        return None;
-    }
-    Some((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3])
+    let mut bad = 0u32;
+    let v = (octet(line, start, lens[0], &mut bad) << 24)
+        | (octet(line, start + d1 + 1, lens[1], &mut bad) << 16)
+        | (octet(line, start + d2 + 1, lens[2], &mut bad) << 8)
+        | octet(line, start + d3 + 1, lens[3], &mut bad);
+    (bad == 0).then_some(v)
 }
 
-const ZEROS128: u128 = ((ZEROS as u128) << 64) | ZEROS as u128;
-
-/// Each of the low 16 bits of `bits` widened to a whole byte (0xff).
+/// The octet of `len` (1..=3) digits at `line[at..]`; sets bits in `bad`
+/// unless they are all digits and the value is at most 255. The bytes are
+/// moved to the top of a three-byte word, leading zeros below; with '0'
+/// xored out, a digit is a byte of at most 9 (the line is ASCII, so no
+/// byte exceeds 0x7f, and adding 0x76 reaches bit 7 only above 9).
 #[inline(always)]
-fn spread(bits: u128) -> u128 {
-    let mut out = 0u128;
-    let mut b = bits;
-    while b != 0 {
-        out |= 0xff << (b.trailing_zeros() * 8);
-        b &= b - 1;
-    }
-    out
-}
-
-/// True when all eight bytes of `w` are ASCII digits.
-#[inline(always)]
-fn all_digits(w: u64) -> bool {
-    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-    ((w & HIGH) ^ ZEROS) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ ZEROS) == 0
+fn octet(line: &[u8], at: usize, len: usize, bad: &mut u32) -> u32 {
+    let x = (load8(line, at) as u32) ^ 0x3030_3030;
+    let y = (x << ((3 - len) * 8)) & 0x00ff_ffff;
+    let v = (y & 0xff) * 100 + ((y >> 8) & 0xff) * 10 + (y >> 16);
+    *bad |= ((y + 0x0076_7676) & 0x0080_8080) | (v & !0xff);
+    v
 }
 
 #[cfg(test)]
