@@ -743,6 +743,56 @@ mod tests {
     }
 
     #[test]
+    fn record_order_does_not_change_rows() {
+        // Adjacent records of one cell take the pending-cell path; the
+        // interleaved order flushes it on every record.
+        let grouped = [
+            "2 1 eni-0ccc 10.0.1.10 10.0.0.5 49152 8080 6 5 500 100 110 ACCEPT OK",
+            "2 1 eni-0ccc 10.0.0.5 10.0.1.10 8080 49152 6 5 5000 100 120 ACCEPT OK",
+            "2 1 eni-0ccc 10.0.1.11 10.0.0.5 49153 8080 6 5 500 90 110 ACCEPT OK",
+            "2 1 eni-0ddd 10.0.0.6 10.0.3.3 40000 5432 6 2 300 95 130 ACCEPT OK",
+            "2 1 eni-0ddd 10.0.3.3 10.0.0.6 5432 40000 6 2 900 95 130 ACCEPT OK",
+            "2 1 eni-0ccc 10.0.1.12 10.0.0.5 49154 22 6 1 40 80 80 REJECT OK",
+        ];
+        let interleaved = [
+            grouped[0], grouped[3], grouped[1], grouped[5], grouped[2], grouped[4],
+        ];
+        let mut locals = Locals::new();
+        locals.insert(EniId::from_bytes(b"eni-0ccc"), vec![Ip::v4(0x0a000005)]);
+        locals.insert(EniId::from_bytes(b"eni-0ddd"), vec![Ip::v4(0x0a000006)]);
+        let a = agg(&grouped, V2, Some(locals.clone()));
+        let b = agg(&interleaved, V2, Some(locals));
+        // Peers compared sorted: the exact set is a hash map.
+        let view = |s: &Summary| -> Vec<String> {
+            s.rows
+                .iter()
+                .map(|r| {
+                    let mut peers = r.peers.exact().unwrap_or_default();
+                    peers.sort_by_key(|p| p.0);
+                    format!(
+                        "{:?} {:?} {} {:?} {:?} {} {} {} {:?} {:?} {:?}",
+                        r.eni,
+                        r.direction,
+                        r.protocol,
+                        r.port,
+                        r.action,
+                        r.flows,
+                        r.packets,
+                        r.bytes,
+                        r.first_seen,
+                        r.last_seen,
+                        peers
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(view(&a), view(&b));
+        assert_eq!(a.rows.len(), 3);
+        let r = find(&a, "eni-0ccc", Direction::Ingress, Some(8080));
+        assert_eq!((r.flows, r.bytes), (3, 6000));
+    }
+
+    #[test]
     fn inventory_addresses_decide_direction() {
         let mut locals = Locals::new();
         locals.insert(EniId::from_bytes(b"eni-0ccc"), vec![Ip::v4(0x0a000005)]);
