@@ -278,7 +278,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                let odd = x % 40 == 0;
+                let odd = x.is_multiple_of(40);
                 let pick = if odd {
                     x as usize % alphabet.len()
                 } else {
