@@ -14,6 +14,7 @@
 #
 # Usage: benches/compare.sh [--records N] [--files N] [--runs N]
 #                           [--dir DIR] [--keep] [--no-install] [--no-scale]
+#                           [--baseline BIN]
 #   --records N   records in the dataset (default 10000000, ~1.1 GB inflated)
 #   --files N     files in the many-files dataset (default 200)
 #   --runs N      alternating repetitions; medians are reported (default 3)
@@ -21,6 +22,11 @@
 #                 removed at exit unless --keep)
 #   --no-install  do not apt-get/pip install missing tools; skip them
 #   --no-scale    skip the 10x-input peak-RSS check
+#   --baseline BIN  also run another flowscope binary (e.g. one built from
+#                 an earlier commit) summarize -j2, alternating with the
+#                 rest, and print its ratio to this build: a before/after
+#                 from one run, which is the only comparison that holds on
+#                 a shared machine
 set -euo pipefail
 
 RECORDS=10000000
@@ -30,6 +36,7 @@ DIR=""
 KEEP=0
 INSTALL=1
 SCALE=1
+BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --records) RECORDS="$2"; shift 2 ;;
@@ -39,7 +46,8 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1; shift ;;
         --no-install) INSTALL=0; shift ;;
         --no-scale) SCALE=0; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --baseline) BASELINE="$2"; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -167,12 +175,15 @@ measure() {
 TOOLS=(fs_j1_multi fs_j2_multi fs_j1_single fs_j2_single fs_recommend
        libdeflate_multi libdeflate_single gzip_multi gzip_single
        inflate_j1_multi inflate_j2_multi inflate_single polars duckdb)
+if [ -n "$BASELINE" ]; then TOOLS+=(base_j2_multi base_j2_single); fi
 run_tool() {
     case "$1" in
         fs_j1_multi)  measure "$1" "'$FS' summarize -q -j 1 -o json '$MULTI'" ;;
         fs_j2_multi)  measure "$1" "'$FS' summarize -q -j 2 -o json '$MULTI'" ;;
         fs_j1_single) measure "$1" "'$FS' summarize -q -j 1 -o json '$SINGLE_FILE'" ;;
         fs_j2_single) measure "$1" "'$FS' summarize -q -j 2 -o json '$SINGLE_FILE'" ;;
+        base_j2_multi)  measure "$1" "'$BASELINE' summarize -q -j 2 -o json '$MULTI'" ;;
+        base_j2_single) measure "$1" "'$BASELINE' summarize -q -j 2 -o json '$SINGLE_FILE'" ;;
         fs_recommend) measure "$1" "'$FS' recommend -q -j 2 -o json '$MULTI'" ;;
         libdeflate_multi)
             have libdeflate-gunzip &&
@@ -261,6 +272,10 @@ echo "| summarize -j1 / -j2, many files | $(ratio "$J1M" "$J2M") | (scaling) | |
 echo "| summarize -j1 / -j2, one file | $(ratio "$J1S" "$J2S") | (scaling) | |"
 echo "| flowscope inflate alone / libdeflate, one file | $(ratio "$(median inflate_single 2)" "$LDS") | (info) | |"
 echo "| gzip -dc / libdeflate, one file | $(ratio "$(median gzip_single 2)" "$LDS") | (info) | |"
+if [ -n "$BASELINE" ]; then
+    echo "| baseline / this build, summarize -j2, many files | $(ratio "$(median base_j2_multi 2)" "$J2M") | (before/after) | |"
+    echo "| baseline / this build, summarize -j2, one file | $(ratio "$(median base_j2_single 2)" "$J2S") | (before/after) | |"
+fi
 echo
 echo "CPU-time ratios (less sensitive to other load on a shared machine):"
 echo "summarize -j2 / libdeflate x2, many files: $(ratio "$(median fs_j2_multi 4)" "$(median libdeflate_multi 4)");" \
