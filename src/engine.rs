@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::{LineError, SkipReason};
-use crate::flowlog::reader::{open, Chunk, ChunkReader, FormatCtx, Input, ReadError};
+use crate::flowlog::reader::{open, Buffers, Chunk, ChunkReader, FormatCtx, Input, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 
 /// Set by the SIGINT handler (see `install_interrupt_handler`): the engine
@@ -530,7 +530,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
         }
     };
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
-    let (back_tx, back_rx) = channel::<Vec<u8>>();
+    let (back_tx, back_rx) = channel::<Buffers>();
     let rx = Mutex::new(rx);
     let gzip = opened.gzip;
     let consumed = opened.consumed.clone();

@@ -63,6 +63,9 @@ impl FormatCtx {
 #[derive(Debug)]
 pub struct Chunk {
     buf: Vec<u8>,
+    /// Offsets in `data()` of each line's `\n`, found by the reader's own
+    /// scan, so that a chunk is searched for newlines once, not twice.
+    ends: Vec<u32>,
     start: usize,
     end: usize,
     /// Line number (1-based) of the first line in the chunk.
@@ -78,9 +81,12 @@ impl Chunk {
         &self.buf[self.start..self.end]
     }
 
-    /// Gives the buffer back for reuse.
-    pub fn into_buffer(self) -> Vec<u8> {
-        self.buf
+    /// Gives the buffers back for reuse.
+    pub fn into_buffer(self) -> Buffers {
+        Buffers {
+            bytes: self.buf,
+            ends: self.ends,
+        }
     }
 
     /// Calls `f(line_number, line)` for each line (without `\n`).
@@ -89,7 +95,8 @@ impl Chunk {
         let data = self.data();
         let mut pos = 0;
         let mut line_no = self.first_line;
-        for nl in memchr_iter(b'\n', data) {
+        for &nl in &self.ends {
+            let nl = nl as usize;
             f(line_no, &data[pos..nl]);
             pos = nl + 1;
             line_no += 1;
@@ -98,6 +105,14 @@ impl Chunk {
             f(line_no, &data[pos..]);
         }
     }
+}
+
+/// A chunk's storage, handed back to its reader for reuse
+/// (`ChunkReader::give_back`).
+#[derive(Debug, Default)]
+pub struct Buffers {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
 }
 
 /// Reading failed part-way: the lines before the failure were delivered.
@@ -206,6 +221,7 @@ pub struct ChunkReader<R> {
     line: u64,
     format: Arc<FormatCtx>,
     spare: Vec<Vec<u8>>,
+    spare_ends: Vec<Vec<u32>>,
     pub counts: ReaderCounts,
     /// Line numbers of lines skipped as too long (first few).
     pub too_long_lines: Vec<u64>,
@@ -227,6 +243,7 @@ impl<R: Read> ChunkReader<R> {
             line: 0,
             format,
             spare: Vec::new(),
+            spare_ends: Vec::new(),
             counts: ReaderCounts::default(),
             too_long_lines: Vec::new(),
             truncated_line: None,
@@ -239,10 +256,11 @@ impl<R: Read> ChunkReader<R> {
         self.line
     }
 
-    /// Returns a chunk's buffer for reuse.
-    pub fn give_back(&mut self, buf: Vec<u8>) {
+    /// Returns a chunk's buffers for reuse.
+    pub fn give_back(&mut self, buf: Buffers) {
         if self.spare.len() < 4 {
-            self.spare.push(buf);
+            self.spare.push(buf.bytes);
+            self.spare_ends.push(buf.ends);
         }
     }
 
@@ -329,9 +347,12 @@ impl<R: Read> ChunkReader<R> {
             let mut end = 0usize;
             let mut lines = 0u64;
             let mut header_next = false;
+            let mut ends = self.spare_ends.pop().unwrap_or_default();
+            ends.clear();
             for nl in memchr_iter(b'\n', region) {
                 lines += 1;
                 end = nl + 1;
+                ends.push(nl as u32);
                 if end < region.len() && region[end].is_ascii_lowercase() {
                     let next = match memchr(b'\n', &region[end..]) {
                         Some(n) => &region[end..end + n],
@@ -365,6 +386,7 @@ impl<R: Read> ChunkReader<R> {
                 }
             }
             if end == 0 {
+                self.spare_ends.push(ends);
                 // No complete line in a full buffer: a line too long to keep.
                 if region.len() >= MAX_LINE {
                     self.skip_long_line()?;
@@ -380,6 +402,7 @@ impl<R: Read> ChunkReader<R> {
             let buf = std::mem::replace(&mut self.buf, next);
             let chunk = Chunk {
                 buf,
+                ends,
                 start: self.start,
                 end: self.start + end,
                 first_line,
