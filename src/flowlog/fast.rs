@@ -352,34 +352,115 @@ fn number(line: &[u8], start: usize, n: usize) -> Option<u64> {
 /// Dotted-quad IPv4 of 1-to-3-digit octets, each at most 255 (leading
 /// zeros allowed, as in the general parser), at `line[start..start + n]`.
 ///
-/// Branch-light: the token's 16 bytes are checked as digits-or-dots in
-/// two words, and each octet is read from its right-aligned three bytes
-/// (a per-octet helper with its own checks was 12% of a run).
+/// Where 16 bytes can be read from `start` and the CPU has SSSE3 (every
+/// x86_64 of the last fifteen years; checked at run time, the answer is
+/// cached), one shuffle decodes all four octets (`ssse3::ipv4`).
+/// Otherwise, branch-light SWAR: each octet read from its right-aligned
+/// three bytes (a per-octet helper with its own checks was 12% of a run).
 #[inline(always)]
 fn ipv4(line: &[u8], start: usize, n: usize) -> Option<u32> {
     if !(7..=15).contains(&n) {
         return None;
     }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = line.get(start..start + 16) {
+        if std::is_x86_feature_detected!("ssse3") {
+            // SAFETY: SSSE3 is present (checked just above).
+            return unsafe { ssse3::ipv4(block.try_into().expect("16 bytes"), n) };
+        }
+    }
     let lo = load8(line, start);
     let hi = load8(line, start + 8);
-    let dots = (byte_mask(lo, b'.') as u16 | ((byte_mask(hi, b'.') as u16) << 8)) & ((1 << n) - 1);
+    let dots = byte_mask(lo, b'.') as u16 | ((byte_mask(hi, b'.') as u16) << 8);
+    let (lens, at) = octets(dots, n)?;
+    let mut bad = 0u32;
+    let v = (octet(line, start, lens[0], &mut bad) << 24)
+        | (octet(line, start + at[1], lens[1], &mut bad) << 16)
+        | (octet(line, start + at[2], lens[2], &mut bad) << 8)
+        | octet(line, start + at[3], lens[3], &mut bad);
+    (bad == 0).then_some(v)
+}
+
+/// The lengths (each 1..=3) and offsets of the four octets of an
+/// `n`-byte token whose dots are the set bits of `dots` (bits at or past
+/// `n` ignored); `None` unless there are exactly three dots and no octet
+/// is empty or longer than three.
+#[inline(always)]
+fn octets(dots: u16, n: usize) -> Option<([usize; 4], [usize; 4])> {
+    let dots = dots & ((1 << n) - 1);
     if dots.count_ones() != 3 {
         return None;
     }
     let d1 = dots.trailing_zeros() as usize;
     let d2 = (dots & (dots - 1)).trailing_zeros() as usize;
     let d3 = 15 - dots.leading_zeros() as usize;
-    // Octet lengths, each 1..=3 (an empty octet is two dots in a row).
     let lens = [d1, d2 - d1 - 1, d3 - d2 - 1, n - d3 - 1];
     if lens.iter().any(|&l| !(1..=3).contains(&l)) {
         return None;
     }
-    let mut bad = 0u32;
-    let v = (octet(line, start, lens[0], &mut bad) << 24)
-        | (octet(line, start + d1 + 1, lens[1], &mut bad) << 16)
-        | (octet(line, start + d2 + 1, lens[2], &mut bad) << 8)
-        | octet(line, start + d3 + 1, lens[3], &mut bad);
-    (bad == 0).then_some(v)
+    Some((lens, [0, d1 + 1, d2 + 1, d3 + 1]))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod ssse3 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi32, _mm_cvtsi128_si32, _mm_loadu_si128,
+        _mm_madd_epi16, _mm_maddubs_epi16, _mm_max_epu8, _mm_movemask_epi8, _mm_packs_epi32,
+        _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi32, _mm_set1_epi8, _mm_setr_epi8,
+        _mm_shuffle_epi8, _mm_sub_epi8,
+    };
+
+    /// One shuffle per combination of octet lengths (3^4 = 81, indexed
+    /// by Σ (len_k - 1)·3^(3-k)): it moves octet k's digits to the top of
+    /// bytes 4k..4k+3, and zeros (index 0x80) everywhere else.
+    static SHUFFLES: [[u8; 16]; 81] = shuffles();
+
+    const fn shuffles() -> [[u8; 16]; 81] {
+        let mut t = [[0x80u8; 16]; 81];
+        let mut i = 0;
+        while i < 81 {
+            let lens = [i / 27 + 1, (i / 9) % 3 + 1, (i / 3) % 3 + 1, i % 3 + 1];
+            let mut from = 0;
+            let mut k = 0;
+            while k < 4 {
+                let mut j = 0;
+                while j < lens[k] {
+                    t[i][4 * k + 3 - lens[k] + j] = (from + j) as u8;
+                    j += 1;
+                }
+                from += lens[k] + 1;
+                k += 1;
+            }
+            i += 1;
+        }
+        t
+    }
+
+    /// `super::ipv4` for a token of `n` bytes at the start of `block`.
+    ///
+    /// # Safety
+    /// The CPU must support SSSE3.
+    #[target_feature(enable = "ssse3")]
+    pub(super) unsafe fn ipv4(block: &[u8; 16], n: usize) -> Option<u32> {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))) as u16;
+        let (lens, _) = super::octets(dots, n)?;
+        let i = (lens[0] - 1) * 27 + (lens[1] - 1) * 9 + (lens[2] - 1) * 3 + (lens[3] - 1);
+        let shuffle = _mm_loadu_si128(SHUFFLES[i].as_ptr() as *const __m128i);
+        // Digit values, three bytes per octet (leading zeros, then a zero).
+        let d = _mm_shuffle_epi8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), shuffle);
+        let nine = _mm_set1_epi8(9);
+        let digits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine)) == 0xffff;
+        // 100·a + 10·b and c in 16-bit lanes, then summed into 32-bit lanes.
+        let weights = _mm_setr_epi8(100, 10, 1, 0, 100, 10, 1, 0, 100, 10, 1, 0, 100, 10, 1, 0);
+        let octets = _mm_madd_epi16(_mm_maddubs_epi16(d, weights), _mm_set1_epi16(1));
+        let big = _mm_movemask_epi8(_mm_cmpgt_epi32(octets, _mm_set1_epi32(255)));
+        if !digits || big != 0 {
+            return None;
+        }
+        let bytes = _mm_packus_epi16(_mm_packs_epi32(octets, octets), octets);
+        Some((_mm_cvtsi128_si32(bytes) as u32).swap_bytes())
+    }
 }
 
 /// The octet of `len` (1..=3) digits at `line[at..]`; sets bits in `bad`
@@ -460,6 +541,55 @@ mod tests {
             // Inside a line, followed by more text.
             let line = format!("x {s} 8080 443");
             assert_eq!(ipv4(line.as_bytes(), 2, s.len()), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn ipv4_paths_agree_on_random_tokens() {
+        // Bare tokens take the SWAR path (fewer than 16 bytes to read),
+        // tokens inside a line the SSSE3 one where the CPU has it.
+        let alphabet = b"0123456789012345678901234567890123456789./a: ";
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..50_000 {
+            let len = 7 + next(9) as usize;
+            let tok: Vec<u8> = if next(2) == 0 {
+                // A dotted quad with octets of 1 to 3 digits.
+                let o: Vec<String> = (0..4).map(|_| next(1000).to_string()).collect();
+                o.join(".").into_bytes()
+            } else {
+                (0..len)
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect()
+            };
+            let want = match super::super::parse::parse_ip(&tok) {
+                Some(ip) if ip.is_v4() => Some(ip.0 as u32),
+                _ => None,
+            };
+            let n = tok.len();
+            if !(7..=15).contains(&n) {
+                continue;
+            }
+            assert_eq!(
+                ipv4(&tok, 0, n),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&tok)
+            );
+            let mut line = b"2 ".to_vec();
+            line.extend_from_slice(&tok);
+            line.extend_from_slice(b" 49152 443 6 1 40");
+            assert_eq!(
+                ipv4(&line, 2, n),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&tok)
+            );
         }
     }
 
