@@ -15,9 +15,10 @@ pub mod direction;
 pub mod peers;
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use serde::Serialize;
 
 use crate::engine::{Processor, RecordCtx};
@@ -235,17 +236,69 @@ impl EniStats {
 /// The aggregate being built by one worker.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
-    cells: HashMap<CellKey, Cell>,
-    /// The last record's cell, kept out of the map until a record with
-    /// another key comes: a connection's request and response records,
-    /// usually adjacent, share a cell, so about half the records need no
-    /// lookup (neither of the cell nor of its peer).
-    pending: Option<(CellKey, Cell)>,
+    cells: Cells,
     enis: HashMap<EniId, EniStats>,
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
     /// Records folded into overflow cells (see `capped`).
     overflow: u64,
+}
+
+/// The cells, in a vector indexed by a hash table of positions: a record
+/// whose key is the previous record's (a connection's request and response
+/// records are usually adjacent and share a cell) finds its cell by one
+/// key comparison, with no hashing.
+#[derive(Debug, Clone, Default)]
+struct Cells {
+    list: Vec<(CellKey, Cell)>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// Position of the last cell a record went to.
+    last: usize,
+}
+
+impl Cells {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn contains(&self, key: &CellKey) -> bool {
+        let list = &self.list;
+        self.index
+            .find(self.hasher.hash_one(key), |&i| list[i as usize].0 == *key)
+            .is_some()
+    }
+
+    /// The cell of `key`, created empty if new.
+    fn get_or_insert(&mut self, key: CellKey) -> &mut Cell {
+        let list = &self.list;
+        let hasher = &self.hasher;
+        let entry = self.index.entry(
+            hasher.hash_one(key),
+            |&i| list[i as usize].0 == key,
+            |&i| hasher.hash_one(list[i as usize].0),
+        );
+        let i = match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => *e.get() as usize,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let i = self.list.len();
+                e.insert(i as u32);
+                self.list.push((key, Cell::default()));
+                i
+            }
+        };
+        self.last = i;
+        &mut self.list[i].1
+    }
+
+    /// The last record's cell, if `key` is its key.
+    #[inline]
+    fn last(&mut self, key: &CellKey) -> Option<&mut Cell> {
+        match self.list.get_mut(self.last) {
+            Some((k, c)) if k == key => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// Cells one worker keeps before folding new keys: about 300 bytes each
@@ -352,11 +405,11 @@ impl Aggregate {
             action: rec.action,
             dir,
         };
-        let cell = match &mut self.pending {
-            Some((k, c)) if *k == key => c,
-            _ => {
-                self.flush();
-                &mut self.pending.insert((key, Cell::default())).1
+        let cell = match self.cells.last(&key) {
+            Some(c) => c,
+            None => {
+                let key = self.capped(key);
+                self.cells.get_or_insert(key)
             }
         };
         cell.flows += 1;
@@ -371,11 +424,11 @@ impl Aggregate {
     /// clear, millions of ports or interfaces): past `MAX_CELLS` cells a
     /// new key folds into a per-interface, per-protocol cell of unknown
     /// direction and port, counted in `overflow`.
-    fn capped(&mut self, key: CellKey, records: u64) -> CellKey {
-        if self.cells.len() < MAX_CELLS || self.cells.contains_key(&key) {
+    fn capped(&mut self, key: CellKey) -> CellKey {
+        if self.cells.len() < MAX_CELLS || self.cells.contains(&key) {
             return key;
         }
-        self.overflow += records;
+        self.overflow += 1;
         CellKey {
             server: Ip::default(),
             port: None,
@@ -385,30 +438,10 @@ impl Aggregate {
         }
     }
 
-    /// Moves the pending cell into the map (through `capped`).
-    fn flush(&mut self) {
-        if let Some((key, cell)) = self.pending.take() {
-            let key = self.capped(key, cell.flows);
-            match self.cells.get_mut(&key) {
-                Some(mine) => mine.merge(cell),
-                None => {
-                    self.cells.insert(key, cell);
-                }
-            }
-        }
-    }
-
     /// Combines another worker's aggregate into this one.
-    pub fn merge_from(&mut self, mut o: Aggregate) {
-        self.flush();
-        o.flush();
-        for (k, c) in o.cells {
-            match self.cells.get_mut(&k) {
-                Some(mine) => mine.merge(c),
-                None => {
-                    self.cells.insert(k, c);
-                }
-            }
+    pub fn merge_from(&mut self, o: Aggregate) {
+        for (k, c) in o.cells.list {
+            self.cells.get_or_insert(k).merge(c);
         }
         for (k, s) in o.enis {
             self.enis.entry(k).or_default().merge(s);
@@ -418,13 +451,12 @@ impl Aggregate {
     }
 
     /// Resolves directions and builds the summary.
-    pub fn finish(mut self) -> Summary {
-        self.flush();
+    pub fn finish(self) -> Summary {
         let learned = self.learn_locals();
         // Resolve each cell's direction and peers.
         let mut resolved: Vec<(CellKey, Direction, Cell, PeerSet)> =
             Vec::with_capacity(self.cells.len());
-        for (k, mut cell) in self.cells {
+        for (k, mut cell) in self.cells.list {
             let peers = std::mem::take(&mut cell.peers);
             let (dir, peers) = match k.dir {
                 CellDir::Known(d) => (d, peers),
@@ -744,8 +776,8 @@ mod tests {
 
     #[test]
     fn record_order_does_not_change_rows() {
-        // Adjacent records of one cell take the pending-cell path; the
-        // interleaved order flushes it on every record.
+        // Adjacent records of one cell find it as the last one; the
+        // interleaved order looks every record's cell up.
         let grouped = [
             "2 1 eni-0ccc 10.0.1.10 10.0.0.5 49152 8080 6 5 500 100 110 ACCEPT OK",
             "2 1 eni-0ccc 10.0.0.5 10.0.1.10 8080 49152 6 5 5000 100 120 ACCEPT OK",
