@@ -13,12 +13,12 @@
 
 pub mod direction;
 pub mod peers;
+mod slots;
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::HashMap;
 use serde::Serialize;
 
 use crate::engine::{Processor, RecordCtx};
@@ -28,6 +28,7 @@ use crate::flowlog::record::{
 };
 use direction::{server_is_dst, Evidence};
 pub use peers::{PeerSet, PeerStat};
+use slots::Slots;
 
 /// Rule direction relative to the interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -236,69 +237,16 @@ impl EniStats {
 /// The aggregate being built by one worker.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
-    cells: Cells,
+    /// A record that goes to the previous record's cell (a connection's
+    /// request and response records are usually adjacent) costs no
+    /// hashing. (The same for interfaces measured slower than a plain
+    /// map: 366M -> 373M instructions on 200k records.)
+    cells: Slots<CellKey, Cell>,
     enis: HashMap<EniId, EniStats>,
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
     /// Records folded into overflow cells (see `capped`).
     overflow: u64,
-}
-
-/// The cells, in a vector indexed by a hash table of positions: a record
-/// whose key is the previous record's (a connection's request and response
-/// records are usually adjacent and share a cell) finds its cell by one
-/// key comparison, with no hashing.
-#[derive(Debug, Clone, Default)]
-struct Cells {
-    list: Vec<(CellKey, Cell)>,
-    index: HashTable<u32>,
-    hasher: DefaultHashBuilder,
-    /// Position of the last cell a record went to.
-    last: usize,
-}
-
-impl Cells {
-    fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    fn contains(&self, key: &CellKey) -> bool {
-        let list = &self.list;
-        self.index
-            .find(self.hasher.hash_one(key), |&i| list[i as usize].0 == *key)
-            .is_some()
-    }
-
-    /// The cell of `key`, created empty if new.
-    fn get_or_insert(&mut self, key: CellKey) -> &mut Cell {
-        let list = &self.list;
-        let hasher = &self.hasher;
-        let entry = self.index.entry(
-            hasher.hash_one(key),
-            |&i| list[i as usize].0 == key,
-            |&i| hasher.hash_one(list[i as usize].0),
-        );
-        let i = match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => *e.get() as usize,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                let i = self.list.len();
-                e.insert(i as u32);
-                self.list.push((key, Cell::default()));
-                i
-            }
-        };
-        self.last = i;
-        &mut self.list[i].1
-    }
-
-    /// The last record's cell, if `key` is its key.
-    #[inline]
-    fn last(&mut self, key: &CellKey) -> Option<&mut Cell> {
-        match self.list.get_mut(self.last) {
-            Some((k, c)) if k == key => Some(c),
-            _ => None,
-        }
-    }
 }
 
 /// Cells one worker keeps before folding new keys: about 300 bytes each
@@ -409,7 +357,7 @@ impl Aggregate {
             Some(c) => c,
             None => {
                 let key = self.capped(key);
-                self.cells.get_or_insert(key)
+                self.cells.get_or_insert_with(key, Cell::default)
             }
         };
         cell.flows += 1;
@@ -440,8 +388,8 @@ impl Aggregate {
 
     /// Combines another worker's aggregate into this one.
     pub fn merge_from(&mut self, o: Aggregate) {
-        for (k, c) in o.cells.list {
-            self.cells.get_or_insert(k).merge(c);
+        for (k, c) in o.cells {
+            self.cells.get_or_insert_with(k, Cell::default).merge(c);
         }
         for (k, s) in o.enis {
             self.enis.entry(k).or_default().merge(s);
@@ -456,7 +404,7 @@ impl Aggregate {
         // Resolve each cell's direction and peers.
         let mut resolved: Vec<(CellKey, Direction, Cell, PeerSet)> =
             Vec::with_capacity(self.cells.len());
-        for (k, mut cell) in self.cells.list {
+        for (k, mut cell) in self.cells {
             let peers = std::mem::take(&mut cell.peers);
             let (dir, peers) = match k.dir {
                 CellDir::Known(d) => (d, peers),

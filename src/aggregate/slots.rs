@@ -1,0 +1,133 @@
+//! A map kept as a vector of entries behind a hash table of positions,
+//! which remembers the entry last asked for.
+//!
+//! Flow-log records come in runs: a connection's request and response
+//! records are usually adjacent, and an interface's records are grouped
+//! within a capture window. A record that goes where the previous one
+//! went finds its entry by one key comparison, with no hashing; every
+//! other record pays one lookup, as in a plain hash map. (A reference
+//! into a `HashMap` cannot be kept from one record to the next; a
+//! position can.)
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::hash_table::Entry;
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+#[derive(Debug, Clone)]
+pub(super) struct Slots<K, V> {
+    list: Vec<(K, V)>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// Position of the entry last asked for.
+    last: usize,
+}
+
+impl<K, V> Default for Slots<K, V> {
+    fn default() -> Self {
+        Slots {
+            list: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            last: 0,
+        }
+    }
+}
+
+impl<K: Hash + Eq + Copy, V> Slots<K, V> {
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(super) fn contains(&self, key: &K) -> bool {
+        let list = &self.list;
+        self.index
+            .find(self.hasher.hash_one(key), |&i| list[i as usize].0 == *key)
+            .is_some()
+    }
+
+    /// The value of `key`, first trying the entry last asked for; a new
+    /// key gets `new()`.
+    #[inline]
+    pub(super) fn get_or_insert_with(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
+        if matches!(self.list.get(self.last), Some((k, _)) if *k == key) {
+            return &mut self.list[self.last].1;
+        }
+        self.lookup(key, new)
+    }
+
+    fn lookup(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
+        let list = &self.list;
+        let hasher = &self.hasher;
+        let entry = self.index.entry(
+            hasher.hash_one(key),
+            |&i| list[i as usize].0 == key,
+            |&i| hasher.hash_one(list[i as usize].0),
+        );
+        let i = match entry {
+            Entry::Occupied(e) => *e.get() as usize,
+            Entry::Vacant(e) => {
+                let i = self.list.len();
+                e.insert(u32::try_from(i).expect("fewer than 2^32 entries"));
+                self.list.push((key, new()));
+                i
+            }
+        };
+        self.last = i;
+        &mut self.list[i].1
+    }
+
+    /// The value of `key`, if the entry last asked for has that key.
+    #[inline]
+    pub(super) fn last(&mut self, key: &K) -> Option<&mut V> {
+        match self.list.get_mut(self.last) {
+            Some((k, v)) if k == key => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<K, V> IntoIterator for Slots<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a Slots<K, V> {
+    type Item = &'a (K, V);
+    type IntoIter = std::slice::Iter<'a, (K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behaves_as_a_map_whatever_the_order() {
+        let mut s: Slots<u64, u64> = Slots::default();
+        let mut m = std::collections::HashMap::new();
+        let mut x: u64 = 7;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Runs of one key, and keys from a small set.
+            let key = (x >> 60) % 13;
+            *s.get_or_insert_with(key, || 0) += 1;
+            *m.entry(key).or_insert(0u64) += 1;
+            assert!(s.contains(&key));
+            assert_eq!(s.last(&key).copied(), m.get(&key).copied());
+        }
+        assert_eq!(s.len(), m.len());
+        for (k, v) in &s {
+            assert_eq!(m[k], *v);
+        }
+        assert!(!s.contains(&99));
+        assert!(s.last(&99).is_none());
+    }
+}
