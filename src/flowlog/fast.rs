@@ -418,8 +418,8 @@ mod ssse3 {
     };
 
     /// One shuffle per combination of octet lengths (3^4 = 81, indexed
-    /// by Σ (len_k - 1)·3^(3-k)): it moves octet k's digits to the top of
-    /// bytes 4k..4k+3, and zeros (index 0x80) everywhere else.
+    /// by Σ (len_k - 1)·3^(3-k)): it right-aligns octet k's digits in
+    /// bytes 4k..4k+2 and puts zeros (index 0x80) everywhere else.
     static SHUFFLES: [[u8; 16]; 81] = shuffles();
 
     const fn shuffles() -> [[u8; 16]; 81] {
