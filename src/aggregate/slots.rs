@@ -46,17 +46,9 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
             .is_some()
     }
 
-    /// The value of `key`, first trying the entry last asked for; a new
-    /// key gets `new()`.
-    #[inline]
+    /// The value of `key` (a new key gets `new()`), which becomes the
+    /// entry last asked for. Callers try `last` first.
     pub(super) fn get_or_insert_with(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
-        if matches!(self.list.get(self.last), Some((k, _)) if *k == key) {
-            return &mut self.list[self.last].1;
-        }
-        self.lookup(key, new)
-    }
-
-    fn lookup(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
         let list = &self.list;
         let hasher = &self.hasher;
         let entry = self.index.entry(

@@ -81,8 +81,8 @@ pub(super) const V2: [Col; 14] = [
 /// `parse` for the `V2` columns, the layout of nearly every S3 export, in
 /// straight-line code, for lines of up to 128 bytes (IPv4 records; longer
 /// ones take `parse`). The line is copied into a zeroed 144-byte buffer,
-/// so its spaces form one 128-bit mask built by eight unconditional SIMD
-/// compares, the 13 spaces come out of it by 13 unrolled
+/// so its spaces form one 128-bit mask (`space_masks` over all 128 bytes:
+/// eight unconditional SIMD compares), the 13 spaces come out of it by 13 unrolled
 /// trailing-zero steps, and every eight-byte load stays inside the buffer:
 /// no branch depends on where the tokens end. Each column is then decoded
 /// with its kind known at compile time. Same contract as `parse`: a
@@ -102,11 +102,8 @@ pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     }
     let mut buf = [0u8; 144];
     buf[..n].copy_from_slice(line);
-    let mut mask = 0u128;
-    for b in 0..8 {
-        let block: &[u8; 16] = buf[16 * b..16 * b + 16].try_into().expect("16 bytes");
-        mask |= (spaces16(block) as u128) << (16 * b);
-    }
+    let [lo, hi, ..] = space_masks(&buf[..128]);
+    let mask = lo as u128 | (hi as u128) << 64;
     // No space leading, trailing or next to another (an empty token).
     let edges = 1 | (1u128 << (n - 1));
     if mask & ((mask >> 1) | edges) != 0 {
