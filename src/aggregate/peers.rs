@@ -7,8 +7,7 @@
 //! HyperLogLog (about 1.6% standard error), which merges exactly, so the
 //! estimate does not depend on thread count or file order.
 
-use hashbrown::HashMap;
-
+use super::slots::Slots;
 use crate::flowlog::record::Ip;
 
 /// Distinct peers tracked exactly per row (then estimated).
@@ -24,69 +23,92 @@ pub struct PeerStat {
     pub bytes: u64,
 }
 
+impl PeerStat {
+    fn add(&mut self, o: PeerStat) {
+        self.flows += o.flows;
+        self.bytes = self.bytes.saturating_add(o.bytes);
+    }
+}
+
 /// The peers of one row. Most cells see a single peer (one server, one
 /// client): that case lives inline, without a heap allocation.
 #[derive(Debug, Clone, Default)]
-pub enum PeerSet {
+pub struct PeerSet(Peers);
+
+#[derive(Debug, Clone, Default)]
+enum Peers {
     #[default]
     Empty,
     One(Ip, PeerStat),
-    Exact(HashMap<Ip, PeerStat>),
+    /// A record's peer is most often the previous record's (a request and
+    /// its response), which `Slots` finds without hashing.
+    Exact(Box<Slots<Ip, PeerStat>>),
     Sketch(Box<[u8; HLL_REGS]>),
 }
 
 impl PeerSet {
     /// Adds traffic from (or to) a peer.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, ip: Ip, flows: u64, bytes: u64) {
-        match self {
-            PeerSet::Empty => *self = PeerSet::One(ip, PeerStat { flows, bytes }),
-            PeerSet::One(a, s) if *a == ip => {
-                s.flows += flows;
-                s.bytes = s.bytes.saturating_add(bytes);
+        let s = match &mut self.0 {
+            Peers::One(a, s) if *a == ip => s,
+            Peers::Exact(m) => match m.last(&ip) {
+                Some(s) => s,
+                None => return self.add_new(ip, flows, bytes),
+            },
+            _ => return self.add_new(ip, flows, bytes),
+        };
+        s.flows += flows;
+        s.bytes = s.bytes.saturating_add(bytes);
+    }
+
+    /// `add` for a peer other than the one last added.
+    #[inline(never)]
+    fn add_new(&mut self, ip: Ip, flows: u64, bytes: u64) {
+        let stat = PeerStat { flows, bytes };
+        match &mut self.0 {
+            Peers::Empty => self.0 = Peers::One(ip, stat),
+            Peers::One(a, s) if *a == ip => s.add(stat),
+            Peers::One(a, s) => {
+                let mut m = Box::new(Slots::default());
+                m.get_or_insert_with(*a, PeerStat::default).add(*s);
+                m.get_or_insert_with(ip, PeerStat::default).add(stat);
+                self.0 = Peers::Exact(m);
             }
-            PeerSet::One(a, s) => {
-                let mut m = HashMap::with_capacity(4);
-                m.insert(*a, *s);
-                m.insert(ip, PeerStat { flows, bytes });
-                *self = PeerSet::Exact(m);
-            }
-            PeerSet::Exact(m) => {
-                let s = m.entry(ip).or_default();
-                s.flows += flows;
-                s.bytes = s.bytes.saturating_add(bytes);
+            Peers::Exact(m) => {
+                m.get_or_insert_with(ip, PeerStat::default).add(stat);
                 if m.len() > EXACT_PEERS {
                     self.make_sketch();
                 }
             }
-            PeerSet::Sketch(regs) => hll_add(regs, ip),
+            Peers::Sketch(regs) => hll_add(regs, ip),
         }
     }
 
     fn make_sketch(&mut self) {
-        if let PeerSet::Sketch(_) = self {
+        if let Peers::Sketch(_) = self.0 {
             return;
         }
         let mut regs = Box::new([0u8; HLL_REGS]);
         for (ip, _) in self.exact().unwrap_or_default() {
             hll_add(&mut regs, ip);
         }
-        *self = PeerSet::Sketch(regs);
+        self.0 = Peers::Sketch(regs);
     }
 
     /// Merges another set into this one.
     pub fn merge(&mut self, other: PeerSet) {
-        match other {
-            PeerSet::Empty => {}
-            PeerSet::One(ip, s) => self.add(ip, s.flows, s.bytes),
-            PeerSet::Exact(m) => {
-                for (ip, s) in m {
+        match other.0 {
+            Peers::Empty => {}
+            Peers::One(ip, s) => self.add(ip, s.flows, s.bytes),
+            Peers::Exact(m) => {
+                for (ip, s) in *m {
                     self.add(ip, s.flows, s.bytes);
                 }
             }
-            PeerSet::Sketch(o) => {
+            Peers::Sketch(o) => {
                 self.make_sketch();
-                if let PeerSet::Sketch(regs) = self {
+                if let Peers::Sketch(regs) = &mut self.0 {
                     for (a, b) in regs.iter_mut().zip(o.iter()) {
                         *a = (*a).max(*b);
                     }
@@ -97,26 +119,26 @@ impl PeerSet {
 
     /// Number of distinct peers (estimated once over the cap).
     pub fn count(&self) -> u64 {
-        match self {
-            PeerSet::Empty => 0,
-            PeerSet::One(..) => 1,
-            PeerSet::Exact(m) => m.len() as u64,
-            PeerSet::Sketch(regs) => hll_estimate(regs),
+        match &self.0 {
+            Peers::Empty => 0,
+            Peers::One(..) => 1,
+            Peers::Exact(m) => m.len() as u64,
+            Peers::Sketch(regs) => hll_estimate(regs),
         }
     }
 
     /// True while the count is exact.
     pub fn is_exact(&self) -> bool {
-        !matches!(self, PeerSet::Sketch(_))
+        !matches!(self.0, Peers::Sketch(_))
     }
 
     /// The exact peers sorted by address, if still exact.
     pub fn exact(&self) -> Option<Vec<(Ip, PeerStat)>> {
-        let mut v = match self {
-            PeerSet::Empty => Vec::new(),
-            PeerSet::One(ip, s) => vec![(*ip, *s)],
-            PeerSet::Exact(m) => m.iter().map(|(a, s)| (*a, *s)).collect(),
-            PeerSet::Sketch(_) => return None,
+        let mut v = match &self.0 {
+            Peers::Empty => Vec::new(),
+            Peers::One(ip, s) => vec![(*ip, *s)],
+            Peers::Exact(m) => m.iter().map(|(a, s)| (*a, *s)).collect(),
+            Peers::Sketch(_) => return None,
         };
         v.sort_unstable_by_key(|e| e.0);
         Some(v)

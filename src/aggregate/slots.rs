@@ -35,6 +35,10 @@ impl<K, V> Default for Slots<K, V> {
 }
 
 impl<K: Hash + Eq + Copy, V> Slots<K, V> {
+    pub(super) fn iter(&self) -> std::slice::Iter<'_, (K, V)> {
+        self.list.iter()
+    }
+
     pub(super) fn len(&self) -> usize {
         self.list.len()
     }
