@@ -18,6 +18,7 @@ pub mod matching;
 pub mod progress;
 pub mod recommend;
 pub mod report;
+pub mod simd;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {

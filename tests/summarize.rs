@@ -434,3 +434,30 @@ fn bucket_timeline_counts_data_records_per_interval() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn simd_and_baseline_code_agree() {
+    // On a CPU with AVX2 the engine runs a copy of the parser and the
+    // aggregator compiled for it; FLOWSCOPE_NO_SIMD forces the baseline
+    // copy. Both must give the same bytes (and the same bad-line report).
+    for args in [
+        vec!["sample-logs/retail-store"],
+        vec!["sample-logs/incident"],
+        vec!["tests/data/real"],
+        vec!["-j", "1", "sample-logs"],
+    ] {
+        let mut a = vec!["summarize", "-o", "json"];
+        a.extend_from_slice(&args);
+        let simd = run(&a);
+        let base = std::process::Command::new(bin())
+            .args(&a)
+            .current_dir(repo())
+            .env("FLOWSCOPE_NO_SIMD", "1")
+            .output()
+            .expect("run flowscope");
+        assert_eq!(simd.status.code(), base.status.code(), "{args:?}");
+        assert!(!stdout(&simd).is_empty(), "{args:?}");
+        assert_eq!(stdout(&simd), stdout(&base), "{args:?}");
+        assert_eq!(stderr(&simd), stderr(&base), "{args:?}");
+    }
+}

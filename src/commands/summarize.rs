@@ -115,7 +115,7 @@ struct SummaryProc {
 }
 
 impl Processor for SummaryProc {
-    #[inline]
+    #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.aggregate.record(rec, ctx);
         if let Some(t) = &mut self.timeline {

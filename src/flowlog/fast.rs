@@ -90,7 +90,7 @@ pub(super) const V2: [Col; 14] = [
 ///
 /// Writes into `rec` (all of it) instead of returning a record: see
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
-#[inline]
+#[inline(always)]
 pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     let n = line.len();
     if n > 128 {
@@ -480,6 +480,7 @@ mod ssse3 {
     /// # Safety
     /// The CPU must support SSSE3.
     #[target_feature(enable = "ssse3")]
+    #[inline]
     pub(super) unsafe fn ipv4(block: &[u8; 16], n: usize) -> Option<u32> {
         debug_assert!((7..=15).contains(&n));
         let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);

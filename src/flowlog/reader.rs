@@ -141,7 +141,7 @@ impl Chunk {
     }
 
     /// Calls `f(line_number, line)` for each line (without `\n`).
-    #[inline]
+    #[inline(always)]
     pub fn for_each_line(&self, mut f: impl FnMut(u64, &[u8])) {
         let data = self.data();
         let mut pos = 0;
@@ -603,7 +603,7 @@ mod tests {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        if density > 0 && x % density == 0 {
+                        if density > 0 && x.is_multiple_of(density) {
                             b'\n'
                         } else {
                             b'a' + (x % 3) as u8 * 0x40 // 'a', 0xa1, 0xe1

@@ -62,7 +62,7 @@ impl EniId {
     pub const NONE: EniId = EniId(0);
 
     /// Packs an interface id. Never fails: odd ids are hashed.
-    #[inline]
+    #[inline(always)]
     pub fn from_bytes(s: &[u8]) -> EniId {
         // Every id AWS issues today: `eni-` and 17 digits, decoded as one
         // digit and two words of eight, checked together (the byte loop
