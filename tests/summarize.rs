@@ -1,6 +1,8 @@
 //! `flowscope summarize` end to end: real samples, gzip variants, formats,
 //! stdin, damaged input, direction, accounting and determinism.
 
+use std::collections::HashMap;
+
 use crate::util::*;
 
 const HEADER: &str =
@@ -460,4 +462,72 @@ fn simd_and_baseline_code_agree() {
         assert_eq!(stdout(&simd), stdout(&base), "{args:?}");
         assert_eq!(stderr(&simd), stderr(&base), "{args:?}");
     }
+}
+
+#[test]
+fn learned_addresses_are_exact_and_independent_of_threads() {
+    // One large gzip file without `--interfaces` and without
+    // flow-direction: chunks go to whichever worker is free, so anything
+    // a worker decided from the chunks it happened to get would change
+    // the output from run to run (it did, before addresses were learned
+    // at the end from exact counts).
+    let dir = tempfile::tempdir().unwrap();
+    flowscope::generate::run(&flowscope::generate::GenerateArgs {
+        records: 300_000,
+        single_file: true,
+        format: flowscope::generate::FormatArg::V2,
+        ..flowscope::generate::GenerateArgs::new(dir.path())
+    })
+    .unwrap();
+    let logs = dir.path().join("AWSLogs");
+    let logs = logs.to_str().unwrap();
+    let base = run(&["summarize", "-o", "json", "-j", "1", logs]);
+    assert!(base.status.success(), "{}", stderr(&base));
+    for j in ["2", "2", "2", "3"] {
+        let other = run(&["summarize", "-o", "json", "-j", j, logs]);
+        assert_eq!(stdout(&base), stdout(&other), "threads {j}");
+    }
+    // Every interface with data records learned exactly the addresses the
+    // inventory gives it, dual-stack ones included.
+    let inv: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("network-interfaces.json")).unwrap(),
+    )
+    .unwrap();
+    let mut truth: HashMap<String, Vec<String>> = HashMap::new();
+    for n in inv["NetworkInterfaces"].as_array().unwrap() {
+        let mut a: Vec<String> = n["PrivateIpAddresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["PrivateIpAddress"].as_str().unwrap().to_string())
+            .chain(
+                n["Ipv6Addresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["Ipv6Address"].as_str().unwrap().to_string()),
+            )
+            .collect();
+        a.sort();
+        truth.insert(n["NetworkInterfaceId"].as_str().unwrap().to_string(), a);
+    }
+    let doc = json(&base);
+    let mut dual = 0;
+    for i in doc["interfaces"].as_array().unwrap() {
+        if i["records"].as_u64().unwrap() == 0 {
+            continue;
+        }
+        let id = i["interface_id"].as_str().unwrap();
+        let mut got: Vec<String> = i["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(i["address_source"], "learned", "{id}");
+        assert_eq!(Some(&got), truth.get(id), "{id}");
+        dual += usize::from(got.iter().any(|a| a.contains(':')) && got.len() > 1);
+    }
+    assert!(dual > 0, "the scenario has dual-stack interfaces");
 }

@@ -7,9 +7,12 @@
 //! comes from `direction::server_is_dst`; whether the interface is that
 //! side comes from, in order: the `flow-direction` field; the interface's
 //! addresses from `--interfaces`; addresses learned from the logs (the one
-//! address present in nearly every record of an interface, found with a
-//! bounded Misra-Gries summary). Until the end of the run, records of the
-//! last kind are held in cells keyed by the server address, then resolved.
+//! address present in nearly every record of an interface). Records of the
+//! last kind are held until the end of the run in cells keyed by the
+//! server address, whose other side is in the cell's peers; the addresses
+//! are then counted exactly from those cells and the cells resolved. No
+//! decision is taken before the end, so the result depends only on the
+//! records, not on which worker read which chunk.
 
 pub mod direction;
 pub mod peers;
@@ -176,90 +179,32 @@ impl Cell {
     }
 }
 
-const MG_K: usize = 8;
-
-/// Per-interface observation: how much we saw of it and when, and a
-/// bounded summary of its most frequent addresses.
+/// Per-interface observation: how much we saw of it and when.
 #[derive(Debug, Clone, Default)]
 struct EniStats {
     records: u64,
     nodata: u64,
     skipdata: u64,
     span: Span,
-    /// Records whose packet direction was unknown (fed to `mg`).
+    /// Records whose packet direction was unknown (held in unresolved
+    /// cells).
     unresolved: u64,
-    mg: Vec<(Ip, u64)>,
     /// The interface's addresses from the inventory (`None`: not in it),
     /// copied here when the interface is first seen so that a record
     /// costs one map lookup for both.
     inventory: Option<Vec<Ip>>,
-    /// The interface's own address, once the summary makes it certain:
-    /// later records are then resolved as they come, so cells keyed by
-    /// server address (one per remote server) stay few.
-    committed: Option<Ip>,
 }
 
 impl EniStats {
-    /// Misra-Gries update: exact for any address in more than 1/(K+1) of
-    /// the items, which an interface's own address always is.
-    fn mg_add(&mut self, ip: Ip) {
-        if let Some(e) = self.mg.iter_mut().find(|e| e.0 == ip) {
-            e.1 += 1;
-        } else if self.mg.len() < MG_K {
-            self.mg.push((ip, 1));
-        } else {
-            for e in self.mg.iter_mut() {
-                e.1 -= 1;
-            }
-            self.mg.retain(|e| e.1 > 0);
-        }
-    }
-
-    /// Commits to an own address once one is in at least 90% of at least
-    /// 64 records and no other address is in more than 60%.
-    fn maybe_commit(&mut self) {
-        if self.committed.is_some() || self.unresolved < 64 || !self.unresolved.is_multiple_of(16) {
-            return;
-        }
-        let n = self.unresolved;
-        let mut counts: Vec<(u64, Ip)> = self.mg.iter().map(|(ip, c)| (*c, *ip)).collect();
-        counts.sort_unstable_by(|a, b| b.cmp(a));
-        if let Some(&(top, ip)) = counts.first() {
-            let second = counts.get(1).map_or(0, |c| c.0);
-            if top * 10 >= n * 9 && second * 10 <= n * 6 {
-                self.committed = Some(ip);
-            }
-        }
-    }
-
     fn merge(&mut self, o: EniStats) {
         if self.inventory.is_none() {
             self.inventory = o.inventory;
         }
-        self.committed = match (self.committed, o.committed) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         self.records += o.records;
         self.nodata += o.nodata;
         self.skipdata += o.skipdata;
         self.span.widen(o.span);
         self.unresolved += o.unresolved;
-        for (ip, c) in o.mg {
-            match self.mg.iter_mut().find(|e| e.0 == ip) {
-                Some(e) => e.1 += c,
-                None => self.mg.push((ip, c)),
-            }
-        }
-        if self.mg.len() > MG_K {
-            self.mg.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let cut = self.mg[MG_K].1;
-            self.mg.truncate(MG_K);
-            for e in self.mg.iter_mut() {
-                e.1 -= cut;
-            }
-            self.mg.retain(|e| e.1 > 0);
-        }
     }
 }
 
@@ -338,11 +283,6 @@ impl Aggregate {
                 None
             }
         });
-        let packet_dir = packet_dir.or(match stats.committed {
-            Some(l) if l == dst => Some(PacketDirection::Ingress),
-            Some(l) if l == src => Some(PacketDirection::Egress),
-            _ => None,
-        });
         let (dir, server, peer) = match packet_dir {
             Some(pd) => {
                 let inbound = pd == PacketDirection::Ingress;
@@ -367,9 +307,6 @@ impl Aggregate {
             }
             None => {
                 stats.unresolved += 1;
-                stats.mg_add(src);
-                stats.mg_add(dst);
-                stats.maybe_commit();
                 let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
                 (CellDir::Unresolved, server, client)
             }
@@ -562,58 +499,125 @@ impl Aggregate {
         }
     }
 
-    /// Learns each interface's own addresses from its records: those in at
-    /// least 60% of them and within 10% of the most frequent address. An interface talking to a single peer sees two
-    /// such addresses; the peer's is dropped when it is another
-    /// interface's unique own address. Still ambiguous: unknown.
+    /// The own addresses of interfaces whose records could not be placed
+    /// as they came (see `own_addresses`), from exact counts: each
+    /// unresolved cell holds its server address in the key and its
+    /// clients among its peers. An interface talking to a single peer
+    /// sees two equally likely addresses; the peer's is dropped when it is
+    /// another interface's own address for certain. Still ambiguous:
+    /// unknown.
     fn learn_locals(&self) -> HashMap<EniId, Vec<Ip>> {
-        let mut cands: HashMap<EniId, Vec<Ip>> = HashMap::new();
-        for (e, s) in &self.enis {
-            if s.unresolved == 0 {
-                continue;
-            }
-            // Present in at least 60% of the records and close to the most
-            // frequent address (its own address is in every record).
-            let top = s.mg.iter().map(|e| e.1).max().unwrap_or(0);
-            let min =
-                ((s.unresolved as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
-            let mut v: Vec<Ip> =
-                s.mg.iter()
-                    .filter(|(_, c)| *c >= min.max(1))
-                    .map(|(ip, _)| *ip)
-                    .collect();
-            v.sort();
-            if !v.is_empty() {
-                cands.insert(*e, v);
+        let mut by_eni: HashMap<EniId, Vec<Sides>> = HashMap::new();
+        for (k, cell) in &self.cells {
+            if k.dir == CellDir::Unresolved {
+                by_eni.entry(k.eni).or_default().push(Sides {
+                    server: k.server,
+                    flows: cell.flows,
+                    clients: cell.peers.exact().unwrap_or_default(),
+                });
             }
         }
-        let unique: hashbrown::HashSet<Ip> = cands
-            .values()
-            .filter(|v| v.len() == 1)
-            .map(|v| v[0])
+        let found: Vec<(EniId, Own)> = by_eni
+            .into_iter()
+            .filter_map(|(e, cells)| Some((e, own_addresses(&cells)?)))
+            .collect();
+        let certain: hashbrown::HashSet<Ip> = found
+            .iter()
+            .filter_map(|(_, own)| match own {
+                Own::Certain(v) => Some(v.iter().copied()),
+                Own::Either(_) => None,
+            })
+            .flatten()
             .collect();
         let mut out = HashMap::new();
-        for (e, s) in &self.enis {
-            if let (Some(c), false) = (s.committed, cands.contains_key(e)) {
-                out.insert(*e, vec![c]);
-            }
-        }
-        for (e, v) in cands {
-            if v.len() == 1 {
-                out.insert(e, v);
-                continue;
-            }
-            let rest: Vec<Ip> = v
-                .iter()
-                .copied()
-                .filter(|ip| !unique.contains(ip))
-                .collect();
-            if rest.len() == 1 {
-                out.insert(e, rest);
+        for (e, own) in found {
+            match own {
+                Own::Certain(v) => {
+                    out.insert(e, v);
+                }
+                Own::Either(v) => {
+                    let rest: Vec<Ip> = v.into_iter().filter(|ip| !certain.contains(ip)).collect();
+                    if rest.len() == 1 {
+                        out.insert(e, rest);
+                    }
+                }
             }
         }
         out
     }
+}
+
+/// One unresolved cell as `own_addresses` sees it: the server side of
+/// its records and the client side with each client's flows (empty when
+/// the cell has more clients than it counts exactly; its server, with
+/// that many clients, is then the interface itself).
+struct Sides {
+    server: Ip,
+    flows: u64,
+    clients: Vec<(Ip, PeerStat)>,
+}
+
+/// What the records say an interface's own addresses are.
+#[derive(Debug, PartialEq, Eq)]
+enum Own {
+    /// One address first (in nearly every record), then any others that
+    /// are in nearly every record left (a dual-stack interface's IPv6
+    /// address, a secondary address).
+    Certain(Vec<Ip>),
+    /// Two or more addresses in nearly every record: an interface talking
+    /// to one peer. One is its own.
+    Either(Vec<Ip>),
+}
+
+/// Most addresses learned for one interface.
+const MAX_OWN: usize = 8;
+
+/// An interface's own addresses from its unresolved records. Every record
+/// of an interface has one of its own addresses on one side. So: the
+/// address in at least 60% of the records (and within 10% of the most
+/// frequent one) is its own; then, among the records without any address
+/// found so far, the same test again, until no address passes. Counts are
+/// exact and the order of cells does not matter, so the answer depends on
+/// the records alone.
+fn own_addresses(cells: &[Sides]) -> Option<Own> {
+    let mut own: Vec<Ip> = Vec::new();
+    while own.len() < MAX_OWN {
+        // Records with no known own address, by address.
+        let mut counts: HashMap<Ip, u64> = HashMap::new();
+        let mut left = 0u64;
+        for c in cells.iter().filter(|c| !own.contains(&c.server)) {
+            let mut flows = c.flows;
+            for (ip, stat) in &c.clients {
+                if own.contains(ip) {
+                    flows -= stat.flows;
+                } else if *ip != c.server {
+                    *counts.entry(*ip).or_default() += stat.flows;
+                }
+            }
+            *counts.entry(c.server).or_default() += flows;
+            left += flows;
+        }
+        let top = counts.values().copied().max().unwrap_or(0);
+        let min = ((left as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
+        let mut found: Vec<Ip> = counts
+            .into_iter()
+            .filter(|&(_, c)| c >= min.max(1))
+            .map(|(ip, _)| ip)
+            .collect();
+        found.sort();
+        match found.len() {
+            0 => break,
+            1 => own.push(found[0]),
+            _ if own.is_empty() => return Some(Own::Either(found)),
+            // Two equal candidates among the records left: no guess.
+            _ => break,
+        }
+    }
+    if own.is_empty() {
+        return None;
+    }
+    own.sort();
+    Some(Own::Certain(own))
 }
 
 impl Processor for Aggregate {
@@ -709,6 +713,52 @@ mod tests {
     }
 
     const V2: &str = crate::flowlog::format::DEFAULT_V2;
+
+    fn ip(s: &str) -> Ip {
+        let a: std::net::IpAddr = s.parse().unwrap();
+        Ip::from(a)
+    }
+
+    fn sides(server: &str, clients: &[(&str, u64)]) -> Sides {
+        Sides {
+            server: ip(server),
+            flows: clients.iter().map(|c| c.1).sum(),
+            clients: clients
+                .iter()
+                .map(|&(c, flows)| (ip(c), PeerStat { flows, bytes: 0 }))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn own_addresses_of_a_dual_stack_server_and_a_one_peer_client() {
+        // A load balancer: 90% of its clients reach its IPv4 address, 10%
+        // its IPv6 one, and it calls two targets.
+        let alb = [
+            sides("10.0.0.5", &[("198.51.100.1", 50), ("198.51.100.2", 40)]),
+            sides("2600::5", &[("2001:db8::1", 6), ("2001:db8::2", 4)]),
+            sides("10.0.1.9", &[("10.0.0.5", 30)]),
+            sides("10.0.2.9", &[("10.0.0.5", 20)]),
+        ];
+        let want = Own::Certain(vec![ip("10.0.0.5"), ip("2600::5")]);
+        assert_eq!(own_addresses(&alb), Some(want));
+        // The order of cells does not matter.
+        let mut rev: Vec<Sides> = alb.into_iter().collect();
+        rev.reverse();
+        let want = Own::Certain(vec![ip("10.0.0.5"), ip("2600::5")]);
+        assert_eq!(own_addresses(&rev), Some(want));
+        // Only one peer: either side may be the interface.
+        let one = [sides("10.0.3.3", &[("10.0.1.1", 10)])];
+        let want = Own::Either(vec![ip("10.0.1.1"), ip("10.0.3.3")]);
+        assert_eq!(own_addresses(&one), Some(want));
+        // No address in most records: nothing learned.
+        let spread = [
+            sides("10.0.0.1", &[("10.9.0.1", 10)]),
+            sides("10.0.0.2", &[("10.9.0.2", 10)]),
+            sides("10.0.0.3", &[("10.9.0.3", 10)]),
+        ];
+        assert_eq!(own_addresses(&spread), None);
+    }
 
     fn find(s: &Summary, eni: &str, dir: Direction, port: Option<u16>) -> Row {
         s.rows
