@@ -8,9 +8,10 @@
 //! side comes from, in order: the `flow-direction` field; the interface's
 //! addresses from `--interfaces`; addresses learned from the logs (the one
 //! address present in nearly every record of an interface). Records of the
-//! last kind are held until the end of the run in cells keyed by the
-//! server address, whose other side is in the cell's peers; the addresses
-//! are then counted exactly from those cells and the cells resolved. No
+//! last kind are held until the end of the run in cells keyed by one side's
+//! address (the server's, or the private side of a record with the
+//! internet), whose other side is in the cell's peers; the addresses are
+//! then counted exactly from those cells and the cells resolved. No
 //! decision is taken before the end, so the result depends only on the
 //! records, not on which worker read which chunk.
 
@@ -68,14 +69,24 @@ pub enum AddressSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum CellDir {
     Known(Direction),
-    /// Interface addresses not known yet: `server` in the key decides.
-    Unresolved,
+    /// Interface addresses not known yet: whether `addr` in the key is
+    /// one of them decides, at the end of the run.
+    Unresolved(Side),
+}
+
+/// Which side of its records an unresolved cell's `addr` is; the other
+/// side is in the cell's peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Side {
+    Server,
+    Client,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CellKey {
     eni: EniId,
-    server: Ip,
+    /// Unresolved cells only (else unspecified): one side's address.
+    addr: Ip,
     port: Option<u16>,
     /// The other side's port when the service port was a guess
     /// (`Evidence::AmbiguousPorts`).
@@ -93,7 +104,8 @@ impl std::hash::Hash for CellKey {
         let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
         let dir = match self.dir {
             CellDir::Known(d) => d as u64,
-            CellDir::Unresolved => 3,
+            CellDir::Unresolved(Side::Server) => 3,
+            CellDir::Unresolved(Side::Client) => 4,
         };
         let small = opt(self.port)
             | opt(self.alt) << 17
@@ -101,7 +113,7 @@ impl std::hash::Hash for CellKey {
             | (self.action as u64) << 42
             | dir << 44;
         h.write_u128(self.eni.0);
-        h.write_u128(self.server.0);
+        h.write_u128(self.addr.0);
         h.write_u64(small);
     }
 }
@@ -283,7 +295,7 @@ impl Aggregate {
                 None
             }
         });
-        let (dir, server, peer) = match packet_dir {
+        let (dir, addr, peer) = match packet_dir {
             Some(pd) => {
                 let inbound = pd == PacketDirection::Ingress;
                 let dir = if inbound == dst_server {
@@ -308,12 +320,22 @@ impl Aggregate {
             None => {
                 stats.unresolved += 1;
                 let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
-                (CellDir::Unresolved, server, client)
+                // Keyed by the side more likely to be the interface's, so
+                // cells stay few: an interface serves many clients from
+                // one address, and calls the internet (many servers) from
+                // a private one (flow logs never show an interface's
+                // public IPv4). Only the number of cells depends on this
+                // guess; `finish` resolves either kind the same way.
+                if is_public_v4(server) && !is_public_v4(client) {
+                    (CellDir::Unresolved(Side::Client), client, server)
+                } else {
+                    (CellDir::Unresolved(Side::Server), server, client)
+                }
             }
         };
         let key = CellKey {
             eni: rec.interface,
-            server,
+            addr,
             port,
             alt,
             proto,
@@ -345,7 +367,7 @@ impl Aggregate {
         }
         self.overflow += 1;
         CellKey {
-            server: Ip::default(),
+            addr: Ip::default(),
             port: None,
             alt: None,
             dir: CellDir::Known(Direction::Unknown),
@@ -375,14 +397,24 @@ impl Aggregate {
             let peers = std::mem::take(&mut cell.peers);
             let (dir, peers) = match k.dir {
                 CellDir::Known(d) => (d, peers),
-                CellDir::Unresolved => match learned.get(&k.eni) {
-                    Some(locals) if locals.contains(&k.server) => (Direction::Ingress, peers),
-                    Some(_) => {
-                        let mut p = PeerSet::default();
-                        p.add(k.server, cell.flows, cell.bytes);
-                        (Direction::Egress, p)
-                    }
+                CellDir::Unresolved(side) => match learned.get(&k.eni) {
                     None => (Direction::Unknown, peers),
+                    Some(locals) => {
+                        let own = locals.contains(&k.addr);
+                        let dir = match (side, own) {
+                            (Side::Server, true) | (Side::Client, false) => Direction::Ingress,
+                            (Side::Client, true) | (Side::Server, false) => Direction::Egress,
+                        };
+                        if own {
+                            (dir, peers)
+                        } else {
+                            // The other side is the interface: `addr` is
+                            // its one peer.
+                            let mut p = PeerSet::default();
+                            p.add(k.addr, cell.flows, cell.bytes);
+                            (dir, p)
+                        }
+                    }
                 },
             };
             resolved.push((k, dir, cell, peers));
@@ -509,11 +541,11 @@ impl Aggregate {
     fn learn_locals(&self) -> HashMap<EniId, Vec<Ip>> {
         let mut by_eni: HashMap<EniId, Vec<Sides>> = HashMap::new();
         for (k, cell) in &self.cells {
-            if k.dir == CellDir::Unresolved {
+            if let CellDir::Unresolved(_) = k.dir {
                 by_eni.entry(k.eni).or_default().push(Sides {
-                    server: k.server,
+                    addr: k.addr,
                     flows: cell.flows,
-                    clients: cell.peers.exact().unwrap_or_default(),
+                    others: cell.peers.exact().unwrap_or_default(),
                 });
             }
         }
@@ -547,14 +579,14 @@ impl Aggregate {
     }
 }
 
-/// One unresolved cell as `own_addresses` sees it: the server side of
-/// its records and the client side with each client's flows (empty when
-/// the cell has more clients than it counts exactly; its server, with
-/// that many clients, is then the interface itself).
+/// One unresolved cell as `own_addresses` sees it: the side of its
+/// records in the key, and the other side with each address's flows
+/// (empty when the cell has more peers than it counts exactly; the key's
+/// side, with that many peers, is then the interface itself).
 struct Sides {
-    server: Ip,
+    addr: Ip,
     flows: u64,
-    clients: Vec<(Ip, PeerStat)>,
+    others: Vec<(Ip, PeerStat)>,
 }
 
 /// What the records say an interface's own addresses are.
@@ -567,6 +599,18 @@ enum Own {
     /// Two or more addresses in nearly every record: an interface talking
     /// to one peer. One is its own.
     Either(Vec<Ip>),
+}
+
+/// True for an IPv4 address outside the private ranges a VPC is numbered
+/// from (RFC 1918 and 100.64.0.0/10): never an interface's own address in
+/// a flow log. (A VPC may use a public range as if private; that only
+/// costs cells, see `Aggregate::add`.)
+fn is_public_v4(ip: Ip) -> bool {
+    if !ip.is_v4() {
+        return false;
+    }
+    let a = ip.0 as u32;
+    !(a >> 24 == 10 || a >> 20 == 0xac1 || a >> 16 == 0xc0a8 || a >> 22 == 0x191)
 }
 
 /// Most addresses learned for one interface.
@@ -585,16 +629,17 @@ fn own_addresses(cells: &[Sides]) -> Option<Own> {
         // Records with no known own address, by address.
         let mut counts: HashMap<Ip, u64> = HashMap::new();
         let mut left = 0u64;
-        for c in cells.iter().filter(|c| !own.contains(&c.server)) {
+        for c in cells.iter().filter(|c| !own.contains(&c.addr)) {
             let mut flows = c.flows;
-            for (ip, stat) in &c.clients {
+            for (ip, stat) in &c.others {
                 if own.contains(ip) {
                     flows -= stat.flows;
-                } else if *ip != c.server {
+                } else if *ip != c.addr {
+                    // (A record whose two sides are one address counts once.)
                     *counts.entry(*ip).or_default() += stat.flows;
                 }
             }
-            *counts.entry(c.server).or_default() += flows;
+            *counts.entry(c.addr).or_default() += flows;
             left += flows;
         }
         let top = counts.values().copied().max().unwrap_or(0);
@@ -721,9 +766,9 @@ mod tests {
 
     fn sides(server: &str, clients: &[(&str, u64)]) -> Sides {
         Sides {
-            server: ip(server),
+            addr: ip(server),
             flows: clients.iter().map(|c| c.1).sum(),
-            clients: clients
+            others: clients
                 .iter()
                 .map(|&(c, flows)| (ip(c), PeerStat { flows, bytes: 0 }))
                 .collect(),
@@ -800,6 +845,40 @@ mod tests {
         let r = find(&s, "eni-0bbb", Direction::Egress, Some(5432));
         assert_eq!(r.peers.top(1)[0].0.to_string(), "10.0.2.20");
         assert_eq!(s.interfaces[0].address_source, AddressSource::FlowDirection);
+    }
+
+    #[test]
+    fn a_client_of_the_internet_keeps_few_cells_and_is_learned() {
+        // A task calling 500 internet servers on 443 (request and response
+        // records), and serving its ALB on 8080: without an inventory.
+        let mut lines = Vec::new();
+        for i in 0..500u32 {
+            let server = format!("198.51.{}.{}", i / 250, i % 250 + 1);
+            let port = 40000 + i;
+            lines.push(format!(
+                "2 1 eni-0ccc 10.0.1.10 {server} {port} 443 6 5 500 100 110 ACCEPT OK"
+            ));
+            lines.push(format!(
+                "2 1 eni-0ccc {server} 10.0.1.10 443 {port} 6 5 900 100 110 ACCEPT OK"
+            ));
+            lines.push(format!(
+                "2 1 eni-0ccc 10.0.0.5 10.0.1.10 {port} 8080 6 5 500 100 110 ACCEPT OK"
+            ));
+        }
+        let p = Parser::new(&Format::parse(V2).unwrap());
+        let mut a = Aggregate::new(None);
+        for l in &lines {
+            a.add(&p.parse(l.as_bytes()).unwrap());
+        }
+        // One cell per service, not one per internet server.
+        assert_eq!(a.cells.len(), 2);
+        let s = a.finish();
+        assert_eq!(s.interfaces[0].addresses, vec![Ip::v4(0x0a00_010a)]);
+        let out = find(&s, "eni-0ccc", Direction::Egress, Some(443));
+        assert_eq!((out.flows, out.peers.count()), (1000, 500));
+        let inb = find(&s, "eni-0ccc", Direction::Ingress, Some(8080));
+        assert_eq!((inb.flows, inb.peers.count()), (500, 1));
+        assert_eq!(s.rows.len(), 2);
     }
 
     #[test]
