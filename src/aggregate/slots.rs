@@ -19,8 +19,9 @@ pub(super) struct Slots<K, V> {
     list: Vec<(K, V)>,
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    /// Position of the entry last asked for.
+    /// Positions of the entry last asked for and of the one before.
     last: usize,
+    prev: usize,
 }
 
 impl<K, V> Default for Slots<K, V> {
@@ -30,6 +31,7 @@ impl<K, V> Default for Slots<K, V> {
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             last: 0,
+            prev: 0,
         }
     }
 }
@@ -69,17 +71,23 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
                 i
             }
         };
+        self.prev = self.last;
         self.last = i;
         &mut self.list[i].1
     }
 
-    /// The value of `key`, if the entry last asked for has that key.
+    /// The value of `key`, if one of the two entries last asked for has
+    /// that key.
     #[inline]
     pub(super) fn last(&mut self, key: &K) -> Option<&mut V> {
-        match self.list.get_mut(self.last) {
-            Some((k, v)) if k == key => Some(v),
-            _ => None,
+        if self.list.get(self.last).is_some_and(|e| e.0 == *key) {
+            return Some(&mut self.list[self.last].1);
         }
+        if self.list.get(self.prev).is_some_and(|e| e.0 == *key) {
+            std::mem::swap(&mut self.last, &mut self.prev);
+            return Some(&mut self.list[self.last].1);
+        }
+        None
     }
 }
 
