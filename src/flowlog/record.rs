@@ -70,11 +70,8 @@ impl EniId {
         // the parser's time; this costs ~90).
         if let Some(&[b'e', b'n', b'i', b'-', first, ref rest @ ..]) = s.get(..21) {
             if s.len() == 21 {
-                let word = |r: &[u8]| u64::from_le_bytes(r.try_into().expect("8 bytes"));
-                let (a, bad_a) = hex8(word(&rest[..8]));
-                let (b, bad_b) = hex8(word(&rest[8..]));
-                if let (Some(h), 0) = (hex_digit(first), bad_a | bad_b) {
-                    let v = ((h as u128) << 64) | (((a as u64) << 32) | b as u64) as u128;
+                if let (Some(h), Some(low)) = (hex_digit(first), hex16(rest)) {
+                    let v = ((h as u128) << 64) | low as u128;
                     return EniId((17u128 << 68) | v);
                 }
             }
@@ -130,7 +127,8 @@ fn hex_digit(b: u8) -> Option<u8> {
 /// a number, and a word that is non-zero if any byte is not one: range
 /// checks on all eight bytes at once, then the nibbles packed by shifts.
 /// (The check is returned, not branched on, so that two words cost one
-/// branch.)
+/// branch.) Compiled everywhere, so that x86_64 tests check it.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn hex8(w: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -150,6 +148,70 @@ fn hex8(w: u64) -> (u32, u64) {
     let pairs = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff;
     let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
     (((quads | (quads >> 16)) as u32).swap_bytes(), bad)
+}
+
+/// Sixteen lower-case hex digits as a number; `None` on any other byte.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn hex16(s: &[u8]) -> Option<u64> {
+    hex16_swar(s)
+}
+
+/// `hex16` in plain integers, two `hex8` words (compiled everywhere, so
+/// that x86_64 tests check it against the SIMD version).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn hex16_swar(s: &[u8]) -> Option<u64> {
+    let word = |r: &[u8]| u64::from_le_bytes(r.try_into().expect("8 bytes"));
+    let (a, bad_a) = hex8(word(&s[..8]));
+    let (b, bad_b) = hex8(word(&s[8..16]));
+    (bad_a | bad_b == 0).then_some(((a as u64) << 32) | b as u64)
+}
+
+/// Sixteen lower-case hex digits as a number; `None` on any other byte.
+/// One SSE2 pass: range checks on all sixteen bytes, the nibbles, then
+/// pairs of nibbles packed into bytes (~20 instructions; two `hex8`
+/// words cost ~50).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn hex16(s: &[u8]) -> Option<u64> {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_cvtsi128_si64,
+        _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_packus_epi16, _mm_set1_epi16,
+        _mm_set1_epi8, _mm_slli_epi16, _mm_srli_epi16,
+    };
+    let block: &[u8; 16] = s.get(..16)?.try_into().expect("16 bytes");
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load
+    // reads the 16 bytes of `block`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        // Signed compares: bytes of 0x80 and up are negative, in neither
+        // range.
+        let within = |lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
+        let letter = within(b'a', b'f');
+        if _mm_movemask_epi8(_mm_or_si128(within(b'0', b'9'), letter)) != 0xffff {
+            return None;
+        }
+        // '0'..'9' are 0x30..0x39 and 'a'..'f' 0x61..0x66: the low nibble,
+        // plus 9 for letters.
+        let nib = _mm_add_epi8(
+            _mm_and_si128(v, _mm_set1_epi8(0x0f)),
+            _mm_and_si128(letter, _mm_set1_epi8(9)),
+        );
+        // Each 16-bit lane holds digit 2i (low byte) and 2i+1: make the
+        // low byte 16·first + second, then keep the low bytes in order.
+        let pairs = _mm_or_si128(
+            _mm_and_si128(_mm_slli_epi16(nib, 4), _mm_set1_epi16(0xf0)),
+            _mm_srli_epi16(nib, 8),
+        );
+        let bytes = _mm_cvtsi128_si64(_mm_packus_epi16(pairs, pairs)) as u64;
+        Some(bytes.swap_bytes())
+    }
 }
 
 /// Lower-case hex digits (at most 16) as a number; `None` on any other byte.
@@ -290,6 +352,8 @@ mod tests {
                 _ => None,
             };
             let got = EniId::from_bytes(&id);
+            assert_eq!(hex16(&id[5..]), hex16_swar(&id[5..]), "{id:?}");
+            assert_eq!(hex16(&id[5..]), hex_u64(&id[5..]), "{id:?}");
             match want {
                 Some(v) => assert_eq!(got, EniId((17u128 << 68) | v), "{id:?}"),
                 None => assert!(got.is_hashed(), "{id:?}"),
