@@ -497,19 +497,92 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
     }
 }
 
-/// IPv4 by hand (the hot case), IPv6 through the standard library. Zone
-/// ids (`fe80::1%eth0`) are not addresses a flow log carries: rejected.
+/// IPv4 by hand (the hot case); IPv6 by hand in its plain forms, else
+/// through the standard library. Zone ids (`fe80::1%eth0`) are not
+/// addresses a flow log carries: rejected.
 #[inline]
 pub fn parse_ip(s: &[u8]) -> Option<Ip> {
     if let Some(v4) = parse_ipv4(s) {
         return Some(Ip::v4(v4));
     }
     if s.contains(&b':') && s.len() <= 45 {
+        if let Some(v6) = parse_ipv6(s) {
+            return Some(Ip(v6));
+        }
         let text = std::str::from_utf8(s).ok()?;
         let v6: std::net::Ipv6Addr = text.parse().ok()?;
         return Some(Ip(u128::from(v6)));
     }
     None
+}
+
+/// IPv6 of hex groups and at most one `::`, as the standard library reads
+/// it (which cost ~1,900 instructions an address, through `str` and
+/// generic parsing); `None` for anything else, including an embedded IPv4
+/// tail, which the caller hands to the standard library.
+fn parse_ipv6(s: &[u8]) -> Option<u128> {
+    if !(2..=39).contains(&s.len()) {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    let mut n = 0;
+    // Number of groups before the `::`, if there is one.
+    let mut gap = None;
+    let mut i = 0;
+    if s.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+        if i == s.len() {
+            return Some(0);
+        }
+    }
+    loop {
+        let start = i;
+        let mut v = 0u32;
+        while i < s.len() && i - start < 5 {
+            match (s[i] as char).to_digit(16) {
+                Some(d) => v = v << 4 | d,
+                None => break,
+            }
+            i += 1;
+        }
+        if !(1..=4).contains(&(i - start)) || n == 8 {
+            return None;
+        }
+        groups[n] = v as u16;
+        n += 1;
+        if i == s.len() {
+            break;
+        }
+        if s[i] != b':' {
+            return None;
+        }
+        i += 1;
+        if i == s.len() {
+            return None; // one trailing `:`
+        }
+        if s[i] == b':' {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(n);
+            i += 1;
+            if i == s.len() {
+                break;
+            }
+        }
+    }
+    match gap {
+        None if n == 8 => {}
+        // `::` stands for at least one group.
+        Some(g) if n <= 7 => {
+            let tail = n - g;
+            groups.copy_within(g..n, 8 - tail);
+            groups[g..8 - tail].fill(0);
+        }
+        _ => return None,
+    }
+    Some(groups.iter().fold(0u128, |a, &g| a << 16 | g as u128))
 }
 
 #[inline]
@@ -555,6 +628,84 @@ mod tests {
 
     fn v2() -> Parser {
         Parser::new(&Format::default_v2())
+    }
+
+    #[test]
+    fn ipv6_by_hand_reads_as_std_does() {
+        let std_v6 = |s: &[u8]| {
+            std::str::from_utf8(s)
+                .ok()?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(u128::from)
+        };
+        let mut fixed: Vec<String> = [
+            "::",
+            "::1",
+            "1::",
+            "1::2",
+            "2600:1f18:4a3:6a00:5c1e:8a4b:2f0d:91c3",
+            "fe80::1",
+            "FE80::ABCD",
+            "0:0:0:0:0:0:0:0",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7",
+            "1::2::3",
+            ":1",
+            "1:",
+            ":::",
+            "1:::2",
+            "00001::",
+            "0001::",
+            "::ffff:1.2.3.4",
+            "g::",
+            "1:2:3:4:5:6:7:8:9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Random tokens over the alphabet of addresses, and random
+        // addresses written by std.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0123456789abcdefABCDEF::::.g";
+        for _ in 0..50_000 {
+            let len = next() % 40;
+            fixed.push(
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                    .collect(),
+            );
+            // Addresses with runs of zero groups, so that std writes `::`.
+            let mut v = 0u128;
+            for _ in 0..8 {
+                let g = if next() % 3 == 0 { 0 } else { next() as u16 };
+                v = v << 16 | g as u128;
+            }
+            fixed.push(std::net::Ipv6Addr::from(v).to_string());
+        }
+        let mut agreed = 0;
+        for s in &fixed {
+            let fast = parse_ipv6(s.as_bytes());
+            if fast.is_some() {
+                agreed += 1;
+                assert_eq!(fast, std_v6(s.as_bytes()), "{s}");
+            }
+            // Declined tokens are std's to judge, so parse_ip matches std.
+            let want = std_v6(s.as_bytes()).map(Ip);
+            if s.contains(':') && parse_ipv4(s.as_bytes()).is_none() {
+                assert_eq!(parse_ip(s.as_bytes()), want, "{s}");
+            }
+        }
+        assert!(agreed > 50_000, "{agreed}");
     }
 
     #[test]
