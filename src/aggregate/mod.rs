@@ -662,7 +662,7 @@ fn own_addresses(cells: &[Sides]) -> Option<Own> {
             let mut flows = c.flows;
             for (ip, stat) in &c.others {
                 if own.contains(ip) {
-                    flows -= stat.flows;
+                    flows = flows.saturating_sub(stat.flows);
                 } else if *ip != c.addr {
                     // (A record whose two sides are one address counts once.)
                     *counts.entry(*ip).or_default() += stat.flows;

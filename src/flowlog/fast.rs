@@ -7,7 +7,8 @@
 //! 570 ns record. Here a line's spaces are found 16 bytes at a time as
 //! one bitmask, so every token's length is known before it is read;
 //! numbers are then read eight digits at a time (SWAR), IPv4 addresses
-//! from the positions of their dots, and interface ids through a table.
+//! from the positions of their dots, and interface ids sixteen hex digits
+//! at a time.
 //!
 //! The contract is narrow on purpose: `parse` returns a record only for
 //! a line the general parser would accept with the same values, and
@@ -81,12 +82,14 @@ pub(super) const V2: [Col; 14] = [
 /// `parse` for the `V2` columns, the layout of nearly every S3 export, in
 /// straight-line code, for lines of up to 128 bytes (IPv4 records; longer
 /// ones take `parse`). The line is copied into a zeroed 144-byte buffer,
-/// so its spaces form one 128-bit mask (`space_masks` over all 128 bytes:
-/// eight unconditional SIMD compares), the 13 spaces come out of it by 13 unrolled
-/// trailing-zero steps, and every eight-byte load stays inside the buffer:
-/// no branch depends on where the tokens end. Each column is then decoded
-/// with its kind known at compile time. Same contract as `parse`: a
-/// record only where the general parser gives the same one.
+/// so its spaces and its digits form two 128-bit masks (unconditional
+/// SIMD compares over all 128 bytes, `spaces_and_digits`), the 13 spaces
+/// come out of the first by 13 unrolled trailing-zero steps, one test on
+/// the second validates all seven numeric columns, and every eight-byte
+/// load stays inside the buffer: no branch depends on where the tokens
+/// end. Each column is then decoded with its kind known at compile time.
+/// Same contract as `parse`: a record only where the general parser gives
+/// the same one.
 ///
 /// Writes into `rec` (all of it) instead of returning a record: see
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
@@ -132,8 +135,8 @@ pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     bounds[14] = n;
     // The seven numeric columns (srcport .. end) are adjacent: one test
     // that their bytes are all digits or spaces replaces a check per
-    // number (a `-` there, as in NODATA records, goes to `parse`'s
-    // caller's general path).
+    // number (a `-` there, as in NODATA records, is left to the general
+    // parser).
     let numeric = (u128::MAX << (bounds[5] + 1)) & !(u128::MAX << bounds[12]);
     if numeric & !(digits | mask) != 0 {
         return None;

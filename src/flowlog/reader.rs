@@ -395,8 +395,6 @@ impl<R: Read> ChunkReader<R> {
             let region = &self.buf[self.start..self.len];
             let first_line = self.line + 1;
             // Scan lines: count them and stop before a header line.
-            let mut end;
-            let mut lines;
             let mut header_next = false;
             let mut ends = self.spare_ends.pop().unwrap_or_default();
             ends.clear();
@@ -417,8 +415,8 @@ impl<R: Read> ChunkReader<R> {
                     }
                 }
             }
-            lines = ends.len() as u64;
-            end = ends.last().map_or(0, |&nl| nl as usize + 1);
+            let mut lines = ends.len() as u64;
+            let mut end = ends.last().map_or(0, |&nl| nl as usize + 1);
             if !header_next && self.eof && end < region.len() {
                 if self.pending_error.is_some() {
                     // The input broke off inside this line: a cut number
