@@ -1,4 +1,5 @@
-//! Which SIMD paths this CPU can take, decided once per process.
+//! Which SIMD paths this CPU can take, decided once per process, and the
+//! byte-equality masks the reader and the parser share.
 
 /// True when the CPU has the x86-64-v3 features (AVX2, BMI1/2, LZCNT,
 /// POPCNT, SSSE3, SSE4.1/4.2) and `FLOWSCOPE_NO_SIMD` is not set. The
@@ -19,4 +20,63 @@ pub fn x86_64_v3() -> bool {
             && std::is_x86_feature_detected!("sse4.1")
             && std::is_x86_feature_detected!("sse4.2")
     })
+}
+
+/// Bit i set where `block[i]` equals `b`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn eq_mask16(block: &[u8; 16], b: u8) -> u16 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load
+    // reads exactly the 16 bytes of the array behind the reference.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u16
+    }
+}
+
+/// Bit i set where `block[i]` equals `b` (portable version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub fn eq_mask16(block: &[u8; 16], b: u8) -> u16 {
+    let lo = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
+    let hi = u64::from_le_bytes(block[8..].try_into().expect("8 bytes"));
+    eq_mask8(lo, b) as u16 | ((eq_mask8(hi, b) as u16) << 8)
+}
+
+/// Bit i set where byte i of `w` equals `b`: an exact zero-byte test, then
+/// the eight flags gathered into one byte by a multiply.
+#[inline(always)]
+pub fn eq_mask8(w: u64, b: u8) -> u8 {
+    let w = w ^ (0x0101_0101_0101_0101 * b as u64);
+    let low7 = 0x7f7f_7f7f_7f7f_7f7f;
+    let zero = !(((w & low7).wrapping_add(low7)) | w | low7);
+    ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_match_the_bytes() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5000 {
+            let mut block = [0u8; 16];
+            for v in block.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = b" \n.\x00\x80\xff!a"[(x % 8) as usize];
+            }
+            for b in [b' ', b'\n', b'.', 0, 0x80] {
+                let want = (0..16).fold(0u16, |m, i| m | ((block[i] == b) as u16) << i);
+                assert_eq!(eq_mask16(&block, b), want);
+                let w = u64::from_le_bytes(block[..8].try_into().unwrap());
+                assert_eq!(eq_mask8(w, b), want as u8);
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@
 
 use super::parse::{parse_ip, Col};
 use super::record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use crate::simd::{eq_mask16, eq_mask8};
 
 /// Lines longer than this take the general path (v2 lines are ~110
 /// bytes; long custom formats with ECS fields exceed it).
@@ -234,7 +235,7 @@ fn spaces_and_digits_swar(buf: &[u8; 144]) -> (u128, u128) {
     let (mut spaces, mut digits) = (0u128, 0u128);
     for (i, word) in buf[..128].chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        spaces |= (byte_mask(w, b' ') as u128) << (8 * i);
+        spaces |= (eq_mask8(w, b' ') as u128) << (8 * i);
         digits |= (digit_mask(w) as u128) << (8 * i);
     }
     (spaces, digits)
@@ -354,58 +355,24 @@ fn space_masks(line: &[u8]) -> [u64; 4] {
     let mut i = 0;
     while i < line.len() {
         let m = match line.get(i..i + 16) {
-            Some(block) => spaces16(block.try_into().expect("16 bytes")),
+            Some(block) => eq_mask16(block.try_into().expect("16 bytes"), b' '),
             // The tail: the line's last 16 bytes, shifted down past the
             // ones already seen (no copy; this was a memcpy call per line).
             None if line.len() >= 16 => {
                 let block = &line[line.len() - 16..];
-                spaces16(block.try_into().expect("16 bytes")) >> (i + 16 - line.len())
+                eq_mask16(block.try_into().expect("16 bytes"), b' ') >> (i + 16 - line.len())
             }
             None => {
                 let mut tail = [0u8; 16];
                 let rest = &line[i..];
                 tail[..rest.len()].copy_from_slice(rest);
-                spaces16(&tail)
+                eq_mask16(&tail, b' ')
             }
         };
         masks[(i / 64) & 3] |= (m as u64) << (i % 64);
         i += 16;
     }
     masks
-}
-
-/// Bit i set where `block[i]` is a space.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn spaces16(block: &[u8; 16]) -> u16 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load
-    // reads exactly the 16 bytes of the array behind the reference.
-    unsafe {
-        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
-        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8))) as u16
-    }
-}
-
-/// Bit i set where `block[i]` is a space (portable version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn spaces16(block: &[u8; 16]) -> u16 {
-    let lo = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
-    let hi = u64::from_le_bytes(block[8..].try_into().expect("8 bytes"));
-    byte_mask(lo, b' ') as u16 | ((byte_mask(hi, b' ') as u16) << 8)
-}
-
-/// Bit i set where byte i of `w` equals `b`: an exact zero-byte test, then
-/// the eight flags gathered into one byte by a multiply.
-#[inline(always)]
-fn byte_mask(w: u64, b: u8) -> u8 {
-    let w = w ^ (0x0101_0101_0101_0101 * b as u64);
-    let low7 = 0x7f7f_7f7f_7f7f_7f7f;
-    let zero = !(((w & low7).wrapping_add(low7)) | w | low7);
-    ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
 /// Eight bytes from `s[at..]` as a little-endian word, zero-padded past
@@ -475,6 +442,46 @@ fn number(line: &[u8], start: usize, n: usize) -> Option<u64> {
     }
 }
 
+/// The four octet lengths (1..=3) of dotted-quad shape `i` (0..81):
+/// `i` = Σ (len_k - 1)·3^(3-k).
+const fn shape_lens(i: usize) -> [usize; 4] {
+    [i / 27 + 1, (i / 9) % 3 + 1, (i / 3) % 3 + 1, i % 3 + 1]
+}
+
+/// The shape of each dotted quad, for both IPv4 decoders: indexed by the
+/// dots' positions with the token's end as a fourth "dot" (bit `n`), it
+/// holds the shape's index (`shape_lens`, `ssse3::SHUFFLES`), or
+/// `NOT_IPV4` for any other pattern (two dots, an empty or four-digit
+/// octet, ...). One load replaces finding and checking three dots and
+/// four lengths (~40 instructions an address). 64 KiB, of which an
+/// address space uses a few cache lines.
+static SHAPES: [u8; 1 << 16] = shapes();
+const NOT_IPV4: u8 = 0xff;
+
+const fn shapes() -> [u8; 1 << 16] {
+    let mut t = [NOT_IPV4; 1 << 16];
+    let mut i = 0;
+    while i < 81 {
+        let lens = shape_lens(i);
+        let d1 = lens[0];
+        let d2 = d1 + 1 + lens[1];
+        let d3 = d2 + 1 + lens[2];
+        let end = d3 + 1 + lens[3];
+        t[(1 << d1) | (1 << d2) | (1 << d3) | (1 << end)] = i as u8;
+        i += 1;
+    }
+    t
+}
+
+/// The shape index of a token of `n` (7..=15) bytes whose dots are the
+/// set bits of `dots` (bits at or past `n` ignored).
+#[inline(always)]
+fn shape(dots: u32, n: usize) -> Option<usize> {
+    let end = 1u32 << (n & 15);
+    let i = SHAPES[((dots & (end - 1)) | end) as usize];
+    (i != NOT_IPV4).then_some(i as usize)
+}
+
 /// Dotted-quad IPv4 of 1-to-3-digit octets, each at most 255 (leading
 /// zeros allowed, as in the general parser), at `line[start..start + n]`.
 ///
@@ -497,8 +504,14 @@ fn ipv4(line: &[u8], start: usize, n: usize) -> Option<u32> {
     }
     let lo = load8(line, start);
     let hi = load8(line, start + 8);
-    let dots = byte_mask(lo, b'.') as u16 | ((byte_mask(hi, b'.') as u16) << 8);
-    let (lens, at) = octets(dots, n)?;
+    let dots = eq_mask8(lo, b'.') as u32 | ((eq_mask8(hi, b'.') as u32) << 8);
+    let lens = shape_lens(shape(dots, n)?);
+    let at = [
+        0,
+        lens[0] + 1,
+        lens[0] + lens[1] + 2,
+        lens[0] + lens[1] + lens[2] + 3,
+    ];
     let mut bad = 0u32;
     let v = (octet(line, start, lens[0], &mut bad) << 24)
         | (octet(line, start + at[1], lens[1], &mut bad) << 16)
@@ -510,8 +523,9 @@ fn ipv4(line: &[u8], start: usize, n: usize) -> Option<u32> {
 /// The lengths (each 1..=3) and offsets of the four octets of an
 /// `n`-byte token whose dots are the set bits of `dots` (bits at or past
 /// `n` ignored); `None` unless there are exactly three dots and no octet
-/// is empty or longer than three.
-#[inline(always)]
+/// is empty or longer than three: the reference `SHAPES` is tested
+/// against.
+#[cfg(test)]
 fn octets(dots: u16, n: usize) -> Option<([usize; 4], [usize; 4])> {
     // Three dots: three set bits to clear, then none (no POPCNT in the
     // x86_64 baseline, so no `count_ones`).
@@ -547,7 +561,7 @@ mod ssse3 {
         let mut t = [[0x80u8; 16]; 81];
         let mut i = 0;
         while i < 81 {
-            let lens = [i / 27 + 1, (i / 9) % 3 + 1, (i / 3) % 3 + 1, i % 3 + 1];
+            let lens = super::shape_lens(i);
             let mut from = 0;
             let mut k = 0;
             while k < 4 {
@@ -562,40 +576,6 @@ mod ssse3 {
             i += 1;
         }
         t
-    }
-
-    /// The shuffle for each shape of dotted quad: indexed by the dots'
-    /// positions with the token's end as a fourth "dot" (bit `n`), it
-    /// holds the index into `SHUFFLES`, or `NOT_IPV4` for any other
-    /// pattern (two dots, an empty or four-digit octet, ...). One load
-    /// replaces finding and checking three dots and four lengths (~40
-    /// instructions an address). 64 KiB, of which an address space uses
-    /// a few cache lines.
-    static SHAPES: [u8; 1 << 16] = shapes();
-    const NOT_IPV4: u8 = 0xff;
-
-    const fn shapes() -> [u8; 1 << 16] {
-        let mut t = [NOT_IPV4; 1 << 16];
-        let mut i = 0;
-        while i < 81 {
-            let lens = [i / 27 + 1, (i / 9) % 3 + 1, (i / 3) % 3 + 1, i % 3 + 1];
-            let d1 = lens[0];
-            let d2 = d1 + 1 + lens[1];
-            let d3 = d2 + 1 + lens[2];
-            let end = d3 + 1 + lens[3];
-            t[(1 << d1) | (1 << d2) | (1 << d3) | (1 << end)] = i as u8;
-            i += 1;
-        }
-        t
-    }
-
-    /// The `SHUFFLES` index for a token of `n` (7..=15) bytes whose dots
-    /// are the set bits of `dots` (bits at or past `n` ignored).
-    #[inline(always)]
-    pub(super) fn shape(dots: u32, n: usize) -> Option<usize> {
-        let end = 1u32 << (n & 15);
-        let i = SHAPES[((dots & (end - 1)) | end) as usize];
-        (i != NOT_IPV4).then_some(i as usize)
     }
 
     /// `super::ipv4` for a token of `n` (7..=15) bytes at the start of
@@ -636,7 +616,7 @@ mod ssse3 {
         debug_assert!((7..=15).contains(&n));
         let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
         let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))) as u32;
-        let shuffle = _mm_loadu_si128(SHUFFLES[shape(dots, n)?].as_ptr() as *const __m128i);
+        let shuffle = _mm_loadu_si128(SHUFFLES[super::shape(dots, n)?].as_ptr() as *const __m128i);
         // Digit values, three bytes per octet (leading zeros, then a zero).
         let d = _mm_shuffle_epi8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), shuffle);
         let nine = _mm_set1_epi8(9);
@@ -783,7 +763,6 @@ mod tests {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
     #[test]
     fn shape_table_agrees_with_octets() {
         for n in 7..=15usize {
@@ -792,7 +771,7 @@ mod tests {
                     .map(|(l, _)| (l[0] - 1) * 27 + (l[1] - 1) * 9 + (l[2] - 1) * 3 + (l[3] - 1));
                 // Bits past the token must not matter.
                 for junk in [0, 0xffff << n] {
-                    assert_eq!(ssse3::shape(dots | junk, n), want, "{dots:b} {n}");
+                    assert_eq!(shape(dots | junk, n), want, "{dots:b} {n}");
                 }
             }
         }

@@ -67,33 +67,12 @@ fn push_newlines(hay: &[u8], ends: &mut Vec<u32>) {
 }
 
 /// Bit i set where `block[i]` is `\n`.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn newline_mask(block: &[u8; 64]) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    let mut m = 0u64;
-    for (i, part) in block.chunks_exact(16).enumerate() {
-        // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned
-        // load reads the 16 bytes of `part`.
-        let bits = unsafe {
-            let v = _mm_loadu_si128(part.as_ptr() as *const __m128i);
-            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u16
-        };
-        m |= (bits as u64) << (16 * i);
-    }
-    m
-}
-
-/// Bit i set where `block[i]` is `\n` (portable version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn newline_mask(block: &[u8; 64]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0, |m, (i, &b)| m | (((b == b'\n') as u64) << i))
+    block.chunks_exact(16).enumerate().fold(0, |m, (i, part)| {
+        let part: &[u8; 16] = part.try_into().expect("16 bytes");
+        m | (crate::simd::eq_mask16(part, b'\n') as u64) << (16 * i)
+    })
 }
 
 /// A format together with its parser, shared by the chunks that use it.
