@@ -56,6 +56,20 @@ pub fn eq_mask8(w: u64, b: u8) -> u8 {
     ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
+/// The high bit of each byte of `w` that lies in `lo..=hi` (both below
+/// 0x80), every other bit clear. With the high bit cleared, adding
+/// 0x80 - c sets a byte's high bit exactly when the byte is at least c,
+/// and never carries into the next; bytes of 0x80 and up are never in
+/// range.
+#[inline(always)]
+pub fn in_range8(w: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let low = w & !HIGHS;
+    let at_least = |c: u8| low.wrapping_add((0x80 - c as u64) * ONES) & HIGHS;
+    at_least(lo) & !at_least(hi + 1) & !(w & HIGHS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +90,13 @@ mod tests {
                 assert_eq!(eq_mask16(&block, b), want);
                 let w = u64::from_le_bytes(block[..8].try_into().unwrap());
                 assert_eq!(eq_mask8(w, b), want as u8);
+            }
+            let w = u64::from_le_bytes(block[..8].try_into().unwrap());
+            for (lo, hi) in [(b'0', b'9'), (b'a', b'f'), (0, 0x7f), (b'!', b'!')] {
+                let want = (0..8).fold(0u64, |m, i| {
+                    m | (((lo..=hi).contains(&block[i])) as u64) << (8 * i + 7)
+                });
+                assert_eq!(in_range8(w, lo, hi), want, "{lo} {hi}");
             }
         }
     }

@@ -245,14 +245,7 @@ fn spaces_and_digits_swar(buf: &[u8; 144]) -> (u128, u128) {
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn digit_mask(w: u64) -> u8 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // With the high bit cleared, adding 0x80 - c sets a byte's high bit
-    // exactly when the byte is at least c; bytes of 0x80 and up are not
-    // digits.
-    let low = w & !HIGHS;
-    let at_least = |c: u8| low.wrapping_add((0x80 - c as u64) * ONES) & HIGHS;
-    let digit = at_least(b'0') & !at_least(b'9' + 1) & !(w & HIGHS);
+    let digit = crate::simd::in_range8(w, b'0', b'9');
     ((digit >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 

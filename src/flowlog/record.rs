@@ -131,16 +131,11 @@ fn hex_digit(b: u8) -> Option<u8> {
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn hex8(w: u64) -> (u32, u64) {
+    use crate::simd::in_range8;
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // With every byte below 0x80, adding 0x80 - c sets a byte's high bit
-    // exactly when the byte is at least c, and never carries into the
-    // next; a byte of 0x80 or more is flagged by `w & HIGHS` directly.
-    let low = w & !HIGHS;
-    let at_least = |c: u8| low.wrapping_add((0x80 - c as u64) * ONES) & HIGHS;
-    let digit = at_least(b'0') & !at_least(b'9' + 1);
-    let lower = at_least(b'a') & !at_least(b'f' + 1);
-    let bad = (w & HIGHS) | ((digit | lower) ^ HIGHS);
+    let hex = in_range8(w, b'0', b'9') | in_range8(w, b'a', b'f');
+    let bad = hex ^ HIGHS;
     // '0'..'9' are 0x30..0x39 and 'a'..'f' 0x61..0x66: the low nibble, plus
     // 9 where bit 6 (letters) is set.
     let v = (w & (0x0f * ONES)) + ((w >> 6) & ONES) * 9;
