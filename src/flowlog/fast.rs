@@ -156,7 +156,7 @@ pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     }
     macro_rules! num {
         ($i:literal) => {
-            digits_unchecked(&buf, bounds[$i] + 1, bounds[$i + 1] - bounds[$i] - 1)?
+            number::<false>(&buf, bounds[$i] + 1, bounds[$i + 1] - bounds[$i] - 1)?
         };
     }
     col!(2);
@@ -249,26 +249,6 @@ fn digit_mask(w: u64) -> u8 {
     ((digit >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
-/// The number of `n` (1..=16) bytes at `buf[start..]`, known to be digits
-/// (`parse_v2` checked them); `None` past 16 digits. As `number`, without
-/// the per-number check: digits xor '0' are their values, with no borrow
-/// between bytes, and the bytes past the token are shifted out.
-#[inline(always)]
-fn digits_unchecked(buf: &[u8; 144], start: usize, n: usize) -> Option<u64> {
-    let at = |i: usize| {
-        let w = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
-        w ^ ZEROS
-    };
-    match n {
-        1..=8 => Some(eight_digits(at(start) << ((8 - n) * 8))),
-        9..=16 => {
-            let high = eight_digits(at(start) << ((16 - n) * 8));
-            Some(high * 100_000_000 + eight_digits(at(start + n - 8)))
-        }
-        _ => None,
-    }
-}
-
 /// One column, `line[start..end]`. `None` for anything the general parser
 /// must look at. The whole line is passed so that numbers can be loaded
 /// eight bytes at a time past the token's end.
@@ -276,7 +256,7 @@ fn digits_unchecked(buf: &[u8; 144], start: usize, n: usize) -> Option<u64> {
 fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) -> Option<()> {
     let tok = &line[start..end];
     let dash = tok == b"-";
-    let num = || number(line, start, end - start);
+    let num = || number::<true>(line, start, end - start);
     match col {
         Col::Skip => {}
         Col::Interface => {
@@ -390,22 +370,6 @@ fn load8_tail(s: &[u8], at: usize) -> u64 {
 
 const ZEROS: u64 = 0x3030_3030_3030_3030;
 
-/// The low `n` (1..=8) bytes of `w` as a number, if all are digits.
-#[inline(always)]
-fn digits8(w: u64, n: usize) -> Option<u64> {
-    // Move the n digits to the high bytes; the bytes shifted in at the
-    // bottom become '0', i.e. leading zeros.
-    debug_assert!((1..=8).contains(&n));
-    let pad = (8 - n) * 8;
-    let w = (w << pad) | (ZEROS & ((1u64 << pad) - 1));
-    // Every byte 0x30..=0x39: high nibble 3, and still 3 after adding 6.
-    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-    if ((w & HIGH) ^ ZEROS) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ ZEROS) != 0 {
-        return None;
-    }
-    Some(eight_digits(w - ZEROS))
-}
-
 /// Eight digit values (0..=9, first digit in the lowest byte) as a number:
 /// pairs, then quads, then the whole, in three multiplies.
 #[inline(always)]
@@ -422,17 +386,37 @@ fn eight_digits(v: u64) -> u64 {
 
 /// The decimal number of 1 to 16 digits at `line[start..start + n]`;
 /// `None` otherwise (the general parser handles longer ones and reports
-/// errors).
+/// errors). `CHECKED = false` skips the digit test, for `parse_v2`, which
+/// tested all its numeric columns at once.
 #[inline(always)]
-fn number(line: &[u8], start: usize, n: usize) -> Option<u64> {
+fn number<const CHECKED: bool>(line: &[u8], start: usize, n: usize) -> Option<u64> {
     match n {
-        1..=8 => digits8(load8(line, start), n),
+        1..=8 => digits::<CHECKED>(line, start, n),
         9..=16 => {
-            let high = digits8(load8(line, start), n - 8)?;
-            Some(high * 100_000_000 + digits8(load8(line, start + n - 8), 8)?)
+            let high = digits::<CHECKED>(line, start, n - 8)?;
+            Some(high * 100_000_000 + digits::<CHECKED>(line, start + n - 8, 8)?)
         }
         _ => None,
     }
+}
+
+/// The `len` (1..=8) digits at `line[at..]`: xor '0' makes each its
+/// value, with no borrow between bytes; the shift drops the bytes past
+/// the token and brings in zeros, i.e. leading zeros.
+#[inline(always)]
+fn digits<const CHECKED: bool>(line: &[u8], at: usize, len: usize) -> Option<u64> {
+    let w = load8(line, at);
+    let pad = (8 - len) * 8;
+    if CHECKED {
+        // Every byte 0x30..=0x39 (the shifted-in ones made '0'): high
+        // nibble 3, and still 3 after adding 6.
+        const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+        let p = (w << pad) | (ZEROS & ((1u64 << pad) - 1));
+        if ((p & HIGH) ^ ZEROS) | ((p.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ ZEROS) != 0 {
+            return None;
+        }
+    }
+    Some(eight_digits((w ^ ZEROS) << pad))
 }
 
 /// The four octet lengths (1..=3) of dotted-quad shape `i` (0..81):
@@ -659,7 +643,11 @@ mod tests {
             "0000000000000001",
             "00",
         ] {
-            assert_eq!(number(s.as_bytes(), 0, s.len()), s.parse().ok(), "{s}");
+            assert_eq!(
+                number::<true>(s.as_bytes(), 0, s.len()),
+                s.parse().ok(),
+                "{s}"
+            );
         }
         for bad in [
             "",
@@ -672,7 +660,7 @@ mod tests {
             ":",
             "1\u{7f}",
         ] {
-            assert_eq!(number(bad.as_bytes(), 0, bad.len()), None, "{bad}");
+            assert_eq!(number::<true>(bad.as_bytes(), 0, bad.len()), None, "{bad}");
         }
     }
 
@@ -811,9 +799,9 @@ mod tests {
         ] {
             let mut buf = [b'9'; 144];
             buf[3..3 + s.len()].copy_from_slice(s.as_bytes());
-            assert_eq!(digits_unchecked(&buf, 3, s.len()), s.parse().ok(), "{s}");
+            assert_eq!(number::<false>(&buf, 3, s.len()), s.parse().ok(), "{s}");
         }
-        assert_eq!(digits_unchecked(&[b'1'; 144], 0, 17), None);
+        assert_eq!(number::<false>(&[b'1'; 144], 0, 17), None);
     }
 
     #[test]
