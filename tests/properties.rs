@@ -395,8 +395,61 @@ fn v2_line() -> impl Strategy<Value = String> {
         })
 }
 
+/// A line with the column widths of every record AWS writes today (the
+/// fixed head and tail that `parse_v2` decodes at constant positions),
+/// then up to three bytes replaced, inserted or removed, so that the
+/// shape is sometimes almost, but not quite, the fixed one.
+fn aws_shaped_line() -> impl Strategy<Value = String> {
+    let addr = || {
+        prop_oneof![
+            4 => any::<u32>().prop_map(|a| std::net::Ipv4Addr::from(a).to_string()),
+            1 => any::<u128>().prop_map(|a| std::net::Ipv6Addr::from(a).to_string()),
+        ]
+    };
+    let edit = (
+        0usize..128,
+        0u8..3,
+        prop::sample::select(b" 09a-.:xE\t".to_vec()),
+    );
+    (
+        (0u64..1_000_000_000_000, 0u64..(1 << 60), addr(), addr()),
+        // Counts kept short enough for most lines to fit parse_v2's 128 bytes.
+        (any::<u16>(), any::<u16>(), any::<u8>(), 0u32..100_000, 0u64..1_000_000_000),
+        (1_000_000_000u64..10_000_000_000, 0u64..100, any::<bool>()),
+        prop::collection::vec(edit, 0..4),
+    )
+        .prop_map(|((acct, eni, src, dst), (sp, dp, proto, pk, by), (start, len, ok), edits)| {
+            let action = if ok { "ACCEPT" } else { "REJECT" };
+            let mut l = format!(
+                "2 {acct:012} eni-{eni:017x} {src} {dst} {sp} {dp} {proto} {pk} {by} {start} {} {action} OK",
+                (start + len).min(9_999_999_999)
+            )
+            .into_bytes();
+            for (at, kind, b) in edits {
+                let at = at % (l.len() + 1);
+                match kind {
+                    0 if at < l.len() => l[at] = b,
+                    1 => l.insert(at, b),
+                    _ if at < l.len() => {
+                        l.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            String::from_utf8(l).expect("ASCII")
+        })
+}
+
 proptest! {
     #![proptest_config(config(4000))]
+
+    /// `parse_v2`'s lane for the fixed head and tail (`v2_layout`) and its
+    /// fallback must agree with the general parser near that shape too.
+    #[test]
+    fn fast_path_agrees_on_aws_shaped_lines(line in aws_shaped_line()) {
+        let p = v2();
+        prop_assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{}", line);
+    }
 
     /// The parser's fast path (flowlog/fast.rs) must agree with the
     /// general parser on every line: the same record, or the same error.
