@@ -344,9 +344,9 @@ impl<P: Processor> Worker<P> {
         // One SIMD pass over the chunk instead of a check per line.
         let ascii = chunk.data().is_ascii();
         let mut rec = FlowRecord::default();
-        chunk.for_each_line(
+        chunk.for_each_line_padded(
             #[inline(always)]
-            |line_no, line| match parser.parse_into(line, ascii, &mut rec) {
+            |line_no, line, padded| match parser.parse_into(line, padded, ascii, &mut rec) {
                 Ok(()) => {
                     match rec.status {
                         LogStatus::Ok => self.acc.records += 1,

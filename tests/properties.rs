@@ -451,6 +451,22 @@ proptest! {
         prop_assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{}", line);
     }
 
+    /// The fast path reads a fixed window from the line's start, past its
+    /// end into the chunk's buffer (`Chunk::for_each_line_padded`): what
+    /// lies there must not change the record.
+    #[test]
+    fn bytes_after_the_line_do_not_matter(
+        line in prop_oneof![aws_shaped_line(), v2_line()],
+        after in prop::collection::vec(prop::sample::select(b" 0123456789.-\nABCabc:".to_vec()), 0..200),
+    ) {
+        let p = v2();
+        let mut padded = line.clone().into_bytes();
+        padded.extend_from_slice(&after);
+        let mut rec = FlowRecord::default();
+        let got = p.parse_into(&padded[..line.len()], &padded, false, &mut rec).map(|()| rec);
+        prop_assert_eq!(got, p.parse(line.as_bytes()), "{}", line);
+    }
+
     /// The parser's fast path (flowlog/fast.rs) must agree with the
     /// general parser on every line: the same record, or the same error.
     #[test]

@@ -80,22 +80,37 @@ pub(super) const V2: [Col; 14] = [
     Col::Status,
 ];
 
+/// Bytes `parse_v2` reads from a line's start: 128 for the masks, and
+/// 16 past them for the last loads.
+pub(super) const WINDOW: usize = 144;
+
 /// `parse` for the `V2` columns, the layout of nearly every S3 export, in
 /// straight-line code, for lines of up to 128 bytes (IPv4 records; longer
-/// ones take `parse`). The line is copied into a zeroed 144-byte buffer,
-/// so its spaces and its digits form two 128-bit masks (unconditional
-/// SIMD compares over all 128 bytes, `spaces_and_digits`), the 13 spaces
-/// come out of the first by 13 unrolled trailing-zero steps, one test on
-/// the second validates all seven numeric columns, and every eight-byte
-/// load stays inside the buffer: no branch depends on where the tokens
-/// end. Each column is then decoded with its kind known at compile time.
+/// ones take `parse`). It reads `WINDOW` bytes from the line's start:
+/// from `window`, the line and whatever follows it in its buffer, or,
+/// where there is no such window, from a zeroed copy of the line. Copying
+/// every line cost little in instructions but much in time: the copy's
+/// stores overlap the 16-byte loads that follow, which then cannot be
+/// forwarded and wait for the stores to retire.
+///
+/// The line's spaces and its digits form two 128-bit masks
+/// (unconditional SIMD compares over all 128 bytes, `spaces_and_digits`,
+/// then cut at the line's end), the 13 spaces come out of the first
+/// (`v2_layout`, or 13 unrolled trailing-zero steps), one test on the
+/// second validates all seven numeric columns, and every eight-byte load
+/// stays inside the window: no branch depends on where the tokens end.
+/// Each column is then decoded with its kind known at compile time.
 /// Same contract as `parse`: a record only where the general parser gives
 /// the same one.
 ///
 /// Writes into `rec` (all of it) instead of returning a record: see
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
 #[inline(always)]
-pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
+pub(super) fn parse_v2(
+    line: &[u8],
+    window: Option<&[u8; WINDOW]>,
+    rec: &mut FlowRecord,
+) -> Option<()> {
     let n = line.len();
     if n > 128 {
         *rec = parse(&V2, line)?;
@@ -104,16 +119,18 @@ pub(super) fn parse_v2(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     if n < 2 * V2.len() - 1 {
         return None;
     }
-    let mut buf = [0u8; 144];
-    if n >= 64 {
-        // Two fixed-size, overlapping copies instead of a `memcpy` call
-        // for a variable length (~40 instructions a record).
-        buf[..64].copy_from_slice(&line[..64]);
-        buf[n - 64..n].copy_from_slice(&line[n - 64..]);
-    } else {
-        buf[..n].copy_from_slice(line);
-    }
-    let (mask, digits) = spaces_and_digits(&buf);
+    let mut copy = [0u8; WINDOW];
+    let buf = match window {
+        Some(w) => w,
+        None => {
+            copy[..n].copy_from_slice(line);
+            &copy
+        }
+    };
+    let (mask, digits) = spaces_and_digits(buf);
+    // Bytes past the line's end are not its own.
+    let live = u128::MAX >> (128 - n);
+    let (mask, digits) = (mask & live, digits & live);
     // No space leading, trailing or next to another (an empty token).
     let edges = 1 | (1u128 << (n - 1));
     if mask & ((mask >> 1) | edges) != 0 {

@@ -122,17 +122,28 @@ impl Chunk {
     /// Calls `f(line_number, line)` for each line (without `\n`).
     #[inline(always)]
     pub fn for_each_line(&self, mut f: impl FnMut(u64, &[u8])) {
+        self.for_each_line_padded(|line_no, line, _| f(line_no, line))
+    }
+
+    /// `for_each_line`, also giving each line followed by the rest of the
+    /// chunk's buffer: the line's next lines, then stale bytes of earlier
+    /// use (initialised, so safe to read, but meaningless). The parser
+    /// reads its fixed-size blocks from there instead of copying the line
+    /// into a zeroed buffer first (`Parser::parse_into`).
+    #[inline(always)]
+    pub fn for_each_line_padded(&self, mut f: impl FnMut(u64, &[u8], &[u8])) {
         let data = self.data();
+        let after = &self.buf[self.start..];
         let mut pos = 0;
         let mut line_no = self.first_line;
         for &nl in &self.ends {
             let nl = nl as usize;
-            f(line_no, &data[pos..nl]);
+            f(line_no, &data[pos..nl], &after[pos..]);
             pos = nl + 1;
             line_no += 1;
         }
         if pos < data.len() {
-            f(line_no, &data[pos..]);
+            f(line_no, &data[pos..], &after[pos..]);
         }
     }
 }
@@ -625,6 +636,22 @@ mod tests {
         assert_eq!(r.counts.too_long, 1);
         assert_eq!(r.too_long_lines, vec![2]);
         assert_eq!(r.lines(), 3);
+    }
+
+    #[test]
+    fn padded_lines_start_at_their_line_and_run_past_it() {
+        let data = b"2 1 eni-1 a\n2 1 eni-2 b\nlast";
+        let mut r = ChunkReader::new(&data[..], FormatCtx::new(Format::default_v2()));
+        let mut seen = 0;
+        while let Some(c) = r.next_chunk().unwrap() {
+            c.for_each_line_padded(|_, line, padded| {
+                assert_eq!(padded.as_ptr(), line.as_ptr());
+                // The whole buffer follows: the parser's window fits.
+                assert!(padded.len() >= line.len() + 144);
+                seen += 1;
+            });
+        }
+        assert_eq!(seen, 3);
     }
 
     #[test]
