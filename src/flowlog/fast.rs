@@ -141,7 +141,7 @@ pub(super) fn parse_v2(
     // and the byte count, and the decoder is specialised to the constant
     // positions.
     if let Some(bounds) = v2_layout(mask, n) {
-        return v2_columns(rec, &buf, &bounds, mask, digits);
+        return v2_columns(rec, buf, &bounds, mask, digits);
     }
     // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], with bounds[0] = -1
     // (as a wrapping usize) and bounds[14] = the line's length.
@@ -158,7 +158,7 @@ pub(super) fn parse_v2(
         return None;
     }
     bounds[14] = n;
-    v2_columns(rec, &buf, &bounds, mask, digits)
+    v2_columns(rec, buf, &bounds, mask, digits)
 }
 
 /// The token bounds of a v2 line of `n` bytes with spaces `mask` when its
