@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 
 use crate::flowlog::format::{Field, Format};
-use crate::flowlog::parse::{LineError, SkipReason};
+use crate::flowlog::parse::{LineError, Parser, SkipReason};
 use crate::flowlog::reader::{open, Buffers, Chunk, ChunkReader, FormatCtx, Input, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 
@@ -318,7 +318,7 @@ impl<P: Processor> Worker<P> {
             // SAFETY: the CPU has every feature `chunk_v3` enables.
             return unsafe { self.chunk_v3(file, chunk) };
         }
-        self.chunk_lines(file, chunk)
+        self.chunk_lines::<false>(file, chunk)
     }
 
     /// `chunk_lines` compiled for x86-64-v3 CPUs (AVX2, BMI1/2, POPCNT,
@@ -333,11 +333,12 @@ impl<P: Processor> Worker<P> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt,ssse3,sse4.1,sse4.2")]
     unsafe fn chunk_v3(&mut self, file: &Arc<str>, chunk: &Chunk) {
-        self.chunk_lines(file, chunk)
+        self.chunk_lines::<true>(file, chunk)
     }
 
+    /// `V3`: compiled into `chunk_v3`, for a CPU that has its features.
     #[inline(always)]
-    fn chunk_lines(&mut self, file: &Arc<str>, chunk: &Chunk) {
+    fn chunk_lines<const V3: bool>(&mut self, file: &Arc<str>, chunk: &Chunk) {
         crate::progress::add_bytes(chunk.data().len());
         let fmt = &chunk.format;
         let parser = &fmt.parser;
@@ -346,7 +347,7 @@ impl<P: Processor> Worker<P> {
         let mut rec = FlowRecord::default();
         chunk.for_each_line_padded(
             #[inline(always)]
-            |line_no, line, padded| match parser.parse_into(line, padded, ascii, &mut rec) {
+            |line_no, line, padded| match parse_line::<V3>(parser, line, padded, ascii, &mut rec) {
                 Ok(()) => {
                     match rec.status {
                         LogStatus::Ok => self.acc.records += 1,
@@ -414,6 +415,25 @@ impl<P: Processor> Worker<P> {
             });
         }
     }
+}
+
+/// `Parser::parse_into`, or in `V3` code (`Worker::chunk_v3`) its copy
+/// with the SSSE3 address decoder inlined.
+#[inline(always)]
+fn parse_line<const V3: bool>(
+    parser: &Parser,
+    line: &[u8],
+    padded: &[u8],
+    ascii: bool,
+    rec: &mut FlowRecord,
+) -> Result<(), LineError> {
+    #[cfg(target_arch = "x86_64")]
+    if V3 {
+        // SAFETY: `V3` code runs only on x86-64-v3 CPUs (`Worker::chunk`),
+        // which have SSSE3.
+        return unsafe { parser.parse_into_v3(line, padded, ascii, rec) };
+    }
+    parser.parse_into(line, padded, ascii, rec)
 }
 
 /// Explains a skipped line: the column at fault and its value.

@@ -105,8 +105,11 @@ pub(super) const WINDOW: usize = 144;
 ///
 /// Writes into `rec` (all of it) instead of returning a record: see
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
+///
+/// `SSSE3` is true only in code for CPUs known to have it
+/// (`Parser::parse_into_v3`): the addresses are then decoded inline.
 #[inline(always)]
-pub(super) fn parse_v2(
+pub(super) fn parse_v2<const SSSE3: bool>(
     line: &[u8],
     window: Option<&[u8; WINDOW]>,
     rec: &mut FlowRecord,
@@ -141,7 +144,7 @@ pub(super) fn parse_v2(
     // and the byte count, and the decoder is specialised to the constant
     // positions.
     if let Some(bounds) = v2_layout(mask, n) {
-        return v2_columns(rec, buf, &bounds, mask, digits);
+        return v2_columns::<SSSE3>(rec, buf, &bounds, mask, digits);
     }
     // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], with bounds[0] = -1
     // (as a wrapping usize) and bounds[14] = the line's length.
@@ -158,7 +161,7 @@ pub(super) fn parse_v2(
         return None;
     }
     bounds[14] = n;
-    v2_columns(rec, buf, &bounds, mask, digits)
+    v2_columns::<SSSE3>(rec, buf, &bounds, mask, digits)
 }
 
 /// The token bounds of a v2 line of `n` bytes with spaces `mask` when its
@@ -212,7 +215,7 @@ fn v2_layout(mask: u128, n: usize) -> Option<[usize; 15]> {
 /// `parse_v2`): inlined twice, so that the constant bounds of
 /// `v2_layout` fold into the loads.
 #[inline(always)]
-fn v2_columns(
+fn v2_columns<const SSSE3: bool>(
     rec: &mut FlowRecord,
     buf: &[u8; 144],
     bounds: &[usize; 15],
@@ -239,7 +242,7 @@ fn v2_columns(
         };
     }
     col!(2);
-    addresses(rec, buf, bounds)?;
+    addresses::<SSSE3>(rec, buf, bounds)?;
     rec.srcport = Some(u16::try_from(num!(5)).ok()?);
     rec.dstport = Some(u16::try_from(num!(6)).ok()?);
     rec.protocol = Some(u8::try_from(num!(7)).ok()?);
@@ -252,16 +255,31 @@ fn v2_columns(
     Some(())
 }
 
-/// Columns 3 and 4 (srcaddr, dstaddr) of a `parse_v2` line.
+/// Columns 3 and 4 (srcaddr, dstaddr) of a `parse_v2` line. With
+/// `SSSE3` (see `parse_v2`) both are decoded inline; otherwise through
+/// the run-time check and a call (`ssse3::ipv4_pair`).
 #[inline(always)]
-fn addresses(rec: &mut FlowRecord, buf: &[u8; 144], bounds: &[usize; 15]) -> Option<()> {
+fn addresses<const SSSE3: bool>(
+    rec: &mut FlowRecord,
+    buf: &[u8; 144],
+    bounds: &[usize; 15],
+) -> Option<()> {
     let (s, d) = (bounds[3] + 1, bounds[4] + 1);
     let (ns, nd) = (bounds[4] - s, bounds[5] - d);
     #[cfg(target_arch = "x86_64")]
-    if (7..=15).contains(&ns) && (7..=15).contains(&nd) && std::is_x86_feature_detected!("ssse3") {
+    if (7..=15).contains(&ns) && (7..=15).contains(&nd) {
         let block = |at: usize| -> &[u8; 16] { buf[at..at + 16].try_into().expect("16 bytes") };
-        // SAFETY: SSSE3 is present (checked just above).
-        if let Some((a, b)) = unsafe { ssse3::ipv4_pair(block(s), ns, block(d), nd) } {
+        let pair = if SSSE3 {
+            // SAFETY: `SSSE3` promises the CPU has it, and the code it
+            // inlines into enables it (`engine::Worker::chunk_v3`).
+            unsafe { ssse3::pair_inline(block(s), ns, block(d), nd) }
+        } else if std::is_x86_feature_detected!("ssse3") {
+            // SAFETY: SSSE3 is present (checked just above).
+            unsafe { ssse3::ipv4_pair(block(s), ns, block(d), nd) }
+        } else {
+            None
+        };
+        if let Some((a, b)) = pair {
             rec.srcaddr = Some(Ip::v4(a));
             rec.dstaddr = Some(Ip::v4(b));
             return Some(());
@@ -654,6 +672,24 @@ mod ssse3 {
     #[target_feature(enable = "ssse3")]
     #[inline]
     pub(super) unsafe fn ipv4_pair(
+        a: &[u8; 16],
+        na: usize,
+        b: &[u8; 16],
+        nb: usize,
+    ) -> Option<(u32, u32)> {
+        Some((decode(a, na)?, decode(b, nb)?))
+    }
+
+    /// `ipv4_pair` for callers compiled with SSSE3 enabled, into which
+    /// it is inlined (`#[target_feature]` functions cannot be
+    /// `#[inline(always)]`, and `ipv4_pair` was too large for LLVM to
+    /// inline on its own).
+    ///
+    /// # Safety
+    /// The CPU must support SSSE3, and the caller must be compiled with
+    /// it enabled, or the intrinsics become calls.
+    #[inline(always)]
+    pub(super) unsafe fn pair_inline(
         a: &[u8; 16],
         na: usize,
         b: &[u8; 16],

@@ -202,6 +202,36 @@ impl Parser {
         known_ascii: bool,
         rec: &mut FlowRecord,
     ) -> Result<(), LineError> {
+        self.parse_into_for::<false>(line, padded, known_ascii, rec)
+    }
+
+    /// `parse_into` for code compiled for x86-64-v3 CPUs (the engine's
+    /// `chunk_v3`): the fast path's SSSE3 address decoder is inlined
+    /// instead of called through its run-time check.
+    ///
+    /// # Safety
+    /// The CPU must support SSSE3 (`crate::simd::x86_64_v3` implies it).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub(crate) unsafe fn parse_into_v3(
+        &self,
+        line: &[u8],
+        padded: &[u8],
+        known_ascii: bool,
+        rec: &mut FlowRecord,
+    ) -> Result<(), LineError> {
+        self.parse_into_for::<true>(line, padded, known_ascii, rec)
+    }
+
+    /// `parse_into`; `SSSE3` promises the CPU has it (see `parse_into_v3`).
+    #[inline(always)]
+    fn parse_into_for<const SSSE3: bool>(
+        &self,
+        line: &[u8],
+        padded: &[u8],
+        known_ascii: bool,
+        rec: &mut FlowRecord,
+    ) -> Result<(), LineError> {
         debug_assert!(padded.as_ptr() == line.as_ptr() && padded.len() >= line.len());
         let (line, ascii) = checked(line, known_ascii)?;
         if ascii {
@@ -209,7 +239,7 @@ impl Parser {
                 let window = padded
                     .get(..super::fast::WINDOW)
                     .map(|w| w.try_into().expect("WINDOW bytes"));
-                if super::fast::parse_v2(line, window, rec).is_some() {
+                if super::fast::parse_v2::<SSSE3>(line, window, rec).is_some() {
                     return Ok(());
                 }
             } else if let Some(r) = super::fast::parse(&self.cols, line) {
