@@ -418,7 +418,7 @@ impl<P: Processor> Worker<P> {
 }
 
 /// `Parser::parse_into`, or in `V3` code (`Worker::chunk_v3`) its copy
-/// with the SSSE3 address decoder inlined.
+/// with AVX2 masks and the SSSE3 address decoder inlined.
 #[inline(always)]
 fn parse_line<const V3: bool>(
     parser: &Parser,
@@ -430,7 +430,7 @@ fn parse_line<const V3: bool>(
     #[cfg(target_arch = "x86_64")]
     if V3 {
         // SAFETY: `V3` code runs only on x86-64-v3 CPUs (`Worker::chunk`),
-        // which have SSSE3.
+        // and is compiled for them (`Worker::chunk_v3`).
         return unsafe { parser.parse_into_v3(line, padded, ascii, rec) };
     }
     parser.parse_into(line, padded, ascii, rec)

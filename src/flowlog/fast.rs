@@ -106,10 +106,11 @@ pub(super) const WINDOW: usize = 144;
 /// Writes into `rec` (all of it) instead of returning a record: see
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
 ///
-/// `SSSE3` is true only in code for CPUs known to have it
-/// (`Parser::parse_into_v3`): the addresses are then decoded inline.
+/// `V3` is true only in code compiled for x86-64-v3 CPUs, run on one
+/// (`Parser::parse_into_v3`): the masks are then built with AVX2 and the
+/// addresses decoded inline.
 #[inline(always)]
-pub(super) fn parse_v2<const SSSE3: bool>(
+pub(super) fn parse_v2<const V3: bool>(
     line: &[u8],
     window: Option<&[u8; WINDOW]>,
     rec: &mut FlowRecord,
@@ -122,15 +123,10 @@ pub(super) fn parse_v2<const SSSE3: bool>(
     if n < 2 * V2.len() - 1 {
         return None;
     }
-    let mut copy = [0u8; WINDOW];
-    let buf = match window {
-        Some(w) => w,
-        None => {
-            copy[..n].copy_from_slice(line);
-            &copy
-        }
+    let Some(buf) = window else {
+        return parse_v2_copied(line, rec);
     };
-    let (mask, digits) = spaces_and_digits(buf);
+    let (mask, digits) = masks::<V3>(buf);
     // Bytes past the line's end are not its own.
     let live = u128::MAX >> (128 - n);
     let (mask, digits) = (mask & live, digits & live);
@@ -144,7 +140,7 @@ pub(super) fn parse_v2<const SSSE3: bool>(
     // and the byte count, and the decoder is specialised to the constant
     // positions.
     if let Some(bounds) = v2_layout(mask, n) {
-        return v2_columns::<SSSE3>(rec, buf, &bounds, mask, digits);
+        return v2_columns::<V3>(rec, buf, &bounds, mask, digits);
     }
     // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], with bounds[0] = -1
     // (as a wrapping usize) and bounds[14] = the line's length.
@@ -161,7 +157,20 @@ pub(super) fn parse_v2<const SSSE3: bool>(
         return None;
     }
     bounds[14] = n;
-    v2_columns::<SSSE3>(rec, buf, &bounds, mask, digits)
+    v2_columns::<V3>(rec, buf, &bounds, mask, digits)
+}
+
+/// `parse_v2` for a line with fewer than `WINDOW` bytes after its start
+/// in its buffer (the end of an input, a caller without a buffer): from a
+/// zeroed copy. Out of line, so that the copy's buffer is not set up for
+/// every line.
+#[cold]
+#[inline(never)]
+fn parse_v2_copied(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
+    debug_assert!(line.len() <= 128);
+    let mut copy = [0u8; WINDOW];
+    copy[..line.len()].copy_from_slice(line);
+    parse_v2::<false>(line, Some(&copy), rec)
 }
 
 /// The token bounds of a v2 line of `n` bytes with spaces `mask` when its
@@ -215,7 +224,7 @@ fn v2_layout(mask: u128, n: usize) -> Option<[usize; 15]> {
 /// `parse_v2`): inlined twice, so that the constant bounds of
 /// `v2_layout` fold into the loads.
 #[inline(always)]
-fn v2_columns<const SSSE3: bool>(
+fn v2_columns<const V3: bool>(
     rec: &mut FlowRecord,
     buf: &[u8; 144],
     bounds: &[usize; 15],
@@ -242,7 +251,7 @@ fn v2_columns<const SSSE3: bool>(
         };
     }
     col!(2);
-    addresses::<SSSE3>(rec, buf, bounds)?;
+    addresses::<V3>(rec, buf, bounds)?;
     rec.srcport = Some(u16::try_from(num!(5)).ok()?);
     rec.dstport = Some(u16::try_from(num!(6)).ok()?);
     rec.protocol = Some(u8::try_from(num!(7)).ok()?);
@@ -256,10 +265,10 @@ fn v2_columns<const SSSE3: bool>(
 }
 
 /// Columns 3 and 4 (srcaddr, dstaddr) of a `parse_v2` line. With
-/// `SSSE3` (see `parse_v2`) both are decoded inline; otherwise through
+/// `V3` (see `parse_v2`) both are decoded inline; otherwise through
 /// the run-time check and a call (`ssse3::ipv4_pair`).
 #[inline(always)]
-fn addresses<const SSSE3: bool>(
+fn addresses<const V3: bool>(
     rec: &mut FlowRecord,
     buf: &[u8; 144],
     bounds: &[usize; 15],
@@ -269,8 +278,8 @@ fn addresses<const SSSE3: bool>(
     #[cfg(target_arch = "x86_64")]
     if (7..=15).contains(&ns) && (7..=15).contains(&nd) {
         let block = |at: usize| -> &[u8; 16] { buf[at..at + 16].try_into().expect("16 bytes") };
-        let pair = if SSSE3 {
-            // SAFETY: `SSSE3` promises the CPU has it, and the code it
+        let pair = if V3 {
+            // SAFETY: `V3` promises a CPU with SSSE3, and the code this
             // inlines into enables it (`engine::Worker::chunk_v3`).
             unsafe { ssse3::pair_inline(block(s), ns, block(d), nd) }
         } else if std::is_x86_feature_detected!("ssse3") {
@@ -314,6 +323,50 @@ fn spaces_and_digits(buf: &[u8; 144]) -> (u128, u128) {
         digits |= (d as u16 as u128) << (16 * i);
     }
     (spaces, digits)
+}
+
+/// The spaces and the digits of the first 128 bytes of `buf`, as masks,
+/// with AVX2 in `V3` code (see `parse_v2`).
+#[inline(always)]
+fn masks<const V3: bool>(buf: &[u8; WINDOW]) -> (u128, u128) {
+    #[cfg(target_arch = "x86_64")]
+    if V3 {
+        // SAFETY: `V3` promises an x86-64-v3 CPU, and the code this
+        // inlines into enables AVX2.
+        return unsafe { spaces_and_digits_v3(buf) };
+    }
+    spaces_and_digits(buf)
+}
+
+/// `spaces_and_digits` 32 bytes at a time.
+///
+/// # Safety
+/// The CPU must support AVX2, and the caller must be compiled with it
+/// enabled (`engine::Worker::chunk_v3`), or the intrinsics become calls.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn spaces_and_digits_v3(buf: &[u8; WINDOW]) -> (u128, u128) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
+        _mm256_set1_epi8, _mm256_sub_epi8,
+    };
+    let mut words = [(0u32, 0u32); 4];
+    for (i, w) in words.iter_mut().enumerate() {
+        let v = _mm256_loadu_si256(buf[32 * i..].as_ptr() as *const __m256i);
+        let s = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)));
+        // A digit is a byte whose distance above '0' is at most 9.
+        let nine = _mm256_set1_epi8(9);
+        let d = _mm256_max_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8)), nine);
+        *w = (
+            s as u32,
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(d, nine)) as u32,
+        );
+    }
+    let join = |a: u32, b: u32, c: u32, d: u32| {
+        (a as u128) | (b as u128) << 32 | (c as u128) << 64 | (d as u128) << 96
+    };
+    let [a, b, c, d] = words;
+    (join(a.0, b.0, c.0, d.0), join(a.1, b.1, c.1, d.1))
 }
 
 /// The spaces and the digits of the first 128 bytes of `buf`, as masks
@@ -898,6 +951,47 @@ mod tests {
             }
             assert_eq!(spaces_and_digits(&buf), (s, d));
             assert_eq!(spaces_and_digits_swar(&buf), (s, d));
+            #[cfg(target_arch = "x86_64")]
+            if crate::simd::x86_64_v3() {
+                // SAFETY: the CPU has AVX2 (checked just above); called
+                // out of line here, the intrinsics are still AVX2 code.
+                assert_eq!(unsafe { spaces_and_digits_v3(&buf) }, (s, d));
+            }
+        }
+    }
+
+    #[test]
+    fn v3_and_portable_parse_v2_agree() {
+        // The x86-64-v3 copy (AVX2 masks, inline address decoder) against
+        // the portable one, on AWS-shaped lines with bytes changed, and
+        // with stale bytes after the line in the window.
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::x86_64_v3() {
+            let base = b"2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.154 172.31.255.7 1552 8080 6 16 8128 1763596801 1763596833 ACCEPT OK";
+            let pick = b" 0123456789.-:aeOKx";
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            for round in 0..20_000 {
+                let mut window = [0u8; WINDOW];
+                for b in window.iter_mut() {
+                    *b = pick[(next() % pick.len() as u64) as usize];
+                }
+                let mut line = base.to_vec();
+                for _ in 0..round % 4 {
+                    let at = (next() % line.len() as u64) as usize;
+                    line[at] = pick[(next() % pick.len() as u64) as usize];
+                }
+                window[..line.len()].copy_from_slice(&line);
+                let (mut a, mut b) = (FlowRecord::default(), FlowRecord::default());
+                let portable = parse_v2::<false>(&line, Some(&window), &mut a).map(|()| a);
+                let v3 = parse_v2::<true>(&line, Some(&window), &mut b).map(|()| b);
+                assert_eq!(portable, v3, "{}", String::from_utf8_lossy(&line));
+            }
         }
     }
 

@@ -206,11 +206,13 @@ impl Parser {
     }
 
     /// `parse_into` for code compiled for x86-64-v3 CPUs (the engine's
-    /// `chunk_v3`): the fast path's SSSE3 address decoder is inlined
-    /// instead of called through its run-time check.
+    /// `chunk_v3`): the fast path builds its masks with AVX2 and inlines
+    /// the SSSE3 address decoder instead of calling it through its
+    /// run-time check.
     ///
     /// # Safety
-    /// The CPU must support SSSE3 (`crate::simd::x86_64_v3` implies it).
+    /// The CPU must be x86-64-v3 (`crate::simd::x86_64_v3`), and the
+    /// caller compiled for it.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     pub(crate) unsafe fn parse_into_v3(
@@ -223,9 +225,9 @@ impl Parser {
         self.parse_into_for::<true>(line, padded, known_ascii, rec)
     }
 
-    /// `parse_into`; `SSSE3` promises the CPU has it (see `parse_into_v3`).
+    /// `parse_into`; `V3` as in `parse_into_v3`.
     #[inline(always)]
-    fn parse_into_for<const SSSE3: bool>(
+    fn parse_into_for<const V3: bool>(
         &self,
         line: &[u8],
         padded: &[u8],
@@ -239,7 +241,7 @@ impl Parser {
                 let window = padded
                     .get(..super::fast::WINDOW)
                     .map(|w| w.try_into().expect("WINDOW bytes"));
-                if super::fast::parse_v2::<SSSE3>(line, window, rec).is_some() {
+                if super::fast::parse_v2::<V3>(line, window, rec).is_some() {
                     return Ok(());
                 }
             } else if let Some(r) = super::fast::parse(&self.cols, line) {
