@@ -273,6 +273,8 @@ struct Worker<P> {
     bad: Vec<BadLine>,
     errors: Vec<FileError>,
     max_bad: usize,
+    /// Chunk buffers kept from one input's reader for the next.
+    buffers: Vec<Buffers>,
 }
 
 impl<P: Processor> Worker<P> {
@@ -283,6 +285,7 @@ impl<P: Processor> Worker<P> {
             bad: Vec::new(),
             errors: Vec::new(),
             max_bad,
+            buffers: Vec::new(),
         }
     }
 
@@ -525,6 +528,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         }
     };
     let mut reader = ChunkReader::new(opened.reader, default.clone());
+    reader.adopt(&mut w.buffers);
     let mut err = None;
     loop {
         match reader.next_chunk() {
@@ -550,6 +554,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         }
     }
     w.finish_input(&file, &reader, opened.consumed.load(Ordering::Relaxed), err);
+    reader.release(&mut w.buffers);
 }
 
 /// Reads one input with inflate on one thread and parsing on `threads`

@@ -305,6 +305,30 @@ impl<R: Read> ChunkReader<R> {
         }
     }
 
+    /// Takes buffers left by an earlier reader (`release`): a worker
+    /// reading hundreds of S3 objects would otherwise allocate, zero and
+    /// fault in a new 1 MiB buffer or two for each.
+    pub fn adopt(&mut self, pool: &mut Vec<Buffers>) {
+        for b in pool.drain(..) {
+            self.give_back(b);
+        }
+    }
+
+    /// Hands this reader's buffers to `pool` for the next reader.
+    pub fn release(&mut self, pool: &mut Vec<Buffers>) {
+        let bytes = std::mem::take(&mut self.buf);
+        if !bytes.is_empty() {
+            pool.push(Buffers {
+                bytes,
+                ends: Vec::new(),
+            });
+        }
+        while let Some(bytes) = self.spare.pop() {
+            let ends = self.spare_ends.pop().unwrap_or_default();
+            pool.push(Buffers { bytes, ends });
+        }
+    }
+
     fn fresh_buffer(&mut self) -> Vec<u8> {
         let mut b = self.spare.pop().unwrap_or_default();
         // A recycled buffer already has the size: zeroing it again for
