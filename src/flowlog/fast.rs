@@ -430,14 +430,7 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         Col::Bytes => rec.bytes = num()?,
         Col::Start => rec.start = Some(num()?),
         Col::End => rec.end = Some(num()?),
-        Col::Action => {
-            rec.action = match tok {
-                b"ACCEPT" => Action::Accept,
-                b"REJECT" => Action::Reject,
-                b"-" => Action::Unknown,
-                _ => return None,
-            }
-        }
+        Col::Action => rec.action = action(line, start, end)?,
         Col::Status => {
             rec.status = match tok {
                 b"OK" => LogStatus::Ok,
@@ -459,6 +452,24 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         }
     }
     Some(())
+}
+
+/// The action at `line[start..end]`: a six-letter one compared as one
+/// word (a byte-by-byte `match` cost ~10 instructions a record).
+#[inline(always)]
+fn action(line: &[u8], start: usize, end: usize) -> Option<Action> {
+    const LOW6: u64 = (1 << 48) - 1;
+    const ACCEPT: u64 = u64::from_le_bytes(*b"ACCEPT\0\0");
+    const REJECT: u64 = u64::from_le_bytes(*b"REJECT\0\0");
+    match end - start {
+        6 => match load8(line, start) & LOW6 {
+            ACCEPT => Some(Action::Accept),
+            REJECT => Some(Action::Reject),
+            _ => None,
+        },
+        1 if line[start] == b'-' => Some(Action::Unknown),
+        _ => None,
+    }
 }
 
 /// An address: IPv4 by its dots, anything else through the general
