@@ -226,7 +226,7 @@ fn v2_layout(mask: u128, n: usize) -> Option<[usize; 15]> {
 #[inline(always)]
 fn v2_columns<const V3: bool>(
     rec: &mut FlowRecord,
-    buf: &[u8; 144],
+    buf: &[u8; WINDOW],
     bounds: &[usize; 15],
     mask: u128,
     digits: u128,
@@ -270,7 +270,7 @@ fn v2_columns<const V3: bool>(
 #[inline(always)]
 fn addresses<const V3: bool>(
     rec: &mut FlowRecord,
-    buf: &[u8; 144],
+    buf: &[u8; WINDOW],
     bounds: &[usize; 15],
 ) -> Option<()> {
     let (s, d) = (bounds[3] + 1, bounds[4] + 1);
@@ -302,7 +302,7 @@ fn addresses<const V3: bool>(
 /// The spaces and the digits of the first 128 bytes of `buf`, as masks.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn spaces_and_digits(buf: &[u8; 144]) -> (u128, u128) {
+fn spaces_and_digits(buf: &[u8; WINDOW]) -> (u128, u128) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
         _mm_sub_epi8,
@@ -373,7 +373,7 @@ unsafe fn spaces_and_digits_v3(buf: &[u8; WINDOW]) -> (u128, u128) {
 /// (portable version).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn spaces_and_digits(buf: &[u8; 144]) -> (u128, u128) {
+fn spaces_and_digits(buf: &[u8; WINDOW]) -> (u128, u128) {
     spaces_and_digits_swar(buf)
 }
 
@@ -381,7 +381,7 @@ fn spaces_and_digits(buf: &[u8; 144]) -> (u128, u128) {
 /// everywhere, so that x86_64 tests check it against the SIMD version).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
-fn spaces_and_digits_swar(buf: &[u8; 144]) -> (u128, u128) {
+fn spaces_and_digits_swar(buf: &[u8; WINDOW]) -> (u128, u128) {
     let (mut spaces, mut digits) = (0u128, 0u128);
     for (i, word) in buf[..128].chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
@@ -941,7 +941,7 @@ mod tests {
     fn spaces_and_digits_agree_with_the_bytes() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         for round in 0..2000 {
-            let mut buf = [0u8; 144];
+            let mut buf = [0u8; WINDOW];
             for b in buf.iter_mut() {
                 x ^= x << 13;
                 x ^= x >> 7;
