@@ -742,7 +742,7 @@ mod ssse3 {
         b: &[u8; 16],
         nb: usize,
     ) -> Option<(u32, u32)> {
-        Some((decode(a, na)?, decode(b, nb)?))
+        pair_inline(a, na, b, nb)
     }
 
     /// `ipv4_pair` for callers compiled with SSSE3 enabled, into which
@@ -767,7 +767,7 @@ mod ssse3 {
     ///
     /// # Safety
     /// The CPU must support SSSE3; callers are `#[target_feature]`
-    /// functions that enable it.
+    /// functions that enable it, or inline into one (`pair_inline`).
     #[inline(always)]
     unsafe fn decode(block: &[u8; 16], n: usize) -> Option<u32> {
         debug_assert!((7..=15).contains(&n));
