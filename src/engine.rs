@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 
 use crate::flowlog::format::{Field, Format};
-use crate::flowlog::parse::{LineError, Parser, SkipReason};
+use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{open, Buffers, Chunk, ChunkReader, FormatCtx, Input, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 
@@ -350,23 +350,28 @@ impl<P: Processor> Worker<P> {
         let mut rec = FlowRecord::default();
         chunk.for_each_line_padded(
             #[inline(always)]
-            |line_no, line, padded| match parse_line::<V3>(parser, line, padded, ascii, &mut rec) {
-                Ok(()) => {
-                    match rec.status {
-                        LogStatus::Ok => self.acc.records += 1,
-                        LogStatus::NoData => self.acc.nodata += 1,
-                        LogStatus::SkipData => self.acc.skipdata += 1,
+            |line_no, line, padded| {
+                // SAFETY: `V3` code runs only on x86-64-v3 CPUs (`chunk`)
+                // and is compiled for them (`chunk_v3`).
+                let parsed = unsafe { parser.parse_into_for::<V3>(line, padded, ascii, &mut rec) };
+                match parsed {
+                    Ok(()) => {
+                        match rec.status {
+                            LogStatus::Ok => self.acc.records += 1,
+                            LogStatus::NoData => self.acc.nodata += 1,
+                            LogStatus::SkipData => self.acc.skipdata += 1,
+                        }
+                        let ctx = RecordCtx {
+                            file,
+                            line_no,
+                            line,
+                            format: &fmt.format,
+                        };
+                        self.proc.record(&rec, &ctx);
                     }
-                    let ctx = RecordCtx {
-                        file,
-                        line_no,
-                        line,
-                        format: &fmt.format,
-                    };
-                    self.proc.record(&rec, &ctx);
-                }
-                Err(e) => {
-                    self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format))
+                    Err(e) => {
+                        self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format))
+                    }
                 }
             },
         );
@@ -418,25 +423,6 @@ impl<P: Processor> Worker<P> {
             });
         }
     }
-}
-
-/// `Parser::parse_into`, or in `V3` code (`Worker::chunk_v3`) its copy
-/// with AVX2 masks and the SSSE3 address decoder inlined.
-#[inline(always)]
-fn parse_line<const V3: bool>(
-    parser: &Parser,
-    line: &[u8],
-    padded: &[u8],
-    ascii: bool,
-    rec: &mut FlowRecord,
-) -> Result<(), LineError> {
-    #[cfg(target_arch = "x86_64")]
-    if V3 {
-        // SAFETY: `V3` code runs only on x86-64-v3 CPUs (`Worker::chunk`),
-        // and is compiled for them (`Worker::chunk_v3`).
-        return unsafe { parser.parse_into_v3(line, padded, ascii, rec) };
-    }
-    parser.parse_into(line, padded, ascii, rec)
 }
 
 /// Explains a skipped line: the column at fault and its value.

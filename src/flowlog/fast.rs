@@ -108,7 +108,7 @@ pub(super) const WINDOW: usize = 144;
 /// `Parser::parse_into`. On `None`, `rec` holds a partial record.
 ///
 /// `V3` is true only in code compiled for x86-64-v3 CPUs, run on one
-/// (`Parser::parse_into_v3`): the masks are then built with AVX2 and the
+/// (`Parser::parse_into_for`): the masks are then built with AVX2 and the
 /// addresses decoded inline.
 #[inline(always)]
 pub(super) fn parse_v2<const V3: bool>(

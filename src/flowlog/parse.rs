@@ -202,32 +202,20 @@ impl Parser {
         known_ascii: bool,
         rec: &mut FlowRecord,
     ) -> Result<(), LineError> {
-        self.parse_into_for::<false>(line, padded, known_ascii, rec)
+        // SAFETY: without `V3` nothing is required.
+        unsafe { self.parse_into_for::<false>(line, padded, known_ascii, rec) }
     }
 
-    /// `parse_into` for code compiled for x86-64-v3 CPUs (the engine's
-    /// `chunk_v3`): the fast path builds its masks with AVX2 and inlines
-    /// the SSSE3 address decoder instead of calling it through its
-    /// run-time check.
+    /// `parse_into`, also for code compiled for x86-64-v3 CPUs (the
+    /// engine's `chunk_v3`), where `V3` lets the fast path build its masks
+    /// with AVX2 and inline the SSSE3 address decoder instead of calling
+    /// it through its run-time check.
     ///
     /// # Safety
-    /// The CPU must be x86-64-v3 (`crate::simd::x86_64_v3`), and the
-    /// caller compiled for it.
-    #[cfg(target_arch = "x86_64")]
+    /// With `V3`, the CPU must be x86-64-v3 (`crate::simd::x86_64_v3`),
+    /// and the caller compiled for it. Without, nothing is required.
     #[inline(always)]
-    pub(crate) unsafe fn parse_into_v3(
-        &self,
-        line: &[u8],
-        padded: &[u8],
-        known_ascii: bool,
-        rec: &mut FlowRecord,
-    ) -> Result<(), LineError> {
-        self.parse_into_for::<true>(line, padded, known_ascii, rec)
-    }
-
-    /// `parse_into`; `V3` as in `parse_into_v3`.
-    #[inline(always)]
-    fn parse_into_for<const V3: bool>(
+    pub(crate) unsafe fn parse_into_for<const V3: bool>(
         &self,
         line: &[u8],
         padded: &[u8],
