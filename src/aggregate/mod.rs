@@ -16,6 +16,7 @@
 //! records, not on which worker read which chunk.
 
 pub mod direction;
+mod front;
 pub mod peers;
 mod slots;
 
@@ -31,6 +32,7 @@ use crate::flowlog::record::{
     has_ports, Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection,
 };
 use direction::{server_is_dst, Evidence};
+use front::{Flow, FlowKey, Front};
 pub use peers::{PeerSet, PeerStat};
 use slots::Slots;
 
@@ -259,6 +261,8 @@ pub struct Aggregate {
     /// connection's request and response records are usually adjacent)
     /// costs no hashing; so does one of the last two interfaces.
     cells: Slots<CellKey, Cell>,
+    /// Data records summed by conversation before they reach `cells`.
+    front: Front,
     enis: Slots<EniId, EniStats>,
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
@@ -279,33 +283,16 @@ impl Aggregate {
         }
     }
 
-    /// Adds one parsed record.
+    /// Adds one parsed record. A data record is summed in the front table
+    /// with the others of its conversation (`front`); its interface,
+    /// cell and peer are found when it leaves the table (`place`).
     #[inline(always)]
     pub fn add(&mut self, rec: &FlowRecord) {
-        let locals = &self.locals;
-        let stats = match self.enis.last(&rec.interface) {
-            Some(s) => s,
-            None => self.enis.get_or_insert_with(rec.interface, || EniStats {
-                inventory: locals.as_ref().and_then(|l| l.get(&rec.interface)).cloned(),
-                ..Default::default()
-            }),
-        };
         let span = Span::of(rec.start, rec.end);
-        stats.span.widen(span);
-        match rec.status {
-            LogStatus::NoData => {
-                stats.nodata += 1;
-                return;
-            }
-            LogStatus::SkipData => {
-                stats.skipdata += 1;
-                return;
-            }
-            LogStatus::Ok => stats.records += 1,
+        if rec.status != LogStatus::Ok {
+            return self.add_no_data(rec, span);
         }
         let proto = rec.protocol.unwrap_or(0);
-        let src = rec.srcaddr.unwrap_or_default();
-        let dst = rec.dstaddr.unwrap_or_default();
         let (dst_server, evidence) = server_is_dst(rec, proto);
         let (port, other) = if !has_ports(proto) {
             (None, None)
@@ -319,7 +306,55 @@ impl Aggregate {
         } else {
             None
         };
-        let packet_dir = rec.flow_direction.or_else(|| {
+        let key = FlowKey::new(
+            rec.interface,
+            rec.srcaddr.unwrap_or_default(),
+            rec.dstaddr.unwrap_or_default(),
+            port,
+            alt,
+            proto,
+            rec.action,
+            dst_server,
+            rec.flow_direction,
+        );
+        if let Some(out) = self.front.add(key, rec.packets, rec.bytes, span) {
+            self.place(&out);
+        }
+    }
+
+    /// A NODATA or SKIPDATA record: counted for its interface only.
+    #[inline(never)]
+    fn add_no_data(&mut self, rec: &FlowRecord, span: Span) {
+        let stats = self.eni_stats(rec.interface);
+        stats.span.widen(span);
+        if rec.status == LogStatus::NoData {
+            stats.nodata += 1;
+        } else {
+            stats.skipdata += 1;
+        }
+    }
+
+    /// The statistics of an interface (new ones take its inventory
+    /// addresses).
+    #[inline(always)]
+    fn eni_stats(&mut self, eni: EniId) -> &mut EniStats {
+        let locals = &self.locals;
+        self.enis.get(eni, || EniStats {
+            inventory: locals.as_ref().and_then(|l| l.get(&eni)).cloned(),
+            ..Default::default()
+        })
+    }
+
+    /// Places the data records of one key, summed: counts them for their
+    /// interface, and adds them to their cell and peer.
+    #[inline(never)]
+    fn place(&mut self, f: &Flow) {
+        let k = &f.key;
+        let stats = self.eni_stats(k.eni);
+        stats.span.widen(f.span);
+        stats.records += f.flows;
+        let (src, dst, dst_server) = (k.src, k.dst, k.dst_server());
+        let packet_dir = k.flow_direction().or_else(|| {
             let locals = stats.inventory.as_ref()?;
             if locals.contains(&dst) {
                 Some(PacketDirection::Ingress)
@@ -352,7 +387,7 @@ impl Aggregate {
                 )
             }
             None => {
-                stats.unresolved += 1;
+                stats.unresolved += f.flows;
                 let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
                 // Keyed by the side more likely to be the interface's, so
                 // cells stay few: an interface serves many clients from
@@ -367,19 +402,26 @@ impl Aggregate {
                 }
             }
         };
-        let key = CellKey::new(rec.interface, addr, port, alt, proto, rec.action, dir);
+        let key = CellKey::new(k.eni, addr, k.port(), k.alt(), k.proto(), k.action(), dir);
         let cell = match self.cells.last(&key) {
             Some(c) => c,
             None => {
-                let key = self.capped(key);
+                let key = self.capped(key, f.flows);
                 self.cells.get_or_insert_with(key, Cell::default)
             }
         };
-        cell.flows += 1;
-        cell.packets = cell.packets.saturating_add(rec.packets);
-        cell.bytes = cell.bytes.saturating_add(rec.bytes);
-        cell.span.widen(span);
-        cell.peers.add(peer, 1, rec.bytes);
+        cell.flows += f.flows;
+        cell.packets = cell.packets.saturating_add(f.packets);
+        cell.bytes = cell.bytes.saturating_add(f.bytes);
+        cell.span.widen(f.span);
+        cell.peers.add(peer, f.flows, f.bytes);
+    }
+
+    /// Places what the front table holds (before merging or finishing).
+    fn drain_front(&mut self) {
+        let mut front = std::mem::take(&mut self.front);
+        front.drain(|f| self.place(f));
+        self.front = front;
     }
 
     /// Keeps memory bounded under adversarial input (a scanner spraying
@@ -387,11 +429,11 @@ impl Aggregate {
     /// clear, millions of ports or interfaces): past `MAX_CELLS` cells a
     /// new key folds into a per-interface, per-protocol cell of unknown
     /// direction and port, counted in `overflow`.
-    fn capped(&mut self, key: CellKey) -> CellKey {
+    fn capped(&mut self, key: CellKey, flows: u64) -> CellKey {
         if self.cells.len() < MAX_CELLS || self.cells.contains(&key) {
             return key;
         }
-        self.overflow += 1;
+        self.overflow += flows;
         let unknown = CellDir::Known(Direction::Unknown);
         CellKey::new(
             key.eni,
@@ -405,7 +447,8 @@ impl Aggregate {
     }
 
     /// Combines another worker's aggregate into this one.
-    pub fn merge_from(&mut self, o: Aggregate) {
+    pub fn merge_from(&mut self, mut o: Aggregate) {
+        o.drain_front();
         for (k, c) in o.cells {
             self.cells.get_or_insert_with(k, Cell::default).merge(c);
         }
@@ -417,7 +460,8 @@ impl Aggregate {
     }
 
     /// Resolves directions and builds the summary.
-    pub fn finish(self) -> Summary {
+    pub fn finish(mut self) -> Summary {
+        self.drain_front();
         let learned = self.learn_locals();
         // Resolve each cell's direction and peers.
         let mut resolved: Vec<(CellKey, Direction, Cell, PeerSet)> =
@@ -930,6 +974,7 @@ mod tests {
             a.add(&p.parse(l.as_bytes()).unwrap());
         }
         // One cell per service, not one per internet server.
+        a.drain_front();
         assert_eq!(a.cells.len(), 2);
         let s = a.finish();
         assert_eq!(s.interfaces[0].addresses, vec![Ip::v4(0x0a00_010a)]);
@@ -938,6 +983,108 @@ mod tests {
         let inb = find(&s, "eni-0ccc", Direction::Ingress, Some(8080));
         assert_eq!((inb.flows, inb.peers.count()), (500, 1));
         assert_eq!(s.rows.len(), 2);
+    }
+
+    /// Rows as comparable text, peers sorted (the exact set is a hash
+    /// map).
+    fn view(s: &Summary) -> Vec<String> {
+        s.rows
+            .iter()
+            .map(|r| {
+                let mut peers = r.peers.exact().unwrap_or_default();
+                peers.sort_by_key(|p| p.0);
+                format!(
+                    "{:?} {:?} {} {:?} {:?} {} {} {} {:?} {:?} {} {:?}",
+                    r.eni,
+                    r.direction,
+                    r.protocol,
+                    r.port,
+                    r.action,
+                    r.flows,
+                    r.packets,
+                    r.bytes,
+                    r.first_seen,
+                    r.last_seen,
+                    r.peers.count(),
+                    peers
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn front_table_changes_nothing() {
+        // Records from small pools, so that conversations repeat and are
+        // summed in the front table, then a run of one new client per
+        // record (the table pushes entries out, then is bypassed), then
+        // the pools again. Every field `add` reads varies.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let enis = [b"eni-0aaa".as_slice(), b"eni-0bbb", b"eni-0ccc"].map(EniId::from_bytes);
+        let addrs = [
+            0x0a00_0005,
+            0x0a00_0006,
+            0x0a00_0107,
+            0x0a00_0108,
+            0x3400_0001,
+            0xc0a8_0001,
+        ];
+        let ports = [22, 443, 8080, 5432, 40000, 49152, 50001, 1552];
+        let mut recs = Vec::new();
+        for phase in 0..3 {
+            for i in 0..30_000u32 {
+                let fresh = phase == 1;
+                let src = if fresh {
+                    Ip::v4(0x6400_0000 + i)
+                } else {
+                    Ip::v4(addrs[next(6) as usize])
+                };
+                recs.push(FlowRecord {
+                    interface: enis[next(3) as usize],
+                    srcaddr: Some(src),
+                    dstaddr: Some(Ip::v4(addrs[next(6) as usize])),
+                    srcport: Some(ports[next(8) as usize]),
+                    dstport: Some(ports[next(8) as usize]),
+                    protocol: Some([6, 6, 17, 1][next(4) as usize]),
+                    packets: next(50),
+                    bytes: next(100_000),
+                    start: Some(1_000 + next(600)),
+                    end: Some(1_000 + next(600)),
+                    action: [Action::Accept, Action::Reject][(next(5) == 0) as usize],
+                    status: [LogStatus::Ok, LogStatus::NoData][(next(50) == 0) as usize],
+                    tcp_flags: [None, Some(0), Some(2), Some(18)][next(4) as usize],
+                    flow_direction: [
+                        None,
+                        None,
+                        Some(PacketDirection::Ingress),
+                        Some(PacketDirection::Egress),
+                    ][next(4) as usize],
+                    ..Default::default()
+                });
+            }
+        }
+        let mut locals = Locals::new();
+        locals.insert(enis[0], vec![Ip::v4(0x0a00_0005)]);
+        let locals = Some(Arc::new(locals));
+        let mut with = Aggregate::new(locals.clone());
+        let mut without = Aggregate::new(locals);
+        without.front = Front::passthrough();
+        for r in &recs {
+            with.add(r);
+            without.add(r);
+        }
+        let (a, b) = (with.finish(), without.finish());
+        assert_eq!(view(&a), view(&b));
+        let ifaces = |s: &Summary| format!("{:?} {:?}", s.interfaces, s.window);
+        assert_eq!(ifaces(&a), ifaces(&b));
+        let records = recs.iter().filter(|r| r.status == LogStatus::Ok).count() as u64;
+        assert_eq!(a.rows.iter().map(|r| r.flows).sum::<u64>(), records);
+        assert!(a.rows.len() > 20, "{}", a.rows.len());
     }
 
     #[test]
@@ -960,30 +1107,6 @@ mod tests {
         locals.insert(EniId::from_bytes(b"eni-0ddd"), vec![Ip::v4(0x0a000006)]);
         let a = agg(&grouped, V2, Some(locals.clone()));
         let b = agg(&interleaved, V2, Some(locals));
-        // Peers compared sorted: the exact set is a hash map.
-        let view = |s: &Summary| -> Vec<String> {
-            s.rows
-                .iter()
-                .map(|r| {
-                    let mut peers = r.peers.exact().unwrap_or_default();
-                    peers.sort_by_key(|p| p.0);
-                    format!(
-                        "{:?} {:?} {} {:?} {:?} {} {} {} {:?} {:?} {:?}",
-                        r.eni,
-                        r.direction,
-                        r.protocol,
-                        r.port,
-                        r.action,
-                        r.flows,
-                        r.packets,
-                        r.bytes,
-                        r.first_seen,
-                        r.last_seen,
-                        peers
-                    )
-                })
-                .collect()
-        };
         assert_eq!(view(&a), view(&b));
         assert_eq!(a.rows.len(), 3);
         let r = find(&a, "eni-0ccc", Direction::Ingress, Some(8080));

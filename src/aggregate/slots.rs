@@ -80,12 +80,29 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
     /// that key.
     #[inline]
     pub(super) fn last(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.last_index(key)?;
+        Some(&mut self.list[i].1)
+    }
+
+    /// `last`, then `get_or_insert_with`.
+    #[inline(always)]
+    pub(super) fn get(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
+        match self.last_index(&key) {
+            Some(i) => &mut self.list[i].1,
+            None => self.get_or_insert_with(key, new),
+        }
+    }
+
+    /// The position of `key`, if one of the two entries last asked for
+    /// has it (which becomes the last).
+    #[inline(always)]
+    fn last_index(&mut self, key: &K) -> Option<usize> {
         if self.list.get(self.last).is_some_and(|e| e.0 == *key) {
-            return Some(&mut self.list[self.last].1);
+            return Some(self.last);
         }
         if self.list.get(self.prev).is_some_and(|e| e.0 == *key) {
             std::mem::swap(&mut self.last, &mut self.prev);
-            return Some(&mut self.list[self.last].1);
+            return Some(self.last);
         }
         None
     }
