@@ -14,6 +14,9 @@
 //! then counted exactly from those cells and the cells resolved. No
 //! decision is taken before the end, so the result depends only on the
 //! records, not on which worker read which chunk.
+//!
+//! Data records first meet `front`, which sums those of one conversation;
+//! the work above is done once per conversation's sums, not per record.
 
 pub mod direction;
 mod front;
