@@ -1,6 +1,7 @@
-//! Decompression alone, through the same reader code path as the product
-//! (`flowscope::flowlog::reader::open`), for `benches/compare.sh`: it
-//! measures what inflate costs without parsing or aggregation.
+//! Decompression alone, through the same code paths as the product (small
+//! gzip files inflated whole, `flowscope::flowlog::whole`, else streamed
+//! through `flowscope::flowlog::reader::open`), for `benches/compare.sh`:
+//! it measures what inflate costs without parsing or aggregation.
 //!
 //! Usage: `inflate [-j N] FILE_OR_DIR...` — prints the decompressed byte
 //! count. With `-j N` (default 1) files are spread over N threads.
@@ -9,7 +10,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use flowscope::flowlog::reader::{expand_inputs, open};
+use flowscope::flowlog::reader::{expand_inputs, open, Input};
+use flowscope::flowlog::whole;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,9 +35,21 @@ fn main() {
         for _ in 0..threads.max(1) {
             s.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
+                let (mut raw, mut out) = (Vec::new(), Vec::new());
+                let mut inflater = whole::Inflater::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
+                    if let (Input::Path(p), Some(inf), true) =
+                        (input, &mut inflater, whole::enabled())
+                    {
+                        if whole::read_small_gzip(p, &mut raw).is_some()
+                            && inf.inflate(&raw, &mut out).is_some()
+                        {
+                            total.fetch_add(out.len() as u64, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
                     let mut opened = open(input).expect("open");
                     let mut n = 0u64;
                     loop {

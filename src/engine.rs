@@ -8,7 +8,8 @@
 //! buffers are recycled, so memory stays flat whatever the input size.
 //! Workers never print; problems are collected and reported by the caller.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,6 +19,7 @@ use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{open, Buffers, Chunk, ChunkReader, FormatCtx, Input, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
+use crate::flowlog::whole;
 
 /// Set by the SIGINT handler (see `install_interrupt_handler`): the engine
 /// stops between chunks and between files, and the caller reports what was
@@ -275,6 +277,10 @@ struct Worker<P> {
     max_bad: usize,
     /// Chunk buffers kept from one input's reader for the next.
     buffers: Vec<Buffers>,
+    /// For small gzip files read whole: the file's bytes (the memory
+    /// reused from file to file) and the decompressor.
+    raw: Vec<u8>,
+    inflater: Option<whole::Inflater>,
 }
 
 impl<P: Processor> Worker<P> {
@@ -286,6 +292,8 @@ impl<P: Processor> Worker<P> {
             errors: Vec::new(),
             max_bad,
             buffers: Vec::new(),
+            raw: Vec::new(),
+            inflater: None,
         }
     }
 
@@ -501,19 +509,25 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         return;
     }
     let file: Arc<str> = input.display().into();
-    let opened = match open(input) {
-        Ok(o) => o,
-        Err(e) => {
-            w.acc.files += 1;
-            w.acc.files_failed += 1;
-            w.errors.push(FileError {
-                file,
-                message: e.to_string(),
-            });
-            return;
-        }
+    let (mut reader, consumed, gzip) = match read_whole(w, input, default) {
+        Some(whole) => whole,
+        None => match open(input) {
+            Ok(o) => (
+                ChunkReader::new(o.reader, default.clone()),
+                o.consumed,
+                o.gzip,
+            ),
+            Err(e) => {
+                w.acc.files += 1;
+                w.acc.files_failed += 1;
+                w.errors.push(FileError {
+                    file,
+                    message: e.to_string(),
+                });
+                return;
+            }
+        },
     };
-    let mut reader = ChunkReader::new(opened.reader, default.clone());
     reader.adopt(&mut w.buffers);
     let mut err = None;
     loop {
@@ -527,9 +541,9 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             }
             Ok(None) => break,
             Err(e) => {
-                let consumed = opened.consumed.load(Ordering::Relaxed);
+                let consumed = consumed.load(Ordering::Relaxed);
                 err = Some(read_error(
-                    opened.gzip,
+                    gzip,
                     reader.lines(),
                     reader.counts.decompressed,
                     consumed,
@@ -539,8 +553,37 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             }
         }
     }
-    w.finish_input(&file, &reader, opened.consumed.load(Ordering::Relaxed), err);
+    w.finish_input(&file, &reader, consumed.load(Ordering::Relaxed), err);
     reader.release(&mut w.buffers);
+}
+
+/// A reader over a small gzip file inflated whole (`flowlog::whole`), with
+/// the bytes read and `true` (gzip); `None` for any other input, or one
+/// that libdeflate refuses: the caller then streams it.
+#[allow(clippy::type_complexity)]
+fn read_whole<P>(
+    w: &mut Worker<P>,
+    input: &Input,
+    default: &Arc<FormatCtx>,
+) -> Option<(ChunkReader<Box<dyn Read + Send>>, Arc<AtomicU64>, bool)> {
+    let Input::Path(path) = input else {
+        return None;
+    };
+    if !whole::enabled() {
+        return None;
+    }
+    let read = whole::read_small_gzip(path, &mut w.raw)?;
+    if w.inflater.is_none() {
+        w.inflater = whole::Inflater::new();
+    }
+    let mut out = Buffers::take_largest(&mut w.buffers);
+    w.inflater.as_mut()?.inflate(&w.raw, &mut out)?;
+    let reader = ChunkReader::from_bytes(
+        Box::new(std::io::empty()) as Box<dyn Read + Send>,
+        out,
+        default.clone(),
+    );
+    Some((reader, Arc::new(AtomicU64::new(read)), true))
 }
 
 /// Reads one input with inflate on one thread and parsing on `threads`

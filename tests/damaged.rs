@@ -556,3 +556,57 @@ fn ctrl_c_stops_promptly_with_partial_accounting() {
         assert!(n > 0 && n <= written + 10_000, "{line} (written {written})");
     }
 }
+
+#[test]
+fn gzip_read_whole_and_streamed_agree() {
+    // Small gzip files are inflated whole with libdeflate; anything it
+    // refuses is streamed instead, and FLOWSCOPE_NO_LIBDEFLATE streams
+    // everything. Both ways must give the same bytes on stdout and stderr:
+    // one member, concatenated objects (a header line inside the file,
+    // the first member larger than the last), a long line, a cut file,
+    // trailing garbage, and plain text.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = format!("{HEADER}{}", records(3000));
+    write(d, "one.log.gz", &gz(body.as_bytes()));
+    let mut two = gz(body.as_bytes());
+    two.extend_from_slice(&gz(format!("{HEADER}{}", records(7)).as_bytes()));
+    write(d, "two.log.gz", &two);
+    let long = format!(
+        "{HEADER}{}{}\n{}",
+        records(5),
+        "9".repeat(70_000),
+        records(5)
+    );
+    write(d, "long.log.gz", &gz(long.as_bytes()));
+    let full = gz(body.as_bytes());
+    write(d, "cut.log.gz", &full[..full.len() * 2 / 3]);
+    let mut tail = gz(body.as_bytes());
+    tail.extend_from_slice(b"garbage after the member\n");
+    write(d, "tail.log.gz", &tail);
+    write(d, "plain.log", body.as_bytes());
+    for threads in ["1", "2"] {
+        let args = [
+            "summarize",
+            "-o",
+            "json",
+            "-j",
+            threads,
+            d.to_str().unwrap(),
+        ];
+        let whole = run(&args);
+        let streamed = std::process::Command::new(bin())
+            .args(args)
+            .env("FLOWSCOPE_NO_LIBDEFLATE", "1")
+            .output()
+            .expect("run flowscope");
+        no_panic(&whole);
+        assert_eq!(code(&whole), code(&streamed));
+        assert_eq!(stdout(&whole), stdout(&streamed));
+        assert_eq!(stderr(&whole), stderr(&streamed));
+        let doc = json(&whole);
+        assert_balanced(&doc["input"]);
+        assert_eq!(doc["input"]["files"], 6);
+        assert!(stderr(&whole).contains("cut.log.gz"), "{}", stderr(&whole));
+    }
+}

@@ -1,5 +1,6 @@
 //! Reading VPC flow logs: formats (`format`), records (`record`), the
-//! byte-level parser (`parse`) and inputs cut into chunks (`reader`).
+//! byte-level parser (`parse`) and inputs cut into chunks (`reader`),
+//! small gzip files inflated whole (`whole`).
 //!
 //! Facts this module relies on (see DOMAIN.md): fields are space
 //! separated; `-` means absent; S3 objects begin with a header line of
@@ -10,6 +11,7 @@ pub mod format;
 pub mod parse;
 pub mod reader;
 pub mod record;
+pub mod whole;
 
 pub use format::{Field, Format};
 pub use parse::{Parser, SkipReason};

@@ -156,6 +156,18 @@ pub struct Buffers {
     ends: Vec<u32>,
 }
 
+impl Buffers {
+    /// The largest byte buffer in `pool` (empty if none), taken out of it:
+    /// for an input read whole, so that the next one reuses the memory
+    /// already faulted in.
+    pub fn take_largest(pool: &mut [Buffers]) -> Vec<u8> {
+        pool.iter_mut()
+            .max_by_key(|b| b.bytes.capacity())
+            .map(|b| std::mem::take(&mut b.bytes))
+            .unwrap_or_default()
+    }
+}
+
 /// Reading failed part-way: the lines before the failure were delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -292,6 +304,18 @@ impl<R: Read> ChunkReader<R> {
         }
     }
 
+    /// A reader of `data`, the whole input already in memory (a small
+    /// gzip file inflated at once, `whole`): its buffer becomes the
+    /// chunks' as it is, with no copy. `src` is never read.
+    pub fn from_bytes(src: R, data: Vec<u8>, format: Arc<FormatCtx>) -> ChunkReader<R> {
+        let mut r = ChunkReader::new(src, format);
+        r.len = data.len();
+        r.counts.decompressed = data.len() as u64;
+        r.buf = data;
+        r.eof = true;
+        r
+    }
+
     /// Lines seen so far (including headers and skipped lines).
     pub fn lines(&self) -> u64 {
         self.line
@@ -343,7 +367,7 @@ impl<R: Read> ChunkReader<R> {
 
     /// Reads until the buffer holds a full chunk or the input ends.
     fn fill(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
+        if self.buf.is_empty() && !self.eof {
             self.buf = self.fresh_buffer();
         }
         while !self.eof && self.len - self.start < CHUNK_SIZE {
@@ -461,9 +485,18 @@ impl<R: Read> ChunkReader<R> {
                 continue;
             }
             self.line += lines;
-            let mut next = self.fresh_buffer();
             let tail = self.start + end..self.len;
             let tail_len = tail.len();
+            let mut next = if tail_len == 0 && self.eof {
+                // Nothing left to read into it.
+                Vec::new()
+            } else if tail_len <= CHUNK_SIZE + MAX_LINE {
+                self.fresh_buffer()
+            } else {
+                // What follows a header line inside a whole input
+                // (`from_bytes`; a streamed buffer is never this full).
+                vec![0; tail_len]
+            };
             next[..tail_len].copy_from_slice(&self.buf[tail]);
             let buf = std::mem::replace(&mut self.buf, next);
             let chunk = Chunk {
