@@ -114,13 +114,14 @@ impl Accounting {
 
     /// One line for people: what was read and how it was accounted for.
     pub fn summary_line(&self) -> String {
+        use crate::report::count;
         let mut s = format!(
-            "{} lines in {} files ({} unreadable): {} headers, {} records, {} NODATA, {} SKIPDATA, {} skipped",
-            self.lines,
-            self.files,
+            "{} in {} ({} unreadable): {}, {}, {} NODATA, {} SKIPDATA, {} skipped",
+            count(self.lines, "line", "lines"),
+            count(self.files, "file", "files"),
             self.files_failed,
-            self.headers,
-            self.records,
+            count(self.headers, "header", "headers"),
+            count(self.records, "record", "records"),
             self.nodata,
             self.skipdata,
             self.skipped_total()

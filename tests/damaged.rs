@@ -551,7 +551,7 @@ fn ctrl_c_stops_promptly_with_partial_accounting() {
         let n: u64 = line
             .split(", ")
             .find(|p| p.ends_with(" records"))
-            .and_then(|p| p.trim_end_matches(" records").parse().ok())
+            .and_then(|p| p.trim_end_matches(" records").replace(',', "").parse().ok())
             .unwrap();
         assert!(n > 0 && n <= written + 10_000, "{line} (written {written})");
     }

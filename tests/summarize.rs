@@ -332,7 +332,7 @@ fn csv_and_table_outputs() {
     let out = run(&["summarize", "tests/data/real/V2_RECORDS.cwl-messages.log"]);
     let text = stdout(&out);
     assert!(
-        text.contains("INTERFACE") && text.contains("Input: 1 files"),
+        text.contains("INTERFACE") && text.contains("Input: 1 file "),
         "{text}"
     );
 }
@@ -414,7 +414,7 @@ fn bucket_timeline_counts_data_records_per_interval() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let tl = text.find("timeline: 5m buckets").expect(&text);
-    assert!(tl > text.find("Input: 1 files").unwrap(), "{text}");
+    assert!(tl > text.find("Input: 1 file ").unwrap(), "{text}");
     assert!(
         text.contains("from 2025-11-20T10:00:00Z to 2025-11-20T10:25:00Z (2 of them empty)"),
         "{text}"

@@ -404,14 +404,14 @@ fn write_table(
 pub fn write_accounting(w: &mut dyn Write, acc: &Accounting) -> std::io::Result<()> {
     write!(
         w,
-        "Input: {} files ({} failed), {} lines: {} records, {} NODATA, {} SKIPDATA, {} header lines, {} skipped",
-        thousands(acc.files),
+        "Input: {} ({} failed), {}: {}, {} NODATA, {} SKIPDATA, {}, {} skipped",
+        report::count(acc.files, "file", "files"),
         acc.files_failed,
-        thousands(acc.lines),
-        thousands(acc.records),
+        report::count(acc.lines, "line", "lines"),
+        report::count(acc.records, "record", "records"),
         thousands(acc.nodata),
         thousands(acc.skipdata),
-        thousands(acc.headers),
+        report::count(acc.headers, "header line", "header lines"),
         thousands(acc.skipped_total())
     )?;
     let reasons = acc.skipped_by_reason();

@@ -223,6 +223,11 @@ pub fn human_bytes(b: u64) -> String {
 }
 
 /// Counts with thousands separators: 1,234,567.
+/// `n` with its noun, singular or plural: "1 file", "2,048 files".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
