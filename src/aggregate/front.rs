@@ -29,8 +29,8 @@ use crate::flowlog::record::{Action, EniId, Ip, PacketDirection};
 /// then pass straight through before it is tried again. When nearly every
 /// record is a conversation of its own, the table only adds work (20%
 /// more instructions on such data without this check, 10% with it) and
-/// scrambles the order in which the
-/// full path sees records, which defeats its `Slots` last-entry checks.
+/// scrambles the order in which the full path sees records, which defeats
+/// its `Slots` last-entry checks.
 const EPOCH: u64 = 8192;
 const MIN_SUMMED: u64 = EPOCH / 4;
 const PAUSE: u64 = 16 * EPOCH;
