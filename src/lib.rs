@@ -31,3 +31,20 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
         cli::Command::Scans(a) => commands::scans::run(&a),
     }
 }
+
+/// xorshift64: the deterministic random inputs of the unit tests (a fixed
+/// seed gives the same cases on every run, with no dependency).
+#[cfg(test)]
+pub(crate) struct XorShift(pub u64);
+
+#[cfg(test)]
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}

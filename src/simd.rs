@@ -76,13 +76,11 @@ mod tests {
 
     #[test]
     fn masks_match_the_bytes() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
         for _ in 0..5000 {
             let mut block = [0u8; 16];
             for v in block.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 *v = b" \n.\x00\x80\xff!a"[(x % 8) as usize];
             }
             for b in [b' ', b'\n', b'.', 0, 0x80] {

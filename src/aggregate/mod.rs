@@ -1021,13 +1021,8 @@ mod tests {
         // summed in the front table, then a run of one new client per
         // record (the table pushes entries out, then is bypassed), then
         // the pools again. Every field `add` reads varies.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.next() % n;
         let enis = [b"eni-0aaa".as_slice(), b"eni-0bbb", b"eni-0ccc"].map(EniId::from_bytes);
         let addrs = [
             0x0a00_0005,

@@ -998,13 +998,8 @@ mod tests {
         // Bare tokens take the SWAR path (fewer than 16 bytes to read),
         // tokens inside a line the SSSE3 one where the CPU has it.
         let alphabet = b"0123456789012345678901234567890123456789./a: ";
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |m: u64| rng.next() % m;
         for _ in 0..50_000 {
             let len = 7 + next(9) as usize;
             let tok: Vec<u8> = if next(2) == 0 {
@@ -1058,13 +1053,11 @@ mod tests {
 
     #[test]
     fn spaces_and_digits_agree_with_the_bytes() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
         for round in 0..2000 {
             let mut buf = [0u8; WINDOW];
             for b in buf.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 // Mostly digits and spaces, with neighbours of both and
                 // bytes above 0x7f.
                 let pick = b" 0123456789/:-.\x1f!\xb0\xb9\xff";
@@ -1099,13 +1092,8 @@ mod tests {
         if crate::simd::x86_64_v3() {
             let base = b"2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.154 172.31.255.7 1552 8080 6 16 8128 1763596801 1763596833 ACCEPT OK";
             let pick = b" 0123456789.-:aeOKx";
-            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-            let mut next = || {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x
-            };
+            let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
+            let mut next = || rng.next();
             for round in 0..20_000 {
                 let mut window = [0u8; WINDOW];
                 for b in window.iter_mut() {

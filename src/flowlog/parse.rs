@@ -701,13 +701,8 @@ mod tests {
         .collect();
         // Random tokens over the alphabet of addresses, and random
         // addresses written by std.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let alphabet = b"0123456789abcdefABCDEF::::.g";
         for _ in 0..50_000 {
             let len = next() % 40;

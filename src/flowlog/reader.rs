@@ -640,14 +640,12 @@ mod tests {
     fn newline_scan_matches_memchr() {
         // Newlines at block edges, runs of them, none, and lengths that
         // leave every remainder size.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
         for len in (0..300).chain([1 << 12]) {
             for density in [0, 1, 7, 64] {
                 let hay: Vec<u8> = (0..len)
                     .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        let x = rng.next();
                         if density > 0 && x.is_multiple_of(density) {
                             b'\n'
                         } else {

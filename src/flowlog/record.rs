@@ -326,15 +326,13 @@ mod tests {
 
     #[test]
     fn hex_words_match_the_byte_loop() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"0123456789abcdefABCDEFgz/:@`G \x7f\x80";
         for _ in 0..20_000 {
             // A 17-digit id, mostly hex, now and then one odd byte.
             let mut id = b"eni-".to_vec();
             for _ in 0..17 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 let odd = x.is_multiple_of(40);
                 let pick = if odd {
                     x as usize % alphabet.len()
