@@ -35,17 +35,12 @@ fn main() {
         for _ in 0..threads.max(1) {
             s.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
-                let (mut raw, mut out) = (Vec::new(), Vec::new());
-                let mut inflater = whole::Inflater::new();
+                let (mut files, mut out) = (whole::WholeFiles::default(), Vec::new());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    if let (Input::Path(p), Some(inf), true) =
-                        (input, &mut inflater, whole::enabled())
-                    {
-                        if whole::read_small_gzip(p, &mut raw).is_some()
-                            && inf.inflate(&raw, &mut out).is_some()
-                        {
+                    if let Input::Path(p) = input {
+                        if files.inflate_file(p, &mut out).is_some() {
                             total.fetch_add(out.len() as u64, Ordering::Relaxed);
                             continue;
                         }

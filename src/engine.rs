@@ -278,10 +278,8 @@ struct Worker<P> {
     max_bad: usize,
     /// Chunk buffers kept from one input's reader for the next.
     buffers: Vec<Buffers>,
-    /// For small gzip files read whole: the file's bytes (the memory
-    /// reused from file to file) and the decompressor.
-    raw: Vec<u8>,
-    inflater: Option<whole::Inflater>,
+    /// For small gzip files read whole.
+    whole: whole::WholeFiles,
 }
 
 impl<P: Processor> Worker<P> {
@@ -293,8 +291,7 @@ impl<P: Processor> Worker<P> {
             errors: Vec::new(),
             max_bad,
             buffers: Vec::new(),
-            raw: Vec::new(),
-            inflater: None,
+            whole: whole::WholeFiles::default(),
         }
     }
 
@@ -303,6 +300,16 @@ impl<P: Processor> Worker<P> {
         self.acc.merge(&o.acc);
         self.bad.extend(o.bad);
         self.errors.extend(o.errors);
+    }
+
+    /// An input that could not be opened: counted, and its error kept.
+    fn open_failed(&mut self, file: Arc<str>, e: ReadError) {
+        self.acc.files += 1;
+        self.acc.files_failed += 1;
+        self.errors.push(FileError {
+            file,
+            message: e.to_string(),
+        });
     }
 
     fn note_bad(
@@ -518,15 +525,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
                 o.consumed,
                 o.gzip,
             ),
-            Err(e) => {
-                w.acc.files += 1;
-                w.acc.files_failed += 1;
-                w.errors.push(FileError {
-                    file,
-                    message: e.to_string(),
-                });
-                return;
-            }
+            Err(e) => return w.open_failed(file, e),
         },
     };
     reader.adopt(&mut w.buffers);
@@ -570,15 +569,8 @@ fn read_whole<P>(
     let Input::Path(path) = input else {
         return None;
     };
-    if !whole::enabled() {
-        return None;
-    }
-    let read = whole::read_small_gzip(path, &mut w.raw)?;
-    if w.inflater.is_none() {
-        w.inflater = whole::Inflater::new();
-    }
     let mut out = Buffers::take_largest(&mut w.buffers);
-    w.inflater.as_mut()?.inflate(&w.raw, &mut out)?;
+    let read = w.whole.inflate_file(path, &mut out)?;
     let reader = ChunkReader::from_bytes(
         Box::new(std::io::empty()) as Box<dyn Read + Send>,
         out,
@@ -601,12 +593,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
     let opened = match open(input) {
         Ok(o) => o,
         Err(e) => {
-            total.acc.files += 1;
-            total.acc.files_failed += 1;
-            total.errors.push(FileError {
-                file,
-                message: e.to_string(),
-            });
+            total.open_failed(file, e);
             return total;
         }
     };

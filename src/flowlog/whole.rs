@@ -29,7 +29,7 @@ pub const MAX_INFLATED: usize = 128 << 20;
 
 /// False when `FLOWSCOPE_NO_LIBDEFLATE` is set: every gzip file is then
 /// streamed (for comparisons, and as a way out should this path misbehave).
-pub fn enabled() -> bool {
+fn enabled() -> bool {
     use std::sync::OnceLock;
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("FLOWSCOPE_NO_LIBDEFLATE").is_none())
@@ -107,10 +107,37 @@ impl Inflater {
     }
 }
 
+/// What a worker keeps for reading small gzip files whole: the last
+/// file's bytes (the memory reused from file to file) and the
+/// decompressor, made at the first such file.
+#[derive(Default)]
+pub struct WholeFiles {
+    raw: Vec<u8>,
+    inflater: Option<Inflater>,
+}
+
+impl WholeFiles {
+    /// Inflates the file at `path` into `out` if it is a gzip file this
+    /// path takes (see the module); the number of bytes read from the
+    /// file. `None` for any other file, or when turned off
+    /// (`FLOWSCOPE_NO_LIBDEFLATE`): the caller then streams it.
+    pub fn inflate_file(&mut self, path: &Path, out: &mut Vec<u8>) -> Option<u64> {
+        if !enabled() {
+            return None;
+        }
+        let read = read_small_gzip(path, &mut self.raw)?;
+        if self.inflater.is_none() {
+            self.inflater = Inflater::new();
+        }
+        self.inflater.as_mut()?.inflate(&self.raw, out)?;
+        Some(read)
+    }
+}
+
 /// Reads `path` into `raw` if it is a gzip file no larger than
 /// `MAX_COMPRESSED`; the number of bytes read. `None` for anything else
 /// (the caller then streams the file).
-pub fn read_small_gzip(path: &Path, raw: &mut Vec<u8>) -> Option<u64> {
+fn read_small_gzip(path: &Path, raw: &mut Vec<u8>) -> Option<u64> {
     let mut f = File::open(path).ok()?;
     let size = f.metadata().ok()?.len();
     if !(18..=MAX_COMPRESSED).contains(&size) {
