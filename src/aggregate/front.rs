@@ -21,8 +21,8 @@
 //! the full path: memory stays fixed, and any input still comes out right,
 //! only with less summed first (a port scan, with a new key per record).
 
-use super::Span;
-use crate::flowlog::record::{Action, EniId, Ip, PacketDirection};
+use super::{Service, Span};
+use crate::flowlog::record::{EniId, Ip, PacketDirection};
 
 /// Records over which the table's use is judged, the share of them that
 /// must find their key for the table to stay in use, and how many records
@@ -48,64 +48,36 @@ pub(super) struct FlowKey {
     pub eni: EniId,
     pub src: Ip,
     pub dst: Ip,
-    /// port (bit 16 set when present) | alt << 17 (the same) | protocol
-    /// << 34 | action << 42 | dst_server << 44 | flow-direction << 45
-    /// (0 none, 1 ingress, 2 egress).
+    /// `Service` (port, alt, protocol, action) | dst_server << 44 |
+    /// flow-direction << 45 (0 none, 1 ingress, 2 egress).
     small: u64,
 }
 
 impl FlowKey {
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn new(
         eni: EniId,
         src: Ip,
         dst: Ip,
-        port: Option<u16>,
-        alt: Option<u16>,
-        proto: u8,
-        action: Action,
+        service: Service,
         dst_server: bool,
         flow_direction: Option<PacketDirection>,
     ) -> FlowKey {
-        let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
         let fd = match flow_direction {
             None => 0u64,
             Some(PacketDirection::Ingress) => 1,
             Some(PacketDirection::Egress) => 2,
         };
-        let small = opt(port)
-            | opt(alt) << 17
-            | (proto as u64) << 34
-            | (action as u64) << 42
-            | (dst_server as u64) << 44
-            | fd << 45;
         FlowKey {
             eni,
             src,
             dst,
-            small,
+            small: service.0 | (dst_server as u64) << 44 | fd << 45,
         }
     }
 
-    pub fn port(&self) -> Option<u16> {
-        (self.small & 0x1_0000 != 0).then_some(self.small as u16)
-    }
-
-    pub fn alt(&self) -> Option<u16> {
-        (self.small >> 17 & 0x1_0000 != 0).then_some((self.small >> 17) as u16)
-    }
-
-    pub fn proto(&self) -> u8 {
-        (self.small >> 34) as u8
-    }
-
-    pub fn action(&self) -> Action {
-        match self.small >> 42 & 3 {
-            0 => Action::Accept,
-            1 => Action::Reject,
-            _ => Action::Unknown,
-        }
+    pub fn service(&self) -> Service {
+        Service::of(self.small)
     }
 
     pub fn dst_server(&self) -> bool {
@@ -223,6 +195,7 @@ impl Front {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flowlog::record::Action;
 
     #[test]
     fn key_fields_round_trip() {
@@ -246,23 +219,15 @@ mod tests {
             ),
             (Some(65535), Some(0), 255, Action::Accept, false, None),
         ] {
-            let k = FlowKey::new(
-                EniId(7),
-                Ip::v4(1),
-                Ip::v4(2),
-                port,
-                alt,
-                proto,
-                action,
-                ds,
-                fd,
-            );
+            let service = Service::new(port, alt, proto, action);
+            let k = FlowKey::new(EniId(7), Ip::v4(1), Ip::v4(2), service, ds, fd);
+            let s = k.service();
             assert_eq!(
                 (
-                    k.port(),
-                    k.alt(),
-                    k.proto(),
-                    k.action(),
+                    s.port(),
+                    s.alt(),
+                    s.proto(),
+                    s.action(),
                     k.dst_server(),
                     k.flow_direction()
                 ),
@@ -273,18 +238,8 @@ mod tests {
     }
 
     fn key(n: u32) -> FlowKey {
-        let a = Action::Accept;
-        FlowKey::new(
-            EniId(1),
-            Ip::v4(n),
-            Ip::v4(9),
-            Some(80),
-            None,
-            6,
-            a,
-            true,
-            None,
-        )
+        let service = Service::new(Some(80), None, 6, Action::Accept);
+        FlowKey::new(EniId(1), Ip::v4(n), Ip::v4(9), service, true, None)
     }
 
     fn span(t: u64) -> Span {

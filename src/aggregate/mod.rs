@@ -87,6 +87,51 @@ enum Side {
     Client,
 }
 
+/// The service of a record's key, packed into the low 44 bits of a word:
+/// port (bit 16 set when present) | alt << 17 (the same) | protocol << 34
+/// | action << 42. Shared by `CellKey` and `front::FlowKey`, whose upper
+/// bits hold their own fields, so that a record summed in the front table
+/// reaches its cell without being unpacked and packed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Service(u64);
+
+impl Service {
+    const BITS: u64 = (1 << 44) - 1;
+
+    /// `alt` is the other side's port when the service port was a guess
+    /// (`Evidence::AmbiguousPorts`).
+    #[inline(always)]
+    fn new(port: Option<u16>, alt: Option<u16>, proto: u8, action: Action) -> Service {
+        let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
+        Service(opt(port) | opt(alt) << 17 | (proto as u64) << 34 | (action as u64) << 42)
+    }
+
+    /// The service in the low bits of `word`.
+    fn of(word: u64) -> Service {
+        Service(word & Service::BITS)
+    }
+
+    fn port(self) -> Option<u16> {
+        (self.0 & 0x1_0000 != 0).then_some(self.0 as u16)
+    }
+
+    fn alt(self) -> Option<u16> {
+        (self.0 >> 17 & 0x1_0000 != 0).then_some((self.0 >> 17) as u16)
+    }
+
+    fn proto(self) -> u8 {
+        (self.0 >> 34) as u8
+    }
+
+    fn action(self) -> Action {
+        match self.0 >> 42 & 3 {
+            0 => Action::Accept,
+            1 => Action::Reject,
+            _ => Action::Unknown,
+        }
+    }
+}
+
 /// A cell's key, packed into three words: comparing and hashing it is a
 /// handful of instructions (field by field, an `Option` at a time, it was
 /// ~20 for a comparison and ten hasher rounds for a hash, on every record).
@@ -95,15 +140,11 @@ struct CellKey {
     eni: EniId,
     /// Unresolved cells only (else unspecified): one side's address.
     addr: Ip,
-    /// port (bit 16 set when present) | alt << 17 (the same) | protocol
-    /// << 34 | action << 42 | direction << 44 (`CellKey::new`).
+    /// `Service` | direction << 44 (`CellKey::with`).
     small: u64,
 }
 
 impl CellKey {
-    /// `alt` is the other side's port when the service port was a guess
-    /// (`Evidence::AmbiguousPorts`).
-    #[inline]
     fn new(
         eni: EniId,
         addr: Ip,
@@ -113,35 +154,37 @@ impl CellKey {
         action: Action,
         dir: CellDir,
     ) -> CellKey {
-        let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
+        CellKey::with(eni, addr, Service::new(port, alt, proto, action), dir)
+    }
+
+    #[inline]
+    fn with(eni: EniId, addr: Ip, service: Service, dir: CellDir) -> CellKey {
         let dir = match dir {
             CellDir::Known(d) => d as u64,
             CellDir::Unresolved(Side::Server) => 3,
             CellDir::Unresolved(Side::Client) => 4,
         };
-        let small =
-            opt(port) | opt(alt) << 17 | (proto as u64) << 34 | (action as u64) << 42 | dir << 44;
-        CellKey { eni, addr, small }
+        CellKey {
+            eni,
+            addr,
+            small: service.0 | dir << 44,
+        }
     }
 
     fn port(&self) -> Option<u16> {
-        (self.small & 0x1_0000 != 0).then_some(self.small as u16)
+        Service::of(self.small).port()
     }
 
     fn alt(&self) -> Option<u16> {
-        (self.small >> 17 & 0x1_0000 != 0).then_some((self.small >> 17) as u16)
+        Service::of(self.small).alt()
     }
 
     fn proto(&self) -> u8 {
-        (self.small >> 34) as u8
+        Service::of(self.small).proto()
     }
 
     fn action(&self) -> Action {
-        match self.small >> 42 & 3 {
-            0 => Action::Accept,
-            1 => Action::Reject,
-            _ => Action::Unknown,
-        }
+        Service::of(self.small).action()
     }
 
     fn dir(&self) -> CellDir {
@@ -313,10 +356,7 @@ impl Aggregate {
             rec.interface,
             rec.srcaddr.unwrap_or_default(),
             rec.dstaddr.unwrap_or_default(),
-            port,
-            alt,
-            proto,
-            rec.action,
+            Service::new(port, alt, proto, rec.action),
             dst_server,
             rec.flow_direction,
         );
@@ -405,7 +445,7 @@ impl Aggregate {
                 }
             }
         };
-        let key = CellKey::new(k.eni, addr, k.port(), k.alt(), k.proto(), k.action(), dir);
+        let key = CellKey::with(k.eni, addr, k.service(), dir);
         let cell = match self.cells.last(&key) {
             Some(c) => c,
             None => {
