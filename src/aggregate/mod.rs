@@ -24,6 +24,7 @@ pub mod peers;
 mod slots;
 
 use std::collections::BTreeMap;
+use std::hint;
 use std::sync::Arc;
 
 use hashbrown::HashMap;
@@ -102,8 +103,20 @@ impl Service {
     /// (`Evidence::AmbiguousPorts`).
     #[inline(always)]
     fn new(port: Option<u16>, alt: Option<u16>, proto: u8, action: Action) -> Service {
-        let opt = |p: Option<u16>| p.map_or(0, |p| 0x1_0000 | p as u64);
-        Service(opt(port) | opt(alt) << 17 | (proto as u64) << 34 | (action as u64) << 42)
+        Service::of_ports(Service::pack(port), Service::pack(alt), proto, action)
+    }
+
+    /// A port as `Service` packs it: 17 bits, the top one set when there
+    /// is a port, so that port 0 and no port differ.
+    #[inline(always)]
+    fn pack(p: Option<u16>) -> u64 {
+        p.map_or(0, |p| 0x1_0000 | p as u64)
+    }
+
+    /// `new` with ports already packed by `pack`.
+    #[inline(always)]
+    fn of_ports(port: u64, alt: u64, proto: u8, action: Action) -> Service {
+        Service(port | alt << 17 | (proto as u64) << 34 | (action as u64) << 42)
     }
 
     /// The service in the low bits of `word`.
@@ -340,23 +353,22 @@ impl Aggregate {
         }
         let proto = rec.protocol.unwrap_or(0);
         let (dst_server, evidence) = server_is_dst(rec, proto);
-        let (port, other) = if !has_ports(proto) {
-            (None, None)
-        } else if dst_server {
-            (rec.dstport, rec.srcport)
-        } else {
-            (rec.srcport, rec.dstport)
-        };
-        let alt = if evidence == Evidence::AmbiguousPorts {
-            other
-        } else {
-            None
-        };
+        // Which port is the service's is a coin toss per record (requests
+        // and responses alternate), so it is chosen without a branch: as
+        // a branch it was mispredicted for 3 records in 4 (callgrind's
+        // branch simulation), ~40% of all mispredictions.
+        let (src, dst) = (Service::pack(rec.srcport), Service::pack(rec.dstport));
+        let (port, other) = (
+            hint::select_unpredictable(dst_server, dst, src),
+            hint::select_unpredictable(dst_server, src, dst),
+        );
+        let ports = has_ports(proto) as u64 * u64::MAX;
+        let alt = (evidence == Evidence::AmbiguousPorts) as u64 * u64::MAX;
         let key = FlowKey::new(
             rec.interface,
             rec.srcaddr.unwrap_or_default(),
             rec.dstaddr.unwrap_or_default(),
-            Service::new(port, alt, proto, rec.action),
+            Service::of_ports(port & ports, other & ports & alt, proto, rec.action),
             dst_server,
             rec.flow_direction,
         );
