@@ -17,7 +17,9 @@ use serde::Serialize;
 
 use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::{LineError, SkipReason};
-use crate::flowlog::reader::{open, Buffers, Chunk, ChunkReader, FormatCtx, Input, ReadError};
+use crate::flowlog::reader::{
+    open, Buffers, Chunk, ChunkLines, ChunkReader, FormatCtx, Input, ReadError,
+};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 use crate::flowlog::whole;
 
@@ -330,8 +332,9 @@ impl<P: Processor> Worker<P> {
         }
     }
 
-    /// Parses every line of a chunk into the processor.
-    fn chunk(&mut self, file: &Arc<str>, chunk: &Chunk) {
+    /// Parses every line of a chunk into the processor, and says what the
+    /// lines were (for a lazy reader, `ChunkReader::chunk_done`).
+    fn chunk(&mut self, file: &Arc<str>, chunk: &Chunk) -> ChunkLines {
         #[cfg(target_arch = "x86_64")]
         if crate::simd::x86_64_v3() {
             // SAFETY: the CPU has every feature `chunk_v3` enables.
@@ -351,47 +354,49 @@ impl<P: Processor> Worker<P> {
     /// The CPU must support the enabled features (`simd::x86_64_v3`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt,ssse3,sse4.1,sse4.2")]
-    unsafe fn chunk_v3(&mut self, file: &Arc<str>, chunk: &Chunk) {
+    unsafe fn chunk_v3(&mut self, file: &Arc<str>, chunk: &Chunk) -> ChunkLines {
         self.chunk_lines::<true>(file, chunk)
     }
 
     /// `V3`: compiled into `chunk_v3`, for a CPU that has its features.
     #[inline(always)]
-    fn chunk_lines<const V3: bool>(&mut self, file: &Arc<str>, chunk: &Chunk) {
+    fn chunk_lines<const V3: bool>(&mut self, file: &Arc<str>, chunk: &Chunk) -> ChunkLines {
         crate::progress::add_bytes(chunk.data().len());
-        let fmt = &chunk.format;
-        let parser = &fmt.parser;
         // One SIMD pass over the chunk instead of a check per line.
         let ascii = chunk.data().is_ascii();
         let mut rec = FlowRecord::default();
-        chunk.for_each_line_padded(
-            #[inline(always)]
-            |line_no, line, padded| {
-                // SAFETY: `V3` code runs only on x86-64-v3 CPUs (`chunk`)
-                // and is compiled for them (`chunk_v3`).
-                let parsed = unsafe { parser.parse_into_for::<V3>(line, padded, ascii, &mut rec) };
-                match parsed {
-                    Ok(()) => {
-                        match rec.status {
-                            LogStatus::Ok => self.acc.records += 1,
-                            LogStatus::NoData => self.acc.nodata += 1,
-                            LogStatus::SkipData => self.acc.skipdata += 1,
+        // SAFETY (both calls): `V3` code runs only on x86-64-v3 CPUs
+        // (`chunk`) and is compiled for them (`chunk_v3`).
+        let seen = unsafe {
+            chunk.for_each_line_with::<V3>(
+                #[inline(always)]
+                |line_no, line, window, fmt| {
+                    let parsed = fmt
+                        .parser
+                        .parse_into_for::<V3>(line, window, ascii, &mut rec);
+                    match parsed {
+                        Ok(()) => {
+                            match rec.status {
+                                LogStatus::Ok => self.acc.records += 1,
+                                LogStatus::NoData => self.acc.nodata += 1,
+                                LogStatus::SkipData => self.acc.skipdata += 1,
+                            }
+                            let ctx = RecordCtx {
+                                file,
+                                line_no,
+                                line,
+                                format: &fmt.format,
+                            };
+                            self.proc.record(&rec, &ctx);
                         }
-                        let ctx = RecordCtx {
-                            file,
-                            line_no,
-                            line,
-                            format: &fmt.format,
-                        };
-                        self.proc.record(&rec, &ctx);
+                        Err(e) => self
+                            .note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
                     }
-                    Err(e) => {
-                        self.note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format))
-                    }
-                }
-            },
-        );
+                },
+            )
+        };
         self.proc.end_chunk();
+        seen
     }
 
     /// Accounts for what the reader itself consumed, and a read error.
@@ -529,11 +534,15 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         },
     };
     reader.adopt(&mut w.buffers);
+    // This thread parses the chunks in order: it splits their lines
+    // once, for the reader too.
+    reader.set_lazy();
     let mut err = None;
     loop {
         match reader.next_chunk() {
             Ok(Some(c)) => {
-                w.chunk(&file, &c);
+                let seen = w.chunk(&file, &c);
+                reader.chunk_done(seen);
                 reader.give_back(c.into_buffer());
                 if w.proc.done() || interrupted() {
                     break;
@@ -655,7 +664,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                             let _ = back_tx.send(chunk.into_buffer());
                             continue;
                         }
-                        w.chunk(&file, &chunk);
+                        let _ = w.chunk(&file, &chunk);
                         let _ = back_tx.send(chunk.into_buffer());
                     }
                     w

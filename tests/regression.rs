@@ -71,7 +71,9 @@ fn the_line_cut_by_damage_is_not_parsed() {
     let mut lines = 0;
     let err = loop {
         match r.next_chunk() {
-            Ok(Some(c)) => c.for_each_line(|_, _| lines += 1),
+            Ok(Some(c)) => {
+                c.for_each_line(|_, _| lines += 1);
+            }
             Ok(None) => panic!("the error must be reported"),
             Err(e) => break e,
         }

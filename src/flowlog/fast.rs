@@ -95,7 +95,7 @@ pub(super) const WINDOW: usize = 144;
 /// forwarded and wait for the stores to retire.
 ///
 /// The line's spaces and its digits form two 128-bit masks
-/// (unconditional SIMD compares over all 128 bytes, `spaces_and_digits`,
+/// (unconditional SIMD compares over all 128 bytes, `window_masks`,
 /// then cut at the line's end), the 13 spaces come out of the first
 /// (`v2_layout`, or 13 unrolled trailing-zero steps), one test on the
 /// second validates all seven numeric columns, and every eight-byte load
@@ -113,7 +113,7 @@ pub(super) const WINDOW: usize = 144;
 #[inline(always)]
 pub(super) fn parse_v2<const V3: bool>(
     line: &[u8],
-    window: Option<&[u8; WINDOW]>,
+    window: Option<Window<'_>>,
     rec: &mut FlowRecord,
 ) -> Option<()> {
     let n = line.len();
@@ -124,10 +124,10 @@ pub(super) fn parse_v2<const V3: bool>(
     if n < 2 * V2.len() - 1 {
         return None;
     }
-    let Some(buf) = window else {
+    let Some(Window { buf, masks }) = window else {
         return parse_v2_copied(line, rec);
     };
-    let (mask, digits) = masks::<V3>(buf);
+    let (mask, digits) = (masks.spaces, masks.digits);
     // Bytes past the line's end are not its own.
     let live = u128::MAX >> (128 - n);
     let (mask, digits) = (mask & live, digits & live);
@@ -171,7 +171,9 @@ fn parse_v2_copied(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
     debug_assert!(line.len() <= 128);
     let mut copy = [0u8; WINDOW];
     copy[..line.len()].copy_from_slice(line);
-    parse_v2::<false>(line, Some(&copy), rec)
+    // SAFETY: without `V3` nothing is required.
+    let window = unsafe { Window::at::<false>(&copy) };
+    parse_v2::<false>(line, window, rec)
 }
 
 /// The token bounds of a v2 line of `n` bytes with spaces `mask` when its
@@ -418,96 +420,156 @@ fn addresses<const V3: bool>(
     Some(())
 }
 
-/// The spaces and the digits of the first 128 bytes of `buf`, as masks.
+/// The spaces, the digits and the newlines of a line's first 128 bytes
+/// (and of whatever follows the line in them), as bitmasks: bit i for
+/// byte i. The chunk loop finds the line's end in `newlines`
+/// (`reader::Chunk::for_each_line_with`), and the parser its tokens in
+/// the other two, from one pass over the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Masks {
+    spaces: u128,
+    digits: u128,
+    newlines: u128,
+}
+
+/// A line's first `WINDOW` bytes in its buffer (the line, then whatever
+/// follows it), with their masks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window<'a> {
+    buf: &'a [u8; WINDOW],
+    masks: Masks,
+}
+
+impl<'a> Window<'a> {
+    /// The window at the start of `padded` (a line and what follows it),
+    /// if it holds `WINDOW` bytes; its masks with AVX2 in `V3` code.
+    ///
+    /// # Safety
+    /// With `V3`, the CPU must be x86-64-v3 and the caller compiled for it
+    /// (`engine::Worker::chunk_v3`). Without, nothing is required.
+    #[inline(always)]
+    pub(crate) unsafe fn at<const V3: bool>(padded: &'a [u8]) -> Option<Window<'a>> {
+        let buf: &[u8; WINDOW] = padded.get(..WINDOW)?.try_into().ok()?;
+        // SAFETY: passed on from the caller.
+        let masks = unsafe { masks::<V3>(buf) };
+        Some(Window { buf, masks })
+    }
+
+    /// The offset of the first `\n` in the window's first 128 bytes.
+    #[inline(always)]
+    pub(crate) fn newline(&self) -> Option<usize> {
+        let n = self.masks.newlines;
+        (n != 0).then(|| n.trailing_zeros() as usize)
+    }
+}
+
+/// The masks of the first 128 bytes of `buf`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn spaces_and_digits(buf: &[u8; WINDOW]) -> (u128, u128) {
+fn window_masks(buf: &[u8; WINDOW]) -> Masks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
         _mm_sub_epi8,
     };
-    let (mut spaces, mut digits) = (0u128, 0u128);
+    let mut m = Masks {
+        spaces: 0,
+        digits: 0,
+        newlines: 0,
+    };
     for (i, block) in buf[..128].chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned
         // load reads the 16 bytes of `block`.
-        let (s, d) = unsafe {
+        let (s, d, n) = unsafe {
             let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
             let s = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)));
+            let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)));
             // A digit is a byte whose distance above '0' is at most 9.
             let nine = _mm_set1_epi8(9);
             let d = _mm_max_epu8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), nine);
-            (s, _mm_movemask_epi8(_mm_cmpeq_epi8(d, nine)))
+            (s, _mm_movemask_epi8(_mm_cmpeq_epi8(d, nine)), n)
         };
-        spaces |= (s as u16 as u128) << (16 * i);
-        digits |= (d as u16 as u128) << (16 * i);
+        m.spaces |= (s as u16 as u128) << (16 * i);
+        m.digits |= (d as u16 as u128) << (16 * i);
+        m.newlines |= (n as u16 as u128) << (16 * i);
     }
-    (spaces, digits)
+    m
 }
 
-/// The spaces and the digits of the first 128 bytes of `buf`, as masks,
-/// with AVX2 in `V3` code (see `parse_v2`).
+/// `window_masks`, with AVX2 in `V3` code (see `parse_v2`).
+///
+/// # Safety
+/// As for `Window::at`.
 #[inline(always)]
-fn masks<const V3: bool>(buf: &[u8; WINDOW]) -> (u128, u128) {
+unsafe fn masks<const V3: bool>(buf: &[u8; WINDOW]) -> Masks {
     #[cfg(target_arch = "x86_64")]
     if V3 {
-        // SAFETY: `V3` promises an x86-64-v3 CPU, and the code this
-        // inlines into enables AVX2.
-        return unsafe { spaces_and_digits_v3(buf) };
+        // SAFETY: passed on from the caller.
+        return unsafe { window_masks_v3(buf) };
     }
-    spaces_and_digits(buf)
+    window_masks(buf)
 }
 
-/// `spaces_and_digits` 32 bytes at a time.
+/// `window_masks` 32 bytes at a time.
 ///
 /// # Safety
 /// The CPU must support AVX2, and the caller must be compiled with it
 /// enabled (`engine::Worker::chunk_v3`), or the intrinsics become calls.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn spaces_and_digits_v3(buf: &[u8; WINDOW]) -> (u128, u128) {
+unsafe fn window_masks_v3(buf: &[u8; WINDOW]) -> Masks {
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
         _mm256_set1_epi8, _mm256_sub_epi8,
     };
-    let mut words = [(0u32, 0u32); 4];
+    let mut words = [(0u32, 0u32, 0u32); 4];
     for (i, w) in words.iter_mut().enumerate() {
         let v = _mm256_loadu_si256(buf[32 * i..].as_ptr() as *const __m256i);
         let s = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)));
+        let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
         // A digit is a byte whose distance above '0' is at most 9.
         let nine = _mm256_set1_epi8(9);
         let d = _mm256_max_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8)), nine);
         *w = (
             s as u32,
             _mm256_movemask_epi8(_mm256_cmpeq_epi8(d, nine)) as u32,
+            n as u32,
         );
     }
     let join = |a: u32, b: u32, c: u32, d: u32| {
         (a as u128) | (b as u128) << 32 | (c as u128) << 64 | (d as u128) << 96
     };
     let [a, b, c, d] = words;
-    (join(a.0, b.0, c.0, d.0), join(a.1, b.1, c.1, d.1))
+    Masks {
+        spaces: join(a.0, b.0, c.0, d.0),
+        digits: join(a.1, b.1, c.1, d.1),
+        newlines: join(a.2, b.2, c.2, d.2),
+    }
 }
 
-/// The spaces and the digits of the first 128 bytes of `buf`, as masks
-/// (portable version).
+/// The masks of the first 128 bytes of `buf` (portable version).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn spaces_and_digits(buf: &[u8; WINDOW]) -> (u128, u128) {
-    spaces_and_digits_swar(buf)
+fn window_masks(buf: &[u8; WINDOW]) -> Masks {
+    window_masks_swar(buf)
 }
 
-/// `spaces_and_digits` eight bytes at a time in plain integers (compiled
+/// `window_masks` eight bytes at a time in plain integers (compiled
 /// everywhere, so that x86_64 tests check it against the SIMD version).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
-fn spaces_and_digits_swar(buf: &[u8; WINDOW]) -> (u128, u128) {
-    let (mut spaces, mut digits) = (0u128, 0u128);
+fn window_masks_swar(buf: &[u8; WINDOW]) -> Masks {
+    let mut m = Masks {
+        spaces: 0,
+        digits: 0,
+        newlines: 0,
+    };
     for (i, word) in buf[..128].chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        spaces |= (eq_mask8(w, b' ') as u128) << (8 * i);
-        digits |= (digit_mask(w) as u128) << (8 * i);
+        m.spaces |= (eq_mask8(w, b' ') as u128) << (8 * i);
+        m.digits |= (digit_mask(w) as u128) << (8 * i);
+        m.newlines |= (eq_mask8(w, b'\n') as u128) << (8 * i);
     }
-    (spaces, digits)
+    m
 }
 
 /// Bit i set where byte i of `w` is an ASCII digit.
@@ -1052,34 +1114,45 @@ mod tests {
     }
 
     #[test]
-    fn spaces_and_digits_agree_with_the_bytes() {
+    fn window_masks_agree_with_the_bytes() {
         let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
         for round in 0..2000 {
             let mut buf = [0u8; WINDOW];
             for b in buf.iter_mut() {
                 let x = rng.next();
-                // Mostly digits and spaces, with neighbours of both and
-                // bytes above 0x7f.
-                let pick = b" 0123456789/:-.\x1f!\xb0\xb9\xff";
+                // Mostly digits, spaces and newlines, with neighbours of
+                // them and bytes above 0x7f.
+                let pick = b" 0123456789/:-.\x1f!\n\x0b\t\xb0\xb9\xff";
                 *b = if round % 2 == 0 {
                     pick[(x % pick.len() as u64) as usize]
                 } else {
                     x as u8
                 };
             }
-            let (mut s, mut d) = (0u128, 0u128);
+            let mut want = Masks {
+                spaces: 0,
+                digits: 0,
+                newlines: 0,
+            };
             for (i, &b) in buf[..128].iter().enumerate() {
-                s |= ((b == b' ') as u128) << i;
-                d |= (b.is_ascii_digit() as u128) << i;
+                want.spaces |= ((b == b' ') as u128) << i;
+                want.digits |= (b.is_ascii_digit() as u128) << i;
+                want.newlines |= ((b == b'\n') as u128) << i;
             }
-            assert_eq!(spaces_and_digits(&buf), (s, d));
-            assert_eq!(spaces_and_digits_swar(&buf), (s, d));
+            assert_eq!(window_masks(&buf), want);
+            assert_eq!(window_masks_swar(&buf), want);
             #[cfg(target_arch = "x86_64")]
             if crate::simd::x86_64_v3() {
                 // SAFETY: the CPU has AVX2 (checked just above); called
                 // out of line here, the intrinsics are still AVX2 code.
-                assert_eq!(unsafe { spaces_and_digits_v3(&buf) }, (s, d));
+                assert_eq!(unsafe { window_masks_v3(&buf) }, want);
             }
+            let first = buf[..128].iter().position(|&b| b == b'\n');
+            // SAFETY: without `V3` nothing is required.
+            assert_eq!(
+                unsafe { Window::at::<false>(&buf) }.unwrap().newline(),
+                first
+            );
         }
     }
 
@@ -1130,8 +1203,13 @@ mod tests {
                 }
                 window[..line.len()].copy_from_slice(&line);
                 let (mut a, mut b) = (FlowRecord::default(), FlowRecord::default());
-                let portable = parse_v2::<false>(&line, Some(&window), &mut a).map(|()| a);
-                let v3 = parse_v2::<true>(&line, Some(&window), &mut b).map(|()| b);
+                // SAFETY: the CPU is x86-64-v3 (checked above); called out
+                // of line here, the intrinsics are still AVX2 code.
+                let (wp, w3) =
+                    unsafe { (Window::at::<false>(&window), Window::at::<true>(&window)) };
+                assert_eq!(wp.unwrap().masks, w3.unwrap().masks);
+                let portable = parse_v2::<false>(&line, wp, &mut a).map(|()| a);
+                let v3 = parse_v2::<true>(&line, w3, &mut b).map(|()| b);
                 assert_eq!(portable, v3, "{}", String::from_utf8_lossy(&line));
             }
         }

@@ -4,6 +4,7 @@
 //! (eight bytes at a time, see `token_end`) and each interpreted column
 //! parsed straight from its bytes.
 
+use super::fast::Window;
 use super::format::{Field, Format};
 use super::record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
 
@@ -202,14 +203,19 @@ impl Parser {
         known_ascii: bool,
         rec: &mut FlowRecord,
     ) -> Result<(), LineError> {
+        debug_assert!(padded.as_ptr() == line.as_ptr() && padded.len() >= line.len());
         // SAFETY: without `V3` nothing is required.
-        unsafe { self.parse_into_for::<false>(line, padded, known_ascii, rec) }
+        unsafe {
+            let window = Window::at::<false>(padded);
+            self.parse_into_for::<false>(line, window, known_ascii, rec)
+        }
     }
 
-    /// `parse_into`, also for code compiled for x86-64-v3 CPUs (the
-    /// engine's `chunk_v3`), where `V3` lets the fast path build its masks
-    /// with AVX2 and inline the SSSE3 address decoder instead of calling
-    /// it through its run-time check.
+    /// `parse_into` with the window at the line's start already taken
+    /// (`Window::at`, by the chunk loop, which finds the line's end in
+    /// it), also for code compiled for x86-64-v3 CPUs (the engine's
+    /// `chunk_v3`), where `V3` lets the fast path inline the SSSE3 address
+    /// decoder instead of calling it through its run-time check.
     ///
     /// # Safety
     /// With `V3`, the CPU must be x86-64-v3 (`crate::simd::x86_64_v3`),
@@ -218,17 +224,13 @@ impl Parser {
     pub(crate) unsafe fn parse_into_for<const V3: bool>(
         &self,
         line: &[u8],
-        padded: &[u8],
+        window: Option<Window<'_>>,
         known_ascii: bool,
         rec: &mut FlowRecord,
     ) -> Result<(), LineError> {
-        debug_assert!(padded.as_ptr() == line.as_ptr() && padded.len() >= line.len());
         let (line, ascii) = checked(line, known_ascii)?;
         if ascii {
             if self.v2 {
-                let window = padded
-                    .get(..super::fast::WINDOW)
-                    .map(|w| w.try_into().expect("WINDOW bytes"));
                 if super::fast::parse_v2::<V3>(line, window, rec).is_some() {
                     return Ok(());
                 }
