@@ -67,6 +67,67 @@ pub unsafe fn newline_mask<const V3: bool>(block: &[u8; 64]) -> u64 {
     })
 }
 
+/// Two masks of `block`: its newlines, and its bytes from 0x61 to 0x7f
+/// (`a` to `z` and five symbols), the first byte of any header line. A
+/// line may be a header line only where the second has a bit just after
+/// one of the first (the reader's `scan`); with AVX2 in `V3` code.
+///
+/// # Safety
+/// As for `newline_mask`.
+#[inline(always)]
+pub unsafe fn line_start_masks<const V3: bool>(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+            _mm256_movemask_epi8, _mm256_set1_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8,
+            _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // (A signed compare: bytes of 0x80 and up are negative.)
+        if V3 {
+            // SAFETY: the loads read the 64 bytes behind the reference;
+            // AVX2 is the caller's promise.
+            return unsafe {
+                let (nl, above) = (_mm256_set1_epi8(b'\n' as i8), _mm256_set1_epi8(0x60));
+                let mut m = (0u64, 0u64);
+                for half in 0..2 {
+                    let v = _mm256_loadu_si256(block[32 * half..].as_ptr() as *const __m256i);
+                    let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32 as u64;
+                    let l = _mm256_movemask_epi8(_mm256_cmpgt_epi8(v, above)) as u32 as u64;
+                    m.0 |= n << (32 * half);
+                    m.1 |= l << (32 * half);
+                }
+                m
+            };
+        }
+        // SAFETY: SSE2 is part of the x86_64 baseline; the loads read the
+        // 64 bytes behind the reference.
+        unsafe {
+            let (nl, above) = (_mm_set1_epi8(b'\n' as i8), _mm_set1_epi8(0x60));
+            let mut m = (0u64, 0u64);
+            for quarter in 0..4 {
+                let v = _mm_loadu_si128(block[16 * quarter..].as_ptr() as *const __m128i);
+                let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) as u16 as u64;
+                let l = _mm_movemask_epi8(_mm_cmpgt_epi8(v, above)) as u16 as u64;
+                m.0 |= n << (16 * quarter);
+                m.1 |= l << (16 * quarter);
+            }
+            m
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let gather = |flags: u64| (flags >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        let mut m = (0u64, 0u64);
+        for (i, word) in block.chunks_exact(8).enumerate() {
+            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            m.0 |= (eq_mask8(w, b'\n') as u64) << (8 * i);
+            m.1 |= gather(in_range8(w, 0x61, 0x7f)) << (8 * i);
+        }
+        m
+    }
+}
+
 /// Bit i set where `block[i]` equals `b` (portable version).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
@@ -118,6 +179,24 @@ mod tests {
                 assert_eq!(eq_mask16(&block, b), want);
                 let w = u64::from_le_bytes(block[..8].try_into().unwrap());
                 assert_eq!(eq_mask8(w, b), want as u8);
+            }
+            let mut wide = [0u8; 64];
+            for (i, v) in wide.iter_mut().enumerate() {
+                *v = block[i % 16] ^ (rng.next() as u8 & 0x61);
+            }
+            let want = wide.iter().enumerate().fold((0u64, 0u64), |m, (i, &b)| {
+                (
+                    m.0 | ((b == b'\n') as u64) << i,
+                    m.1 | ((0x61..=0x7f).contains(&b) as u64) << i,
+                )
+            });
+            // SAFETY: without `V3` nothing is required.
+            assert_eq!(unsafe { line_start_masks::<false>(&wide) }, want);
+            #[cfg(target_arch = "x86_64")]
+            if x86_64_v3() {
+                // SAFETY: the CPU has AVX2 (checked just above); called
+                // out of line here, the intrinsics are still AVX2 code.
+                assert_eq!(unsafe { line_start_masks::<true>(&wide) }, want);
             }
             let w = u64::from_le_bytes(block[..8].try_into().unwrap());
             for (lo, hi) in [(b'0', b'9'), (b'a', b'f'), (0, 0x7f), (b'!', b'!')] {

@@ -51,27 +51,156 @@ impl Input {
     }
 }
 
-/// Appends the offset of each `\n` in `hay` to `ends`, in order.
-///
-/// With one newline per ~110-byte record, `memchr_iter` paid its set-up
-/// per line; this finds the newlines of 64 bytes as one bitmask and walks
-/// its bits.
-#[inline]
-fn push_newlines(hay: &[u8], ends: &mut Vec<u32>) {
-    let blocks = hay.chunks_exact(64);
-    let rest = blocks.remainder();
-    let mut base = 0u32;
-    for block in blocks {
-        // SAFETY: without `V3` nothing is required.
-        let mut m =
-            unsafe { crate::simd::newline_mask::<false>(block.try_into().expect("64 bytes")) };
-        while m != 0 {
-            ends.push(base + m.trailing_zeros());
-            m &= m - 1;
-        }
-        base += 64;
+/// The format a header line gives, if `line` is one. Data lines start
+/// with a digit or `-` in every format but one that begins with a text
+/// field, so the full check runs only on lines that start with a
+/// lowercase letter. The one rule for every place a header line may be
+/// met: the start of a chunk, inside one (`scan`) and in a lazy reader's
+/// chunk (`Chunk::for_each_line_with`).
+#[inline(always)]
+fn header_line(line: &[u8]) -> Option<Format> {
+    if line.first().is_some_and(u8::is_ascii_lowercase) {
+        Format::from_header_line(line)
+    } else {
+        None
     }
-    ends.extend(memchr::memchr_iter(b'\n', rest).map(|nl| base + nl as u32));
+}
+
+/// The lines of `region` as a chunk takes them: how many, the end of the
+/// last (0 if none ends in it), and whether a header line follows them
+/// (concatenated S3 objects), before which the chunk stops. A line that
+/// the region ends in the middle of is not a header line unless `eof`.
+///
+/// The reader of one big input runs this on the thread that inflates it,
+/// the pipeline's slowest stage, so it only counts: the newlines of 64
+/// bytes are one mask (`simd::line_start_masks`), counted by `popcnt`,
+/// and only a line whose first byte is in the second mask (a letter)
+/// is looked at as a header line. Its lines are split again by the
+/// parser's loop (`Chunk::for_each_line_with`).
+fn scan(region: &[u8], eof: bool) -> (u64, usize, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::x86_64_v3() {
+        // SAFETY: the CPU has every feature `scan_v3` enables.
+        return unsafe { scan_v3(region, eof) };
+    }
+    // SAFETY: without `V3` nothing is required.
+    unsafe { scan_with::<false>(region, eof) }
+}
+
+/// `scan` compiled for x86-64-v3 CPUs (AVX2 masks, `popcnt`, `lzcnt`).
+///
+/// # Safety
+/// The CPU must support the enabled features (`simd::x86_64_v3`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn scan_v3(region: &[u8], eof: bool) -> (u64, usize, bool) {
+    // SAFETY: compiled for and run on an x86-64-v3 CPU.
+    unsafe { scan_with::<true>(region, eof) }
+}
+
+/// `scan`, with AVX2 in `V3` code. The loop over whole blocks keeps
+/// its state in registers: the last partial block and header lines are
+/// handled out of it.
+///
+/// # Safety
+/// As for `simd::newline_mask`.
+#[inline(always)]
+unsafe fn scan_with<const V3: bool>(region: &[u8], eof: bool) -> (u64, usize, bool) {
+    let mut s = Scan {
+        lines: 0,
+        last: (0, 0),
+        carry: 0,
+    };
+    let blocks = region.chunks_exact(64);
+    let rest = blocks.remainder();
+    for (i, block) in blocks.enumerate() {
+        // SAFETY (both): passed on from the caller.
+        let header = unsafe { s.block::<V3>(region, 64 * i, block.try_into().expect("64"), eof) };
+        if let Some(at) = header {
+            return (s.lines, at, true);
+        }
+    }
+    if !rest.is_empty() {
+        // Zeros after the last bytes: neither newlines nor letters.
+        let mut tail = [0u8; 64];
+        tail[..rest.len()].copy_from_slice(rest);
+        if let Some(at) = unsafe { s.block::<V3>(region, region.len() - rest.len(), &tail, eof) } {
+            return (s.lines, at, true);
+        }
+    }
+    let end = match s.last {
+        (_, 0) => 0,
+        (at, newlines) => at + 64 - newlines.leading_zeros() as usize,
+    };
+    (s.lines, end, false)
+}
+
+/// What `scan` knows of the blocks before the next.
+struct Scan {
+    lines: u64,
+    /// The last block with a newline: its offset and newlines.
+    last: (usize, u64),
+    /// 1 if the last block ended in a newline: a line starts at bit 0.
+    carry: u64,
+}
+
+impl Scan {
+    /// Takes in the block at `base` in `region` (the block, or its
+    /// zero-padded copy at the end). If a header line starts in it, its
+    /// offset, with `lines` counting the lines before it only.
+    ///
+    /// # Safety
+    /// As for `simd::newline_mask`.
+    #[inline(always)]
+    unsafe fn block<const V3: bool>(
+        &mut self,
+        region: &[u8],
+        base: usize,
+        block: &[u8; 64],
+        eof: bool,
+    ) -> Option<usize> {
+        // SAFETY: passed on from the caller.
+        let (newlines, letters) = unsafe { crate::simd::line_start_masks::<V3>(block) };
+        let starts = (newlines << 1 | self.carry) & letters;
+        if starts != 0 {
+            if let Some(at) = first_header(region, base, starts, eof) {
+                let before = newlines & ((1u64 << (at - base)) - 1);
+                self.lines += before.count_ones() as u64;
+                return Some(at);
+            }
+        }
+        self.lines += newlines.count_ones() as u64;
+        if newlines != 0 {
+            self.last = (base, newlines);
+        }
+        self.carry = newlines >> 63;
+        None
+    }
+}
+
+/// The offset of the first header line among the lines that start at
+/// bits `starts` of the block at `base` in `region` (`scan`).
+#[inline(never)]
+fn first_header(region: &[u8], base: usize, mut starts: u64, eof: bool) -> Option<usize> {
+    while starts != 0 {
+        let at = base + starts.trailing_zeros() as usize;
+        if header_at(region, at, eof) {
+            return Some(at);
+        }
+        starts &= starts - 1;
+    }
+    None
+}
+
+/// Whether a header line starts at `region[at..]` (`scan`).
+fn header_at(region: &[u8], at: usize, eof: bool) -> bool {
+    let rest = &region[at..];
+    let line = match memchr(b'\n', rest) {
+        Some(n) => &rest[..n],
+        None if eof => rest,
+        None => return false,
+    };
+    header_line(line).is_some()
 }
 
 /// A format together with its parser, shared by the chunks that use it.
@@ -161,17 +290,12 @@ impl Chunk {
                 None => unsafe { line_end::<V3>(data, after, pos) },
             };
             let line = &data[pos..end];
-            // A data line starts with a digit or `-` in every format but
-            // one that begins with a text field; those are the lines the
-            // check runs on.
-            if line.first().is_some_and(u8::is_ascii_lowercase) {
-                if let Some(f) = Format::from_header_line(line) {
-                    headers += 1;
-                    fmt = &**format.insert(FormatCtx::new(f));
-                    pos = end + 1;
-                    line_no += 1;
-                    continue;
-                }
+            if let Some(f) = header_line(line) {
+                headers += 1;
+                fmt = &**format.insert(FormatCtx::new(f));
+                pos = end + 1;
+                line_no += 1;
+                continue;
             }
             f(line_no, line, window, fmt);
             pos = end + 1;
@@ -357,8 +481,6 @@ pub struct ChunkReader<R> {
     line: u64,
     format: Arc<FormatCtx>,
     spare: Vec<Vec<u8>>,
-    /// The newlines of the region being cut (a reader that is not lazy).
-    ends: Vec<u32>,
     /// Leaves the lines of its chunks to its caller (`set_lazy`).
     lazy: bool,
     /// A lazy reader's chunk is out: its lines are not counted yet
@@ -386,7 +508,6 @@ impl<R: Read> ChunkReader<R> {
             line: 0,
             format,
             spare: Vec::new(),
-            ends: Vec::new(),
             lazy: false,
             uncounted: None,
             counts: ReaderCounts::default(),
@@ -532,7 +653,7 @@ impl<R: Read> ChunkReader<R> {
             if self.buf[self.start].is_ascii_lowercase() {
                 if let Some(nl) = memchr(b'\n', &self.buf[self.start..self.len]) {
                     let line = &self.buf[self.start..self.start + nl];
-                    if let Some(f) = Format::from_header_line(line) {
+                    if let Some(f) = header_line(line) {
                         self.format = FormatCtx::new(f);
                         self.counts.headers += 1;
                         self.line += 1;
@@ -541,7 +662,7 @@ impl<R: Read> ChunkReader<R> {
                     }
                 } else if self.eof && self.pending_error.is_none() {
                     let line = trim_line(&self.buf[self.start..self.len]);
-                    if Format::from_header_line(line).is_some() {
+                    if header_line(line).is_some() {
                         self.counts.headers += 1;
                         self.line += 1;
                         self.start = self.len;
@@ -557,7 +678,7 @@ impl<R: Read> ChunkReader<R> {
                 let end = memchr::memrchr(b'\n', region).map_or(0, |nl| nl + 1);
                 (None, end, false)
             } else {
-                let (lines, end, header_next) = Self::scan(&mut self.ends, region, self.eof);
+                let (lines, end, header_next) = scan(region, self.eof);
                 (Some(lines), end, header_next)
             };
             if end == 0 {
@@ -624,29 +745,6 @@ impl<R: Read> ChunkReader<R> {
             self.len = tail_len;
             return Ok(Some(chunk));
         }
-    }
-
-    /// The lines of `region` as a chunk takes them: how many, the end of
-    /// the last (0 if none ends in it), and whether a header line follows
-    /// them (concatenated S3 objects), before which the chunk stops.
-    fn scan(ends: &mut Vec<u32>, region: &[u8], eof: bool) -> (u64, usize, bool) {
-        ends.clear();
-        push_newlines(region, ends);
-        for (i, &nl) in ends.iter().enumerate() {
-            let next = nl as usize + 1;
-            if next < region.len() && region[next].is_ascii_lowercase() {
-                let line = match memchr(b'\n', &region[next..]) {
-                    Some(n) => &region[next..next + n],
-                    None if eof => &region[next..],
-                    None => &region[next..next],
-                };
-                if Format::from_header_line(line).is_some() {
-                    return (i as u64 + 1, next, true);
-                }
-            }
-        }
-        let end = ends.last().map_or(0, |&nl| nl as usize + 1);
-        (ends.len() as u64, end, false)
     }
 
     /// Discards bytes up to and including the next newline.
@@ -772,30 +870,66 @@ mod tests {
         (out, r.counts)
     }
 
+    /// `scan` the plain way: every newline, and the line after each.
+    fn scan_reference(region: &[u8], eof: bool) -> (u64, usize, bool) {
+        let ends: Vec<usize> = memchr::memchr_iter(b'\n', region).collect();
+        for (i, &nl) in ends.iter().enumerate() {
+            let rest = &region[nl + 1..];
+            let line = match memchr(b'\n', rest) {
+                Some(n) => &rest[..n],
+                None if eof => rest,
+                None => &rest[..0],
+            };
+            if !rest.is_empty() && Format::from_header_line(line).is_some() {
+                return (i as u64 + 1, nl + 1, true);
+            }
+        }
+        (
+            ends.len() as u64,
+            ends.last().map_or(0, |&nl| nl + 1),
+            false,
+        )
+    }
+
     #[test]
-    fn newline_scan_matches_memchr() {
-        // Newlines at block edges, runs of them, none, and lengths that
-        // leave every remainder size.
+    fn scan_counts_lines_and_stops_before_headers() {
+        // Newlines at block edges, runs of them, none; lengths that leave
+        // every remainder size; header lines (whole, cut at the end, in
+        // capitals), lines that start with a letter or a byte above 0x7f.
         let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
-        for len in (0..300).chain([1 << 12]) {
-            for density in [0, 1, 7, 64] {
-                let hay: Vec<u8> = (0..len)
-                    .map(|_| {
-                        let x = rng.next();
-                        if density > 0 && x.is_multiple_of(density) {
-                            b'\n'
-                        } else {
-                            b'a' + (x % 3) as u8 * 0x40 // 'a', 0xa1, 0xe1
-                        }
-                    })
-                    .collect();
-                let want: Vec<u32> = memchr::memchr_iter(b'\n', &hay)
-                    .map(|nl| nl as u32)
-                    .collect();
-                let mut got = vec![7];
-                push_newlines(&hay, &mut got);
-                assert_eq!(got[0], 7, "appends");
-                assert_eq!(got[1..], want, "len {len} density {density}");
+        let pieces: [&[u8]; 9] = [
+            b"\n",
+            b"2 123 eni-1 ACCEPT OK",
+            b"version srcaddr dstaddr",
+            b"VERSION srcaddr",
+            b"account-id 5",
+            b"x",
+            b"{|}\x7f",
+            b"\xe1\xa1",
+            b"srcaddr",
+        ];
+        for round in 0..4000 {
+            let mut region = Vec::new();
+            let want_len = rng.next() as usize % if round % 50 == 0 { 5000 } else { 300 };
+            while region.len() < want_len {
+                let p = pieces[rng.next() as usize % pieces.len()];
+                region.extend_from_slice(p);
+                if rng.next().is_multiple_of(2) {
+                    region.push(b'\n');
+                }
+            }
+            for eof in [false, true] {
+                let got = scan(&region, eof);
+                // SAFETY: without `V3` nothing is required.
+                let portable = unsafe { scan_with::<false>(&region, eof) };
+                let want = scan_reference(&region, eof);
+                assert_eq!(
+                    got,
+                    want,
+                    "{:?} eof {eof}",
+                    String::from_utf8_lossy(&region)
+                );
+                assert_eq!(portable, want);
             }
         }
     }
