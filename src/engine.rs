@@ -617,6 +617,10 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
         let stop = &stop;
         let reader_thread = s.spawn(move || {
             let mut reader = ChunkReader::new(opened.reader, default.clone());
+            // Buffers in the channel, in the workers, and the reader's
+            // own two (the one it fills and the next): a fixed amount of
+            // memory, whatever the timing.
+            reader.set_buffer_limit(3 * threads + 2);
             let mut err = None;
             loop {
                 if stop.load(Ordering::Relaxed) || interrupted() {
@@ -624,6 +628,15 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                 }
                 while let Ok(buf) = back_rx.try_recv() {
                     reader.give_back(buf);
+                }
+                if reader.needs_buffer() {
+                    // Every buffer not in the reader is with a worker or
+                    // on its way back; none is dropped.
+                    match back_rx.recv() {
+                        Ok(buf) => reader.give_back(buf),
+                        Err(_) => break,
+                    }
+                    continue;
                 }
                 match reader.next_chunk() {
                     Ok(Some(c)) => {
@@ -671,6 +684,9 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                 })
             })
             .collect();
+        // The workers hold the only senders left: if they are all gone, a
+        // reader waiting for a buffer stops waiting.
+        drop(back_tx);
         for h in workers {
             match h.join() {
                 Ok(w) => total.merge(w),
