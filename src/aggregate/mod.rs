@@ -673,7 +673,8 @@ impl Aggregate {
                 by_eni.entry(k.eni).or_default().push(Sides {
                     addr: k.addr,
                     flows: cell.flows,
-                    others: cell.peers.exact().unwrap_or_default(),
+                    // Counted by address (`own_addresses`): any order.
+                    others: cell.peers.exact_unsorted().unwrap_or_default(),
                 });
             }
         }
