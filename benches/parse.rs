@@ -1,10 +1,18 @@
 //! Parser throughput: v2 lines → `FlowRecord`, in bytes/s and records/s.
 //!
 //! `cargo bench --bench parse`. Data is generated in-process (see
-//! `common.rs`), so the bench needs no files.
+//! `common.rs`). `parse_v2` calls the parser line by line, as a library
+//! user would; `engine_plain` runs the product's own path over a plain
+//! file (chunks, each line read in place from its buffer, the copy of the
+//! hot loop compiled for the CPU), once with a processor that only takes
+//! each record and once with the aggregator: the two differ by the cost
+//! of aggregating.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use flowscope::flowlog::{Format, Parser};
+use flowscope::aggregate::Aggregate;
+use flowscope::engine::{run, EngineOptions, Processor, RecordCtx};
+use flowscope::flowlog::reader::Input;
+use flowscope::flowlog::{FlowRecord, Format, Parser};
 
 mod common;
 
@@ -58,5 +66,52 @@ fn bench_parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_parse);
+/// Takes each record and does nothing else with it.
+struct ParseOnly(u64);
+
+impl Processor for ParseOnly {
+    fn record(&mut self, rec: &FlowRecord, _: &RecordCtx<'_>) {
+        self.0 = self.0.wrapping_add(black_box(rec).bytes);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.0 = self.0.wrapping_add(other.0);
+    }
+}
+
+fn bench_engine_plain(c: &mut Criterion) {
+    let n = 200_000;
+    let mut text = String::from(common::HEADER);
+    text.push('\n');
+    text.push_str(&common::v2_lines(n, 13));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bench.log");
+    std::fs::write(&path, &text).expect("write");
+    let inputs = [Input::Path(path)];
+    let opts = EngineOptions {
+        threads: 1,
+        ..Default::default()
+    };
+
+    let mut g = c.benchmark_group("engine_plain");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("parse_j1", |b| {
+        b.iter(|| {
+            let out = run(&inputs, &opts, || ParseOnly(0));
+            assert_eq!(out.accounting.records + out.accounting.nodata, n as u64);
+            out.processor.0
+        })
+    });
+    g.bench_function("summarize_j1", |b| {
+        b.iter(|| {
+            let out = run(&inputs, &opts, || Aggregate::new(None));
+            assert_eq!(out.accounting.records + out.accounting.nodata, n as u64);
+            out.processor.finish().rows.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_parse, bench_engine_plain);
 criterion_main!(benches);
