@@ -116,16 +116,22 @@ pub unsafe fn line_start_masks<const V3: bool>(block: &[u8; 64]) -> (u64, u64) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        let gather = |flags: u64| (flags >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-        let mut m = (0u64, 0u64);
-        for (i, word) in block.chunks_exact(8).enumerate() {
-            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-            m.0 |= (eq_mask8(w, b'\n') as u64) << (8 * i);
-            m.1 |= gather(in_range8(w, 0x61, 0x7f)) << (8 * i);
-        }
-        m
+    line_start_masks_swar(block)
+}
+
+/// `line_start_masks` eight bytes at a time in plain integers (compiled
+/// everywhere, so that x86_64 tests check it against the SIMD version).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn line_start_masks_swar(block: &[u8; 64]) -> (u64, u64) {
+    let gather = |flags: u64| (flags >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let mut m = (0u64, 0u64);
+    for (i, word) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        m.0 |= (eq_mask8(w, b'\n') as u64) << (8 * i);
+        m.1 |= gather(in_range8(w, 0x61, 0x7f)) << (8 * i);
     }
+    m
 }
 
 /// Bit i set where `block[i]` equals `b` (portable version).
@@ -180,9 +186,11 @@ mod tests {
                 let w = u64::from_le_bytes(block[..8].try_into().unwrap());
                 assert_eq!(eq_mask8(w, b), want as u8);
             }
+            // The edges of the letters' range, newlines, digits, high bytes.
+            let pick = b"\n\x09\x0b2-`az{\x7f\x80\xe1\xff AZ";
             let mut wide = [0u8; 64];
-            for (i, v) in wide.iter_mut().enumerate() {
-                *v = block[i % 16] ^ (rng.next() as u8 & 0x61);
+            for v in wide.iter_mut() {
+                *v = pick[(rng.next() % pick.len() as u64) as usize];
             }
             let want = wide.iter().enumerate().fold((0u64, 0u64), |m, (i, &b)| {
                 (
@@ -192,6 +200,7 @@ mod tests {
             });
             // SAFETY: without `V3` nothing is required.
             assert_eq!(unsafe { line_start_masks::<false>(&wide) }, want);
+            assert_eq!(line_start_masks_swar(&wide), want);
             #[cfg(target_arch = "x86_64")]
             if x86_64_v3() {
                 // SAFETY: the CPU has AVX2 (checked just above); called
