@@ -70,7 +70,9 @@ impl PeerSet {
             Peers::Empty => self.0 = Peers::One(ip, stat),
             Peers::One(a, s) if *a == ip => s.add(stat),
             Peers::One(a, s) => {
-                let mut m = Box::new(Slots::default());
+                // A second peer: likely more to come (a server's
+                // clients), so room for a few before the first growth.
+                let mut m = Box::new(Slots::with_capacity(8));
                 m.get_or_insert_with(*a, PeerStat::default).add(*s);
                 m.get_or_insert_with(ip, PeerStat::default).add(stat);
                 self.0 = Peers::Exact(m);

@@ -37,6 +37,15 @@ impl<K, V> Default for Slots<K, V> {
 }
 
 impl<K: Hash + Eq + Copy, V> Slots<K, V> {
+    /// Room for `n` entries before the first growth.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Slots {
+            list: Vec::with_capacity(n),
+            index: HashTable::with_capacity(n),
+            ..Slots::default()
+        }
+    }
+
     pub(super) fn iter(&self) -> std::slice::Iter<'_, (K, V)> {
         self.list.iter()
     }
