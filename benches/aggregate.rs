@@ -49,9 +49,7 @@ fn bench_aggregate(c: &mut Criterion) {
 
 fn bench_engine(c: &mut Criterion) {
     let n = 100_000;
-    let mut text = String::from(common::HEADER);
-    text.push('\n');
-    text.push_str(&common::v2_lines(n, 11));
+    let text = common::v2_object(n, 11);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.log.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));

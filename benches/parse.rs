@@ -84,9 +84,7 @@ impl Processor for ParseOnly {
 
 fn bench_engine_plain(c: &mut Criterion) {
     let n = 200_000;
-    let mut text = String::from(common::HEADER);
-    text.push('\n');
-    text.push_str(&common::v2_lines(n, 13));
+    let text = common::v2_object(n, 13);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.log");
     std::fs::write(&path, &text).expect("write");

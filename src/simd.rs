@@ -37,43 +37,17 @@ pub fn eq_mask16(block: &[u8; 16], b: u8) -> u16 {
     }
 }
 
-/// Bit i set where `block[i]` is `\n`: with AVX2 in `V3` code.
+/// Two masks of `block`: its newlines, and its bytes from 0x61 to 0x7f
+/// (`a` to `z` and five symbols), the first byte of any header line. A
+/// line may be a header line only where the second has a bit just after
+/// one of the first (the reader's `scan`); with AVX2 in `V3` code. A
+/// caller that needs the newlines only (`reader::line_end`) gets them
+/// alone: inlined, the letters' compares are dropped as unused.
 ///
 /// # Safety
 /// With `V3`, the CPU must support AVX2 and the caller be compiled with
 /// it enabled (`engine::Worker::chunk_v3`), or the intrinsics become
 /// calls. Without, nothing is required.
-#[inline(always)]
-pub unsafe fn newline_mask<const V3: bool>(block: &[u8; 64]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if V3 {
-        use std::arch::x86_64::{
-            __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-        };
-        // SAFETY: the loads read the 64 bytes behind the reference; AVX2
-        // is the caller's promise.
-        return unsafe {
-            let nl = _mm256_set1_epi8(b'\n' as i8);
-            let lo = _mm256_loadu_si256(block.as_ptr() as *const __m256i);
-            let hi = _mm256_loadu_si256(block[32..].as_ptr() as *const __m256i);
-            let lo = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, nl)) as u32 as u64;
-            let hi = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, nl)) as u32 as u64;
-            lo | hi << 32
-        };
-    }
-    block.chunks_exact(16).enumerate().fold(0, |m, (i, part)| {
-        let part: &[u8; 16] = part.try_into().expect("16 bytes");
-        m | (eq_mask16(part, b'\n') as u64) << (16 * i)
-    })
-}
-
-/// Two masks of `block`: its newlines, and its bytes from 0x61 to 0x7f
-/// (`a` to `z` and five symbols), the first byte of any header line. A
-/// line may be a header line only where the second has a bit just after
-/// one of the first (the reader's `scan`); with AVX2 in `V3` code.
-///
-/// # Safety
-/// As for `newline_mask`.
 #[inline(always)]
 pub unsafe fn line_start_masks<const V3: bool>(block: &[u8; 64]) -> (u64, u64) {
     #[cfg(target_arch = "x86_64")]

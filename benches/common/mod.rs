@@ -27,6 +27,14 @@ impl Rng {
 
 pub const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
 
+/// An S3-style object's text: the header line, then `v2_lines(n, seed)`.
+pub fn v2_object(n: usize, seed: u64) -> String {
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    text.push_str(&v2_lines(n, seed));
+    text
+}
+
 /// `n` lines of v2 records (no header), each ending in `\n`.
 pub fn v2_lines(n: usize, seed: u64) -> String {
     const PORTS: [u16; 6] = [443, 8080, 5432, 6379, 22, 53];

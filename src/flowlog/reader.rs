@@ -103,7 +103,7 @@ unsafe fn scan_v3(region: &[u8], eof: bool) -> (u64, usize, bool) {
 /// handled out of it.
 ///
 /// # Safety
-/// As for `simd::newline_mask`.
+/// As for `simd::line_start_masks`.
 #[inline(always)]
 unsafe fn scan_with<const V3: bool>(region: &[u8], eof: bool) -> (u64, usize, bool) {
     let mut s = Scan {
@@ -150,7 +150,7 @@ impl Scan {
     /// offset, with `lines` counting the lines before it only.
     ///
     /// # Safety
-    /// As for `simd::newline_mask`.
+    /// As for `simd::line_start_masks`.
     #[inline(always)]
     unsafe fn block<const V3: bool>(
         &mut self,
@@ -184,23 +184,19 @@ impl Scan {
 fn first_header(region: &[u8], base: usize, mut starts: u64, eof: bool) -> Option<usize> {
     while starts != 0 {
         let at = base + starts.trailing_zeros() as usize;
-        if header_at(region, at, eof) {
+        let rest = &region[at..];
+        // A line the region ends in is a header only at the input's end.
+        let line = match memchr(b'\n', rest) {
+            Some(n) => Some(&rest[..n]),
+            None if eof => Some(rest),
+            None => None,
+        };
+        if line.and_then(header_line).is_some() {
             return Some(at);
         }
         starts &= starts - 1;
     }
     None
-}
-
-/// Whether a header line starts at `region[at..]` (`scan`).
-fn header_at(region: &[u8], at: usize, eof: bool) -> bool {
-    let rest = &region[at..];
-    let line = match memchr(b'\n', rest) {
-        Some(n) => &rest[..n],
-        None if eof => rest,
-        None => return false,
-    };
-    header_line(line).is_some()
 }
 
 /// A format together with its parser, shared by the chunks that use it.
@@ -337,7 +333,8 @@ unsafe fn line_end<const V3: bool>(data: &[u8], after: &[u8], from: usize) -> us
     }
     while let Some(block) = after.get(at..at + 64) {
         // SAFETY: passed on from the caller.
-        let m = unsafe { crate::simd::newline_mask::<V3>(block.try_into().expect("64 bytes")) };
+        let (m, _) =
+            unsafe { crate::simd::line_start_masks::<V3>(block.try_into().expect("64 bytes")) };
         if m != 0 {
             return (at + m.trailing_zeros() as usize).min(data.len());
         }
