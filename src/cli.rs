@@ -99,13 +99,16 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
 
-    /// `aws ec2 describe-security-groups` (or `describe-security-group-rules`) JSON
-    #[arg(long, value_name = "FILE")]
-    pub groups: Option<PathBuf>,
+    /// `aws ec2 describe-security-groups` (or `describe-security-group-rules`) JSON or YAML.
+    /// Repeat it, or name a directory (searched for security-groups.json), for several
+    /// accounts or regions: they are merged
+    #[arg(long, value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub groups: Vec<PathBuf>,
 
-    /// `aws ec2 describe-network-interfaces` JSON (which groups each interface has, its addresses)
-    #[arg(long, value_name = "FILE")]
-    pub interfaces: Option<PathBuf>,
+    /// `aws ec2 describe-network-interfaces` JSON or YAML (which groups each interface has, its
+    /// addresses). Repeat it, or name a directory (searched for network-interfaces.json)
+    #[arg(long, value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub interfaces: Vec<PathBuf>,
 
     /// CloudFormation template (JSON, or YAML with !Ref/!GetAtt) defining the groups; needed for -o cfn
     #[arg(long, value_name = "FILE")]

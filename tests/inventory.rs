@@ -30,10 +30,10 @@ fn load(paths: InventoryPaths) -> Inventory {
 
 fn cloudmapper() -> Inventory {
     load(InventoryPaths {
-        groups: Some(data("cloudmapper-demo/ec2-describe-security-groups.json")),
-        interfaces: Some(data(
+        groups: vec![data("cloudmapper-demo/ec2-describe-security-groups.json")],
+        interfaces: vec![data(
             "cloudmapper-demo/ec2-describe-network-interfaces.json",
-        )),
+        )],
         ..Default::default()
     })
 }
@@ -166,9 +166,9 @@ fn cloudmapper_matching_union_of_groups() {
 #[test]
 fn aws_cli_security_group_rules_carry_ids() {
     let inv = load(InventoryPaths {
-        group_rules: Some(data(
+        group_rules: vec![data(
             "aws-cli-examples/describe-security-group-rules.output1.json",
-        )),
+        )],
         ..Default::default()
     });
     assert_eq!(inv.groups.len(), 1);
@@ -236,7 +236,7 @@ fn groups_and_rules_outputs_merge() {
     )
     .unwrap();
     let paths = Inventory::from_dir(dir.path()).unwrap().unwrap();
-    assert!(paths.groups.is_some() && paths.group_rules.is_some() && paths.interfaces.is_none());
+    assert!(paths.groups.len() == 1 && paths.group_rules.len() == 1 && paths.interfaces.is_empty());
     let inv = load(paths);
     let g = inv.group("sg-1234567890abcdef0").unwrap();
     assert_eq!(g.group_name, "default");
@@ -248,9 +248,9 @@ fn groups_and_rules_outputs_merge() {
 #[test]
 fn aws_cli_and_botocore_interfaces() {
     let inv = load(InventoryPaths {
-        interfaces: Some(data(
+        interfaces: vec![data(
             "aws-cli-examples/describe-network-interfaces.output1.json",
-        )),
+        )],
         ..Default::default()
     });
     assert_eq!(inv.interfaces.len(), 2);
@@ -271,9 +271,9 @@ fn aws_cli_and_botocore_interfaces() {
     assert!(inv.warnings.is_empty());
 
     let inv = load(InventoryPaths {
-        interfaces: Some(data(
+        interfaces: vec![data(
             "aws-cli-examples/describe-network-interfaces.output2.json",
-        )),
+        )],
         ..Default::default()
     });
     let e = inv.interface("eni-b9a5ac93").unwrap();
@@ -283,9 +283,9 @@ fn aws_cli_and_botocore_interfaces() {
     assert_eq!(inv.groups_of_addr(ip("10.0.1.117")), ["sg-905002f5"]);
 
     let inv = load(InventoryPaths {
-        interfaces: Some(data(
+        interfaces: vec![data(
             "botocore-examples/describe-network-interfaces.output.json",
-        )),
+        )],
         ..Default::default()
     });
     assert_eq!(
@@ -297,9 +297,9 @@ fn aws_cli_and_botocore_interfaces() {
 #[test]
 fn botocore_permissions() {
     let inv = load(InventoryPaths {
-        groups: Some(data(
+        groups: vec![data(
             "botocore-examples/authorize-inputs-as-security-groups.json",
-        )),
+        )],
         ..Default::default()
     });
     // sg-1a2b3c4d appears twice: merged, with a warning
@@ -597,8 +597,8 @@ fn full_load_with_template_and_prefix_lists() {
     )
     .unwrap();
     let inv = load(InventoryPaths {
-        groups: Some(data("bad/dangling-groups.json")),
-        prefix_lists: Some(pl),
+        groups: vec![data("bad/dangling-groups.json")],
+        prefix_lists: vec![pl],
         template: Some(data("aws-samples-ecs-refarch/security-groups.yaml")),
         ..Default::default()
     });
@@ -626,12 +626,12 @@ fn err(paths: InventoryPaths) -> String {
 #[test]
 fn bad_inputs_name_file_and_object() {
     let e = err(InventoryPaths {
-        groups: Some(data("bad/malformed.json")),
+        groups: vec![data("bad/malformed.json")],
         ..Default::default()
     });
     assert!(e.contains("malformed.json: malformed JSON"), "{e}");
     let e = err(InventoryPaths {
-        groups: Some(data("bad/wrong-shape.json")),
+        groups: vec![data("bad/wrong-shape.json")],
         ..Default::default()
     });
     assert!(
@@ -639,7 +639,7 @@ fn bad_inputs_name_file_and_object() {
         "{e}"
     );
     let e = err(InventoryPaths {
-        groups: Some(data("bad/bad-cidr.json")),
+        groups: vec![data("bad/bad-cidr.json")],
         ..Default::default()
     });
     assert!(
@@ -649,7 +649,7 @@ fn bad_inputs_name_file_and_object() {
         "{e}"
     );
     let e = err(InventoryPaths {
-        interfaces: Some(data("bad/wrong-shape.json")),
+        interfaces: vec![data("bad/wrong-shape.json")],
         ..Default::default()
     });
     assert!(
@@ -667,12 +667,12 @@ fn bad_inputs_name_file_and_object() {
     });
     assert!(e.contains("not a CloudFormation template"), "{e}");
     let e = err(InventoryPaths {
-        groups: Some(data("does-not-exist.json")),
+        groups: vec![data("does-not-exist.json")],
         ..Default::default()
     });
     assert!(e.contains("does-not-exist.json"), "{e}");
     let e = err(InventoryPaths {
-        prefix_lists: Some(data("bad/wrong-shape.json")),
+        prefix_lists: vec![data("bad/wrong-shape.json")],
         ..Default::default()
     });
     assert!(
@@ -684,8 +684,8 @@ fn bad_inputs_name_file_and_object() {
 #[test]
 fn dangling_references_are_warnings() {
     let inv = load(InventoryPaths {
-        groups: Some(data("bad/dangling-groups.json")),
-        interfaces: Some(data("bad/dangling-enis.json")),
+        groups: vec![data("bad/dangling-groups.json")],
+        interfaces: vec![data("bad/dangling-enis.json")],
         ..Default::default()
     });
     let w = inv.warnings.join("\n");
@@ -730,7 +730,7 @@ fn prefix_delegation_and_ipv6_index() {
     )
     .unwrap();
     let inv = load(InventoryPaths {
-        interfaces: Some(p),
+        interfaces: vec![p],
         ..Default::default()
     });
     assert_eq!(
@@ -775,15 +775,15 @@ fn never_panics_on_odd_json() {
         std::fs::write(&p, text).unwrap();
         for paths in [
             InventoryPaths {
-                groups: Some(p.clone()),
+                groups: vec![p.clone()],
                 ..Default::default()
             },
             InventoryPaths {
-                interfaces: Some(p.clone()),
+                interfaces: vec![p.clone()],
                 ..Default::default()
             },
             InventoryPaths {
-                prefix_lists: Some(p.clone()),
+                prefix_lists: vec![p.clone()],
                 ..Default::default()
             },
             InventoryPaths {
@@ -791,11 +791,21 @@ fn never_panics_on_odd_json() {
                 ..Default::default()
             },
         ] {
-            if let Ok(inv) = Inventory::load(&paths) {
-                if let Some(t) = &inv.template {
+            // Only the last text is a template (a Properties that is not an object leaves its
+            // rule unresolved); every other (text, kind) is refused, naming the file.
+            let file = format!("f{i}.json");
+            match Inventory::load(&paths) {
+                Ok(inv) => {
+                    let t = inv.template.as_ref().unwrap_or_else(|| {
+                        panic!("{text} accepted as {paths:?}, which should be refused")
+                    });
+                    assert_eq!(i, odd.len() - 1, "{text} accepted as a template");
                     let _ = t.patched(&[]);
-                    let _ = t.rules();
+                    let rules = t.rules();
+                    assert_eq!(rules.len(), 1);
+                    assert!(!rules[0].1.unresolved.is_empty(), "{rules:?}");
                 }
+                Err(e) => assert!(e.to_string().contains(&file), "{text}: {e}"),
             }
         }
     }

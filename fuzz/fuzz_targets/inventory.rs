@@ -37,11 +37,11 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&p, body).unwrap();
     let mut paths = InventoryPaths::default();
     match which % 6 {
-        0 => paths.groups = Some(p),
-        1 => paths.interfaces = Some(p),
-        2 => paths.prefix_lists = Some(p),
+        0 => paths.groups = vec![p],
+        1 => paths.interfaces = vec![p],
+        2 => paths.prefix_lists = vec![p],
         3 | 4 => paths.template = Some(p),
-        _ => paths.group_rules = Some(p),
+        _ => paths.group_rules = vec![p],
     }
     let _ = Inventory::load(&paths);
 });

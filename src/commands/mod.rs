@@ -119,8 +119,8 @@ pub fn load_interfaces(
         .map(|d| d.join("security-groups.json"))
         .filter(|g| g.is_file());
     let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
-        interfaces: Some(path.to_path_buf()),
-        groups,
+        interfaces: vec![path.to_path_buf()],
+        groups: groups.into_iter().collect(),
         ..Default::default()
     })?;
     Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))

@@ -7,8 +7,15 @@
 //!   (AWS IpProtocol: `tcp`, `udp`, `icmp`, `icmpv6`, `-1` or a number),
 //!   `from_port`, `to_port`, one of `cidr` | `source_group_id` (the
 //!   referenced group) | `prefix_list_id`, `description`, `rule_id`,
-//!   `status` (`used`|`unused`|`unobserved`), `hits` {`flows`, `bytes`,
-//!   `peers`, `ports`, `first_seen`, `last_seen`}.
+//!   `status`, `hits` {`flows`, `bytes`, `peers`, `ports`, `first_seen`,
+//!   `last_seen`, `unattributed_flows`}. `status` is `used` (an accepted
+//!   flow matched), `unused` (its group's interfaces were logged, nothing
+//!   matched), `unobserved` (none of its group's interfaces is in the
+//!   logs) or `unobservable` (whether it admitted a flow cannot be told:
+//!   its source is a prefix list whose entries were not given, or a group
+//!   whose members are unknown, such as another account's or a peered VPC's;
+//!   or every flow it may have admitted came from too many peers to list).
+//!   `unobservable` rules are never reported unused and never changed.
 //! - `recommendations`: `kind` (`replace-cidr-with-group`, `narrow-cidr`,
 //!   `narrow-ports`, `remove-unused`, `tighten-egress`, `review-public`),
 //!   `group_id`, `group_name`, `direction`, `rule` {`protocol`,
@@ -16,11 +23,16 @@
 //!   `prefix_list_id`}, `proposed` (rules of the same shape; empty =
 //!   remove), `evidence`, `confidence` (`high`|`medium`|`low`), `reason`,
 //!   `headline`.
-//! - `findings`: `unexplained` (accepted flows no rule explains),
-//!   `rejected_open` (REJECTs on ports a rule opens to others),
-//!   `unknown_interfaces`, `unknown_direction_flows`.
-//! - `safety`: `checked_flows`, `checked_peers`, `violations` (must be
-//!   empty: applying every proposal keeps every accepted flow allowed).
+//! - `findings`: `unexplained` (accepted flows no rule can admit),
+//!   `unattributed` (accepted flows no rule could be shown to admit, with
+//!   the `rules` that may), `rejected_open` (REJECTs on ports a rule opens
+//!   to others), `unknown_interfaces`, `unknown_direction_flows`.
+//! - `safety`: `checked_flows`, `checked_peers` (accepted flows a rule
+//!   admitted: all still admitted), `unattributed_flows` (accepted flows
+//!   that could not be attributed: every rule that may admit them is left
+//!   unchanged), `withdrawn` (changes dropped because they could deny
+//!   accepted flows), `violations` (must be empty: applying every proposal
+//!   keeps every accepted flow allowed).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,6 +76,23 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         public_peers: args.public_peers.max(1),
         ..Settings::default()
     };
+    // Groups of another account or region than the logs' explain nothing:
+    // say so instead of "0 recommendations".
+    let logged: Vec<&str> = summary
+        .interfaces
+        .iter()
+        .filter_map(|s| s.interface_id.as_deref())
+        .collect();
+    if !logged.is_empty() && logged.iter().all(|id| inv.interface(id).is_none()) {
+        eprintln!(
+            "flowscope: error: none of the {} interfaces in the logs (e.g. {}) is in the inventory's {} network interfaces; \
+             are the inventory and the logs from the same account and region?",
+            logged.len(),
+            logged[0],
+            inv.interfaces.len()
+        );
+        return Ok(Outcome::DataErrors);
+    }
     let analysis = recommend::analyse(&inv, &summary, &settings);
     for v in &analysis.safety.violations {
         eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
@@ -78,33 +107,74 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Inventory files from the flags, else from directories among the inputs.
+/// Inventory files from the flags (files or directories, each flag repeatable), else from the
+/// directories among the inputs: every one of them, merged (two directories of logs are two
+/// accounts or regions, and each brings its own groups).
 fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
+    use crate::inventory::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
     let mut paths = InventoryPaths {
-        groups: args.groups.clone(),
-        interfaces: args.interfaces.clone(),
+        groups: expand_dirs(&args.groups, &[GROUP_FILES, GROUP_RULE_FILES])?,
+        interfaces: expand_dirs(&args.interfaces, &[INTERFACE_FILES])?,
         template: args.template.clone(),
         stack_resources: args.stack_resources.clone(),
-        prefix_lists: args.prefix_lists.clone(),
+        prefix_lists: args.prefix_lists.iter().cloned().collect(),
         ..Default::default()
     };
+    let mut templates = Vec::new();
+    let mut stacks = Vec::new();
     for p in args.input.paths.iter().filter(|p| p.is_dir()) {
-        if let Some(found) = Inventory::from_dir(p)? {
-            fill(&mut paths.groups, found.groups);
-            fill(&mut paths.group_rules, found.group_rules);
-            fill(&mut paths.interfaces, found.interfaces);
-            fill(&mut paths.template, found.template);
-            fill(&mut paths.stack_resources, found.stack_resources);
-            fill(&mut paths.prefix_lists, found.prefix_lists);
+        let Some(found) = Inventory::from_dir(p)? else {
+            continue;
+        };
+        // A flag names the files of its kind: the directory's are left out, and said so.
+        if args.groups.is_empty() {
+            paths.groups.extend(found.groups);
+            paths.group_rules.extend(found.group_rules);
+        } else {
+            ignored("--groups", found.groups.iter().chain(&found.group_rules));
+        }
+        if args.interfaces.is_empty() {
+            paths.interfaces.extend(found.interfaces);
+        } else {
+            ignored("--interfaces", &found.interfaces);
+        }
+        if args.prefix_lists.is_none() {
+            paths.prefix_lists.extend(found.prefix_lists);
+        } else {
+            ignored("--prefix-lists", &found.prefix_lists);
+        }
+        templates.extend(found.template);
+        stacks.extend(found.stack_resources);
+    }
+    // One template is patched: the flag's, else the only one found.
+    for (slot, found, flag) in [
+        (&mut paths.template, templates, "--template"),
+        (&mut paths.stack_resources, stacks, "--stack-resources"),
+    ] {
+        if slot.is_some() {
+            ignored(flag, &found);
+        } else if found.len() > 1 {
+            eprintln!(
+                "flowscope: warning: {} files found ({}); using the first: name one with {flag}",
+                found.len(),
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            *slot = found.into_iter().next();
+        } else {
+            *slot = found.into_iter().next();
         }
     }
-    if paths.groups.is_none() && paths.group_rules.is_none() {
+    if paths.groups.is_empty() && paths.group_rules.is_empty() {
         bail!(
             "recommend needs the security groups: --groups FILE (aws ec2 describe-security-groups), \
              or a directory argument holding security-groups.json"
         );
     }
-    if paths.interfaces.is_none() {
+    if paths.interfaces.is_empty() {
         bail!(
             "recommend needs the network interfaces: --interfaces FILE (aws ec2 describe-network-interfaces), \
              or a directory argument holding network-interfaces.json"
@@ -113,9 +183,10 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
     Inventory::load(&paths).context("loading the inventory")
 }
 
-fn fill(slot: &mut Option<PathBuf>, found: Option<PathBuf>) {
-    if slot.is_none() {
-        *slot = found;
+/// Says that files found next to the logs are not used because a flag named others.
+fn ignored<'a>(flag: &str, files: impl IntoIterator<Item = &'a PathBuf>) {
+    for f in files {
+        eprintln!("flowscope: note: {flag} given: {} is not read", f.display());
     }
 }
 
@@ -156,6 +227,7 @@ struct JsonHits {
     ports: Vec<u16>,
     first_seen: Option<u64>,
     last_seen: Option<u64>,
+    unattributed_flows: u64,
 }
 
 #[derive(Serialize)]
@@ -196,6 +268,8 @@ struct JsonRecommendation<'a> {
 struct JsonFindings<'a> {
     unexplained: &'a [recommend::Unexplained],
     unexplained_flows: u64,
+    unattributed: &'a [recommend::Unattributed],
+    unattributed_flows: u64,
     rejected_open: &'a [recommend::RejectedOpen],
     unknown_interfaces: &'a [recommend::UnknownInterface],
     unknown_direction_flows: u64,
@@ -269,6 +343,7 @@ fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting
                     ports: rr.hits.ports().into_iter().collect(),
                     first_seen: rr.hits.first_seen,
                     last_seen: rr.hits.last_seen,
+                    unattributed_flows: rr.hits.unattributed_flows,
                 },
             }
         })
@@ -298,6 +373,8 @@ fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting
         findings: JsonFindings {
             unexplained: &a.unexplained,
             unexplained_flows: a.unexplained_flows,
+            unattributed: &a.unattributed,
+            unattributed_flows: a.unattributed_flows,
             rejected_open: &a.rejected_open,
             unknown_interfaces: &a.unknown_interfaces,
             unknown_direction_flows: a.unknown_direction_flows,
@@ -356,20 +433,30 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
             )?;
         }
     }
+    // Rules and recommendations by group and rule, once: filtering them per
+    // group would be O(groups × rules).
+    let mut rules_of: Vec<Vec<&recommend::RuleReport>> = vec![Vec::new(); inv.groups.len()];
+    for rr in &a.rules {
+        rules_of[rr.group_index].push(rr);
+    }
+    let mut recs_of: std::collections::HashMap<(usize, usize), Vec<&Recommendation>> =
+        Default::default();
+    for r in &a.recommendations {
+        recs_of
+            .entry((r.group_index, r.rule_index))
+            .or_default()
+            .push(r);
+    }
     for (gi, g) in inv.groups.iter().enumerate() {
-        let rules: Vec<_> = a.rules.iter().filter(|r| r.group_index == gi).collect();
-        let members = inv
-            .interfaces
-            .iter()
-            .filter(|i| i.group_ids.contains(&g.group_id))
-            .count();
+        let rules = &rules_of[gi];
+        let members = inv.interfaces_with_group(&g.group_id).count();
         writeln!(
             w,
             "\n{}  ({} interfaces)",
             group_label(inv, &g.group_id),
             members
         )?;
-        for rr in rules {
+        for rr in rules.iter().copied() {
             let r = &rr.rule;
             let dir = if r.direction == RuleDirection::Ingress {
                 "in "
@@ -395,6 +482,16 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
                 recommend::RuleStatus::Unobserved => {
                     "unobserved (no logs for its interfaces)".into()
                 }
+                recommend::RuleStatus::Unobservable => match &r.target {
+                    RuleTarget::PrefixList(_) => {
+                        "unobservable (prefix-list entries unknown: --prefix-lists)".into()
+                    }
+                    RuleTarget::Group { .. } => "unobservable (group members unknown)".into(),
+                    RuleTarget::Cidr(_) => format!(
+                        "unobservable ({} flows from too many peers to list)",
+                        thousands(rr.hits.unattributed_flows)
+                    ),
+                },
             };
             writeln!(
                 w,
@@ -403,10 +500,10 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
                 trim(&target, 40),
                 hits
             )?;
-            for rec in a
-                .recommendations
-                .iter()
-                .filter(|x| x.group_index == gi && x.rule_index == rr.rule_index)
+            for rec in recs_of
+                .get(&(gi, rr.rule_index))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
             {
                 writeln!(
                     w,
@@ -469,6 +566,36 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
             )?;
         }
     }
+    if a.unattributed_flows > 0 {
+        writeln!(
+            w,
+            "Unattributed: {} accepted flows no rule could be shown to allow; the rules that may allow them are left unchanged:",
+            thousands(a.unattributed_flows)
+        )?;
+        for u in a.unattributed.iter().take(10) {
+            writeln!(
+                w,
+                "  {} {} {} {} peer {}: {} flows; may be allowed by {}",
+                u.interface_id,
+                u.direction,
+                crate::report::proto_label(u.protocol),
+                u.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                u.peer.as_deref().unwrap_or("(many)"),
+                thousands(u.flows),
+                u.rules.join("; ")
+            )?;
+        }
+    }
+    if !a.safety.withdrawn.is_empty() {
+        writeln!(
+            w,
+            "Withdrawn: {} changes that could deny accepted flows:",
+            a.safety.withdrawn.len()
+        )?;
+        for x in a.safety.withdrawn.iter().take(10) {
+            writeln!(w, "  {x}")?;
+        }
+    }
     if !a.rejected_open.is_empty() {
         writeln!(
             w,
@@ -506,13 +633,21 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
     }
     writeln!(
         w,
-        "Safety: applying every change keeps all {} accepted flows ({} peer/service pairs) allowed{}",
+        "Safety: applying every change keeps all {} accepted flows ({} peer/service pairs) allowed{}{}",
         thousands(a.safety.checked_flows),
         thousands(a.safety.checked_peers),
         if a.safety.violations.is_empty() {
-            ".".to_string()
+            String::new()
         } else {
             format!(" EXCEPT {} (see stderr)", a.safety.violations.len())
+        },
+        if a.safety.unattributed_flows > 0 {
+            format!(
+                "; {} accepted flows could not be attributed to a rule, and no change touches the rules that may allow them.",
+                thousands(a.safety.unattributed_flows)
+            )
+        } else {
+            ".".to_string()
         }
     )?;
     write_accounting(w, acc)?;

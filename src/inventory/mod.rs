@@ -15,6 +15,7 @@
 //! * a CloudFormation template (JSON or YAML with short tags): see [`cloudformation`].
 
 pub mod cloudformation;
+mod load;
 pub mod network_interface;
 pub mod prefix_list;
 pub mod security_group;
@@ -28,6 +29,8 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+pub use load::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
 
 pub use cloudformation::{
     RuleLocation, RuleSpec, Template, TemplateEdit, TemplateGroup, TemplateRule, TemplateTarget,
@@ -291,18 +294,19 @@ pub struct NetworkInterface {
     pub group_ids: Vec<String>,
 }
 
-/// Files to load; every one optional. Build with `..Default::default()`.
+/// Files to load; every one optional. Build with `..Default::default()`. Several files of a
+/// kind (one per account or region) are merged; see [`Inventory::load`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InventoryPaths {
     /// describe-security-groups (or describe-security-group-rules, auto-detected).
-    pub groups: Option<PathBuf>,
+    pub groups: Vec<PathBuf>,
     /// describe-security-group-rules (or describe-security-groups, auto-detected).
-    pub group_rules: Option<PathBuf>,
-    pub interfaces: Option<PathBuf>,
+    pub group_rules: Vec<PathBuf>,
+    pub interfaces: Vec<PathBuf>,
     pub template: Option<PathBuf>,
     /// `aws cloudformation describe-stack-resources` / `list-stack-resources` output.
     pub stack_resources: Option<PathBuf>,
-    pub prefix_lists: Option<PathBuf>,
+    pub prefix_lists: Vec<PathBuf>,
 }
 
 impl InventoryPaths {
@@ -363,6 +367,9 @@ struct Index {
     prefixes: Vec<(u8, HashMap<IpNet, usize>)>,
     /// per interface: its own private + IPv6 addresses
     local: Vec<Vec<IpAddr>>,
+    /// group id → the interfaces carrying it (built once: asking per rule would be
+    /// O(rules × interfaces))
+    members: HashMap<String, Vec<usize>>,
 }
 
 const EMPTY_ADDRS: &[IpAddr] = &[];
@@ -383,68 +390,6 @@ impl Inventory {
         };
         inv.rebuild_index();
         inv
-    }
-
-    /// Load the given files. Semantic problems that don't prevent use (dangling references,
-    /// duplicate addresses) go into `warnings`.
-    pub fn load(paths: &InventoryPaths) -> Result<Inventory, InventoryError> {
-        let mut warnings = Vec::new();
-        let mut loaded = security_group::Loaded::default();
-        for p in [&paths.groups, &paths.group_rules].into_iter().flatten() {
-            let v = util::read_json(p)?;
-            security_group::parse_file(p, &v, &mut loaded)?;
-        }
-        let groups = loaded.finish(&mut warnings);
-        let interfaces = match &paths.interfaces {
-            Some(p) => network_interface::parse_file(p, &util::read_json(p)?)?,
-            None => Vec::new(),
-        };
-        let prefix_lists = match &paths.prefix_lists {
-            Some(p) => prefix_list::parse_file(p, &util::read_json(p)?)?,
-            None => HashMap::new(),
-        };
-        let template = match &paths.template {
-            Some(p) => {
-                let t = Template::load(p, &groups, paths.stack_resources.as_deref())?;
-                warnings.extend(t.warnings.iter().cloned());
-                Some(t)
-            }
-            None => None,
-        };
-        let mut inv = Inventory {
-            groups,
-            interfaces,
-            prefix_lists,
-            template,
-            warnings,
-            index: Index::default(),
-        };
-        inv.rebuild_index();
-        inv.check_references(paths.groups.is_some() || paths.group_rules.is_some());
-        Ok(inv)
-    }
-
-    /// Look for the conventional file names in `dir`: `security-groups.json`,
-    /// `security-group-rules.json`, `network-interfaces.json`, `template.json`
-    /// (or `.yaml`/`.yml`), `stack-resources.json`, `prefix-lists.json`.
-    /// `Ok(None)` when none of them exists.
-    pub fn from_dir(dir: &Path) -> Result<Option<InventoryPaths>, InventoryError> {
-        if !dir.is_dir() {
-            return Err(InventoryError::Io {
-                path: dir.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
-            });
-        }
-        let find = |names: &[&str]| names.iter().map(|n| dir.join(n)).find(|p| p.is_file());
-        let paths = InventoryPaths {
-            groups: find(&["security-groups.json"]),
-            group_rules: find(&["security-group-rules.json"]),
-            interfaces: find(&["network-interfaces.json"]),
-            template: find(&["template.json", "template.yaml", "template.yml"]),
-            stack_resources: find(&["stack-resources.json"]),
-            prefix_lists: find(&["prefix-lists.json"]),
-        };
-        Ok(if paths.is_empty() { None } else { Some(paths) })
     }
 
     fn add_warnings(&mut self, w: Vec<String>) {
@@ -469,6 +414,12 @@ impl Inventory {
                     "network interface {} listed more than once",
                     eni.id
                 ));
+            }
+            for g in &eni.group_ids {
+                let m = ix.members.entry(g.clone()).or_default();
+                if m.last() != Some(&i) {
+                    m.push(i);
+                }
             }
             let mut local = Vec::new();
             for ip in eni.private_ips.iter().chain(eni.ipv6.iter()) {
@@ -593,6 +544,42 @@ impl Inventory {
         match self.index.eni_by_id.get(eni_id) {
             Some(&i) => &self.index.local[i],
             None => EMPTY_ADDRS,
+        }
+    }
+
+    /// The interfaces that carry group `group_id`, in inventory order.
+    pub fn interfaces_with_group<'a>(
+        &'a self,
+        group_id: &str,
+    ) -> impl Iterator<Item = &'a NetworkInterface> + 'a {
+        let ix: &'a [usize] = self
+            .index
+            .members
+            .get(group_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        ix.iter().map(move |&i| &self.interfaces[i])
+    }
+
+    /// Whether the inventory can tell which peers `target` admits, for a rule of a group owned
+    /// by `owner`. Not for a prefix list whose entries were not given, a group that is not in
+    /// the inventory (another account's, a peered VPC's), or another account's group none of
+    /// whose interfaces were given: its members are unknown, so a flow it does not visibly
+    /// admit may still be admitted by it (DOMAIN.md 2.1).
+    pub fn can_evaluate(&self, target: &RuleTarget, owner: Option<&str>) -> bool {
+        match target {
+            RuleTarget::Cidr(_) => true,
+            RuleTarget::PrefixList(id) => self.prefix_lists.contains_key(id),
+            RuleTarget::Group { group_id, user_id } => {
+                if self.group(group_id).is_none() {
+                    return false;
+                }
+                let foreign = match (user_id.as_deref(), owner) {
+                    (Some(u), Some(o)) => u != o,
+                    _ => false,
+                };
+                !foreign || self.index.members.contains_key(group_id)
+            }
         }
     }
 

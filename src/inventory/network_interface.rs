@@ -6,7 +6,7 @@ use std::path::Path;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::util::{kind, label, opt_array, opt_str};
+use super::util::{kind, label, opt_array, opt_object, opt_str};
 use super::{InterfaceKind, InventoryError, NetworkInterface};
 
 /// Parse `{"NetworkInterfaces": [...]}`.
@@ -59,7 +59,7 @@ fn parse_interface(e: &Value) -> Result<NetworkInterface, String> {
         .ok_or("missing NetworkInterfaceId")?
         .trim()
         .to_string();
-    let attachment = e.get("Attachment").filter(|a| a.is_object());
+    let attachment = opt_object(e, "Attachment")?;
     let att_str = |k: &str| -> Result<Option<String>, String> {
         match attachment {
             Some(a) => opt_str(a, k)
@@ -87,7 +87,7 @@ fn parse_interface(e: &Value) -> Result<NetworkInterface, String> {
         group_ids: Vec::new(),
     };
     let public_of = |obj: &Value| -> Result<Option<IpAddr>, String> {
-        match obj.get("Association").filter(|a| a.is_object()) {
+        match opt_object(obj, "Association")? {
             Some(a) => match opt_str(a, "PublicIp").map_err(|m| format!("Association: {m}"))? {
                 Some(p) => ip(p, "Association.PublicIp").map(Some),
                 None => Ok(None),

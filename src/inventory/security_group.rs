@@ -93,6 +93,10 @@ pub(crate) struct Loaded {
     /// rules from describe-security-group-rules, with the owner of their group
     rules: Vec<(Rule, Option<String>)>,
     saw_rules_output: bool,
+    /// The files read, and for each group the index of its file: the same group in two files
+    /// (two snapshots of one account) must be identical, within one file it is merged.
+    files: Vec<std::path::PathBuf>,
+    group_file: Vec<usize>,
 }
 
 /// Parse one file holding `SecurityGroups` and/or `SecurityGroupRules`.
@@ -108,6 +112,8 @@ pub(crate) fn parse_file(path: &Path, v: &Value, out: &mut Loaded) -> Result<(),
     };
     let groups = map.get("SecurityGroups");
     let rules = map.get("SecurityGroupRules");
+    let file = out.files.len();
+    out.files.push(path.to_path_buf());
     if groups.is_none() && rules.is_none() {
         return Err(InventoryError::invalid(
             path,
@@ -130,6 +136,7 @@ pub(crate) fn parse_file(path: &Path, v: &Value, out: &mut Loaded) -> Result<(),
             out.by_name
                 .extend(names.into_iter().map(|(ri, n)| (gi, ri, n)));
             out.groups.push(group);
+            out.group_file.push(file);
         }
     }
     if let Some(r) = rules {
@@ -331,13 +338,19 @@ fn parse_rule_record(r: &Value) -> Result<(Rule, Option<String>), String> {
 
 impl Loaded {
     /// Merge everything: duplicate groups dropped, name references resolved, and the rules
-    /// output substituted for the rules of the groups it covers.
-    pub(crate) fn finish(self, warnings: &mut Vec<String>) -> Vec<SecurityGroup> {
+    /// output substituted for the rules of the groups it covers. A group given in two files
+    /// with different content is an error naming both files.
+    pub(crate) fn finish(
+        self,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<SecurityGroup>, InventoryError> {
         let Loaded {
             mut groups,
             by_name,
             rules,
             saw_rules_output: _,
+            files,
+            group_file,
         } = self;
         // resolve GroupName-only references (unique name within the inventory)
         let mut name_count: HashMap<&str, (usize, String)> = HashMap::new();
@@ -376,8 +389,23 @@ impl Loaded {
         // merge duplicate groups (e.g. concatenated pages): first metadata, union of rules
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut unique: Vec<SecurityGroup> = Vec::with_capacity(groups.len());
-        for g in groups {
+        let mut unique_file: Vec<usize> = Vec::with_capacity(groups.len());
+        for (g, file) in groups.into_iter().zip(group_file) {
             if let Some(&i) = seen.get(&g.group_id) {
+                if unique_file[i] != file {
+                    if same_group(&unique[i], &g) {
+                        continue; // one account given twice (two directories): nothing lost
+                    }
+                    return Err(InventoryError::invalid(
+                        &files[file],
+                        format!(
+                            "security group {} is also in {} with different {}; give each account and region once (two snapshots of one account?)",
+                            g.group_id,
+                            files[unique_file[i]].display(),
+                            difference(&unique[i], &g)
+                        ),
+                    ));
+                }
                 warnings.push(format!(
                     "security group {} listed more than once; rules merged",
                     g.group_id
@@ -392,6 +420,7 @@ impl Loaded {
             }
             seen.insert(g.group_id.clone(), unique.len());
             unique.push(g);
+            unique_file.push(file);
         }
         let mut groups = unique;
         // substitute describe-security-group-rules output
@@ -414,9 +443,31 @@ impl Loaded {
                 replaced.insert(g.group_id.clone(), true);
                 g.rules.clear();
             }
-            g.rules.push(rule);
+            // the same rules output given twice (two directories) lists each rule twice
+            if !g.rules.contains(&rule) {
+                g.rules.push(rule);
+            }
         }
-        groups
+        Ok(groups)
+    }
+}
+
+/// Same group, same rules (in any order): the same snapshot read twice.
+fn same_group(a: &SecurityGroup, b: &SecurityGroup) -> bool {
+    difference(a, b).is_empty()
+}
+
+/// What differs between two copies of one group, for the error message ("" when nothing).
+fn difference(a: &SecurityGroup, b: &SecurityGroup) -> &'static str {
+    let subset = |x: &SecurityGroup, y: &SecurityGroup| x.rules.iter().all(|r| y.rules.contains(r));
+    if a.rules.len() != b.rules.len() || !subset(a, b) || !subset(b, a) {
+        "rules"
+    } else if (&a.group_name, &a.description, &a.vpc_id, &a.owner_id)
+        != (&b.group_name, &b.description, &b.vpc_id, &b.owner_id)
+    {
+        "name, description, VPC or owner"
+    } else {
+        ""
     }
 }
 
@@ -429,7 +480,7 @@ mod tests {
         let mut l = Loaded::default();
         parse_file(Path::new("sg.json"), &v, &mut l)?;
         let mut w = Vec::new();
-        Ok((l.finish(&mut w), w))
+        Ok((l.finish(&mut w)?, w))
     }
 
     #[test]

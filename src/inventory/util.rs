@@ -13,9 +13,39 @@ pub(crate) fn read_text(path: &Path) -> Result<String, InventoryError> {
     })
 }
 
+/// Read an `aws … --output json` document. The same output as YAML (`--output yaml`) is read
+/// too: by its extension, or when the text is neither JSON nor starts like JSON but parses as a
+/// YAML mapping or sequence. A leading byte-order mark is skipped.
 pub(crate) fn read_json(path: &Path) -> Result<Value, InventoryError> {
     let text = read_text(path)?;
-    serde_json::from_str(&text).map_err(|source| InventoryError::Json {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let yaml_ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if yaml_ext {
+        return super::yaml::to_json(text).map_err(|message| InventoryError::Yaml {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
+    let source = match serde_json::from_str(text) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let json_like = matches!(text.trim_start().chars().next(), Some('{' | '[') | None);
+    if !json_like {
+        if let Ok(v @ (Value::Object(_) | Value::Array(_))) = super::yaml::to_json(text) {
+            return Ok(v);
+        }
+        return Err(InventoryError::invalid(
+            path,
+            format!(
+                "neither JSON ({source}) nor YAML: give the output of `aws ec2 describe-… --output json`"
+            ),
+        ));
+    }
+    Err(InventoryError::Json {
         path: path.to_path_buf(),
         source,
     })
@@ -39,6 +69,15 @@ pub(crate) fn opt_str<'a>(obj: &'a Value, key: &str) -> Result<Option<&'a str>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(format!("{key} should be a string, got {}", kind(other))),
+    }
+}
+
+/// Optional object field (absent or null → `None`); anything else is an error, not ignored.
+pub(crate) fn opt_object<'a>(obj: &'a Value, key: &str) -> Result<Option<&'a Value>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(other) => Err(format!("{key} should be an object, got {}", kind(other))),
     }
 }
 

@@ -1,19 +1,28 @@
 //! From observed traffic to least-privilege security groups.
 //!
 //! Three steps, all pure (no I/O):
-//! 1. `attribute`: every accepted flow the interface initiated or served
-//!    (rows of known rule direction) is matched, peer by peer, against the
-//!    rules of the interface's groups; every matching rule gets the hit
-//!    (groups are a union). Flows no rule explains and REJECTs on ports a
-//!    rule opens to others are kept as findings.
+//! 1. `attribute` ([`attribute`]): every accepted flow the interface
+//!    initiated or served (rows of known rule direction) is matched, peer by
+//!    peer, against the rules of the interface's groups; every matching rule
+//!    gets the hit (groups are a union). Flows no rule visibly admits are
+//!    kept as findings: *unattributed* when a rule whose source cannot be
+//!    evaluated may admit them, *unexplained* otherwise; so are REJECTs on
+//!    ports a rule opens to others. A rule whose source cannot be evaluated
+//!    is `unobservable`: never unused, never changed.
 //! 2. `propose`: per rule, the tightest change the evidence supports
 //!    (`replace-cidr-with-group`, `narrow-cidr`, `narrow-ports`,
 //!    `remove-unused`, `tighten-egress`) or an advisory `review-public`.
-//! 3. `simulate`: the proposals are applied to a copy of the groups and
-//!    every accepted initiating flow is checked again: a proposal that
-//!    would deny one is a bug, and the result says so.
+//! 3. `simulate` ([`simulate`]): the proposals are applied to a copy of the
+//!    groups and every accepted flow is checked again. A change that would
+//!    deny one, or touch a rule that may admit an unattributed one, is
+//!    withdrawn and the proposals are made again without it.
 
+mod attribute;
 pub mod cidr;
+mod simulate;
+
+pub use attribute::attribute;
+pub use simulate::{applied_rules, rule_from_spec, simulate};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -21,12 +30,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::aggregate::{Direction, Summary};
-use crate::flowlog::record::{has_ports, Action};
-use crate::inventory::{
-    InterfaceKind, Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget,
-};
-use crate::matching::{protocol_allows, rule_allows, Match};
+use crate::aggregate::Summary;
+use crate::flowlog::record::has_ports;
+use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
 
 /// Tuning knobs (documented in `--help`).
 #[derive(Debug, Clone)]
@@ -101,6 +107,9 @@ pub struct RuleHits {
     pub last_seen: Option<u64>,
     /// Interfaces the hits were seen on.
     pub interfaces: BTreeSet<String>,
+    /// Accepted flows no rule visibly admitted that this rule may have admitted (its source
+    /// cannot be evaluated, or the row had too many peers to list).
+    pub unattributed_flows: u64,
 }
 
 impl RuleHits {
@@ -174,6 +183,12 @@ pub enum RuleStatus {
     /// No interface with the group appears in the logs (not even NODATA):
     /// nothing can be concluded.
     Unobserved,
+    /// Whether it admitted a flow cannot be told: its source is a prefix
+    /// list whose entries were not given, or a group whose members are
+    /// unknown (another account's, a peered VPC's); or every flow it may
+    /// have admitted came from too many peers to list. Never unused, never
+    /// changed.
+    Unobservable,
 }
 
 /// A rule with its hits.
@@ -285,6 +300,22 @@ pub struct Unexplained {
     pub bytes: u64,
 }
 
+/// An accepted flow no rule visibly admits, but that `rules` may admit
+/// (their sources cannot be evaluated, or the peers were too many to list).
+/// Those rules are left unchanged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unattributed {
+    pub interface_id: String,
+    pub direction: &'static str,
+    pub protocol: u8,
+    pub port: Option<u16>,
+    pub peer: Option<String>,
+    pub flows: u64,
+    pub bytes: u64,
+    /// `group ports target` of each rule that may admit it.
+    pub rules: Vec<String>,
+}
+
 /// REJECTed traffic to a port an ingress rule opens to other sources.
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectedOpen {
@@ -309,8 +340,17 @@ pub struct UnknownInterface {
 /// every proposal.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Safety {
+    /// Accepted flows a rule visibly admitted, all still admitted.
     pub checked_flows: u64,
     pub checked_peers: u64,
+    /// Accepted flows no rule could be shown to admit, but some rule may:
+    /// every such rule is left as it is.
+    pub unattributed_flows: u64,
+    /// Changes withdrawn because they would deny (or might deny) accepted
+    /// flows: `headline: why`.
+    pub withdrawn: Vec<String>,
+    /// Flows the remaining changes would deny (empty unless flowscope has a
+    /// bug).
     pub violations: Vec<String>,
 }
 
@@ -321,6 +361,8 @@ pub struct Analysis {
     pub recommendations: Vec<Recommendation>,
     pub unexplained: Vec<Unexplained>,
     pub unexplained_flows: u64,
+    pub unattributed: Vec<Unattributed>,
+    pub unattributed_flows: u64,
     pub rejected_open: Vec<RejectedOpen>,
     pub unknown_interfaces: Vec<UnknownInterface>,
     pub unknown_direction_flows: u64,
@@ -329,244 +371,38 @@ pub struct Analysis {
 }
 
 /// Runs the three steps.
+/// Runs the three steps. A change the simulation finds unsafe is withdrawn
+/// (its rule frozen) and the proposals are made again, until none is: each
+/// round freezes at least one more rule, so this ends.
 pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analysis {
     let mut a = attribute(inv, summary);
-    a.recommendations = propose(inv, summary, &a.rules, settings);
-    a.safety = simulate(inv, summary, &a.recommendations);
-    a
-}
-
-/// (interface, direction, protocol, port, peer) of unexplained traffic.
-type UnexplainedKey = (String, &'static str, u8, Option<u16>, Option<IpAddr>);
-
-/// Step 1: flows to rules.
-pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
-    let mut rules: Vec<RuleReport> = Vec::new();
-    let mut index: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for (gi, g) in inv.groups.iter().enumerate() {
-        for (ri, r) in g.rules.iter().enumerate() {
-            index.insert((gi, ri), rules.len());
-            rules.push(RuleReport {
-                group_index: gi,
-                rule_index: ri,
-                rule: r.clone(),
-                hits: RuleHits::default(),
-                status: RuleStatus::Unobserved,
-            });
-        }
-    }
-    let group_pos: BTreeMap<&str, usize> = inv
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.group_id.as_str(), i))
-        .collect();
-    let mut unexplained: BTreeMap<UnexplainedKey, PeerHit> = BTreeMap::new();
-    let mut rejected_open = Vec::new();
-    let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut unknown_direction_flows = 0;
-    for row in &summary.rows {
-        let Some(id) = row.interface_id.as_deref() else {
-            continue;
-        };
-        let Some(iface) = inv.interface(id) else {
-            let e = unknown.entry(id.to_string()).or_default();
-            e.0 += row.flows;
-            e.1 += row.bytes;
-            continue;
-        };
-        if iface.kind == InterfaceKind::NatGateway && iface.group_ids.is_empty() {
-            continue; // no security groups: NACLs only
-        }
-        let dir = match row.direction {
-            Direction::Ingress => RuleDirection::Ingress,
-            Direction::Egress => RuleDirection::Egress,
-            Direction::Unknown => {
-                unknown_direction_flows += row.flows;
-                continue;
-            }
-        };
-        let groups: Vec<usize> = iface
-            .group_ids
-            .iter()
-            .filter_map(|g| group_pos.get(g.as_str()).copied())
-            .collect();
-        let svc: Service = (row.protocol, row.port);
-        let span = (row.first_seen, row.last_seen);
-        if row.action == Action::Reject {
-            if dir == RuleDirection::Ingress {
-                let open: Vec<String> = groups
+    let mut frozen: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut withdrawn = Vec::new();
+    loop {
+        a.recommendations = propose(inv, summary, &a.rules, settings, &frozen);
+        let (mut safety, violations) = simulate::check(inv, summary, &a.recommendations);
+        let mut progress = false;
+        for v in &violations {
+            for &rule in &v.rules {
+                if !frozen.insert(rule) {
+                    continue;
+                }
+                progress = true;
+                for rec in a
+                    .recommendations
                     .iter()
-                    .flat_map(|&gi| inv.groups[gi].rules.iter())
-                    .filter(|r| r.direction == dir && protocol_allows(r, row.protocol, row.port))
-                    .map(|r| format!("{} {} from {}", r.group_id, rule_ports(r), r.target))
-                    .collect();
-                if !open.is_empty() {
-                    rejected_open.push(RejectedOpen {
-                        interface_id: id.to_string(),
-                        protocol: row.protocol,
-                        port: row.port,
-                        flows: row.flows,
-                        peers: row.peers.count(),
-                        top_peers: row
-                            .peers
-                            .top(5)
-                            .iter()
-                            .map(|(ip, _)| ip.to_string())
-                            .collect(),
-                        rules: open,
-                    });
-                }
-            }
-            continue;
-        }
-        if row.action != Action::Accept {
-            continue;
-        }
-        match row.peers.exact() {
-            Some(peers) => {
-                for (ip, stat) in peers {
-                    let peer = ip.to_ip_addr();
-                    let peer_groups = inv.groups_of_addr(peer);
-                    let mut hit = false;
-                    for &gi in &groups {
-                        for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
-                            if r.direction == dir
-                                && rule_allows(
-                                    r,
-                                    row.protocol,
-                                    row.port,
-                                    peer,
-                                    peer_groups,
-                                    &inv.prefix_lists,
-                                ) == Match::Yes
-                            {
-                                hit = true;
-                                let rr = &mut rules[index[&(gi, ri)]];
-                                rr.hits.add(svc, Some(peer), stat.flows, stat.bytes, span);
-                                rr.hits.interfaces.insert(id.to_string());
-                            }
-                        }
-                    }
-                    if !hit {
-                        let e = unexplained
-                            .entry((
-                                id.to_string(),
-                                row.direction.as_str(),
-                                row.protocol,
-                                row.port,
-                                Some(peer),
-                            ))
-                            .or_default();
-                        e.flows += stat.flows;
-                        e.bytes = e.bytes.saturating_add(stat.bytes);
-                    }
-                }
-            }
-            None => {
-                // Too many peers to list: only a world-open rule can be
-                // sure to admit all of them.
-                let mut hit = false;
-                for &gi in &groups {
-                    for (ri, r) in inv.groups[gi].rules.iter().enumerate() {
-                        if r.direction == dir
-                            && is_world(&r.target)
-                            && protocol_allows(r, row.protocol, row.port)
-                        {
-                            hit = true;
-                            let rr = &mut rules[index[&(gi, ri)]];
-                            rr.hits.add(svc, None, row.flows, row.bytes, span);
-                            rr.hits.interfaces.insert(id.to_string());
-                        }
-                    }
-                }
-                if !hit {
-                    let e = unexplained
-                        .entry((
-                            id.to_string(),
-                            row.direction.as_str(),
-                            row.protocol,
-                            row.port,
-                            None,
-                        ))
-                        .or_default();
-                    e.flows += row.flows;
-                    e.bytes = e.bytes.saturating_add(row.bytes);
+                    .filter(|r| r.kind.changes_rules() && (r.group_index, r.rule_index) == rule)
+                {
+                    withdrawn.push(format!("{}: withdrawn: {}", rec.headline, v.text));
                 }
             }
         }
-    }
-    // Status: used, unused (its interfaces were logged), or unobserved.
-    for rr in rules.iter_mut() {
-        let (n, logged) = group_interfaces(inv, summary, &inv.groups[rr.group_index].group_id);
-        rr.status = if rr.hits.flows > 0 {
-            RuleStatus::Used
-        } else if logged > 0 {
-            RuleStatus::Unused
-        } else {
-            let _ = n;
-            RuleStatus::Unobserved
-        };
-    }
-    let unexplained_flows = unexplained.values().map(|h| h.flows).sum();
-    let mut unexplained: Vec<Unexplained> = unexplained
-        .into_iter()
-        .map(
-            |((interface_id, direction, protocol, port, peer), h)| Unexplained {
-                interface_id,
-                direction,
-                protocol,
-                port,
-                peer: peer.map(|p| p.to_string()),
-                flows: h.flows,
-                bytes: h.bytes,
-            },
-        )
-        .collect();
-    unexplained.sort_by(|a, b| {
-        b.flows
-            .cmp(&a.flows)
-            .then(a.interface_id.cmp(&b.interface_id))
-    });
-    Analysis {
-        rules,
-        recommendations: Vec::new(),
-        unexplained,
-        unexplained_flows,
-        rejected_open,
-        unknown_interfaces: unknown
-            .into_iter()
-            .map(|(interface_id, (flows, bytes))| UnknownInterface {
-                interface_id,
-                flows,
-                bytes,
-            })
-            .collect(),
-        unknown_direction_flows,
-        safety: Safety::default(),
-        window: summary.window,
-    }
-}
-
-/// (interfaces with the group, how many of them appear in the logs).
-fn group_interfaces(inv: &Inventory, summary: &Summary, group_id: &str) -> (u64, u64) {
-    let mut n = 0;
-    let mut logged = 0;
-    for i in inv
-        .interfaces
-        .iter()
-        .filter(|i| i.group_ids.iter().any(|g| g == group_id))
-    {
-        n += 1;
-        if summary
-            .interfaces
-            .iter()
-            .any(|s| s.interface_id.as_deref() == Some(i.id.as_str()))
-        {
-            logged += 1;
+        if violations.is_empty() || !progress {
+            safety.withdrawn = std::mem::take(&mut withdrawn);
+            a.safety = safety;
+            return a;
         }
     }
-    (n, logged)
 }
 
 /// 0.0.0.0/0 or ::/0.
@@ -574,20 +410,33 @@ pub fn is_world(t: &RuleTarget) -> bool {
     matches!(t, RuleTarget::Cidr(n) if n.prefix_len() == 0)
 }
 
-/// The ports of a rule for display: `tcp 8080`, `tcp 9000-9100`, `all`.
+/// The ports of a rule for display: `tcp 8080`, `tcp 9000-9100`, `icmp type 8`,
+/// `all traffic`.
 pub fn rule_ports(r: &Rule) -> String {
+    if r.protocol.is_icmp() {
+        let (t, c) = (r.icmp_type.map(u16::from), r.icmp_code.map(u16::from));
+        return spec_ports(&r.protocol, t, c);
+    }
     spec_ports(&r.protocol, r.from_port, r.to_port)
 }
 
-/// Ports of a protocol/range for display.
+/// Ports of a protocol/range for display. For ICMP, `from`/`to` are the
+/// type and code (`None` = all): `icmp all`, `icmp type 8`,
+/// `icmp type 3 code 4`.
 pub fn spec_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> String {
+    let name = p.aws_name();
     match (p, from, to) {
         (Protocol::All, _, _) => "all traffic".into(),
-        (p, Some(f), Some(t)) if p.has_ports() && f == t => format!("{} {}", p.aws_name(), f),
+        (p, None, _) if p.is_icmp() => format!("{name} all"),
+        (p, Some(t), None) if p.is_icmp() => format!("{name} type {t}"),
+        (p, Some(t), Some(c)) if p.is_icmp() => format!("{name} type {t} code {c}"),
+        (p, Some(f), Some(t)) if p.has_ports() && f == t => format!("{name} {f}"),
         (p, Some(f), Some(t)) if p.has_ports() && (f, t) != (0, 65535) => {
-            format!("{} {}-{}", p.aws_name(), f, t)
+            format!("{name} {f}-{t}")
         }
-        (p, _, _) => format!("{} all ports", p.aws_name()),
+        (p, _, _) if p.has_ports() => format!("{name} all ports"),
+        // other protocols (gre, esp, ...) have no ports
+        _ => format!("protocol {name}"),
     }
 }
 
@@ -608,18 +457,23 @@ pub fn sensitive_ports(r: &Rule) -> Vec<(u16, &'static str)> {
 }
 
 /// Step 2: proposals per rule.
+/// Rules in `frozen` (group index, rule index) get advice only: a change
+/// to them was found unsafe.
 pub fn propose(
     inv: &Inventory,
     summary: &Summary,
     rules: &[RuleReport],
     s: &Settings,
+    frozen: &BTreeSet<(usize, usize)>,
 ) -> Vec<Recommendation> {
     let mut out = Vec::new();
     let window = summary.window;
+    let seen = attribute::group_interfaces(inv, summary);
+    let logged_ifaces = attribute::logged_interfaces(summary);
     for rr in rules {
         let r = &rr.rule;
         let group = &inv.groups[rr.group_index];
-        let (n_if, logged) = group_interfaces(inv, summary, &group.group_id);
+        let (n_if, logged) = seen[rr.group_index];
         let ev = evidence(inv, rr, window, n_if, logged);
         let mk = |kind: Kind,
                   proposed: Vec<RuleSpec>,
@@ -679,9 +533,9 @@ pub fn propose(
             ));
         }
         match rr.status {
-            RuleStatus::Unobserved => continue,
+            RuleStatus::Unobserved | RuleStatus::Unobservable => continue,
             RuleStatus::Unused => {
-                let (conf, why) = unused_confidence(inv, summary, &group.group_id, window);
+                let (conf, why) = unused_confidence(inv, &logged_ifaces, &group.group_id, window);
                 let egress_all =
                     r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world;
                 out.push(mk(
@@ -876,6 +730,7 @@ pub fn propose(
             ));
         }
     }
+    out.retain(|r| !r.kind.changes_rules() || !frozen.contains(&(r.group_index, r.rule_index)));
     out.sort_by(|a, b| {
         (a.group_index, a.rule_index, a.kind).cmp(&(b.group_index, b.rule_index, b.kind))
     });
@@ -1195,23 +1050,15 @@ fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> 
 
 fn unused_confidence(
     inv: &Inventory,
-    summary: &Summary,
+    logged: &std::collections::HashMap<&str, &crate::aggregate::InterfaceSummary>,
     group_id: &str,
     window: Option<(u64, u64)>,
 ) -> (Confidence, String) {
     let span = window.map(|(a, b)| b.saturating_sub(a)).unwrap_or(0);
     let mut skip = 0;
     let mut activity = 0;
-    for i in inv
-        .interfaces
-        .iter()
-        .filter(|i| i.group_ids.iter().any(|g| g == group_id))
-    {
-        if let Some(s) = summary
-            .interfaces
-            .iter()
-            .find(|s| s.interface_id.as_deref() == Some(i.id.as_str()))
-        {
+    for i in inv.interfaces_with_group(group_id) {
+        if let Some(s) = logged.get(i.id.as_str()) {
             skip += s.skipdata;
             activity += s.records;
         }
@@ -1287,390 +1134,5 @@ fn evidence(
     }
 }
 
-/// The groups' rules after applying every rule-changing recommendation.
-pub fn applied_rules(inv: &Inventory, recs: &[Recommendation]) -> Vec<Vec<Rule>> {
-    let mut out: Vec<Vec<Rule>> = inv.groups.iter().map(|g| g.rules.clone()).collect();
-    let mut removed: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let mut added: Vec<(usize, Rule)> = Vec::new();
-    for rec in recs.iter().filter(|r| r.kind.changes_rules()) {
-        if !removed.insert((rec.group_index, rec.rule_index)) {
-            continue; // one change per rule: the first (by kind order)
-        }
-        for p in &rec.proposed {
-            added.push((rec.group_index, rule_from_spec(&rec.rule, p)));
-        }
-    }
-    for (gi, rules) in out.iter_mut().enumerate() {
-        let mut keep = Vec::new();
-        for (ri, r) in rules.drain(..).enumerate() {
-            if !removed.contains(&(gi, ri)) {
-                keep.push(r);
-            }
-        }
-        *rules = keep;
-    }
-    for (gi, r) in added {
-        if !out[gi].contains(&r) {
-            out[gi].push(r);
-        }
-    }
-    out
-}
-
-/// An inventory rule from a proposed spec, in the same group and direction.
-pub fn rule_from_spec(base: &Rule, s: &RuleSpec) -> Rule {
-    let icmp = s.protocol.is_icmp();
-    Rule {
-        group_id: base.group_id.clone(),
-        direction: base.direction,
-        protocol: s.protocol,
-        from_port: if icmp { None } else { s.from_port },
-        to_port: if icmp { None } else { s.to_port },
-        icmp_type: if icmp {
-            s.from_port.map(|v| v as u8)
-        } else {
-            None
-        },
-        icmp_code: if icmp {
-            s.to_port.map(|v| v as u8)
-        } else {
-            None
-        },
-        target: s.target.clone(),
-        description: s.description.clone(),
-        rule_id: None,
-    }
-}
-
-/// Step 3: every accepted flow of known direction that the current rules
-/// admit must still be admitted after the changes.
-pub fn simulate(inv: &Inventory, summary: &Summary, recs: &[Recommendation]) -> Safety {
-    let after = applied_rules(inv, recs);
-    let pos: BTreeMap<&str, usize> = inv
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.group_id.as_str(), i))
-        .collect();
-    let mut safety = Safety::default();
-    let world4: IpAddr = "0.0.0.0".parse().expect("ip");
-    let world6: IpAddr = "::".parse().expect("ip");
-    for row in summary.rows.iter().filter(|r| r.action == Action::Accept) {
-        let dir = match row.direction {
-            Direction::Ingress => RuleDirection::Ingress,
-            Direction::Egress => RuleDirection::Egress,
-            Direction::Unknown => continue,
-        };
-        let Some(iface) = row.interface_id.as_deref().and_then(|id| inv.interface(id)) else {
-            continue;
-        };
-        let gis: Vec<usize> = iface
-            .group_ids
-            .iter()
-            .filter_map(|g| pos.get(g.as_str()).copied())
-            .collect();
-        if gis.is_empty() {
-            continue;
-        }
-        let allows = |rules: &dyn Fn(usize) -> Vec<Rule>, peer: IpAddr, world_only: bool| -> bool {
-            let groups = inv.groups_of_addr(peer);
-            gis.iter().any(|&gi| {
-                rules(gi).iter().any(|r| {
-                    r.direction == dir
-                        && (!world_only || is_world(&r.target))
-                        && rule_allows(r, row.protocol, row.port, peer, groups, &inv.prefix_lists)
-                            == Match::Yes
-                })
-            })
-        };
-        let before = |gi: usize| inv.groups[gi].rules.clone();
-        let now = |gi: usize| after[gi].clone();
-        match row.peers.exact() {
-            Some(peers) => {
-                for (ip, stat) in peers {
-                    let peer = ip.to_ip_addr();
-                    if allows(&before, peer, false) {
-                        safety.checked_peers += 1;
-                        safety.checked_flows += stat.flows;
-                        if !allows(&now, peer, false) {
-                            safety.violations.push(format!(
-                                "{} {} {} {} peer {}: {} accepted flows would be denied",
-                                iface.id,
-                                row.direction.as_str(),
-                                row.protocol,
-                                row.port
-                                    .map(|p| p.to_string())
-                                    .unwrap_or_else(|| "-".into()),
-                                peer,
-                                stat.flows
-                            ));
-                        }
-                    }
-                }
-            }
-            None => {
-                for w in [world4, world6] {
-                    if allows(&before, w, true) {
-                        safety.checked_flows += row.flows;
-                        if !allows(&now, w, true) {
-                            safety.violations.push(format!(
-                                "{} {} {} {}: {} accepted flows from many peers would be denied",
-                                iface.id,
-                                row.direction.as_str(),
-                                row.protocol,
-                                row.port
-                                    .map(|p| p.to_string())
-                                    .unwrap_or_else(|| "-".into()),
-                                row.flows
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    safety
-}
-
 #[cfg(test)]
-mod tests {
-    //! The safety invariant on random topologies: whatever the groups,
-    //! rules and traffic, applying every proposal keeps every accepted
-    //! initiating flow allowed. Checked flow by flow, independently of
-    //! `simulate`, against the rules `applied_rules` produces.
-    use super::*;
-    use crate::aggregate::{Aggregate, Locals};
-    use crate::flowlog::record::{EniId, FlowRecord, Ip, PacketDirection};
-    use crate::inventory::{InterfaceKind, NetworkInterface, SecurityGroup};
-    use std::sync::Arc;
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
-    const PORTS: [u16; 6] = [22, 443, 5432, 8080, 8081, 9000];
-
-    fn random_rule(rng: &mut Rng, group: &str, groups: usize, dir: RuleDirection) -> Rule {
-        let protocol = match rng.below(6) {
-            0 => Protocol::All,
-            1 => Protocol::UDP,
-            2 => Protocol::ICMP,
-            _ => Protocol::TCP,
-        };
-        let (from, to) = if protocol.has_ports() {
-            let a = PORTS[rng.below(6) as usize];
-            let b = if rng.below(3) == 0 {
-                a + rng.below(200) as u16
-            } else {
-                a
-            };
-            (Some(a), Some(b))
-        } else {
-            (None, None)
-        };
-        let target = match rng.below(5) {
-            0 => RuleTarget::Cidr("0.0.0.0/0".parse().unwrap()),
-            1 => RuleTarget::Cidr("10.0.0.0/16".parse().unwrap()),
-            2 => RuleTarget::Cidr(format!("10.0.{}.0/24", rng.below(4)).parse().unwrap()),
-            3 => RuleTarget::Cidr("203.0.113.0/24".parse().unwrap()),
-            _ => RuleTarget::Group {
-                group_id: format!("sg-{}", rng.below(groups as u64)),
-                user_id: None,
-            },
-        };
-        Rule {
-            group_id: group.into(),
-            direction: dir,
-            protocol,
-            from_port: from,
-            to_port: to,
-            icmp_type: None,
-            icmp_code: None,
-            target,
-            description: None,
-            rule_id: None,
-        }
-    }
-
-    fn topology(rng: &mut Rng) -> Inventory {
-        let ng = 2 + rng.below(4) as usize;
-        let groups: Vec<SecurityGroup> = (0..ng)
-            .map(|g| {
-                let id = format!("sg-{g}");
-                let mut rules = Vec::new();
-                for _ in 0..1 + rng.below(4) {
-                    rules.push(random_rule(rng, &id, ng, RuleDirection::Ingress));
-                }
-                for _ in 0..rng.below(3) {
-                    rules.push(random_rule(rng, &id, ng, RuleDirection::Egress));
-                }
-                if rng.below(2) == 0 {
-                    rules.push(Rule {
-                        protocol: Protocol::All,
-                        from_port: None,
-                        to_port: None,
-                        target: RuleTarget::Cidr("0.0.0.0/0".parse().unwrap()),
-                        ..random_rule(rng, &id, ng, RuleDirection::Egress)
-                    });
-                }
-                SecurityGroup {
-                    group_id: id.clone(),
-                    group_name: format!("g{g}"),
-                    rules,
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let enis: Vec<NetworkInterface> = (0..3 + rng.below(6))
-            .map(|i| NetworkInterface {
-                id: format!("eni-{:017x}", i + 1),
-                kind: InterfaceKind::Instance,
-                interface_type: "interface".into(),
-                description: String::new(),
-                requester_id: None,
-                status: None,
-                vpc_id: None,
-                subnet_id: None,
-                instance_id: None,
-                private_ips: vec![format!("10.0.{}.{}", rng.below(4), 10 + i).parse().unwrap()],
-                ipv6: Vec::new(),
-                public_ips: Vec::new(),
-                prefixes: Vec::new(),
-                group_ids: (0..ng)
-                    .filter(|_| rng.below(3) == 0)
-                    .map(|g| format!("sg-{g}"))
-                    .collect(),
-            })
-            .collect();
-        Inventory::new(groups, enis, Default::default())
-    }
-
-    fn allowed(
-        inv: &Inventory,
-        rules: &[Vec<Rule>],
-        eni: &NetworkInterface,
-        dir: RuleDirection,
-        proto: u8,
-        port: Option<u16>,
-        peer: IpAddr,
-    ) -> bool {
-        let pg = inv.groups_of_addr(peer);
-        eni.group_ids
-            .iter()
-            .filter_map(|g| inv.groups.iter().position(|x| &x.group_id == g))
-            .any(|gi| {
-                rules[gi].iter().any(|r| {
-                    r.direction == dir
-                        && rule_allows(r, proto, port, peer, pg, &inv.prefix_lists) == Match::Yes
-                })
-            })
-    }
-
-    #[test]
-    fn proposals_never_deny_accepted_initiating_flows() {
-        let mut rng = Rng(7);
-        let mut checked = 0;
-        for _case in 0..300 {
-            let inv = topology(&mut rng);
-            let locals: Locals = inv
-                .interfaces
-                .iter()
-                .map(|i| {
-                    (
-                        EniId::from_bytes(i.id.as_bytes()),
-                        i.private_ips.iter().map(|a| Ip::from(*a)).collect(),
-                    )
-                })
-                .collect();
-            let mut agg = Aggregate::new(Some(Arc::new(locals)));
-            let mut flows = Vec::new();
-            for _ in 0..200 {
-                let eni = &inv.interfaces[rng.below(inv.interfaces.len() as u64) as usize];
-                let local: IpAddr = eni.private_ips[0];
-                let peer: IpAddr = match rng.below(3) {
-                    0 => {
-                        inv.interfaces[rng.below(inv.interfaces.len() as u64) as usize].private_ips
-                            [0]
-                    }
-                    1 => format!("203.0.113.{}", rng.below(50)).parse().unwrap(),
-                    _ => format!("10.0.{}.{}", rng.below(4), 100 + rng.below(50))
-                        .parse()
-                        .unwrap(),
-                };
-                if peer == local {
-                    continue;
-                }
-                let proto = [6u8, 6, 6, 17, 1][rng.below(5) as usize];
-                let port = if has_ports(proto) {
-                    Some(PORTS[rng.below(6) as usize] + rng.below(3) as u16)
-                } else {
-                    None
-                };
-                let dir = if rng.below(2) == 0 {
-                    RuleDirection::Ingress
-                } else {
-                    RuleDirection::Egress
-                };
-                let before: Vec<Vec<Rule>> = inv.groups.iter().map(|g| g.rules.clone()).collect();
-                let accept = allowed(&inv, &before, eni, dir, proto, port, peer);
-                let (src, dst, sp, dp, pd) = match dir {
-                    RuleDirection::Ingress => {
-                        (peer, local, Some(40000), port, PacketDirection::Ingress)
-                    }
-                    RuleDirection::Egress => {
-                        (local, peer, Some(40000), port, PacketDirection::Egress)
-                    }
-                };
-                let rec = FlowRecord {
-                    interface: EniId::from_bytes(eni.id.as_bytes()),
-                    srcaddr: Some(src.into()),
-                    dstaddr: Some(dst.into()),
-                    srcport: if has_ports(proto) { sp } else { Some(0) },
-                    dstport: if has_ports(proto) { dp } else { Some(0) },
-                    protocol: Some(proto),
-                    packets: 1,
-                    bytes: 100,
-                    start: Some(1000),
-                    end: Some(1060),
-                    action: if accept {
-                        Action::Accept
-                    } else {
-                        Action::Reject
-                    },
-                    tcp_flags: if proto == 6 { Some(2) } else { None },
-                    flow_direction: Some(pd),
-                    ..Default::default()
-                };
-                agg.add(&rec);
-                if accept {
-                    flows.push((eni.clone(), dir, proto, port, peer));
-                }
-            }
-            let summary = agg.finish();
-            let a = analyse(&inv, &summary, &Settings::default());
-            assert!(a.safety.violations.is_empty(), "{:?}", a.safety.violations);
-            let after = applied_rules(&inv, &a.recommendations);
-            for (eni, dir, proto, port, peer) in &flows {
-                checked += 1;
-                assert!(
-                    allowed(&inv, &after, eni, *dir, *proto, *port, *peer),
-                    "denied after the proposals: {} {dir} {proto} {port:?} {peer}\nrules: {:#?}\nrecs: {:#?}",
-                    eni.id,
-                    after,
-                    a.recommendations.iter().map(|r| (&r.kind, &r.rule, &r.proposed)).collect::<Vec<_>>()
-                );
-            }
-        }
-        assert!(checked > 10_000, "{checked}");
-    }
-}
+mod tests;

@@ -1,0 +1,234 @@
+//! The safety invariant on random topologies: whatever the groups,
+//! rules and traffic, applying every proposal keeps every accepted
+//! initiating flow allowed. Checked flow by flow, independently of
+//! `simulate`, against the rules `applied_rules` produces.
+use super::*;
+use crate::aggregate::{Aggregate, Locals};
+use crate::flowlog::record::{EniId, FlowRecord, Ip, PacketDirection};
+use crate::inventory::{InterfaceKind, NetworkInterface, SecurityGroup};
+use std::sync::Arc;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const PORTS: [u16; 6] = [22, 443, 5432, 8080, 8081, 9000];
+
+fn random_rule(rng: &mut Rng, group: &str, groups: usize, dir: RuleDirection) -> Rule {
+    let protocol = match rng.below(6) {
+        0 => Protocol::All,
+        1 => Protocol::UDP,
+        2 => Protocol::ICMP,
+        _ => Protocol::TCP,
+    };
+    let (from, to) = if protocol.has_ports() {
+        let a = PORTS[rng.below(6) as usize];
+        let b = if rng.below(3) == 0 {
+            a + rng.below(200) as u16
+        } else {
+            a
+        };
+        (Some(a), Some(b))
+    } else {
+        (None, None)
+    };
+    let target = match rng.below(5) {
+        0 => RuleTarget::Cidr("0.0.0.0/0".parse().unwrap()),
+        1 => RuleTarget::Cidr("10.0.0.0/16".parse().unwrap()),
+        2 => RuleTarget::Cidr(format!("10.0.{}.0/24", rng.below(4)).parse().unwrap()),
+        3 => RuleTarget::Cidr("203.0.113.0/24".parse().unwrap()),
+        _ => RuleTarget::Group {
+            group_id: format!("sg-{}", rng.below(groups as u64)),
+            user_id: None,
+        },
+    };
+    Rule {
+        group_id: group.into(),
+        direction: dir,
+        protocol,
+        from_port: from,
+        to_port: to,
+        icmp_type: None,
+        icmp_code: None,
+        target,
+        description: None,
+        rule_id: None,
+    }
+}
+
+fn topology(rng: &mut Rng) -> Inventory {
+    let ng = 2 + rng.below(4) as usize;
+    let groups: Vec<SecurityGroup> = (0..ng)
+        .map(|g| {
+            let id = format!("sg-{g}");
+            let mut rules = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                rules.push(random_rule(rng, &id, ng, RuleDirection::Ingress));
+            }
+            for _ in 0..rng.below(3) {
+                rules.push(random_rule(rng, &id, ng, RuleDirection::Egress));
+            }
+            if rng.below(2) == 0 {
+                rules.push(Rule {
+                    protocol: Protocol::All,
+                    from_port: None,
+                    to_port: None,
+                    target: RuleTarget::Cidr("0.0.0.0/0".parse().unwrap()),
+                    ..random_rule(rng, &id, ng, RuleDirection::Egress)
+                });
+            }
+            SecurityGroup {
+                group_id: id.clone(),
+                group_name: format!("g{g}"),
+                rules,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let enis: Vec<NetworkInterface> = (0..3 + rng.below(6))
+        .map(|i| NetworkInterface {
+            id: format!("eni-{:017x}", i + 1),
+            kind: InterfaceKind::Instance,
+            interface_type: "interface".into(),
+            description: String::new(),
+            requester_id: None,
+            status: None,
+            vpc_id: None,
+            subnet_id: None,
+            instance_id: None,
+            private_ips: vec![format!("10.0.{}.{}", rng.below(4), 10 + i).parse().unwrap()],
+            ipv6: Vec::new(),
+            public_ips: Vec::new(),
+            prefixes: Vec::new(),
+            group_ids: (0..ng)
+                .filter(|_| rng.below(3) == 0)
+                .map(|g| format!("sg-{g}"))
+                .collect(),
+        })
+        .collect();
+    Inventory::new(groups, enis, Default::default())
+}
+
+fn allowed(
+    inv: &Inventory,
+    rules: &[Vec<Rule>],
+    eni: &NetworkInterface,
+    dir: RuleDirection,
+    proto: u8,
+    port: Option<u16>,
+    peer: IpAddr,
+) -> bool {
+    let pg = inv.groups_of_addr(peer);
+    eni.group_ids
+        .iter()
+        .filter_map(|g| inv.groups.iter().position(|x| &x.group_id == g))
+        .any(|gi| {
+            rules[gi].iter().any(|r| {
+                r.direction == dir
+                    && rule_allows(r, proto, port, peer, pg, &inv.prefix_lists) == Match::Yes
+            })
+        })
+}
+
+#[test]
+fn proposals_never_deny_accepted_initiating_flows() {
+    let mut rng = Rng(7);
+    let mut checked = 0;
+    for _case in 0..300 {
+        let inv = topology(&mut rng);
+        let locals: Locals = inv
+            .interfaces
+            .iter()
+            .map(|i| {
+                (
+                    EniId::from_bytes(i.id.as_bytes()),
+                    i.private_ips.iter().map(|a| Ip::from(*a)).collect(),
+                )
+            })
+            .collect();
+        let mut agg = Aggregate::new(Some(Arc::new(locals)));
+        let mut flows = Vec::new();
+        for _ in 0..200 {
+            let eni = &inv.interfaces[rng.below(inv.interfaces.len() as u64) as usize];
+            let local: IpAddr = eni.private_ips[0];
+            let peer: IpAddr = match rng.below(3) {
+                0 => inv.interfaces[rng.below(inv.interfaces.len() as u64) as usize].private_ips[0],
+                1 => format!("203.0.113.{}", rng.below(50)).parse().unwrap(),
+                _ => format!("10.0.{}.{}", rng.below(4), 100 + rng.below(50))
+                    .parse()
+                    .unwrap(),
+            };
+            if peer == local {
+                continue;
+            }
+            let proto = [6u8, 6, 6, 17, 1][rng.below(5) as usize];
+            let port = if has_ports(proto) {
+                Some(PORTS[rng.below(6) as usize] + rng.below(3) as u16)
+            } else {
+                None
+            };
+            let dir = if rng.below(2) == 0 {
+                RuleDirection::Ingress
+            } else {
+                RuleDirection::Egress
+            };
+            let before: Vec<Vec<Rule>> = inv.groups.iter().map(|g| g.rules.clone()).collect();
+            let accept = allowed(&inv, &before, eni, dir, proto, port, peer);
+            let (src, dst, sp, dp, pd) = match dir {
+                RuleDirection::Ingress => {
+                    (peer, local, Some(40000), port, PacketDirection::Ingress)
+                }
+                RuleDirection::Egress => (local, peer, Some(40000), port, PacketDirection::Egress),
+            };
+            let rec = FlowRecord {
+                interface: EniId::from_bytes(eni.id.as_bytes()),
+                srcaddr: Some(src.into()),
+                dstaddr: Some(dst.into()),
+                srcport: if has_ports(proto) { sp } else { Some(0) },
+                dstport: if has_ports(proto) { dp } else { Some(0) },
+                protocol: Some(proto),
+                packets: 1,
+                bytes: 100,
+                start: Some(1000),
+                end: Some(1060),
+                action: if accept {
+                    Action::Accept
+                } else {
+                    Action::Reject
+                },
+                tcp_flags: if proto == 6 { Some(2) } else { None },
+                flow_direction: Some(pd),
+                ..Default::default()
+            };
+            agg.add(&rec);
+            if accept {
+                flows.push((eni.clone(), dir, proto, port, peer));
+            }
+        }
+        let summary = agg.finish();
+        let a = analyse(&inv, &summary, &Settings::default());
+        assert!(a.safety.violations.is_empty(), "{:?}", a.safety.violations);
+        let after = applied_rules(&inv, &a.recommendations);
+        for (eni, dir, proto, port, peer) in &flows {
+            checked += 1;
+            assert!(
+                allowed(&inv, &after, eni, *dir, *proto, *port, *peer),
+                "denied after the proposals: {} {dir} {proto} {port:?} {peer}\nrules: {:#?}\nrecs: {:#?}",
+                eni.id,
+                after,
+                a.recommendations.iter().map(|r| (&r.kind, &r.rule, &r.proposed)).collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}
