@@ -135,12 +135,26 @@ fn responses_never_create_egress_rules() {
     // Egress proposals list only services the groups initiated: no
     // ephemeral ports (responses to the ALB) in any tighten-egress.
     let doc = recommend_json(&[SAMPLE]);
-    for r in doc["recommendations"]
+    let tighten: Vec<&serde_json::Value> = doc["recommendations"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["kind"] == "tighten-egress")
-    {
+        .collect();
+    // Not vacuous: the catalog task's allow-all egress becomes what it
+    // initiated, MySQL to the catalog database's group among them.
+    let ids = group_ids();
+    let catalog = tighten
+        .iter()
+        .find(|r| r["group_id"] == ids["retail-store-ecs-catalog-task"])
+        .expect("a tighten-egress for the catalog task");
+    assert!(
+        catalog["proposed"].as_array().unwrap().iter().any(|p| {
+            p["from_port"] == 3306 && p["group_id"] == ids["retail-store-ecs-catalog-rds"]
+        }),
+        "{catalog}"
+    );
+    for r in tighten {
         for p in r["proposed"].as_array().unwrap() {
             let port = p["from_port"].as_i64().unwrap_or(-1);
             assert!(
@@ -694,4 +708,71 @@ fn icmp_rules_are_shown_by_type_and_code() {
         assert!(table.contains(want), "{want:?} in\n{table}");
     }
     assert!(!table.contains("icmp all ports"), "{table}");
+}
+
+#[test]
+fn narrow_cidr_to_the_peers_and_narrow_ports_to_the_ports_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    // 5432 from 10.0.0.0/8, used by three addresses outside our groups.
+    for i in 1..=3 {
+        lines.extend(accepted(
+            "eni-0a1",
+            &format!("10.9.0.{i}"),
+            "10.0.1.10",
+            5432,
+            10,
+        ));
+    }
+    // 8000-8100 from the group itself, used on 8080 and 8081 only.
+    for port in [8080, 8081] {
+        lines.extend(accepted("eni-0a1", "10.0.1.11", "10.0.1.10", port, 10));
+    }
+    small_account(
+        dir.path(),
+        serde_json::json!([
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8100, "UserIdGroupPairs": [{"GroupId": "sg-0a"}]}]),
+        &lines,
+    );
+    let doc = recommend_json(&[dir.path().to_str().unwrap()]);
+    let recs = |kind: &str| recs_of(&doc, kind, "sg-0a");
+    let narrow = recs("narrow-cidr");
+    assert_eq!(narrow.len(), 1, "{}", doc["recommendations"]);
+    assert_eq!(narrow[0]["rule"]["cidr"], "10.0.0.0/8");
+    let proposed: Vec<(String, i64, i64)> = narrow[0]["proposed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["cidr"].as_str().unwrap().to_string(),
+                p["from_port"].as_i64().unwrap(),
+                p["to_port"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        proposed,
+        ["10.9.0.1/32", "10.9.0.2/32", "10.9.0.3/32"]
+            .map(|c| (c.to_string(), 5432, 5432))
+            .to_vec()
+    );
+    let ports = recs("narrow-ports");
+    assert_eq!(ports.len(), 1, "{}", doc["recommendations"]);
+    assert_eq!(ports[0]["rule"]["from_port"], 8000);
+    let proposed: Vec<(i64, i64, &str)> = ports[0]["proposed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["from_port"].as_i64().unwrap(),
+                p["to_port"].as_i64().unwrap(),
+                p["group_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(proposed, vec![(8080, 8081, "sg-0a")]);
+    assert!(doc["safety"]["violations"].as_array().unwrap().is_empty());
 }
