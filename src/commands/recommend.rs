@@ -153,7 +153,9 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
     ] {
         if slot.is_some() {
             ignored(flag, &found);
-        } else if found.len() > 1 {
+            continue;
+        }
+        if found.len() > 1 {
             eprintln!(
                 "flowscope: warning: {} files found ({}); using the first: name one with {flag}",
                 found.len(),
@@ -163,10 +165,8 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            *slot = found.into_iter().next();
-        } else {
-            *slot = found.into_iter().next();
         }
+        *slot = found.into_iter().next();
     }
     if paths.groups.is_empty() && paths.group_rules.is_empty() {
         bail!(
@@ -587,10 +587,11 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
         }
     }
     if !a.safety.withdrawn.is_empty() {
+        let n = a.safety.withdrawn.len();
         writeln!(
             w,
-            "Withdrawn: {} changes that could deny accepted flows:",
-            a.safety.withdrawn.len()
+            "Withdrawn: {n} {} that could deny accepted flows:",
+            if n == 1 { "change" } else { "changes" }
         )?;
         for x in a.safety.withdrawn.iter().take(10) {
             writeln!(w, "  {x}")?;
