@@ -213,3 +213,184 @@ fn load_interfaces(paths: &[PathBuf]) -> Result<Vec<NetworkInterface>, Inventory
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::RuleTarget;
+
+    fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn eni(id: &str, ip: &str, group: &str) -> String {
+        format!(
+            r#"{{"NetworkInterfaceId": "{id}", "PrivateIpAddress": "{ip}", "Groups": [{{"GroupId": "{group}"}}]}}"#
+        )
+    }
+
+    const GROUPS: &str = r#"{"SecurityGroups": [
+        {"GroupId": "sg-a", "OwnerId": "111", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 1, "ToPort": 1,
+            "UserIdGroupPairs": [{"GroupId": "sg-b", "UserId": "222"}, {"GroupId": "sg-c", "UserId": "222"},
+                                 {"GroupId": "sg-x", "UserId": "222"}, {"GroupId": "sg-a", "UserId": "111"}],
+            "PrefixListIds": [{"PrefixListId": "pl-1"}, {"PrefixListId": "pl-2"}]}]},
+        {"GroupId": "sg-b", "OwnerId": "222"},
+        {"GroupId": "sg-c", "OwnerId": "222"}]}"#;
+
+    #[test]
+    fn which_sources_can_be_evaluated() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let inv = Inventory::load(&InventoryPaths {
+            groups: vec![write(d, "g.json", GROUPS)],
+            interfaces: vec![write(
+                d,
+                "i.json",
+                &format!(
+                    r#"{{"NetworkInterfaces": [{}, {}]}}"#,
+                    eni("eni-1", "10.0.0.1", "sg-a"),
+                    eni("eni-2", "10.0.0.2", "sg-b")
+                ),
+            )],
+            prefix_lists: vec![write(d, "p.json", r#"{"PrefixLists": {"pl-1": []}}"#)],
+            ..Default::default()
+        })
+        .unwrap();
+        let g = inv.group("sg-a").unwrap();
+        let known: Vec<(String, bool)> = g
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.target.to_string(),
+                    inv.can_evaluate(&r.target, Some("111")),
+                )
+            })
+            .collect();
+        let want = [
+            ("pl-1", true),
+            ("pl-2", false),     // entries not given
+            ("222/sg-b", true),  // another account's group with its interfaces given
+            ("222/sg-c", false), // another account's group, none of its interfaces given
+            ("222/sg-x", false), // not in the inventory (a peered VPC's)
+            ("111/sg-a", true),  // its own account
+        ];
+        assert_eq!(
+            known,
+            want.map(|(t, k)| (t.to_string(), k)).to_vec(),
+            "{known:?}"
+        );
+        assert!(inv.can_evaluate(&RuleTarget::Cidr("10.0.0.0/8".parse().unwrap()), None));
+        let members: Vec<&str> = inv
+            .interfaces_with_group("sg-b")
+            .map(|i| i.id.as_str())
+            .collect();
+        assert_eq!(members, ["eni-2"]);
+    }
+
+    #[test]
+    fn several_files_merge_and_conflicts_name_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let a = write(
+            d,
+            "a/network-interfaces.json",
+            &format!(
+                r#"{{"NetworkInterfaces": [{}]}}"#,
+                eni("eni-1", "10.0.0.1", "sg-a")
+            ),
+        );
+        let b = write(
+            d,
+            "b/x/network-interfaces.json",
+            &format!(
+                r#"{{"NetworkInterfaces": [{}, {}]}}"#,
+                eni("eni-1", "10.0.0.1", "sg-a"),
+                eni("eni-2", "10.1.0.1", "sg-b")
+            ),
+        );
+        // a directory is searched below it, in name order
+        let found = expand_dirs(&[d.to_path_buf()], &[INTERFACE_FILES]).unwrap();
+        assert_eq!(found, [a.clone(), b.clone()]);
+        let inv = Inventory::load(&InventoryPaths {
+            interfaces: found,
+            ..Default::default()
+        })
+        .unwrap();
+        let ids: Vec<&str> = inv.interfaces.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["eni-1", "eni-2"]); // the repeat of eni-1 is dropped
+        assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+        let c = write(
+            d,
+            "c.json",
+            &format!(
+                r#"{{"NetworkInterfaces": [{}]}}"#,
+                eni("eni-1", "10.9.9.9", "sg-a")
+            ),
+        );
+        let e = Inventory::load(&InventoryPaths {
+            interfaces: vec![a.clone(), c],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("c.json: network interface eni-1 is also in")
+                && e.contains("a/network-interfaces.json with different"),
+            "{e}"
+        );
+        let p1 = write(d, "p1.json", r#"{"PrefixLists": {"pl-1": ["10.0.0.0/8"]}}"#);
+        let p2 = write(
+            d,
+            "p2.json",
+            r#"{"PrefixLists": {"pl-1": ["10.0.0.0/16"]}}"#,
+        );
+        let e = Inventory::load(&InventoryPaths {
+            prefix_lists: vec![p1.clone(), p1.clone()],
+            ..Default::default()
+        });
+        assert_eq!(e.unwrap().prefix_lists.len(), 1);
+        let e = Inventory::load(&InventoryPaths {
+            prefix_lists: vec![p1, p2],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("p2.json: prefix list pl-1 is also in"), "{e}");
+        let empty = d.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let e = expand_dirs(&[empty], &[GROUP_FILES, GROUP_RULE_FILES])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "empty: a directory, with no security-groups.json or security-group-rules.json"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn yaml_output_reads_as_the_json_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let json = write(d, "g.json", GROUPS);
+        let yaml = write(
+            d,
+            "g.yaml",
+            "SecurityGroups:\n- GroupId: sg-a\n  OwnerId: '111'\n  IpPermissions:\n  - FromPort: 1\n    IpProtocol: tcp\n    ToPort: 1\n    UserIdGroupPairs:\n    - GroupId: sg-b\n      UserId: '222'\n    - GroupId: sg-c\n      UserId: '222'\n    - GroupId: sg-x\n      UserId: '222'\n    - GroupId: sg-a\n      UserId: '111'\n    PrefixListIds:\n    - PrefixListId: pl-1\n    - PrefixListId: pl-2\n- GroupId: sg-b\n  OwnerId: '222'\n- GroupId: sg-c\n  OwnerId: '222'\n",
+        );
+        let load = |p: PathBuf| {
+            Inventory::load(&InventoryPaths {
+                groups: vec![p],
+                ..Default::default()
+            })
+            .unwrap()
+            .groups
+        };
+        assert_eq!(load(yaml), load(json));
+    }
+}
