@@ -131,17 +131,18 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
             paths.groups.extend(found.groups);
             paths.group_rules.extend(found.group_rules);
         } else {
-            ignored("--groups", found.groups.iter().chain(&found.group_rules));
+            let given = &paths.groups;
+            ignored("--groups", given, found.groups.iter().chain(&found.group_rules));
         }
         if args.interfaces.is_empty() {
             paths.interfaces.extend(found.interfaces);
         } else {
-            ignored("--interfaces", &found.interfaces);
+            ignored("--interfaces", &paths.interfaces, &found.interfaces);
         }
         if args.prefix_lists.is_none() {
             paths.prefix_lists.extend(found.prefix_lists);
         } else {
-            ignored("--prefix-lists", &found.prefix_lists);
+            ignored("--prefix-lists", &paths.prefix_lists, &found.prefix_lists);
         }
         templates.extend(found.template);
         stacks.extend(found.stack_resources);
@@ -151,8 +152,8 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
         (&mut paths.template, templates, "--template"),
         (&mut paths.stack_resources, stacks, "--stack-resources"),
     ] {
-        if slot.is_some() {
-            ignored(flag, &found);
+        if let Some(given) = slot {
+            ignored(flag, std::slice::from_ref(given), &found);
             continue;
         }
         if found.len() > 1 {
@@ -184,8 +185,8 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
 }
 
 /// Says that files found next to the logs are not used because a flag named others.
-fn ignored<'a>(flag: &str, files: impl IntoIterator<Item = &'a PathBuf>) {
-    for f in files {
+fn ignored<'a>(flag: &str, given: &[PathBuf], files: impl IntoIterator<Item = &'a PathBuf>) {
+    for f in files.into_iter().filter(|f| !given.contains(f)) {
         eprintln!("flowscope: note: {flag} given: {} is not read", f.display());
     }
 }
