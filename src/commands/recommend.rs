@@ -132,7 +132,11 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
             paths.group_rules.extend(found.group_rules);
         } else {
             let given = &paths.groups;
-            ignored("--groups", given, found.groups.iter().chain(&found.group_rules));
+            ignored(
+                "--groups",
+                given,
+                found.groups.iter().chain(&found.group_rules),
+            );
         }
         if args.interfaces.is_empty() {
             paths.interfaces.extend(found.interfaces);

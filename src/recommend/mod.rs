@@ -19,20 +19,25 @@
 
 mod attribute;
 pub mod cidr;
+mod evidence;
+mod labels;
 mod simulate;
+mod targets;
 
 pub use attribute::attribute;
+pub use labels::{group_label, rule_ports, spec_label, spec_ports};
 pub use simulate::{applied_rules, rule_from_spec, simulate};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::aggregate::Summary;
-use crate::flowlog::record::has_ports;
 use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
+use evidence::{evidence, unused_confidence};
+use labels::{port_label, ports_label};
+use targets::{egress_proposal, targets_for};
 
 /// Tuning knobs (documented in `--help`).
 #[derive(Debug, Clone)]
@@ -370,7 +375,6 @@ pub struct Analysis {
     pub window: Option<(u64, u64)>,
 }
 
-/// Runs the three steps.
 /// Runs the three steps. A change the simulation finds unsafe is withdrawn
 /// (its rule frozen) and the proposals are made again, until none is: each
 /// round freezes at least one more rule, so this ends.
@@ -408,36 +412,6 @@ pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analy
 /// 0.0.0.0/0 or ::/0.
 pub fn is_world(t: &RuleTarget) -> bool {
     matches!(t, RuleTarget::Cidr(n) if n.prefix_len() == 0)
-}
-
-/// The ports of a rule for display: `tcp 8080`, `tcp 9000-9100`, `icmp type 8`,
-/// `all traffic`.
-pub fn rule_ports(r: &Rule) -> String {
-    if r.protocol.is_icmp() {
-        let (t, c) = (r.icmp_type.map(u16::from), r.icmp_code.map(u16::from));
-        return spec_ports(&r.protocol, t, c);
-    }
-    spec_ports(&r.protocol, r.from_port, r.to_port)
-}
-
-/// Ports of a protocol/range for display. For ICMP, `from`/`to` are the
-/// type and code (`None` = all): `icmp all`, `icmp type 8`,
-/// `icmp type 3 code 4`.
-pub fn spec_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> String {
-    let name = p.aws_name();
-    match (p, from, to) {
-        (Protocol::All, _, _) => "all traffic".into(),
-        (p, None, _) if p.is_icmp() => format!("{name} all"),
-        (p, Some(t), None) if p.is_icmp() => format!("{name} type {t}"),
-        (p, Some(t), Some(c)) if p.is_icmp() => format!("{name} type {t} code {c}"),
-        (p, Some(f), Some(t)) if p.has_ports() && f == t => format!("{name} {f}"),
-        (p, Some(f), Some(t)) if p.has_ports() && (f, t) != (0, 65535) => {
-            format!("{name} {f}-{t}")
-        }
-        (p, _, _) if p.has_ports() => format!("{name} all ports"),
-        // other protocols (gre, esp, ...) have no ports
-        _ => format!("protocol {name}"),
-    }
 }
 
 /// Sensitive ports a rule opens (all of them for protocol -1).
@@ -775,55 +749,6 @@ fn dedupe(recs: &mut [Recommendation]) {
     }
 }
 
-fn ports_label(p: &BTreeSet<u16>) -> String {
-    let v: Vec<u16> = p.iter().copied().collect();
-    cidr::port_ranges(&v, 8)
-        .iter()
-        .map(|(f, t)| {
-            if f == t {
-                f.to_string()
-            } else {
-                format!("{f}-{t}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn port_label(r: &Rule, ranges: &[(u16, u16)]) -> String {
-    if !r.protocol.has_ports() {
-        return rule_ports(r);
-    }
-    let parts: Vec<String> = ranges
-        .iter()
-        .map(|(f, t)| {
-            if f == t {
-                f.to_string()
-            } else {
-                format!("{f}-{t}")
-            }
-        })
-        .collect();
-    format!("{} {}", r.protocol.aws_name(), parts.join(","))
-}
-
-/// A group for people: `sg-… (name)`.
-pub fn group_label(inv: &Inventory, id: &str) -> String {
-    match inv.group(id) {
-        Some(g) if !g.group_name.is_empty() => format!("{} ({})", id, g.group_name),
-        _ => id.to_string(),
-    }
-}
-
-/// A proposed rule for people.
-pub fn spec_label(s: &RuleSpec) -> String {
-    format!(
-        "{} {}",
-        spec_ports(&s.protocol, s.from_port, s.to_port),
-        s.target
-    )
-}
-
 fn spec(r: &Rule, from: u16, to: u16, target: RuleTarget) -> RuleSpec {
     let (from_port, to_port) = if r.protocol.has_ports() {
         (Some(from), Some(to))
@@ -860,277 +785,6 @@ fn narrowed_ports(r: &Rule, used: &BTreeSet<u16>) -> Option<Vec<(u16, u16)>> {
         Some(ranges)
     } else {
         None
-    }
-}
-
-/// Where a rule should point: groups of ours, prefixes, or (for public
-/// traffic) the whole internet per address family.
-#[derive(Debug, Default)]
-struct Targets {
-    groups: Vec<String>,
-    cidrs: Vec<IpNet>,
-    world: bool,
-    grouped_peers: usize,
-}
-
-impl Targets {
-    fn all(&self) -> Vec<RuleTarget> {
-        self.groups
-            .iter()
-            .map(|g| RuleTarget::Group {
-                group_id: g.clone(),
-                user_id: None,
-            })
-            .chain(self.cidrs.iter().map(|n| RuleTarget::Cidr(*n)))
-            .collect()
-    }
-}
-
-/// The tightest targets admitting every peer: the peers' groups when a few
-/// cover them; the other addresses as host prefixes when few, else as
-/// covering prefixes inside `within`; public addresses too many or too
-/// spread to list become 0.0.0.0/0 (or ::/0) on that service only.
-fn targets_for(
-    inv: &Inventory,
-    peers: &BTreeMap<IpAddr, PeerHit>,
-    many: bool,
-    within: Option<&IpNet>,
-    s: &Settings,
-) -> Targets {
-    let world4: IpNet = "0.0.0.0/0".parse().expect("cidr");
-    let world6: IpNet = "::/0".parse().expect("cidr");
-    let mut t = Targets::default();
-    if many {
-        t.world = true;
-        t.cidrs = vec![world4, world6];
-        return t;
-    }
-    let grouped: BTreeMap<IpAddr, PeerHit> = peers
-        .iter()
-        .filter(|(ip, _)| !inv.groups_of_addr(**ip).is_empty())
-        .map(|(a, h)| (*a, *h))
-        .collect();
-    let mut rest: Vec<IpAddr> = peers
-        .keys()
-        .filter(|ip| !grouped.contains_key(ip))
-        .copied()
-        .collect();
-    if !grouped.is_empty() {
-        match cover_groups(inv, &grouped, s.max_groups) {
-            Some(gs) => {
-                t.groups = gs;
-                t.grouped_peers = grouped.len();
-            }
-            None => rest.extend(grouped.keys().copied()),
-        }
-    }
-    rest.sort();
-    if rest.is_empty() {
-        return t;
-    }
-    let public = rest.iter().filter(|ip| !is_private(ip)).count();
-    if rest.len() <= s.max_hosts {
-        t.cidrs = rest.iter().map(|ip| IpNet::from(*ip)).collect();
-    } else if public >= s.public_peers / 2 && within.is_none_or(|w| w.prefix_len() == 0) {
-        t.world = true;
-        if rest.iter().any(|a| a.is_ipv4()) {
-            t.cidrs.push(world4);
-        }
-        if rest.iter().any(|a| a.is_ipv6()) {
-            t.cidrs.push(world6);
-        }
-    } else {
-        let cover = cidr::cover(&rest, s.max_prefixes, within);
-        let too_wide = cover.iter().any(|n| match n {
-            IpNet::V4(x) => x.prefix_len() < 16,
-            IpNet::V6(x) => x.prefix_len() < 48,
-        });
-        if too_wide && within.is_none_or(|w| w.prefix_len() == 0) {
-            t.world = true;
-            if rest.iter().any(|a| a.is_ipv4()) {
-                t.cidrs.push(world4);
-            }
-            if rest.iter().any(|a| a.is_ipv6()) {
-                t.cidrs.push(world6);
-            }
-        } else {
-            t.cidrs = cover;
-        }
-    }
-    t
-}
-
-/// RFC 1918, unique-local and link-local addresses.
-fn is_private(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => a.is_private() || a.is_link_local() || a.is_loopback(),
-        IpAddr::V6(a) => {
-            (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// The fewest groups (at most `max`) whose interfaces hold every peer.
-fn cover_groups(
-    inv: &Inventory,
-    peers: &BTreeMap<IpAddr, PeerHit>,
-    max: usize,
-) -> Option<Vec<String>> {
-    let mut left: BTreeSet<IpAddr> = peers.keys().copied().collect();
-    let mut chosen = Vec::new();
-    while !left.is_empty() {
-        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-        for ip in &left {
-            for g in inv.groups_of_addr(*ip) {
-                *count.entry(g.as_str()).or_default() += 1;
-            }
-        }
-        let (best, _) = count
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
-        let best = best.to_string();
-        left.retain(|ip| !inv.groups_of_addr(*ip).contains(&best));
-        chosen.push(best);
-        if chosen.len() > max {
-            return None;
-        }
-    }
-    Some(chosen)
-}
-
-/// Egress rules that admit exactly what was initiated: per service, the
-/// peers' groups when all are ours, else covering prefixes, else the world
-/// on that port only.
-fn egress_proposal(inv: &Inventory, r: &Rule, hits: &RuleHits, s: &Settings) -> Vec<RuleSpec> {
-    let mut out: Vec<RuleSpec> = Vec::new();
-    let services: BTreeSet<Service> = hits
-        .by_service
-        .keys()
-        .chain(hits.many.keys())
-        .copied()
-        .collect();
-    for svc in services {
-        let (proto, port) = svc;
-        let protocol = Protocol::Number(proto);
-        let (from, to) = if has_ports(proto) {
-            (port, port)
-        } else {
-            (None, None)
-        };
-        let peers = hits.by_service.get(&svc).cloned().unwrap_or_default();
-        let many = hits.many.contains_key(&svc);
-        let within = if let RuleTarget::Cidr(n) = &r.target {
-            Some(*n)
-        } else {
-            None
-        };
-        let targets = targets_for(inv, &peers, many, within.as_ref(), s).all();
-        for t in targets {
-            let sp = RuleSpec {
-                protocol,
-                from_port: from,
-                to_port: to,
-                target: t,
-                description: Some("flowscope: observed egress".into()),
-            };
-            if !out.contains(&sp) {
-                out.push(sp);
-            }
-        }
-    }
-    // Portless protocols other than ICMP need protocol-wide rules.
-    for sp in out.iter_mut() {
-        if !sp.protocol.has_ports() {
-            sp.from_port = None;
-            sp.to_port = None;
-        }
-    }
-    out
-}
-
-fn unused_confidence(
-    inv: &Inventory,
-    logged: &std::collections::HashMap<&str, &crate::aggregate::InterfaceSummary>,
-    group_id: &str,
-    window: Option<(u64, u64)>,
-) -> (Confidence, String) {
-    let span = window.map(|(a, b)| b.saturating_sub(a)).unwrap_or(0);
-    let mut skip = 0;
-    let mut activity = 0;
-    for i in inv.interfaces_with_group(group_id) {
-        if let Some(s) = logged.get(i.id.as_str()) {
-            skip += s.skipdata;
-            activity += s.records;
-        }
-    }
-    let days = span as f64 / 86400.0;
-    let window_text = if days >= 1.0 {
-        format!("{days:.1} days")
-    } else {
-        format!("{:.1} hours", span as f64 / 3600.0)
-    };
-    if skip > 0 {
-        return (
-            Confidence::Low,
-            format!("{skip} SKIPDATA records on its interfaces: some flows were not logged"),
-        );
-    }
-    if days >= 14.0 {
-        (Confidence::High, format!("{window_text} of logs"))
-    } else if days >= 1.0 || (span >= 6 * 3600 && activity >= 1000) {
-        (Confidence::Medium, format!("{window_text} of logs with {activity} records on its interfaces; a rarely used path (monthly jobs, failover) may not show in this window"))
-    } else {
-        (
-            Confidence::Low,
-            format!("only {window_text} of logs and {activity} records on its interfaces"),
-        )
-    }
-}
-
-fn evidence(
-    inv: &Inventory,
-    rr: &RuleReport,
-    window: Option<(u64, u64)>,
-    n_if: u64,
-    logged: u64,
-) -> Evidence {
-    let peers = rr.hits.peers();
-    let mut top: Vec<(&IpAddr, &PeerHit)> = peers.iter().collect();
-    top.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(b.0)));
-    let mut peer_groups: BTreeMap<String, u64> = BTreeMap::new();
-    for ip in peers.keys() {
-        for g in inv.groups_of_addr(*ip) {
-            *peer_groups.entry(g.clone()).or_default() += 1;
-        }
-    }
-    Evidence {
-        flows: rr.hits.flows,
-        bytes: rr.hits.bytes,
-        peers: peers.len() as u64,
-        peers_exact: !rr.hits.has_many(),
-        top_peers: top
-            .iter()
-            .take(5)
-            .map(|(ip, h)| {
-                let iface = inv.interface_by_addr(**ip);
-                PeerEvidence {
-                    address: ip.to_string(),
-                    interface_id: iface.map(|i| i.id.clone()),
-                    role: iface.map(|i| i.kind.label().to_string()),
-                    groups: inv.groups_of_addr(**ip).to_vec(),
-                    flows: h.flows,
-                    bytes: h.bytes,
-                }
-            })
-            .collect(),
-        peer_groups,
-        ports: rr.hits.ports().into_iter().collect(),
-        first_seen: rr.hits.first_seen,
-        last_seen: rr.hits.last_seen,
-        window_start: window.map(|w| w.0),
-        window_end: window.map(|w| w.1),
-        interfaces: n_if,
-        interfaces_logged: logged,
     }
 }
 

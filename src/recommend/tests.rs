@@ -6,7 +6,7 @@
 //! against the rules `applied_rules` produces.
 use super::*;
 use crate::aggregate::{Aggregate, Locals};
-use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, PacketDirection};
+use crate::flowlog::record::{has_ports, Action, EniId, FlowRecord, Ip, PacketDirection};
 use crate::inventory::{InterfaceKind, NetworkInterface, SecurityGroup};
 use crate::matching::{rule_allows, Match};
 use std::sync::Arc;
