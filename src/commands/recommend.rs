@@ -488,14 +488,14 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
                     "unobserved (no logs for its interfaces)".into()
                 }
                 recommend::RuleStatus::Unobservable => match &r.target {
-                    RuleTarget::PrefixList(_) => {
-                        "unobservable (prefix-list entries unknown: --prefix-lists)".into()
-                    }
-                    RuleTarget::Group { .. } => "unobservable (group members unknown)".into(),
-                    RuleTarget::Cidr(_) => format!(
+                    t if inv.can_evaluate(t, g.owner_id.as_deref()) => format!(
                         "unobservable ({} flows from too many peers to list)",
                         thousands(rr.hits.unattributed_flows)
                     ),
+                    RuleTarget::PrefixList(_) => {
+                        "unobservable (prefix-list entries unknown: --prefix-lists)".into()
+                    }
+                    _ => "unobservable (group members unknown)".into(),
                 },
             };
             writeln!(
