@@ -411,7 +411,9 @@ fn write_line(buf: &mut Vec<u8>, kind: FormatKind, e: &Estate, r: &Rec) {
 
 /// `truth.csv`: flows per true row, sorted by interface id, direction, protocol, port, action.
 fn write_truth_csv(path: &Path, e: &Estate, truth: &HashMap<u64, u64>) -> Result<()> {
-    let mut rows: Vec<(&str, &str, u8, Option<u16>, &str, u64)> = truth
+    // (interface id, direction, protocol, port, action, flows)
+    type Row<'a> = (&'a str, &'static str, u8, Option<u16>, &'static str, u64);
+    let mut rows: Vec<Row> = truth
         .iter()
         .map(|(&k, &flows)| {
             let port = (k >> 26 & 0x1_0000 != 0).then_some((k >> 26) as u16);
