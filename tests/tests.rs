@@ -5,6 +5,7 @@ mod util;
 mod damaged;
 mod generate;
 mod inventory;
+mod output;
 mod investigate;
 mod properties;
 mod recommend;

@@ -55,7 +55,7 @@ where
         bail!("no input to read");
     }
     let opts = EngineOptions {
-        threads: args.threads.unwrap_or_else(engine::default_threads).max(1),
+        threads: thread_count(args.threads),
         default_format: format,
         max_bad_lines: 10,
     };
@@ -103,6 +103,106 @@ where
         outcome = Outcome::DataErrors;
     }
     Ok((out, outcome))
+}
+
+/// Threads for a run: `-j` (already 1 to cli::MAX_THREADS) or the
+/// default, capped at four per core: past the cores, a single input gains
+/// nothing from more workers, and each one holds chunk buffers (about
+/// 3 MiB). With several inputs the engine further caps the count at the
+/// number of files.
+fn thread_count(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .unwrap_or_else(engine::default_threads)
+        .clamp(1, (4 * cores).max(16))
+}
+
+/// Records outside `--since/--until`, by status: left out of a report and
+/// shown in its input accounting.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Filtered {
+    /// Data records (status OK).
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+}
+
+impl Filtered {
+    pub fn total(&self) -> u64 {
+        self.records + self.nodata + self.skipdata
+    }
+}
+
+/// A processor behind the `--since/--until` window of summarize and
+/// recommend: the records outside go no further and are counted. The test
+/// is `investigate::Filter`'s, the one query, top and scans use (a record
+/// is inside when its [start, end] overlaps the window).
+pub struct Windowed<P> {
+    pub inner: P,
+    filter: Option<std::sync::Arc<crate::investigate::Filter>>,
+    pub filtered: Filtered,
+}
+
+impl<P> Windowed<P> {
+    /// `filter`: None when no window is given (every record passes).
+    pub fn new(inner: P, filter: Option<std::sync::Arc<crate::investigate::Filter>>) -> Self {
+        Windowed {
+            inner,
+            filter,
+            filtered: Filtered::default(),
+        }
+    }
+}
+
+/// The compiled window, None without --since/--until.
+pub fn window_filter(
+    w: &crate::cli::WindowArgs,
+) -> Result<Option<std::sync::Arc<crate::investigate::Filter>>> {
+    if w.since.is_none() && w.until.is_none() {
+        return Ok(None);
+    }
+    let mut f = crate::investigate::Filter::new(&crate::investigate::FilterArgs {
+        since: w.since,
+        until: w.until,
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    // NODATA/SKIPDATA records have times too: the window applies to them.
+    f.include_nodata = true;
+    Ok(Some(std::sync::Arc::new(f)))
+}
+
+impl<P: Processor> Processor for Windowed<P> {
+    #[inline(always)]
+    fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
+        if let Some(f) = &self.filter {
+            if !f.matches(rec, ctx) {
+                use crate::flowlog::record::LogStatus;
+                match rec.status {
+                    LogStatus::Ok => self.filtered.records += 1,
+                    LogStatus::NoData => self.filtered.nodata += 1,
+                    LogStatus::SkipData => self.filtered.skipdata += 1,
+                }
+                return;
+            }
+        }
+        self.inner.record(rec, ctx);
+    }
+
+    fn end_chunk(&mut self) {
+        self.inner.end_chunk();
+    }
+
+    fn done(&self) -> bool {
+        self.inner.done()
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.inner.merge(other.inner);
+        self.filtered.records += other.filtered.records;
+        self.filtered.nodata += other.filtered.nodata;
+        self.filtered.skipdata += other.filtered.skipdata;
+    }
 }
 
 /// Loads `describe-network-interfaces` JSON: each interface's own

@@ -100,8 +100,9 @@ pub struct ScansArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (atomically)
-    #[arg(long, value_name = "FILE")]
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
     pub output_file: Option<PathBuf>,
 
     #[command(flatten)]

@@ -66,15 +66,16 @@ pub struct TopArgs {
     pub metric: Metric,
 
     /// Show the first N (0: all)
-    #[arg(short = 'n', long = "top", value_name = "N", default_value_t = 20)]
+    #[arg(short = 'n', long = "limit", alias = "top", value_name = "N", default_value_t = 20)]
     pub n: usize,
 
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (atomically)
-    #[arg(long, value_name = "FILE")]
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
     pub output_file: Option<PathBuf>,
 
     /// Add a timeline: flows, packets and bytes per interval (30s, 5m, 1h, 1d)

@@ -1,12 +1,12 @@
 //! Output plumbing shared by every command: the output target (stdout or
-//! a file written atomically), aligned tables, and value formatting.
+//! a file, see `output`), colour, aligned tables, and value formatting.
 //! Reporters only format; they never compute.
 
-use std::fs;
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+mod output;
 
-use anyhow::{Context, Result};
+use std::io::{self, Write};
+
+pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
 /// Output formats a command can emit (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,80 +19,39 @@ pub enum OutputFormat {
     Csv,
 }
 
-/// Writes to stdout, or to a file through a temporary file renamed into
-/// place at the end, so an interrupted run never leaves half a report.
-pub struct Output {
-    target: Option<(PathBuf, PathBuf)>,
-    writer: Box<dyn Write>,
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    #[default]
+    Auto,
+    /// Always (even into a pipe or a file)
+    Always,
+    /// Never
+    Never,
 }
 
-impl Output {
-    /// Opens the target up front so a bad path fails before any work.
-    pub fn open(path: Option<&Path>) -> Result<Output> {
-        match path {
-            None => Ok(Output {
-                target: None,
-                writer: Box::new(io::BufWriter::new(io::stdout().lock())),
-            }),
-            Some(p) => {
-                let dir = p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let name = p
-                    .file_name()
-                    .context("--output-file needs a file name")?
-                    .to_string_lossy();
-                let tmp = dir.join(format!(".{}.flowscope-tmp-{}", name, std::process::id()));
-                let f = fs::File::create(&tmp)
-                    .with_context(|| format!("cannot create {}", tmp.display()))?;
-                Ok(Output {
-                    target: Some((tmp, p.to_path_buf())),
-                    writer: Box::new(io::BufWriter::new(f)),
-                })
-            }
-        }
-    }
+/// The `--color` choice of this run (set once by `run`).
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
-    /// True when writing to a terminal (for colour).
-    pub fn is_terminal(&self) -> bool {
-        self.target.is_none() && io::stdout().is_terminal()
-    }
-
-    /// Flushes and, for a file, renames it into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.writer.flush()?;
-        // Close the file before renaming it.
-        drop(std::mem::replace(&mut self.writer, Box::new(io::sink())));
-        if let Some((tmp, dst)) = self.target.take() {
-            fs::rename(&tmp, &dst).with_context(|| format!("cannot write {}", dst.display()))?;
-        }
-        Ok(())
-    }
+/// Records the `--color` choice; later calls are ignored.
+pub fn set_color_choice(c: ColorChoice) {
+    let _ = COLOR.set(c);
 }
 
-impl Drop for Output {
-    fn drop(&mut self) {
-        if let Some((tmp, _)) = &self.target {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-/// True when colour may be used on stdout.
+/// True when colour may be used on this output: `--color always`, or
+/// `auto` on a terminal without NO_COLOR (any value, as no-color.org
+/// says) and with a TERM other than `dumb`.
 pub fn color_enabled(out: &Output) -> bool {
-    out.is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            out.is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 /// A simple aligned table: right-aligns columns whose header is flagged.
