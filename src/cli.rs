@@ -17,8 +17,19 @@ pub struct Cli {
     pub command: Command,
 
     /// When to colour tables: auto (on a terminal, unless NO_COLOR is set), always, never
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
     pub color: ColorChoice,
+
+    /// Never narrow tables to the terminal's width (on a terminal, long
+    /// text columns are otherwise cut with …; pipes and files get everything)
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 pub const EXIT_CODES: &str = "Exit status: 0 everything read; 1 some input could not be read (a damaged or \
@@ -246,7 +257,9 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
         Ok(0) => Err("0 threads cannot do any work: use 1 or more".into()),
         Ok(n) if n <= MAX_THREADS => Ok(n),
         Ok(_) => Err(format!("at most {MAX_THREADS} threads")),
-        Err(_) => Err(format!("'{s}' is not a number of threads (1 to {MAX_THREADS})")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of threads (1 to {MAX_THREADS})"
+        )),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod simd;
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
     report::set_color_choice(cli.color);
+    report::set_wide(cli.wide);
     match cli.command {
         cli::Command::Summarize(a) => commands::summarize::run(&a),
         cli::Command::Recommend(a) => commands::recommend::run(&a),

@@ -101,26 +101,62 @@ fn output_file_into_a_fifo_reaches_the_reader() {
     assert_no_temp(dir.path());
 }
 
-/// Issue 16: a device is written to, never replaced (as root the old code
-/// would have renamed a regular file over /dev/null).
-#[cfg(unix)]
-#[test]
-fn output_file_dev_null_is_written_through() {
-    let out = summarize_json("/dev/null");
-    assert!(out.status.success(), "{}", stderr(&out));
-    use std::os::unix::fs::FileTypeExt;
-    let meta = std::fs::metadata("/dev/null").unwrap();
-    assert!(meta.file_type().is_char_device());
+/// A character device to write to: as root, a node made in `dir` (so a
+/// regression replaces that node, never the system's /dev/null: the code
+/// before this test did, as root); otherwise the system's, which a
+/// regression cannot replace without root.
+#[cfg(target_os = "linux")]
+fn device(dir: &Path, name: &str, minor: u32) -> std::path::PathBuf {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Path::new("/dev").join(name);
+    }
+    let p = dir.join(name);
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: mknod(2) with a valid C string; /dev/null is 1:3, /dev/full 1:7.
+    let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, minor)) };
+    assert_eq!(r, 0, "mknod {}", p.display());
+    p
 }
 
-/// A write error names the file (disk full: /dev/full).
+/// Issue 16: a device is written to, never replaced.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_file_device_is_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let null = device(dir.path(), "null", 3);
+    let out = summarize_json(null.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta = std::fs::symlink_metadata(&null).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "{} was replaced",
+        null.display()
+    );
+    assert_no_temp(dir.path());
+}
+
+/// A write error names the file (disk full: a /dev/full node).
 #[cfg(target_os = "linux")]
 #[test]
 fn write_errors_name_the_file() {
-    let out = summarize_json("/dev/full");
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let full = device(dir.path(), "full", 7);
+    let out = summarize_json(full.to_str().unwrap());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let e = stderr(&out);
-    assert!(e.contains("/dev/full") && e.contains("No space left"), "{e}");
+    assert!(
+        e.contains(full.to_str().unwrap()) && e.contains("No space left"),
+        "{e}"
+    );
+    let meta = std::fs::symlink_metadata(&full).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "{} was replaced",
+        full.display()
+    );
 }
 
 /// Issue 16: a directory as the target is refused when the arguments are
@@ -136,7 +172,11 @@ fn output_file_directory_is_refused_before_work() {
         vec!["recommend"],
     ] {
         let mut args = cmd.clone();
-        args.extend(["--output-file", dir.path().to_str().unwrap(), "no/such/input"]);
+        args.extend([
+            "--output-file",
+            dir.path().to_str().unwrap(),
+            "no/such/input",
+        ]);
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}");
         let e = stderr(&out);
@@ -218,9 +258,12 @@ fn no_temporary_file_after_a_failure() {
 fn wait_for_temp(dir: &Path) {
     let t0 = Instant::now();
     loop {
-        let found = std::fs::read_dir(dir)
-            .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().contains("flowscope-tmp"));
+        let found = std::fs::read_dir(dir).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("flowscope-tmp")
+        });
         if found {
             return;
         }
@@ -324,7 +367,12 @@ fn into_closed_pipe(args: &[String], read: usize) -> (Option<i32>, String) {
     }
     drop(stdout);
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (child.wait().unwrap().code(), err)
 }
 
@@ -368,6 +416,12 @@ fn nonsense_thread_counts_are_usage_errors() {
         assert!(e.contains(says) && !e.contains("panicked"), "-j{j}: {e}");
     }
     // The largest value accepted runs (capped at what the work needs).
-    let out = run(&["summarize", "-j1024", "-o", "json", "sample-logs/retail-store"]);
+    let out = run(&[
+        "summarize",
+        "-j1024",
+        "-o",
+        "json",
+        "sample-logs/retail-store",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

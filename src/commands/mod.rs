@@ -226,6 +226,56 @@ pub fn load_interfaces(
     Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))
 }
 
+/// Interface names for tables (`--interfaces` on top and scans): each
+/// interface's id and own addresses → its role label and group names.
+#[derive(Debug, Default)]
+pub struct InterfaceNames {
+    by_id: std::collections::HashMap<String, String>,
+    by_addr: std::collections::HashMap<std::net::IpAddr, String>,
+}
+
+impl InterfaceNames {
+    /// Loads `describe-network-interfaces` JSON (group names from a
+    /// security-groups.json beside it); None without the flag.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Option<InterfaceNames>> {
+        let Some(path) = path else { return Ok(None) };
+        let groups = path
+            .parent()
+            .map(|d| d.join("security-groups.json"))
+            .filter(|g| g.is_file());
+        let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
+            interfaces: Some(path.to_path_buf()),
+            groups,
+            ..Default::default()
+        })
+        .with_context(|| format!("--interfaces {}", path.display()))?;
+        let by_id = labels_of(&inv);
+        let mut by_addr = std::collections::HashMap::new();
+        for i in &inv.interfaces {
+            if let Some(l) = by_id.get(&i.id) {
+                for a in inv.local_addrs(&i.id) {
+                    by_addr.insert(*a, l.clone());
+                }
+            }
+        }
+        Ok(Some(InterfaceNames { by_id, by_addr }))
+    }
+
+    /// The name of an interface id, an address, or each side of `a -> b`;
+    /// `-` when unknown.
+    pub fn name_of(&self, key: &str) -> String {
+        if let Some((a, b)) = key.split_once(" -> ") {
+            return format!("{} -> {}", self.name_of(a), self.name_of(b));
+        }
+        let found = self.by_id.get(key).or_else(|| {
+            key.parse::<std::net::IpAddr>()
+                .ok()
+                .and_then(|a| self.by_addr.get(&a))
+        });
+        found.cloned().unwrap_or_else(|| "-".into())
+    }
+}
+
 /// Interface id → own private and IPv6 addresses, for direction.
 pub fn locals_of(inv: &crate::inventory::Inventory) -> crate::aggregate::Locals {
     use crate::flowlog::record::{EniId, Ip};

@@ -74,7 +74,9 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
     }
     match args.output {
-        RecommendFormat::Table => write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?,
+        RecommendFormat::Table => {
+            write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?
+        }
         RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting, filtered)?,
         RecommendFormat::Cli => write_cli(&mut out, &inv, &analysis)?,
         RecommendFormat::Cfn => write_cfn(&mut out, &inv, &analysis)?,

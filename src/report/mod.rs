@@ -5,6 +5,7 @@
 mod output;
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
@@ -77,16 +78,62 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// Writes the table; on a terminal (see `fit_width`) narrowed to its
+    /// width unless `--wide`.
     pub fn write(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.0.len()).collect();
+        self.write_fit(w, color, fit_width())
+    }
+
+    /// Writes the table within `width` columns when given: the widest
+    /// text columns are narrowed first (never below their title or 8
+    /// characters) and their long cells end in `…`; numbers are never cut.
+    pub fn write_fit(
+        &self,
+        w: &mut dyn Write,
+        color: bool,
+        width: Option<usize>,
+    ) -> io::Result<()> {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.0.chars().count()).collect();
         for r in &self.rows {
             for (i, c) in r.iter().enumerate() {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
+        if let Some(max) = width {
+            let floor: Vec<usize> = self
+                .headers
+                .iter()
+                .map(|h| {
+                    if h.1 {
+                        usize::MAX
+                    } else {
+                        h.0.chars().count().max(8)
+                    }
+                })
+                .collect();
+            let mut total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            while total > max {
+                // The widest column that may still shrink.
+                let Some(i) = (0..widths.len())
+                    .filter(|&i| !self.headers[i].1 && widths[i] > floor[i])
+                    .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)))
+                else {
+                    break;
+                };
+                widths[i] -= 1;
+                total -= 1;
+            }
+        }
         let line = |cells: Vec<&str>| -> String {
             let mut s = String::new();
             for (i, c) in cells.iter().enumerate() {
+                let cut;
+                let c = if c.chars().count() > widths[i] {
+                    cut = ellipsize(c, widths[i]);
+                    cut.as_str()
+                } else {
+                    c
+                };
                 let pad = widths[i].saturating_sub(c.chars().count());
                 if i > 0 {
                     s.push_str("  ");
@@ -114,6 +161,63 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// The first `width - 1` characters of `s` and `…`.
+fn ellipsize(s: &str, width: usize) -> String {
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Set by `--wide`: tables are never narrowed.
+static WIDE: AtomicBool = AtomicBool::new(false);
+/// The terminal's width when stdout is the output and a terminal (0: none).
+static FIT: AtomicUsize = AtomicUsize::new(0);
+
+/// Records `--wide`.
+pub fn set_wide(yes: bool) {
+    WIDE.store(yes, Ordering::Relaxed);
+}
+
+/// The width tables must fit: the terminal's, when the output is stdout on
+/// a terminal and `--wide` is not given; None otherwise (a pipe or a file
+/// gets every character).
+pub fn fit_width() -> Option<usize> {
+    if WIDE.load(Ordering::Relaxed) {
+        return None;
+    }
+    match FIT.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// Called by `Output::open`: tables fit the terminal only on stdout.
+pub(crate) fn set_fit_terminal(on_terminal: bool) {
+    FIT.store(
+        if on_terminal { terminal_columns() } else { 0 },
+        Ordering::Relaxed,
+    );
+}
+
+/// Columns of the terminal on stdout: $COLUMNS, else TIOCGWINSZ; 0 if unknown.
+fn terminal_columns() -> usize {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+    {
+        return n;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ fills a winsize; a zeroed one is valid input.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0 {
+            return ws.ws_col as usize;
+        }
+    }
+    0
 }
 
 /// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -219,6 +323,42 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
+    }
+
+    #[test]
+    fn tables_fit_a_width_by_cutting_text_not_numbers() {
+        let mut t = Table::new(&[("NAME", false), ("ROLE", false), ("FLOWS", true)]);
+        t.push(vec![
+            "eni-0123456789abcdef0".into(),
+            "ecs-task retail-store-orders,retail-store-common".into(),
+            "1,234,567".into(),
+        ]);
+        let mut wide = Vec::new();
+        t.write_fit(&mut wide, false, None).unwrap();
+        let wide = String::from_utf8(wide).unwrap();
+        assert!(wide.contains("retail-store-common"));
+        let mut out = Vec::new();
+        t.write_fit(&mut out, false, Some(55)).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for l in out.lines() {
+            assert!(l.chars().count() <= 55, "{l:?}");
+        }
+        assert!(out.contains('…') && out.contains("1,234,567"), "{out}");
+        assert!(
+            out.contains("eni-0123456789abcdef0"),
+            "the narrower column is cut last: {out}"
+        );
+        // Too narrow for the floors: cut to them, never below.
+        let mut out = Vec::new();
+        t.write_fit(&mut out, false, Some(5)).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("eni-012…  ecs-tas…  1,234,567"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -64,7 +64,9 @@ impl Output {
             None => Sink::Stdout(io::BufWriter::with_capacity(BUFFER_BYTES, io::stdout())),
             Some(p) => open_file(p)?,
         };
-        Ok(Output { sink })
+        let out = Output { sink };
+        super::set_fit_terminal(out.is_terminal());
+        Ok(out)
     }
 
     /// True when writing to a terminal (for colour and table width).
@@ -84,7 +86,9 @@ impl Output {
                 // Renamed while still open (fine on Unix); closed on drop.
                 if let Err(e) = fs::rename(&*tmp, &*path) {
                     if crate::engine::interrupted() {
-                        return Err(crate::engine::Interrupted("while writing the output".into()).into());
+                        return Err(
+                            crate::engine::Interrupted("while writing the output".into()).into(),
+                        );
                     }
                     return Err(e).with_context(|| format!("cannot replace {}", path.display()));
                 }
