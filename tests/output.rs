@@ -137,6 +137,39 @@ fn output_file_device_is_written_through() {
     assert_no_temp(dir.path());
 }
 
+/// `--output-file /dev/stdout >> log` appends to log (it was renamed over
+/// and replaced), and `/dev/fd/N` of a file opened to append appends.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_file_dev_stdout_keeps_the_shells_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    for name in ["/dev/stdout", "/dev/fd/1", "-"] {
+        std::fs::write(&log, b"old\n").unwrap();
+        let f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let out = Command::new(bin())
+            .args([
+                "summarize",
+                "-o",
+                "csv",
+                "-n",
+                "1",
+                "--output-file",
+                name,
+                INV,
+            ])
+            .current_dir(repo())
+            .stdout(f)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("old\ninterface_id,"), "{name}: {text}");
+        assert_eq!(text.lines().count(), 3, "{name}: {text}");
+    }
+    assert_no_temp(dir.path());
+}
+
 /// A write error names the file (disk full: a /dev/full node).
 #[cfg(target_os = "linux")]
 #[test]

@@ -10,7 +10,10 @@
 //! in for the pipe, the device or the shared inode, and nothing would reach
 //! the destination (as root, `--output-file /dev/stdout` once replaced the
 //! system's `/dev/stdout`). A symlink to a regular file is resolved and its
-//! target replaced atomically: the link stays a link.
+//! target replaced atomically: the link stays a link. `-`, `/dev/stdout`
+//! and `/dev/fd/1` are standard output itself, and a regular file reached
+//! through `/dev/fd/N` is appended to, so `--output-file /dev/stdout >>
+//! log` appends as the shell asked.
 //!
 //! The temporary file is removed on every way out: an error or a failed
 //! rename (`Drop`), Ctrl-C (the engine stops, the error unwinds to `Drop`;
@@ -201,9 +204,45 @@ enum Plan {
     },
     /// Opened in place; `truncate` only for regular files.
     Through { truncate: bool },
+    /// A regular file reached through a descriptor (`/dev/fd/N`,
+    /// `/proc/self/fd/N`): opened to append, so a shell's `N>>log` is
+    /// appended to, never truncated or overwritten from its start.
+    Append,
+    /// `-`, `/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`: standard output
+    /// itself (its descriptor keeps the shell's `>>`).
+    Stdout,
+}
+
+/// True when following `p`'s links passes through /dev or /proc: the
+/// name stands for an open descriptor, not a file to replace.
+fn names_a_descriptor(p: &Path) -> bool {
+    let mut cur = p.to_path_buf();
+    for _ in 0..40 {
+        // Resolve the directory part, so `../dev/stdout` and /dev/fd
+        // (itself a link to /proc/self/fd) are seen for what they are.
+        let dir = parent_dir(&cur);
+        let real = match (fs::canonicalize(dir), cur.file_name()) {
+            (Ok(d), Some(n)) => d.join(n),
+            _ => return false,
+        };
+        if real.starts_with("/proc") || real.starts_with("/dev") {
+            return true;
+        }
+        match fs::read_link(&real) {
+            Ok(t) => cur = parent_dir(&real).join(t),
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 fn plan(p: &Path) -> Result<Plan> {
+    if matches!(
+        p.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    ) {
+        return Ok(Plan::Stdout);
+    }
     let link = match fs::symlink_metadata(p) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -228,15 +267,16 @@ fn plan(p: &Path) -> Result<Plan> {
         if !meta.is_file() {
             return Ok(Plan::Through { truncate: false });
         }
-        // /dev/stdout, /dev/fd/N and /proc/self/fd/N name whatever the
-        // descriptor is open on: never replaced.
+        // /dev/fd/N and /proc/self/fd/N name whatever the descriptor is
+        // open on: never replaced.
+        if names_a_descriptor(p) {
+            return Ok(Plan::Append);
+        }
         return Ok(match fs::canonicalize(p) {
-            Ok(c) if !c.starts_with("/proc") && !c.starts_with("/dev") && single_link(&meta) => {
-                Plan::Atomic {
-                    target: c,
-                    mode: Some(meta.permissions()),
-                }
-            }
+            Ok(c) if single_link(&meta) => Plan::Atomic {
+                target: c,
+                mode: Some(meta.permissions()),
+            },
             _ => Plan::Through { truncate: true },
         });
     }
@@ -263,12 +303,9 @@ fn single_link(_: &fs::Metadata) -> bool {
 }
 
 fn open_file(p: &Path) -> Result<Sink> {
-    let through = |truncate: bool| -> Result<Sink> {
+    let open = |o: &mut OpenOptions| -> Result<Sink> {
         // Blocks until a reader opens a FIFO, as a shell redirection does.
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(truncate)
+        let f = o
             .open(p)
             .with_context(|| format!("cannot open {} for writing", p.display()))?;
         Ok(Sink::File {
@@ -277,7 +314,20 @@ fn open_file(p: &Path) -> Result<Sink> {
             temp: None,
         })
     };
+    let through = |truncate: bool| {
+        open(
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(truncate),
+        )
+    };
     match plan(p)? {
+        Plan::Stdout => Ok(Sink::Stdout(io::BufWriter::with_capacity(
+            BUFFER_BYTES,
+            io::stdout(),
+        ))),
+        Plan::Append => open(OpenOptions::new().append(true)),
         Plan::Through { truncate } => through(truncate),
         Plan::Atomic { target, mode } => {
             let (tmp, f) = match create_temp(&target) {
