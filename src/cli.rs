@@ -34,7 +34,8 @@ pub struct Cli {
 
 pub const EXIT_CODES: &str = "Exit status: 0 everything read; 1 some input could not be read (a damaged or \
 unreadable file; the rest was processed), or lines were malformed with --strict; 2 usage error or fatal error; 130 interrupted (Ctrl-C), with what was \
-read so far on stderr.";
+read so far on stderr. A closed pipe (`flowscope ... | head`) is not an error: \
+the status is as if the output had been read to the end.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -14,12 +14,14 @@ fn main() -> ExitCode {
     flowscope::engine::install_interrupt_handler();
     match flowscope::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        // `flowscope ... | head` is not an error. The flag catches EPIPE
+        // `flowscope ... | head` is not an error, whatever the output. The flag catches EPIPE
         // however a serializer wrapped it (serde_json::Error does not
         // expose the io::Error as its source); the chain walk catches
         // writes that bypass `report::Output` (query's stream).
-        Err(_) if flowscope::report::broken_pipe() => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // The status is the complete run's: 1 if the input had data errors.
+        Err(e) if flowscope::report::broken_pipe() || is_broken_pipe(&e) => {
+            ExitCode::from(flowscope::commands::outcome_so_far().exit_code())
+        }
         Err(e) if e.is::<flowscope::engine::Interrupted>() => {
             eprintln!("flowscope: {e}");
             ExitCode::from(130)

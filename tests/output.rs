@@ -424,6 +424,17 @@ fn closed_pipe_is_quiet_success_for_every_output() {
             assert_eq!(err, "", "{args:?} (read {read})");
         }
     }
+    // The status is the complete run's: 1 when an input could not be read.
+    let args: Vec<String> = ["summarize", "-o", "json", &log, "no/such/file.log"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (code, err) = into_closed_pipe(&args, 100);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no/such/file.log") && !err.contains("Broken pipe"),
+        "{err}"
+    );
     // Completions and the man page too.
     for args in [vec!["completions", "bash"], vec!["man"]] {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -25,6 +25,19 @@ pub enum Outcome {
     DataErrors,
 }
 
+/// Set once the input had data errors: a run cut short by a closed pipe
+/// still exits as the complete run would (see `outcome_so_far`).
+static DATA_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The outcome of the input read so far (for `main` after EPIPE).
+pub fn outcome_so_far() -> Outcome {
+    if DATA_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+        Outcome::DataErrors
+    } else {
+        Outcome::Clean
+    }
+}
+
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
@@ -101,6 +114,9 @@ where
     if args.strict && skipped > 0 {
         let _ = writeln!(err, "flowscope: error: --strict: {skipped} malformed lines");
         outcome = Outcome::DataErrors;
+    }
+    if outcome == Outcome::DataErrors {
+        DATA_ERRORS.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     Ok((out, outcome))
 }

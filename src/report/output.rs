@@ -133,7 +133,8 @@ impl Output {
 
     fn check_interrupt(&self) -> io::Result<()> {
         if crate::engine::interrupted() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+            // Not ErrorKind::Interrupted: write_all retries on that.
+            return Err(io::Error::other("interrupted"));
         }
         Ok(())
     }
