@@ -141,7 +141,7 @@ impl Shared {
         }
         let r = match self.out.lock() {
             Ok(mut o) => match o.as_mut() {
-                Some(out) => out.write_all(buf).and_then(|_| out.flush()),
+                Some(out) => out.write_block(buf).and_then(|_| out.flush()),
                 None => Ok(()),
             },
             Err(_) => Err(io::Error::other("output lock poisoned")),

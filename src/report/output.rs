@@ -131,6 +131,19 @@ impl Output {
         }
     }
 
+    /// Writes a whole block (a worker's rendered chunk) straight to the
+    /// file or stdout, after what is buffered: no copy into the buffer.
+    pub fn write_block(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.check_interrupt()?;
+        let r = match &mut self.sink {
+            Sink::Stdout(w) => w.flush().and_then(|_| w.get_mut().write_all(buf)),
+            Sink::File { writer, .. } => {
+                writer.flush().and_then(|_| writer.get_mut().write_all(buf))
+            }
+        };
+        r.map_err(|e| self.annotate(e))
+    }
+
     fn check_interrupt(&self) -> io::Result<()> {
         if crate::engine::interrupted() {
             // Not ErrorKind::Interrupted: write_all retries on that.
