@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::OutputFormat;
+use crate::investigate::parse::{parse_time, parse_until};
+use crate::report::{parse_output_path, ColorChoice, OutputFormat};
 
 /// Fast AWS VPC flow-log analysis: summarize traffic per interface, turn it
 /// into least-privilege security groups, investigate incidents.
@@ -14,11 +15,27 @@ use crate::report::OutputFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// When to colour tables: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorChoice,
+
+    /// Never narrow tables to the terminal's width (on a terminal, long
+    /// text columns are otherwise cut with …; pipes and files get everything)
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 pub const EXIT_CODES: &str = "Exit status: 0 everything read; 1 some input could not be read (a damaged or \
 unreadable file; the rest was processed), or lines were malformed with --strict; 2 usage error or fatal error; 130 interrupted (Ctrl-C), with what was \
-read so far on stderr.";
+read so far on stderr. A closed pipe (`flowscope ... | head`) is not an error: \
+the status is as if the output had been read to the end.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -30,11 +47,9 @@ pub enum Command {
     /// (ingress: the interface is the server; egress: it is the client), the
     /// service port (the listening side's port, never an ephemeral one) and
     /// ACCEPT/REJECT.
-    ///
-    /// Examples:
-    ///   flowscope summarize sample-logs/retail-store
-    ///   flowscope summarize -o json --interfaces network-interfaces.json logs/
-    ///   zcat x.log.gz | flowscope summarize --format '${version} ${interface-id} ...' -
+    // The examples are in after_long_help: clap reflows doc comments and
+    // ran them together into one paragraph.
+    #[command(after_long_help = SUMMARIZE_EXAMPLES)]
     Summarize(SummarizeArgs),
 
     /// Match traffic to security-group rules and propose least-privilege rules
@@ -52,11 +67,7 @@ pub enum Command {
     /// A directory argument that holds security-groups.json,
     /// network-interfaces.json and template.json (as sample-logs/retail-store
     /// does) supplies the inventory too.
-    ///
-    /// Examples:
-    ///   flowscope recommend sample-logs/retail-store
-    ///   flowscope recommend -o cli --groups sgs.json --interfaces enis.json logs/ > apply.sh
-    ///   flowscope recommend -o cfn --template stack.json --groups sgs.json --interfaces enis.json logs/
+    #[command(after_long_help = RECOMMEND_EXAMPLES)]
     Recommend(RecommendArgs),
 
     /// Generate realistic flow logs and matching inventory (the retail-store scenario)
@@ -71,7 +82,41 @@ pub enum Command {
     Query(crate::commands::query::QueryArgs),
     Top(crate::commands::top::TopArgs),
     Scans(crate::commands::scans::ScansArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_long_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), for `man -l -` or a man directory
+    #[command(after_long_help = "Example:\n  flowscope man > ~/.local/share/man/man1/flowscope.1")]
+    Man,
 }
+
+const SUMMARIZE_EXAMPLES: &str = "\
+Examples:
+  flowscope summarize sample-logs/retail-store
+  flowscope summarize -o json --interfaces network-interfaces.json logs/
+  flowscope summarize --since 2025-11-20 --until 2025-11-20 logs/   # that whole day
+  flowscope summarize --since 24h -n 20 logs/
+  zcat x.log.gz | flowscope summarize --format '${version} ${interface-id} ...' -";
+
+const RECOMMEND_EXAMPLES: &str = "\
+Examples:
+  flowscope recommend sample-logs/retail-store
+  flowscope recommend -o cli --groups sgs.json --interfaces enis.json logs/ > apply.sh
+  flowscope recommend -o cfn --template stack.json --groups sgs.json --interfaces enis.json logs/
+  # a baseline without the incident window
+  flowscope recommend --until 2025-11-20T09:59:59Z sample-logs/retail-store";
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash: flowscope completions bash > ~/.local/share/bash-completion/completions/flowscope
+  zsh:  flowscope completions zsh > ~/.zfunc/_flowscope   (with fpath+=~/.zfunc before compinit)
+  fish: flowscope completions fish > ~/.config/fish/completions/flowscope.fish";
 
 /// Output formats of `recommend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,8 +140,12 @@ pub struct RecommendArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: RecommendFormat,
 
-    /// Write the output to FILE (atomically)
-    #[arg(long, value_name = "FILE")]
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
     pub output_file: Option<PathBuf>,
 
     /// `aws ec2 describe-security-groups` (or `describe-security-group-rules`) JSON or YAML.
@@ -149,8 +198,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "FMT")]
     pub format: Option<String>,
 
-    /// Worker threads (default: all cores)
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Worker threads, 1 to 1024 (default: all cores, at most 16; never
+    /// more than the work needs)
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
 
     /// Fail (exit status 1, no report) if any line is malformed
@@ -171,8 +221,12 @@ pub struct SummarizeArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (atomically: written to a temporary file, then renamed)
-    #[arg(long, value_name = "FILE")]
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
     pub output_file: Option<PathBuf>,
 
     /// `aws ec2 describe-network-interfaces` JSON: gives each interface's own
@@ -181,14 +235,55 @@ pub struct SummarizeArgs {
     pub interfaces: Option<PathBuf>,
 
     /// Show only the N rows with the most flows (table default: 50; JSON/CSV default: all)
-    #[arg(long, value_name = "N")]
-    pub top: Option<usize>,
+    #[arg(short = 'n', long = "limit", alias = "top", value_name = "N")]
+    pub limit: Option<usize>,
 
     /// Also count flows, packets and bytes per interval of DURATION (30s, 5m,
     /// 1h, 1d) by record start time: sparklines under the table, a
     /// `timeline` object in JSON (not in CSV)
     #[arg(long, value_name = "DURATION", value_parser = crate::investigate::parse::parse_duration)]
     pub bucket: Option<u64>,
+}
+
+/// The clap command of the whole CLI (for completions and the man page).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
+}
+
+/// Upper bound of `-j`: far above any useful count, low enough that
+/// spawning that many threads cannot fail on an ordinary system.
+pub const MAX_THREADS: usize = 1024;
+
+/// `-j N`: a whole number from 1 to MAX_THREADS.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 threads cannot do any work: use 1 or more".into()),
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        Ok(_) => Err(format!("at most {MAX_THREADS} threads")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of threads (1 to {MAX_THREADS})"
+        )),
+    }
+}
+
+/// The time window of `summarize` and `recommend` (`query`, `top` and
+/// `scans` have the same flags among their filters). Records outside it
+/// are left out and counted as filtered in the input accounting.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WindowArgs {
+    /// Only records that end at or after this time: RFC 3339
+    /// (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00), a date (2025-11-20),
+    /// epoch seconds or milliseconds (13 digits), or an age (30m, 1h, 7d: that
+    /// long before now)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<u64>,
+
+    /// Only records that start at or before this time (same forms as
+    /// --since; a date alone means the END of that day, so --since D
+    /// --until D is the whole day D)
+    #[arg(long, value_name = "TIME", value_parser = parse_until)]
+    pub until: Option<u64>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod simd;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
+    report::set_color_choice(cli.color);
+    report::set_wide(cli.wide);
     match cli.command {
         cli::Command::Summarize(a) => commands::summarize::run(&a),
         cli::Command::Recommend(a) => commands::recommend::run(&a),
@@ -29,7 +31,27 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
         cli::Command::Query(a) => commands::query::run(&a),
         cli::Command::Top(a) => commands::top::run(&a),
         cli::Command::Scans(a) => commands::scans::run(&a),
+        cli::Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cli::command(), "flowscope", &mut buf);
+            write_stdout(&buf)
+        }
+        cli::Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cli::command()).render(&mut buf)?;
+            write_stdout(&buf)
+        }
     }
+}
+
+/// Writes generated text through `report::Output` (the generators panic
+/// on a write error, so they write to memory first; `| head` stays quiet).
+fn write_stdout(buf: &[u8]) -> anyhow::Result<commands::Outcome> {
+    use std::io::Write;
+    let mut out = report::Output::open(None)?;
+    out.write_all(buf)?;
+    out.finish()?;
+    Ok(commands::Outcome::Clean)
 }
 
 /// xorshift64: the deterministic random inputs of the unit tests (a fixed

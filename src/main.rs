@@ -8,23 +8,45 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = flowscope::cli::Cli::parse();
+    // First, so its SIGINT action (remove a temporary output file) runs
+    // before the engine's "second Ctrl-C exits" one.
+    flowscope::report::install_cleanup_handlers();
     flowscope::engine::install_interrupt_handler();
     match flowscope::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        // `flowscope ... | head` is not an error, whatever the output. The flag catches EPIPE
+        // however a serializer wrapped it (serde_json::Error does not
+        // expose the io::Error as its source); the chain walk catches
+        // writes that bypass `report::Output` (query's stream).
+        // The status is the complete run's: 1 if the input had data errors.
+        Err(e) if flowscope::report::broken_pipe() || is_broken_pipe(&e) => {
+            ExitCode::from(flowscope::commands::outcome_so_far().exit_code())
+        }
         Err(e) if e.is::<flowscope::engine::Interrupted>() => {
             eprintln!("flowscope: {e}");
             ExitCode::from(130)
         }
+        // Ctrl-C while the output was being written.
+        Err(_) if flowscope::engine::interrupted() => {
+            eprintln!("flowscope: interrupted while writing the output");
+            ExitCode::from(130)
+        }
         Err(e) => {
-            // `flowscope ... | head` is not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
-                return ExitCode::SUCCESS;
-            }
             eprintln!("flowscope: error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
+    })
 }

@@ -2,10 +2,12 @@
 
 mod util;
 
+mod cli;
 mod damaged;
 mod generate;
 mod inventory;
 mod investigate;
+mod output;
 mod properties;
 mod recommend;
 mod regression;

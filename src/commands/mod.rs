@@ -25,6 +25,19 @@ pub enum Outcome {
     DataErrors,
 }
 
+/// Set once the input had data errors: a run cut short by a closed pipe
+/// still exits as the complete run would (see `outcome_so_far`).
+static DATA_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The outcome of the input read so far (for `main` after EPIPE).
+pub fn outcome_so_far() -> Outcome {
+    if DATA_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+        Outcome::DataErrors
+    } else {
+        Outcome::Clean
+    }
+}
+
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
@@ -55,7 +68,7 @@ where
         bail!("no input to read");
     }
     let opts = EngineOptions {
-        threads: args.threads.unwrap_or_else(engine::default_threads).max(1),
+        threads: thread_count(args.threads),
         default_format: format,
         max_bad_lines: 10,
     };
@@ -102,7 +115,110 @@ where
         let _ = writeln!(err, "flowscope: error: --strict: {skipped} malformed lines");
         outcome = Outcome::DataErrors;
     }
+    if outcome == Outcome::DataErrors {
+        DATA_ERRORS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok((out, outcome))
+}
+
+/// Threads for a run: `-j` (already 1 to cli::MAX_THREADS) or the
+/// default, capped at four per core: past the cores, a single input gains
+/// nothing from more workers, and each one holds chunk buffers (about
+/// 3 MiB). With several inputs the engine further caps the count at the
+/// number of files.
+fn thread_count(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .unwrap_or_else(engine::default_threads)
+        .clamp(1, (4 * cores).max(16))
+}
+
+/// Records outside `--since/--until`, by status: left out of a report and
+/// shown in its input accounting.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Filtered {
+    /// Data records (status OK).
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+}
+
+impl Filtered {
+    pub fn total(&self) -> u64 {
+        self.records + self.nodata + self.skipdata
+    }
+}
+
+/// A processor behind the `--since/--until` window of summarize and
+/// recommend: the records outside go no further and are counted. The test
+/// is `investigate::Filter`'s, the one query, top and scans use (a record
+/// is inside when its [start, end] overlaps the window).
+pub struct Windowed<P> {
+    pub inner: P,
+    filter: Option<std::sync::Arc<crate::investigate::Filter>>,
+    pub filtered: Filtered,
+}
+
+impl<P> Windowed<P> {
+    /// `filter`: None when no window is given (every record passes).
+    pub fn new(inner: P, filter: Option<std::sync::Arc<crate::investigate::Filter>>) -> Self {
+        Windowed {
+            inner,
+            filter,
+            filtered: Filtered::default(),
+        }
+    }
+}
+
+/// The compiled window, None without --since/--until.
+pub fn window_filter(
+    w: &crate::cli::WindowArgs,
+) -> Result<Option<std::sync::Arc<crate::investigate::Filter>>> {
+    if w.since.is_none() && w.until.is_none() {
+        return Ok(None);
+    }
+    let mut f = crate::investigate::Filter::new(&crate::investigate::FilterArgs {
+        since: w.since,
+        until: w.until,
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    // NODATA/SKIPDATA records have times too: the window applies to them.
+    f.include_nodata = true;
+    Ok(Some(std::sync::Arc::new(f)))
+}
+
+impl<P: Processor> Processor for Windowed<P> {
+    #[inline(always)]
+    fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
+        if let Some(f) = &self.filter {
+            if !f.matches(rec, ctx) {
+                use crate::flowlog::record::LogStatus;
+                match rec.status {
+                    LogStatus::Ok => self.filtered.records += 1,
+                    LogStatus::NoData => self.filtered.nodata += 1,
+                    LogStatus::SkipData => self.filtered.skipdata += 1,
+                }
+                return;
+            }
+        }
+        self.inner.record(rec, ctx);
+    }
+
+    fn end_chunk(&mut self) {
+        self.inner.end_chunk();
+    }
+
+    fn done(&self) -> bool {
+        self.inner.done()
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.inner.merge(other.inner);
+        self.filtered.records += other.filtered.records;
+        self.filtered.nodata += other.filtered.nodata;
+        self.filtered.skipdata += other.filtered.skipdata;
+    }
 }
 
 /// Loads `describe-network-interfaces` JSON: each interface's own
@@ -124,6 +240,56 @@ pub fn load_interfaces(
         ..Default::default()
     })?;
     Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))
+}
+
+/// Interface names for tables (`--interfaces` on top and scans): each
+/// interface's id and own addresses → its role label and group names.
+#[derive(Debug, Default)]
+pub struct InterfaceNames {
+    by_id: std::collections::HashMap<String, String>,
+    by_addr: std::collections::HashMap<std::net::IpAddr, String>,
+}
+
+impl InterfaceNames {
+    /// Loads `describe-network-interfaces` JSON (group names from a
+    /// security-groups.json beside it); None without the flag.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Option<InterfaceNames>> {
+        let Some(path) = path else { return Ok(None) };
+        let groups = path
+            .parent()
+            .map(|d| d.join("security-groups.json"))
+            .filter(|g| g.is_file());
+        let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
+            interfaces: Some(path.to_path_buf()),
+            groups,
+            ..Default::default()
+        })
+        .with_context(|| format!("--interfaces {}", path.display()))?;
+        let by_id = labels_of(&inv);
+        let mut by_addr = std::collections::HashMap::new();
+        for i in &inv.interfaces {
+            if let Some(l) = by_id.get(&i.id) {
+                for a in inv.local_addrs(&i.id) {
+                    by_addr.insert(*a, l.clone());
+                }
+            }
+        }
+        Ok(Some(InterfaceNames { by_id, by_addr }))
+    }
+
+    /// The name of an interface id, an address, or each side of `a -> b`;
+    /// `-` when unknown.
+    pub fn name_of(&self, key: &str) -> String {
+        if let Some((a, b)) = key.split_once(" -> ") {
+            return format!("{} -> {}", self.name_of(a), self.name_of(b));
+        }
+        let found = self.by_id.get(key).or_else(|| {
+            key.parse::<std::net::IpAddr>()
+                .ok()
+                .and_then(|a| self.by_addr.get(&a))
+        });
+        found.cloned().unwrap_or_else(|| "-".into())
+    }
 }
 
 /// Interface id → own private and IPv6 addresses, for direction.

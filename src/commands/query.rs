@@ -27,6 +27,7 @@ use crate::flowlog::record::FlowRecord;
 use crate::investigate::parse::parse_duration;
 use crate::investigate::render::{csv_header, RecordFormat, Renderer};
 use crate::investigate::{Filter, FilterArgs, Timeline};
+use crate::report::Output;
 
 const LONG_ABOUT: &str = "\
 Print the flow-log records that match every filter given: the original lines \
@@ -92,8 +93,13 @@ pub struct QueryArgs {
 
     /// Stop after N matching records (without --sort: the first N found,
     /// which with several threads are not necessarily the first N in the files)
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// Write the records to FILE (a regular file is replaced atomically
+    /// once complete; a pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = crate::report::parse_output_path)]
+    pub output_file: Option<std::path::PathBuf>,
 
     /// Sort the output. Collects every match in memory first (nothing is
     /// printed until the input is read); --limit then keeps the first N after sorting
@@ -118,6 +124,8 @@ pub struct QueryArgs {
 const FLUSH_AT: usize = 1 << 20;
 
 struct Shared {
+    /// stdout or --output-file; taken by `run` at the end to finish it.
+    out: Mutex<Option<Output>>,
     filter: Filter,
     sort: bool,
     limit: Option<u64>,
@@ -131,9 +139,12 @@ impl Shared {
         if self.stop.load(Ordering::Relaxed) && self.write_error.lock().is_ok_and(|e| e.is_some()) {
             return;
         }
-        let r = {
-            let mut out = io::stdout().lock();
-            out.write_all(buf).and_then(|_| out.flush())
+        let r = match self.out.lock() {
+            Ok(mut o) => match o.as_mut() {
+                Some(out) => out.write_block(buf).and_then(|_| out.flush()),
+                None => Ok(()),
+            },
+            Err(_) => Err(io::Error::other("output lock poisoned")),
         };
         if let Err(e) = r {
             self.stop.store(true, Ordering::Relaxed);
@@ -243,6 +254,7 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
     };
     let sort = args.sort.is_some();
     let shared = Arc::new(Shared {
+        out: Mutex::new(Some(Output::open(args.output_file.as_deref())?)),
         filter,
         sort,
         limit: args.limit,
@@ -267,11 +279,15 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
         let mut held = std::mem::take(&mut proc.held);
         held.sort_unstable_by(|a, b| (a.start, &a.file, a.line).cmp(&(b.start, &b.file, b.line)));
         held.truncate(args.limit.unwrap_or(u64::MAX).min(usize::MAX as u64) as usize);
-        let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+        let mut buf = Vec::with_capacity(1 << 20);
         for h in &held {
-            out.write_all(&h.text)?;
+            buf.extend_from_slice(&h.text);
+            if buf.len() >= FLUSH_AT {
+                shared.write(&buf);
+                buf.clear();
+            }
         }
-        out.flush()?;
+        shared.write(&buf);
         if let Some(t) = &mut proc.timeline {
             // The timeline covers the printed records.
             for h in &held {
@@ -284,6 +300,9 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
     }
     if let Some(e) = shared.write_error.lock().ok().and_then(|mut e| e.take()) {
         return Err(e.into());
+    }
+    if let Some(out) = shared.out.lock().ok().and_then(|mut o| o.take()) {
+        out.finish()?;
     }
     if let Some(t) = &proc.timeline {
         let mut err = io::stderr().lock();

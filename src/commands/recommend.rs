@@ -1,8 +1,9 @@
 //! `flowscope recommend`: rules, their hits, and least-privilege proposals.
 //!
 //! JSON contract (`-o json`, `"version": 1`):
-//! - `window` {`start`, `end`} (epoch seconds, all logs read), `input` (the
-//!   summarize accounting).
+//! - `window` {`start`, `end`} (epoch seconds, the records analysed), `input`
+//!   (the summarize accounting, with `filtered`: records outside
+//!   `--since/--until`, left out of the analysis).
 //! - `rules`: every rule: `group_id`, `group_name`, `direction`, `protocol`
 //!   (AWS IpProtocol: `tcp`, `udp`, `icmp`, `icmpv6`, `-1` or a number),
 //!   `from_port`, `to_port`, one of `cidr` | `source_group_id` (the
@@ -41,11 +42,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::{locals_of, read_logs, Outcome};
+use super::{locals_of, read_logs, Filtered, Outcome, Windowed};
 use crate::aggregate::Aggregate;
 use crate::cli::{RecommendArgs, RecommendFormat};
-use crate::commands::summarize::{write_accounting, Window};
-use crate::engine::{Accounting, AccountingJson};
+use crate::commands::summarize::{write_accounting, InputJson, Window};
+use crate::engine::Accounting;
 use crate::inventory::{
     Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
 };
@@ -64,11 +65,15 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     }
     let mut out = Output::open(args.output_file.as_deref())?;
     let locals = Arc::new(locals_of(&inv));
-    let (run, outcome) = read_logs(&args.input, || Aggregate::new(Some(locals.clone())))?;
+    let window = super::window_filter(&args.window)?;
+    let (run, outcome) = read_logs(&args.input, || {
+        Windowed::new(Aggregate::new(Some(locals.clone())), window.clone())
+    })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
-    let summary = run.processor.finish();
+    let filtered = run.processor.filtered;
+    let summary = run.processor.inner.finish();
     crate::commands::summarize::warn_overflow(summary.overflow);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
@@ -98,8 +103,10 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
     }
     match args.output {
-        RecommendFormat::Table => write_table(&mut out, &inv, &analysis, &run.accounting)?,
-        RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting)?,
+        RecommendFormat::Table => {
+            write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?
+        }
+        RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting, filtered)?,
         RecommendFormat::Cli => write_cli(&mut out, &inv, &analysis)?,
         RecommendFormat::Cfn => write_cfn(&mut out, &inv, &analysis)?,
     }
@@ -201,7 +208,7 @@ fn ignored<'a>(flag: &str, given: &[PathBuf], files: impl IntoIterator<Item = &'
 struct JsonOut<'a> {
     version: u32,
     window: Option<Window>,
-    input: AccountingJson,
+    input: InputJson,
     rules: Vec<JsonRule>,
     recommendations: Vec<JsonRecommendation<'a>>,
     findings: JsonFindings<'a>,
@@ -318,7 +325,13 @@ fn target_parts(t: &RuleTarget) -> (Option<String>, Option<String>, Option<Strin
     }
 }
 
-fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting) -> Result<()> {
+fn write_json(
+    w: &mut dyn Write,
+    inv: &Inventory,
+    a: &Analysis,
+    acc: &Accounting,
+    filtered: Filtered,
+) -> Result<()> {
     let rules = a
         .rules
         .iter()
@@ -372,7 +385,10 @@ fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting
     let doc = JsonOut {
         version: 1,
         window: a.window.map(|(start, end)| Window { start, end }),
-        input: acc.to_json(),
+        input: InputJson {
+            accounting: acc.to_json(),
+            filtered,
+        },
         rules,
         recommendations,
         findings: JsonFindings {
@@ -393,7 +409,13 @@ fn write_json(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting
 
 // ---------------------------------------------------------------- table
 
-fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accounting) -> Result<()> {
+fn write_table(
+    w: &mut dyn Write,
+    inv: &Inventory,
+    a: &Analysis,
+    acc: &Accounting,
+    filtered: Filtered,
+) -> Result<()> {
     let changes = a
         .recommendations
         .iter()
@@ -656,7 +678,7 @@ fn write_table(w: &mut dyn Write, inv: &Inventory, a: &Analysis, acc: &Accountin
             ".".to_string()
         }
     )?;
-    write_accounting(w, acc)?;
+    write_accounting(w, acc, filtered)?;
     Ok(())
 }
 

@@ -100,9 +100,15 @@ pub struct ScansArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (atomically)
-    #[arg(long, value_name = "FILE")]
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
     pub output_file: Option<PathBuf>,
+
+    /// `aws ec2 describe-network-interfaces` JSON: name the sources and
+    /// the targets that were reached (role and group names) in the table
+    #[arg(long, value_name = "FILE")]
+    pub interfaces: Option<PathBuf>,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -116,6 +122,7 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         bail!("--min-ports, --min-targets and --max-cells must be at least 1");
     }
     let mut out = Output::open(args.output_file.as_deref())?;
+    let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
     let cfg = Arc::new(ScanConfig {
         window: args.window,
@@ -153,7 +160,7 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         OutputFormat::Csv => write_csv(&mut out, &findings)?,
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
-            write_table(&mut out, &findings, args, color)?;
+            write_table(&mut out, &findings, args, names.as_ref(), color)?;
         }
     }
     out.finish()?;
@@ -195,7 +202,18 @@ fn capped(n: usize, c: bool) -> String {
     format!("{}{}", thousands(n as u64), if c { "+" } else { "" })
 }
 
-fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) -> Result<()> {
+fn write_table(
+    w: &mut dyn Write,
+    f: &[Finding],
+    args: &ScansArgs,
+    names: Option<&super::InterfaceNames>,
+    color: bool,
+) -> Result<()> {
+    // `10.0.1.5 (ecs-task orders)` with --interfaces, for known addresses.
+    let named = |a: &String| match names.map(|n| n.name_of(a)) {
+        Some(n) if n != "-" => format!("{a} ({n})"),
+        _ => a.clone(),
+    };
     if f.is_empty() {
         writeln!(
             w,
@@ -230,7 +248,7 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
             })
             .collect();
         t.push(vec![
-            x.source.clone(),
+            named(&x.source),
             fmt_time(x.first_seen),
             fmt_time(x.last_seen),
             capped(x.distinct_ports, x.ports_capped),
@@ -273,7 +291,7 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
                 } else {
                     port_ranges(&x.accepted_ports)
                 },
-                list(&x.accepted_targets, 8)
+                list(&x.accepted_targets.iter().map(named).collect::<Vec<_>>(), 8)
             )?;
         }
         if x.unconfirmed > 0 {
@@ -286,8 +304,8 @@ fn write_table(w: &mut dyn Write, f: &[Finding], args: &ScansArgs, color: bool) 
     }
     writeln!(
         w,
-        "\n{} findings (≥ {} ports or ≥ {} targets within {}, ≥ {}% REJECTed)",
-        f.len(),
+        "\n{} (≥ {} ports or ≥ {} targets within {}, ≥ {}% REJECTed)",
+        report::count(f.len() as u64, "finding", "findings"),
         args.min_ports,
         args.min_targets,
         fmt_width(args.window),

@@ -2,8 +2,10 @@
 //!
 //! JSON contract (`-o json`, `"version": 1`):
 //! - `input`: `files`, `files_failed`, `lines`, `headers`, `records` (data
-//!   records aggregated), `nodata`, `skipdata`, `skipped` (reason → count),
-//!   `bytes_read`, `bytes_decompressed`. Identity: lines = headers +
+//!   records read), `nodata`, `skipdata`, `skipped` (reason → count),
+//!   `bytes_read`, `bytes_decompressed`, `filtered` (`records`, `nodata`,
+//!   `skipdata` outside `--since/--until`, left out of `rows` and
+//!   `interfaces`; zeros without a window). Identity: lines = headers +
 //!   records + nodata + skipdata + Σ skipped.
 //! - `window`: `start`, `end` (epoch seconds) or null.
 //! - `rows`: `interface_id` (null if the format has none), `direction`
@@ -12,7 +14,7 @@
 //!   (`ACCEPT`|`REJECT`, null if the format has no action), `flows`,
 //!   `packets`, `bytes`, `first_seen`, `last_seen`, `peers` (distinct),
 //!   `peers_exact` (false once over the exact cap: HyperLogLog estimate).
-//!   Σ `flows` = `input.records`.
+//!   Σ `flows` = `input.records` − `input.filtered.records`.
 //! - `interfaces`: per interface `records`, `nodata`, `skipdata`,
 //!   `first_seen`, `last_seen`, `addresses` and `address_source`.
 //! - `timeline` (only with `--bucket`, otherwise absent): `bucket_seconds`,
@@ -20,7 +22,7 @@
 //!   seconds, aligned to the epoch), `flows`, `packets`, `bytes`) and
 //!   `untimed` (records with no start or end time, in no bucket). It counts
 //!   the same data records as `rows` (not NODATA/SKIPDATA), by start time:
-//!   Σ `buckets[].flows` + `untimed` = `input.records`. CSV output has no
+//!   Σ `buckets[].flows` + `untimed` = `input.records` − `input.filtered.records`. CSV output has no
 //!   timeline (a note says so on stderr).
 
 use std::io::Write;
@@ -28,7 +30,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{read_logs, Outcome};
+use super::{read_logs, Filtered, Outcome, Windowed};
 use crate::aggregate::{Aggregate, Row, Summary};
 use crate::cli::SummarizeArgs;
 use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
@@ -60,40 +62,49 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         Some(p) => crate::commands::load_interfaces(&p)?,
         None => (None, Labels::new()),
     };
-    let (run, outcome) = read_logs(&args.input, || SummaryProc {
-        aggregate: Aggregate::new(locals.clone()),
-        timeline: args.bucket.map(Timeline::new),
+    let window = super::window_filter(&args.window)?;
+    let (run, outcome) = read_logs(&args.input, || {
+        Windowed::new(
+            SummaryProc {
+                aggregate: Aggregate::new(locals.clone()),
+                timeline: args.bucket.map(Timeline::new),
+            },
+            window.clone(),
+        )
     })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
+    let filtered = run.processor.filtered;
     let SummaryProc {
         aggregate,
         timeline,
-    } = run.processor;
+    } = run.processor.inner;
     let summary = aggregate.finish();
     warn_overflow(summary.overflow);
     match args.output {
         OutputFormat::Json => write_json(
             &mut out,
             &run.accounting,
+            filtered,
             &summary,
-            args.top,
+            args.limit,
             timeline.as_ref(),
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
                 eprintln!("flowscope: note: CSV output has no timeline (--bucket); use -o json or the table");
             }
-            write_csv(&mut out, &summary, args.top)?
+            write_csv(&mut out, &summary, args.limit)?
         }
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
             write_table(
                 &mut out,
                 &run.accounting,
+                filtered,
                 &summary,
-                args.top.unwrap_or(50),
+                args.limit.unwrap_or(50),
                 &labels,
                 color,
             )?;
@@ -156,7 +167,7 @@ fn by_flows(summary: &Summary) -> Vec<&Row> {
 #[derive(Serialize)]
 struct JsonOut<'a> {
     version: u32,
-    input: AccountingJson,
+    input: InputJson,
     /// Records folded into overflow rows by the memory cap.
     overflow_records: u64,
     window: Option<Window>,
@@ -164,6 +175,15 @@ struct JsonOut<'a> {
     interfaces: Vec<JsonInterface<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline: Option<TimelineJson>,
+}
+
+/// `input` in JSON: the accounting, and the records `--since/--until`
+/// left out (all zero without a window).
+#[derive(Serialize)]
+pub struct InputJson {
+    #[serde(flatten)]
+    pub accounting: AccountingJson,
+    pub filtered: Filtered,
 }
 
 /// Time window of the data.
@@ -228,6 +248,7 @@ fn json_row(r: &Row) -> JsonRow<'_> {
 fn write_json(
     w: &mut dyn Write,
     acc: &Accounting,
+    filtered: Filtered,
     s: &Summary,
     top: Option<usize>,
     timeline: Option<&Timeline>,
@@ -238,7 +259,10 @@ fn write_json(
     };
     let doc = JsonOut {
         version: 1,
-        input: acc.to_json(),
+        input: InputJson {
+            accounting: acc.to_json(),
+            filtered,
+        },
         overflow_records: s.overflow,
         window: s.window.map(|(start, end)| Window { start, end }),
         rows,
@@ -295,6 +319,7 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
 fn write_table(
     w: &mut dyn Write,
     acc: &Accounting,
+    filtered: Filtered,
     s: &Summary,
     top: usize,
     labels: &Labels,
@@ -341,7 +366,7 @@ fn write_table(
     if rows.len() > top {
         writeln!(
             w,
-            "… {} more rows (--top N to show more, -o json for all)",
+            "… {} more rows (-n N to show more, -o json for all)",
             rows.len() - top
         )?;
     }
@@ -367,14 +392,14 @@ fn write_table(
     writeln!(w)?;
     writeln!(
         w,
-        "Total: {} flows ({} accepted, {} rejected), {} packets, {} in {} rows over {} interfaces",
-        thousands(flows),
+        "Total: {} ({} accepted, {} rejected), {}, {} in {} over {}",
+        report::count(flows, "flow", "flows"),
         thousands(accepted),
         thousands(rejected),
-        thousands(packets),
+        report::count(packets, "packet", "packets"),
         human_bytes(bytes),
-        s.rows.len(),
-        s.interfaces.len()
+        report::count(s.rows.len() as u64, "row", "rows"),
+        report::count(s.interfaces.len() as u64, "interface", "interfaces")
     )?;
     if let Some((a, b)) = s.window {
         writeln!(
@@ -384,7 +409,7 @@ fn write_table(
             report::fmt_time(b)
         )?;
     }
-    write_accounting(w, acc)?;
+    write_accounting(w, acc, filtered)?;
     let unknown = s
         .rows
         .iter()
@@ -393,24 +418,42 @@ fn write_table(
     if unknown > 0 {
         writeln!(
             w,
-            "Note: {unknown} rows have direction 'unknown' (the interface's own address could not be told \
-             from its peer's); --interfaces network-interfaces.json resolves them."
+            "Note: {} direction 'unknown' (the interface's own address could not be told \
+             from its peer's); --interfaces network-interfaces.json resolves them.",
+            report::count(unknown as u64, "row has", "rows have")
         )?;
     }
     Ok(())
 }
 
-/// The input accounting in one or two lines.
-pub fn write_accounting(w: &mut dyn Write, acc: &Accounting) -> std::io::Result<()> {
+/// The input accounting in one or two lines. Records outside
+/// `--since/--until` are counted where they belong (records, NODATA,
+/// SKIPDATA: they were read and parsed) and then said to be outside:
+/// `Input: …: 40,000 records (1,200 outside --since/--until), …`.
+pub fn write_accounting(
+    w: &mut dyn Write,
+    acc: &Accounting,
+    filtered: Filtered,
+) -> std::io::Result<()> {
+    let outside = |n: u64| {
+        if n > 0 {
+            format!(" ({} outside --since/--until)", thousands(n))
+        } else {
+            String::new()
+        }
+    };
     write!(
         w,
-        "Input: {} ({} failed), {}: {}, {} NODATA, {} SKIPDATA, {}, {} skipped",
+        "Input: {} ({} failed), {}: {}{}, {} NODATA{}, {} SKIPDATA{}, {}, {} skipped",
         report::count(acc.files, "file", "files"),
         acc.files_failed,
         report::count(acc.lines, "line", "lines"),
         report::count(acc.records, "record", "records"),
+        outside(filtered.records),
         thousands(acc.nodata),
+        outside(filtered.nodata),
         thousands(acc.skipdata),
+        outside(filtered.skipdata),
         report::count(acc.headers, "header line", "header lines"),
         thousands(acc.skipped_total())
     )?;

@@ -66,16 +66,29 @@ pub struct TopArgs {
     pub metric: Metric,
 
     /// Show the first N (0: all)
-    #[arg(short = 'n', long = "top", value_name = "N", default_value_t = 20)]
+    #[arg(
+        short = 'n',
+        long = "limit",
+        alias = "top",
+        value_name = "N",
+        default_value_t = 20
+    )]
     pub n: usize,
 
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (atomically)
-    #[arg(long, value_name = "FILE")]
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
     pub output_file: Option<PathBuf>,
+
+    /// `aws ec2 describe-network-interfaces` JSON: a NAME column in the table
+    /// (role and group names of the interface, or of the interface owning
+    /// the address)
+    #[arg(long, value_name = "FILE")]
+    pub interfaces: Option<PathBuf>,
 
     /// Add a timeline: flows, packets and bytes per interval (30s, 5m, 1h, 1d)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -122,6 +135,16 @@ fn by_name(b: TopBy) -> (&'static str, &'static str) {
     }
 }
 
+fn singular(b: TopBy) -> &'static str {
+    match b {
+        TopBy::Src => "source",
+        TopBy::Dst => "destination",
+        TopBy::Eni => "interface",
+        TopBy::Port => "service port",
+        TopBy::Pair => "pair",
+    }
+}
+
 fn metric_name(m: Metric) -> &'static str {
     match m {
         Metric::Flows => "flows",
@@ -132,6 +155,7 @@ fn metric_name(m: Metric) -> &'static str {
 
 pub fn run(args: &TopArgs) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
+    let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
     let (run, outcome) = read_logs(&args.input, || {
         TopProc::new(filter.clone(), args.by, args.bucket)
@@ -185,9 +209,11 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
             let color = report::color_enabled(&out);
             let (title, plural) = by_name(args.by);
             let total = p.total.metric(args.metric).max(1);
-            let mut t = Table::new(&[
-                ("#", true),
-                (title, false),
+            let mut headers = vec![("#", true), (title, false)];
+            if names.is_some() {
+                headers.push(("NAME", false));
+            }
+            headers.extend([
                 ("FLOWS", true),
                 ("PACKETS", true),
                 ("BYTES", true),
@@ -195,10 +221,13 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                 ("FIRST SEEN", false),
                 ("LAST SEEN", false),
             ]);
+            let mut t = Table::new(&headers);
             for (i, r) in rows.iter().enumerate() {
-                t.push(vec![
-                    (i + 1).to_string(),
-                    r.label.clone(),
+                let mut row = vec![(i + 1).to_string(), r.label.clone()];
+                if let Some(n) = &names {
+                    row.push(n.name_of(&r.label));
+                }
+                row.extend([
                     thousands(r.stat.flows),
                     thousands(r.stat.packets),
                     human_bytes(r.stat.bytes),
@@ -209,12 +238,13 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                     fmt_opt_time(r.stat.first_seen),
                     fmt_opt_time(r.stat.last_seen),
                 ]);
+                t.push(row);
             }
             writeln!(
                 out,
-                "Top {} of {} {plural} by {}",
+                "Top {} of {} by {}",
                 rows.len(),
-                thousands(all as u64),
+                report::count(all as u64, singular(args.by), plural),
                 metric_name(args.metric)
             )?;
             t.write(&mut out, color)?;
@@ -223,9 +253,9 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
             }
             writeln!(
                 out,
-                "Total: {} flows, {} packets, {} matched, {} to {}",
-                thousands(p.total.flows),
-                thousands(p.total.packets),
+                "Total: {}, {}, {} matched, {} to {}",
+                report::count(p.total.flows, "flow", "flows"),
+                report::count(p.total.packets, "packet", "packets"),
                 human_bytes(p.total.bytes),
                 fmt_opt_time(p.total.first_seen),
                 fmt_opt_time(p.total.last_seen),
@@ -233,8 +263,12 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
             if p.without_key > 0 {
                 writeln!(
                     out,
-                    "Note: {} matching records have no {} (not ranked)",
-                    thousands(p.without_key),
+                    "Note: {} no {} (not ranked)",
+                    report::count(
+                        p.without_key,
+                        "matching record has",
+                        "matching records have"
+                    ),
                     title.to_lowercase()
                 )?;
             }

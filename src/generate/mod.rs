@@ -87,8 +87,10 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub single_file: bool,
 
-    /// Start of the time window, unix seconds (default 2025-11-20T00:00:00Z).
-    #[arg(long, value_name = "EPOCH", default_value_t = 1_763_596_800)]
+    /// Start of the time window (default 2025-11-20T00:00:00Z): RFC 3339, a
+    /// date, epoch seconds or milliseconds, or an age like 6h or 7d (that long before now).
+    #[arg(long, value_name = "TIME", default_value_t = 1_763_596_800,
+          value_parser = crate::investigate::parse::parse_time)]
     pub start: u64,
 
     /// Length of the time window in hours.

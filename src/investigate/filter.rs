@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
-use super::parse::{parse_action, parse_addr_range, parse_port_range, parse_protocol, parse_time};
+use super::parse::{
+    parse_action, parse_addr_range, parse_port_range, parse_protocol, parse_time, parse_until,
+};
 use crate::engine::RecordCtx;
 use crate::flowlog::format::Field;
 use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, LogStatus};
@@ -91,13 +93,16 @@ pub struct FilterArgs {
     pub action: Option<Action>,
 
     /// Records that end at or after this time: RFC 3339
-    /// (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00, 2025-11-20) or epoch seconds
+    /// (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00), a date (2025-11-20),
+    /// epoch seconds or milliseconds (13 digits), or an age (30m, 1h, 7d: that
+    /// long before now)
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub since: Option<u64>,
 
-    /// Records that start at or before this time (same forms as --since).
-    /// With --since: the records whose [start, end] overlaps the window
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// Records that start at or before this time (same forms as --since; a
+    /// date alone means the END of that day). With --since: the records
+    /// whose [start, end] overlaps the window
+    #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<u64>,
 
     /// VPC (vpc-id column, exact text); files whose format has no vpc-id match nothing

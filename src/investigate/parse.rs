@@ -9,41 +9,115 @@ use ipnet::IpNet;
 use crate::flowlog::record::{Action, Ip};
 use crate::report::days_from_civil;
 
-/// A time given as RFC 3339 (`2025-11-20T10:00:00Z`, `2025-11-20T12:00:00+02:00`,
-/// fractional seconds ignored), a date alone (`2025-11-20`, midnight UTC),
-/// a date and time without offset (taken as UTC), or epoch seconds.
+/// The forms `--since`, `--until` and `generate --start` accept, for
+/// messages and help.
+pub const TIME_FORMS: &str = "RFC 3339 (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00), a date (2025-11-20), \
+epoch seconds (1763632800) or milliseconds (1763632800000), or an age like 30m, 1h, 7d, 2w (that long before now)";
+
+/// A time as `--since` (and `generate --start`) takes it: RFC 3339
+/// (`2025-11-20T10:00:00Z`, `2025-11-20T12:00:00+02:00`, fractional seconds
+/// ignored), a date alone (`2025-11-20`: midnight UTC), a date and time
+/// without offset (taken as UTC), epoch seconds (up to 11 digits), epoch
+/// milliseconds (13 digits, as CloudWatch exports carry them), or an age
+/// (`30s`, `30m`, `1h`, `7d`, `2w`: that long before now).
 pub fn parse_time(s: &str) -> Result<u64, String> {
+    parse_time_at(s, now(), false)
+}
+
+/// A time as `--until` takes it: as `parse_time`, except that a date alone
+/// means the end of that day (23:59:59 UTC), so `--since D --until D` is
+/// the whole day D.
+pub fn parse_until(s: &str) -> Result<u64, String> {
+    parse_time_at(s, now(), true)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `parse_time` with the current time given (ages count back from `now`),
+/// and a date alone taken as the end of its day when `end_of_day`.
+pub fn parse_time_at(s: &str, now: u64, end_of_day: bool) -> Result<u64, String> {
     let s = s.trim();
-    let bad =
-        || format!("'{s}' is not a time: use RFC 3339 like 2025-11-20T10:00:00Z, or epoch seconds");
+    let bad = || format!("'{s}' is not a time: use {TIME_FORMS}");
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<u64>().map_err(|_| bad());
+        return match s.len() {
+            // Seconds until the year 5138.
+            1..=11 => s.parse::<u64>().map_err(|_| bad()),
+            13 => s.parse::<u64>().map(|ms| ms / 1000).map_err(|_| bad()),
+            n => Err(format!(
+                "'{s}': {n} digits are neither epoch seconds (up to 11) nor milliseconds (13)"
+            )),
+        };
     }
+    if let Some(age) = parse_age(s) {
+        return now
+            .checked_sub(age?)
+            .ok_or_else(|| format!("'{s}' reaches back before 1970"));
+    }
+    let secs = parse_rfc3339(s).ok_or_else(bad)?;
+    // A date alone: its last second when it ends a window.
+    Ok(if end_of_day && s.len() == 10 {
+        secs + 86_399
+    } else {
+        secs
+    })
+}
+
+/// An age: digits and one unit of s, m, h, d, w. None when `s` has not
+/// that shape; Some(Err) when it has but overflows.
+fn parse_age(s: &str) -> Option<Result<u64, String>> {
+    let unit = s.chars().last()?;
+    let digits = &s[..s.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    Some(
+        digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(mult))
+            .ok_or_else(|| format!("'{s}' is too long ago")),
+    )
+}
+
+/// RFC 3339, a date alone, or a date and time without offset, as epoch seconds.
+fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
-        let t = b.get(r).ok_or_else(bad)?;
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let t = b.get(r)?;
         if t.is_empty() || !t.iter().all(|c| c.is_ascii_digit()) {
-            return Err(bad());
+            return None;
         }
-        std::str::from_utf8(t).unwrap().parse().map_err(|_| bad())
+        std::str::from_utf8(t).ok()?.parse().ok()
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(bad());
+        return None;
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
-        return Err(bad());
+        return None;
     }
     let days = days_from_civil(year as i64, month, day);
     if days < 0 {
-        return Err(bad());
+        return None;
     }
     let mut secs = days as u64 * 86400;
     if b.len() == 10 {
-        return Ok(secs);
+        return Some(secs);
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
-        return Err(bad());
+        return None;
     }
     let (h, m) = (num(11..13)?, num(14..16)?);
     let mut i = 16;
@@ -59,7 +133,7 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         }
     }
     if h > 23 || m > 59 || sec > 60 {
-        return Err(bad());
+        return None;
     }
     secs += (h * 3600 + m * 60 + sec.min(59)) as u64;
     let offset: i64 = match &b[i..] {
@@ -67,7 +141,7 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
             let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
             if oh > 23 || om > 59 {
-                return Err(bad());
+                return None;
             }
             let o = (oh * 3600 + om * 60) as i64;
             if *sign == b'+' {
@@ -76,10 +150,10 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
                 -o
             }
         }
-        _ => return Err(bad()),
+        _ => return None,
     };
     let t = secs as i64 - offset;
-    u64::try_from(t).map_err(|_| bad())
+    u64::try_from(t).ok()
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -208,6 +282,33 @@ mod tests {
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Issue 16/17: 13-digit epochs are milliseconds (CloudWatch), not a
+    /// year-57856 window; ages count back from now; a date alone as the
+    /// end of a window is the end of that day.
+    #[test]
+    fn millisecond_epochs_ages_and_end_of_day() {
+        assert_eq!(parse_time("1763613900000"), Ok(1763613900));
+        assert_eq!(parse_time("1763613900999"), Ok(1763613900));
+        assert_eq!(parse_time("0"), Ok(0));
+        for ambiguous in ["176361390000", "17636139000000", "1763613900000000"] {
+            let e = parse_time(ambiguous).unwrap_err();
+            assert!(e.contains("neither epoch seconds"), "{e}");
+        }
+        let now = 1_763_632_800;
+        assert_eq!(parse_time_at("1h", now, false), Ok(now - 3600));
+        assert_eq!(parse_time_at("30m", now, false), Ok(now - 1800));
+        assert_eq!(parse_time_at("7d", now, false), Ok(now - 7 * 86400));
+        assert_eq!(parse_time_at("2w", now, true), Ok(now - 14 * 86400));
+        assert_eq!(parse_time_at("45s", now, false), Ok(now - 45));
+        assert!(parse_time_at("100000d", now, false).is_err());
+        assert!(parse_time_at("1y", now, false).is_err());
+        assert!(parse_time_at("h", now, false).is_err());
+        assert_eq!(parse_until("2025-11-20"), Ok(1763596800 + 86399));
+        assert_eq!(parse_until("2025-11-20T00:00:00Z"), Ok(1763596800));
+        assert_eq!(parse_until("1763596800"), Ok(1763596800));
+        assert_eq!(parse_time("2025-11-20"), Ok(1763596800));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Output plumbing shared by every command: the output target (stdout or
-//! a file written atomically), aligned tables, and value formatting.
+//! a file, see `output`), colour, aligned tables, and value formatting.
 //! Reporters only format; they never compute.
 
-use std::fs;
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+mod output;
 
-use anyhow::{Context, Result};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
 /// Output formats a command can emit (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,80 +20,39 @@ pub enum OutputFormat {
     Csv,
 }
 
-/// Writes to stdout, or to a file through a temporary file renamed into
-/// place at the end, so an interrupted run never leaves half a report.
-pub struct Output {
-    target: Option<(PathBuf, PathBuf)>,
-    writer: Box<dyn Write>,
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    #[default]
+    Auto,
+    /// Always (even into a pipe or a file)
+    Always,
+    /// Never
+    Never,
 }
 
-impl Output {
-    /// Opens the target up front so a bad path fails before any work.
-    pub fn open(path: Option<&Path>) -> Result<Output> {
-        match path {
-            None => Ok(Output {
-                target: None,
-                writer: Box::new(io::BufWriter::new(io::stdout().lock())),
-            }),
-            Some(p) => {
-                let dir = p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let name = p
-                    .file_name()
-                    .context("--output-file needs a file name")?
-                    .to_string_lossy();
-                let tmp = dir.join(format!(".{}.flowscope-tmp-{}", name, std::process::id()));
-                let f = fs::File::create(&tmp)
-                    .with_context(|| format!("cannot create {}", tmp.display()))?;
-                Ok(Output {
-                    target: Some((tmp, p.to_path_buf())),
-                    writer: Box::new(io::BufWriter::new(f)),
-                })
-            }
-        }
-    }
+/// The `--color` choice of this run (set once by `run`).
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
-    /// True when writing to a terminal (for colour).
-    pub fn is_terminal(&self) -> bool {
-        self.target.is_none() && io::stdout().is_terminal()
-    }
-
-    /// Flushes and, for a file, renames it into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.writer.flush()?;
-        // Close the file before renaming it.
-        drop(std::mem::replace(&mut self.writer, Box::new(io::sink())));
-        if let Some((tmp, dst)) = self.target.take() {
-            fs::rename(&tmp, &dst).with_context(|| format!("cannot write {}", dst.display()))?;
-        }
-        Ok(())
-    }
+/// Records the `--color` choice; later calls are ignored.
+pub fn set_color_choice(c: ColorChoice) {
+    let _ = COLOR.set(c);
 }
 
-impl Drop for Output {
-    fn drop(&mut self) {
-        if let Some((tmp, _)) = &self.target {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-/// True when colour may be used on stdout.
+/// True when colour may be used on this output: `--color always`, or
+/// `auto` on a terminal without NO_COLOR (any value, as no-color.org
+/// says) and with a TERM other than `dumb`.
 pub fn color_enabled(out: &Output) -> bool {
-    out.is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            out.is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 /// A simple aligned table: right-aligns columns whose header is flagged.
@@ -118,16 +78,62 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// Writes the table; on a terminal (see `fit_width`) narrowed to its
+    /// width unless `--wide`.
     pub fn write(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.0.len()).collect();
+        self.write_fit(w, color, fit_width())
+    }
+
+    /// Writes the table within `width` columns when given: the widest
+    /// text columns are narrowed first (never below their title or 8
+    /// characters) and their long cells end in `…`; numbers are never cut.
+    pub fn write_fit(
+        &self,
+        w: &mut dyn Write,
+        color: bool,
+        width: Option<usize>,
+    ) -> io::Result<()> {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.0.chars().count()).collect();
         for r in &self.rows {
             for (i, c) in r.iter().enumerate() {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
+        if let Some(max) = width {
+            let floor: Vec<usize> = self
+                .headers
+                .iter()
+                .map(|h| {
+                    if h.1 {
+                        usize::MAX
+                    } else {
+                        h.0.chars().count().max(8)
+                    }
+                })
+                .collect();
+            let mut total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            while total > max {
+                // The widest column that may still shrink.
+                let Some(i) = (0..widths.len())
+                    .filter(|&i| !self.headers[i].1 && widths[i] > floor[i])
+                    .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)))
+                else {
+                    break;
+                };
+                widths[i] -= 1;
+                total -= 1;
+            }
+        }
         let line = |cells: Vec<&str>| -> String {
             let mut s = String::new();
             for (i, c) in cells.iter().enumerate() {
+                let cut;
+                let c = if c.chars().count() > widths[i] {
+                    cut = ellipsize(c, widths[i]);
+                    cut.as_str()
+                } else {
+                    c
+                };
                 let pad = widths[i].saturating_sub(c.chars().count());
                 if i > 0 {
                     s.push_str("  ");
@@ -155,6 +161,63 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// The first `width - 1` characters of `s` and `…`.
+fn ellipsize(s: &str, width: usize) -> String {
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Set by `--wide`: tables are never narrowed.
+static WIDE: AtomicBool = AtomicBool::new(false);
+/// The terminal's width when stdout is the output and a terminal (0: none).
+static FIT: AtomicUsize = AtomicUsize::new(0);
+
+/// Records `--wide`.
+pub fn set_wide(yes: bool) {
+    WIDE.store(yes, Ordering::Relaxed);
+}
+
+/// The width tables must fit: the terminal's, when the output is stdout on
+/// a terminal and `--wide` is not given; None otherwise (a pipe or a file
+/// gets every character).
+pub fn fit_width() -> Option<usize> {
+    if WIDE.load(Ordering::Relaxed) {
+        return None;
+    }
+    match FIT.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// Called by `Output::open`: tables fit the terminal only on stdout.
+pub(crate) fn set_fit_terminal(on_terminal: bool) {
+    FIT.store(
+        if on_terminal { terminal_columns() } else { 0 },
+        Ordering::Relaxed,
+    );
+}
+
+/// Columns of the terminal on stdout: $COLUMNS, else TIOCGWINSZ; 0 if unknown.
+fn terminal_columns() -> usize {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+    {
+        return n;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ fills a winsize; a zeroed one is valid input.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0 {
+            return ws.ws_col as usize;
+        }
+    }
+    0
 }
 
 /// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -260,6 +323,42 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
+    }
+
+    #[test]
+    fn tables_fit_a_width_by_cutting_text_not_numbers() {
+        let mut t = Table::new(&[("NAME", false), ("ROLE", false), ("FLOWS", true)]);
+        t.push(vec![
+            "eni-0123456789abcdef0".into(),
+            "ecs-task retail-store-orders,retail-store-common".into(),
+            "1,234,567".into(),
+        ]);
+        let mut wide = Vec::new();
+        t.write_fit(&mut wide, false, None).unwrap();
+        let wide = String::from_utf8(wide).unwrap();
+        assert!(wide.contains("retail-store-common"));
+        let mut out = Vec::new();
+        t.write_fit(&mut out, false, Some(55)).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for l in out.lines() {
+            assert!(l.chars().count() <= 55, "{l:?}");
+        }
+        assert!(out.contains('…') && out.contains("1,234,567"), "{out}");
+        assert!(
+            out.contains("eni-0123456789abcdef0"),
+            "the narrower column is cut last: {out}"
+        );
+        // Too narrow for the floors: cut to them, never below.
+        let mut out = Vec::new();
+        t.write_fit(&mut out, false, Some(5)).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("eni-012…  ecs-tas…  1,234,567"),
+            "{out}"
+        );
     }
 
     #[test]
