@@ -35,6 +35,7 @@ pub use patch::deny_all_egress;
 const SG_TYPE: &str = "AWS::EC2::SecurityGroup";
 const INGRESS_TYPE: &str = "AWS::EC2::SecurityGroupIngress";
 const EGRESS_TYPE: &str = "AWS::EC2::SecurityGroupEgress";
+const VPC_TYPE: &str = "AWS::EC2::VPC";
 
 /// A loaded template.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +47,9 @@ pub struct Template {
     pub groups: Vec<TemplateGroup>,
     /// Non-fatal problems (unresolved group ids, ...).
     pub warnings: Vec<String>,
+    /// Rules whose `CidrIp`/`CidrIpv6` is an intrinsic (a parameter, an import, ...) that the
+    /// live group's rules resolve unambiguously.
+    live_cidrs: HashMap<RuleLocation, IpNet>,
 }
 
 /// One `AWS::EC2::SecurityGroup` resource.
@@ -317,12 +321,15 @@ impl Template {
                 group_id,
             });
         }
-        Ok(Template {
+        let mut t = Template {
             value,
             path: path.to_path_buf(),
             groups,
             warnings,
-        })
+            live_cidrs: HashMap::new(),
+        };
+        t.live_cidrs = live::intrinsic_cidrs(&t, live);
+        Ok(t)
     }
 
     pub(super) fn group_by_logical(&self, lid: &str) -> Option<&TemplateGroup> {

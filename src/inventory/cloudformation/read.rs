@@ -1,10 +1,11 @@
 //! Reading rules out of a template and finding where a live rule is written.
 
+use ipnet::IpNet;
 use serde_json::{json, Value};
 
 use super::{
     inline_key, string_value, RuleLocation, RuleSpec, Template, TemplateRule, TemplateTarget,
-    EGRESS_TYPE, INGRESS_TYPE, SG_TYPE,
+    EGRESS_TYPE, INGRESS_TYPE, SG_TYPE, VPC_TYPE,
 };
 use crate::inventory::security_group::{normalize_ports, parse_cidr};
 use crate::inventory::{Protocol, Rule, RuleDirection, RuleTarget};
@@ -12,7 +13,7 @@ use crate::inventory::{Protocol, Rule, RuleDirection, RuleTarget};
 impl Template {
     /// `Ref X` / `Fn::GetAtt [X, GroupId]` / `"X.GroupId"` → (logical id if X is a template
     /// group, live id); a literal string → (None, literal).
-    fn resolve_group_ref(&self, v: &Value) -> Option<(Option<String>, Option<String>)> {
+    pub(super) fn resolve_group_ref(&self, v: &Value) -> Option<(Option<String>, Option<String>)> {
         let lid = match v {
             Value::String(s) => return Some((None, Some(s.clone()))),
             Value::Object(o) if o.len() == 1 => {
@@ -105,10 +106,13 @@ impl Template {
                             TemplateTarget::Unresolved(v.clone())
                         }
                     },
-                    other => {
-                        unresolved.push(format!("{field} is an intrinsic"));
-                        TemplateTarget::Unresolved(other.clone())
-                    }
+                    other => match self.vpc_cidr(other).filter(|_| field == "CidrIp") {
+                        Some(n) => TemplateTarget::Cidr(n),
+                        None => {
+                            unresolved.push(intrinsic_cidr(field));
+                            TemplateTarget::Unresolved(other.clone())
+                        }
+                    },
                 });
             }
         }
@@ -173,6 +177,51 @@ impl Template {
     /// Every rule written in the template (plus the implicit allow-all egress of group
     /// resources without `SecurityGroupEgress`), in template order.
     pub fn rules(&self) -> Vec<(RuleLocation, TemplateRule)> {
+        let mut out = self.written_rules();
+        // intrinsic CIDRs that the live group data resolves (see `live::intrinsic_cidrs`)
+        for (loc, r) in &mut out {
+            if let Some(n) = self.live_cidrs.get(loc) {
+                let field = if n.addr().is_ipv4() {
+                    "CidrIp"
+                } else {
+                    "CidrIpv6"
+                };
+                r.target = TemplateTarget::Cidr(*n);
+                r.unresolved.retain(|u| *u != intrinsic_cidr(field));
+            }
+        }
+        out
+    }
+
+    /// The CIDR of `Fn::GetAtt [Vpc, CidrBlock]` (or `"Vpc.CidrBlock"`) when `Vpc` is an
+    /// `AWS::EC2::VPC` of this template with a literal `CidrBlock`. CDK writes "from the VPC"
+    /// rules this way; without it such a rule would look absent from the template.
+    fn vpc_cidr(&self, v: &Value) -> Option<IpNet> {
+        let Value::Object(o) = v else {
+            return None;
+        };
+        if o.len() != 1 {
+            return None;
+        }
+        let vpc = match o.get("Fn::GetAtt")? {
+            Value::Array(a) if a.len() == 2 && a[1].as_str() == Some("CidrBlock") => {
+                a[0].as_str()?
+            }
+            Value::String(s) => s.strip_suffix(".CidrBlock")?,
+            _ => return None,
+        };
+        let res = self.resources()?.get(vpc)?;
+        if string_value(res.get("Type")) != Some(VPC_TYPE) {
+            return None;
+        }
+        let cidr = string_value(res.get("Properties")?.get("CidrBlock"))?;
+        parse_cidr(cidr, "CidrBlock")
+            .ok()
+            .filter(|n| n.addr().is_ipv4())
+    }
+
+    /// The rules as written, intrinsic CIDRs unresolved by live data.
+    pub(super) fn written_rules(&self) -> Vec<(RuleLocation, TemplateRule)> {
         let mut out = Vec::new();
         let Some(resources) = self.resources() else {
             return out;
@@ -291,7 +340,7 @@ fn port_bounds(p: Protocol, from: Option<u16>, to: Option<u16>) -> (u16, u16) {
     }
 }
 
-fn rule_matches(
+pub(super) fn rule_matches(
     r: &TemplateRule,
     group_id: &str,
     direction: RuleDirection,
@@ -326,4 +375,9 @@ fn rule_matches(
         ) => live.as_deref() == Some(g.as_str()) || logical_id.as_deref() == Some(g.as_str()),
         _ => false,
     }
+}
+
+/// The unresolved-field reason of a `CidrIp`/`CidrIpv6` written as an intrinsic.
+pub(super) fn intrinsic_cidr(field: &str) -> String {
+    format!("{field} is an intrinsic")
 }

@@ -198,23 +198,30 @@ fn patch_replace_inline_with_group_refs() {
         at: loc,
         with: specs,
     }]);
+    // The CIDR stays inline, in place; the group reference becomes a standalone
+    // resource right after the group (an inline one could close a dependency cycle).
     let ing = p["Resources"]["Web"]["Properties"]["SecurityGroupIngress"]
         .as_array()
         .unwrap();
-    assert_eq!(ing.len(), 3);
+    assert_eq!(ing.len(), 2);
+    assert_eq!(ing[0]["CidrIp"], json!("10.0.0.0/8"));
     assert_eq!(
-        ing[0]["SourceSecurityGroupId"],
-        json!({"Fn::GetAtt": ["App", "GroupId"]})
-    );
-    assert_eq!(ing[0]["Description"], json!("from app"));
-    assert_eq!(ing[1]["CidrIp"], json!("10.0.0.0/8"));
-    assert_eq!(
-        ing[2],
+        ing[1],
         t.value["Resources"]["Web"]["Properties"]["SecurityGroupIngress"][1]
+    );
+    let keys: Vec<_> = p["Resources"].as_object().unwrap().keys().collect();
+    assert_eq!(keys[..2], ["Web", "WebFromAppTcp443"]);
+    assert_eq!(
+        p["Resources"]["WebFromAppTcp443"],
+        json!({"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+            "GroupId": {"Fn::GetAtt": ["Web", "GroupId"]},
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "SourceSecurityGroupId": {"Fn::GetAtt": ["App", "GroupId"]},
+            "Description": "from app"}})
     );
     // everything else untouched
     assert_eq!(
-        resources_except(&p, &["Web"]),
+        resources_except(&p, &["Web", "WebFromAppTcp443"]),
         resources_except(&t.value, &["Web"])
     );
     assert_eq!(p["Parameters"], t.value["Parameters"]);
@@ -332,7 +339,7 @@ fn patch_standalone_and_adds() {
             "Bucket",
             "AppFromVpn",
             "AppFromVpn1",
-            "FlowscopeIngresssgother"
+            "sgotherFromWebAll"
         ]
     );
     assert_eq!(r["AppFromVpn"]["Condition"], json!("C"));
@@ -347,7 +354,7 @@ fn patch_standalone_and_adds() {
         json!(5432)
     );
     assert_eq!(
-        r["FlowscopeIngresssgother"]["Properties"],
+        r["sgotherFromWebAll"]["Properties"],
         json!({"GroupId": "sg-other", "IpProtocol": "-1", "SourceSecurityGroupId": {"Fn::GetAtt": ["Web", "GroupId"]}})
     );
     assert_eq!(r["Bucket"], t.value["Resources"]["Bucket"]);
