@@ -332,6 +332,45 @@ impl Template {
         Ok(t)
     }
 
+    /// Why `-o cfn` can change nothing in this template: it defines no security group and
+    /// no standalone rule, or none of its groups is one of `live` (another stack, account or
+    /// region, or groups renamed since). `None` when at least one group matches.
+    pub fn match_problem(&self, live: &[SecurityGroup]) -> Option<String> {
+        let path = self.path.display();
+        let rules = self.rules();
+        let standalone = rules
+            .iter()
+            .filter(|(l, _)| matches!(l, RuleLocation::Resource { .. }))
+            .count();
+        if self.groups.is_empty() && standalone == 0 {
+            return Some(format!(
+                "{path} defines no AWS::EC2::SecurityGroup and no AWS::EC2::SecurityGroupIngress/Egress resource"
+            ));
+        }
+        let known = |id: &str| live.iter().any(|g| g.group_id == id);
+        let matched = self
+            .groups
+            .iter()
+            .filter_map(|g| g.group_id.as_deref())
+            .chain(rules.iter().filter_map(|(_, r)| r.group_id.as_deref()))
+            .any(known);
+        if matched {
+            return None;
+        }
+        let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
+        Some(format!(
+            "none of the {} and {} of {path} matches a group of the inventory ({}), so there \
+             is nothing to patch. Template groups are matched \
+             by the aws:cloudformation:logical-id tag, a literal GroupName or a \
+             <stack>-<LogicalId>-<suffix> name; check that the template and the inventory are of \
+             the same stack, account and region, or give --stack-resources FILE (aws cloudformation \
+             describe-stack-resources)",
+            n(self.groups.len(), "security group"),
+            n(standalone, "standalone rule"),
+            n(live.len(), "group"),
+        ))
+    }
+
     pub(super) fn group_by_logical(&self, lid: &str) -> Option<&TemplateGroup> {
         self.groups.iter().find(|g| g.logical_id == lid)
     }
