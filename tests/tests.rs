@@ -2,6 +2,7 @@
 
 mod util;
 
+mod cfn;
 mod damaged;
 mod generate;
 mod inventory;
