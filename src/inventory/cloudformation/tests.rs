@@ -410,3 +410,197 @@ fn bad_templates() {
         },
     }]);
 }
+
+fn rule(group: &str, dir: RuleDirection, port: u16, target: RuleTarget) -> Rule {
+    Rule {
+        group_id: group.into(),
+        direction: dir,
+        protocol: Protocol::TCP,
+        from_port: Some(port),
+        to_port: Some(port),
+        icmp_type: None,
+        icmp_code: None,
+        target,
+        description: None,
+        rule_id: None,
+    }
+}
+
+fn cidr(s: &str) -> RuleTarget {
+    RuleTarget::Cidr(s.parse().unwrap())
+}
+
+/// A group with an ingress rule whose CidrIp is `source`, and a VPC.
+fn vpc_template(source: Value, vpc_cidr: Value) -> Value {
+    json!({"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": vpc_cidr}},
+        "Ep": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupName": "ep",
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": source}]}}
+    }})
+}
+
+#[test]
+fn vpc_cidr_block_resolves_from_the_template() {
+    // No live data at all: the VPC's literal CidrBlock is enough.
+    for source in [
+        json!({"Fn::GetAtt": ["Vpc", "CidrBlock"]}),
+        json!({"Fn::GetAtt": "Vpc.CidrBlock"}),
+    ] {
+        let v = vpc_template(source, json!("10.1.0.0/16"));
+        let t = Template::from_value(v, Path::new("t.json"), &[], &HashMap::new()).unwrap();
+        let (_, r) = &t.rules()[0];
+        assert_eq!(
+            r.target,
+            TemplateTarget::Cidr("10.1.0.0/16".parse().unwrap())
+        );
+        assert!(r.unresolved.is_empty(), "{:?}", r.unresolved);
+    }
+    // Another attribute, or a resource that is not a VPC: unresolved.
+    for source in [
+        json!({"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}),
+        json!({"Fn::GetAtt": ["Ep", "CidrBlock"]}),
+    ] {
+        let v = vpc_template(source, json!("10.1.0.0/16"));
+        let t = Template::from_value(v, Path::new("t.json"), &[], &HashMap::new()).unwrap();
+        assert!(matches!(
+            t.rules()[0].1.target,
+            TemplateTarget::Unresolved(_)
+        ));
+    }
+}
+
+#[test]
+fn intrinsic_cidr_resolves_through_the_live_group_only_when_unambiguous() {
+    let v = vpc_template(
+        json!({"Fn::GetAtt": ["Vpc", "CidrBlock"]}),
+        json!({"Ref": "VpcCidr"}),
+    );
+    let ing = RuleDirection::Ingress;
+    let live = |rules: Vec<Rule>| SecurityGroup {
+        group_id: "sg-ep".into(),
+        group_name: "ep".into(),
+        rules,
+        ..Default::default()
+    };
+    let resolve = |g: SecurityGroup| {
+        let t = Template::from_value(v.clone(), Path::new("t.json"), &[g], &HashMap::new());
+        t.unwrap().rules()[0].1.target.clone()
+    };
+    // one live rule of that shape (the other port does not count): resolved
+    let one = live(vec![
+        rule("sg-ep", ing, 443, cidr("10.2.0.0/16")),
+        rule("sg-ep", ing, 80, cidr("10.9.0.0/16")),
+    ]);
+    assert_eq!(
+        resolve(one.clone()),
+        TemplateTarget::Cidr("10.2.0.0/16".parse().unwrap())
+    );
+    let t = Template::from_value(v.clone(), Path::new("t.json"), &[one], &HashMap::new()).unwrap();
+    let r = &t.rules()[0].1;
+    assert_eq!(r.to_rule().unwrap().target, cidr("10.2.0.0/16"));
+    // two candidates: which one the template means is unknown
+    let two = live(vec![
+        rule("sg-ep", ing, 443, cidr("10.2.0.0/16")),
+        rule("sg-ep", ing, 443, cidr("10.3.0.0/16")),
+    ]);
+    assert!(matches!(resolve(two), TemplateTarget::Unresolved(_)));
+    // an IPv6 rule does not stand for a CidrIp
+    let v6 = live(vec![rule("sg-ep", ing, 443, cidr("2001:db8::/56"))]);
+    assert!(matches!(resolve(v6), TemplateTarget::Unresolved(_)));
+}
+
+#[test]
+fn a_reference_to_the_same_group_stays_inline() {
+    // App's ingress from Web, narrowed to 443: no new dependency, so no new resource.
+    let t = template();
+    let p = t.patched(&[TemplateEdit::Replace {
+        at: RuleLocation::Inline {
+            logical_id: "App".into(),
+            direction: RuleDirection::Ingress,
+            index: 0,
+        },
+        with: vec![RuleSpec {
+            protocol: Protocol::TCP,
+            from_port: Some(443),
+            to_port: Some(443),
+            target: RuleTarget::Group {
+                group_id: "sg-web".into(),
+                user_id: None,
+            },
+            description: None,
+        }],
+    }]);
+    assert_eq!(
+        p["Resources"]["App"]["Properties"]["SecurityGroupIngress"],
+        json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "SourceSecurityGroupId": {"Fn::GetAtt": ["Web", "GroupId"]}}])
+    );
+    assert_eq!(
+        p["Resources"].as_object().unwrap().len(),
+        t.value["Resources"].as_object().unwrap().len()
+    );
+}
+
+#[test]
+fn standalone_egress_keeps_the_implicit_allow_all_closed() {
+    // Web has no SecurityGroupEgress (implicit allow-all) and a Condition.
+    let mut v = template().value;
+    v["Resources"]["Web"]["Condition"] = json!("Prod");
+    let live = vec![sg("sg-web", "web-sg"), sg("sg-app", "stack-App-1ABC")];
+    let t = Template::from_value(v, Path::new("t.json"), &live, &HashMap::new()).unwrap();
+    let to_app = RuleSpec {
+        protocol: Protocol::TCP,
+        from_port: Some(8080),
+        to_port: Some(8080),
+        target: RuleTarget::Group {
+            group_id: "sg-app".into(),
+            user_id: None,
+        },
+        description: None,
+    };
+    let replaced = t.patched(&[TemplateEdit::Replace {
+        at: RuleLocation::ImplicitEgress {
+            logical_id: "Web".into(),
+        },
+        with: vec![to_app.clone()],
+    }]);
+    let added = t.patched(&[TemplateEdit::Add {
+        group_id: "sg-web".into(),
+        direction: RuleDirection::Egress,
+        rule: to_app,
+    }]);
+    for p in [replaced, added] {
+        let r = p["Resources"].as_object().unwrap();
+        assert_eq!(
+            r["Web"]["Properties"]["SecurityGroupEgress"],
+            json!([deny_all_egress()])
+        );
+        assert_eq!(
+            r["WebToAppTcp8080"],
+            json!({"Type": "AWS::EC2::SecurityGroupEgress", "Condition": "Prod", "Properties": {
+                "GroupId": {"Fn::GetAtt": ["Web", "GroupId"]},
+                "IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
+                "DestinationSecurityGroupId": {"Fn::GetAtt": ["App", "GroupId"]}}})
+        );
+        assert_eq!(r.keys().nth(1).map(String::as_str), Some("WebToAppTcp8080"));
+    }
+}
+
+#[test]
+fn removing_a_standalone_rule_drops_it_from_depends_on() {
+    let mut v = template().value;
+    v["Resources"]["Bucket"]["DependsOn"] = json!(["AppFromVpn", "Web"]);
+    v["Resources"]["Other"] = json!({"Type": "AWS::SNS::Topic", "DependsOn": "ExtIngress"});
+    let t = Template::from_value(v, Path::new("t.json"), &[], &HashMap::new()).unwrap();
+    let remove = |lid: &str| TemplateEdit::Remove {
+        at: RuleLocation::Resource {
+            logical_id: lid.into(),
+            direction: RuleDirection::Ingress,
+        },
+    };
+    let p = t.patched(&[remove("AppFromVpn"), remove("ExtIngress")]);
+    let r = p["Resources"].as_object().unwrap();
+    assert!(!r.contains_key("AppFromVpn") && !r.contains_key("ExtIngress"));
+    assert_eq!(r["Bucket"]["DependsOn"], json!(["Web"]));
+    assert_eq!(r["Other"], json!({"Type": "AWS::SNS::Topic"}));
+}
