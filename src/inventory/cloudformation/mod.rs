@@ -13,7 +13,16 @@
 //!
 //! CloudFormation semantics respected by the patcher: an absent or empty `SecurityGroupEgress`
 //! means "allow all egress", so when edits leave a group's egress list empty, a placeholder rule
-//! that matches nothing (ICMP type 252 code 86 to 255.255.255.255/32) is written instead.
+//! that matches nothing (ICMP type 252 code 86 to 255.255.255.255/32) is written instead. A new
+//! rule that references a group is written as a standalone resource, never inline: inline
+//! references in both directions are a circular dependency CloudFormation refuses.
+//!
+//! A `CidrIp` written as an intrinsic is resolved when the template says what it is
+//! (`Fn::GetAtt [Vpc, CidrBlock]` of a VPC with a literal `CidrBlock`), or else when exactly one
+//! live rule can be the one meant (`live`).
+//!
+//! Modules: `live` maps template groups to live ids, `read` lists and finds rules,
+//! `patch` writes edits back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
