@@ -177,11 +177,16 @@ impl Template {
                 inline.push(self.spec_json(spec, direction));
                 continue;
             }
-            plan.new_rules.push(NewRule {
+            let rule = NewRule {
                 owner: Owner::Template(lid.to_string()),
                 direction,
                 spec: spec.clone(),
-            });
+            };
+            // Two edits can propose the same rule (two CIDR rules of a group both replaced by
+            // the same peer group); a second identical resource would fail to deploy.
+            if !plan.new_rules.iter().any(|r| r.same_rule(&rule)) {
+                plan.new_rules.push(rule);
+            }
         }
         inline
     }
@@ -322,6 +327,19 @@ struct NewRule {
     owner: Owner,
     direction: RuleDirection,
     spec: RuleSpec,
+}
+
+impl NewRule {
+    /// Same group, direction, protocol, ports and peer (descriptions aside).
+    fn same_rule(&self, other: &NewRule) -> bool {
+        let owner = |o: &Owner| match o {
+            Owner::Template(x) | Owner::Literal(x) => x.clone(),
+        };
+        let key = |s: &RuleSpec| (s.protocol, s.from_port, s.to_port, s.target.clone());
+        owner(&self.owner) == owner(&other.owner)
+            && self.direction == other.direction
+            && key(&self.spec) == key(&other.spec)
+    }
 }
 
 /// The edits sorted by where they go.

@@ -604,3 +604,38 @@ fn removing_a_standalone_rule_drops_it_from_depends_on() {
     assert_eq!(r["Bucket"]["DependsOn"], json!(["Web"]));
     assert_eq!(r["Other"], json!({"Type": "AWS::SNS::Topic"}));
 }
+
+#[test]
+fn the_same_new_group_rule_is_written_once() {
+    // Both Web ingress rules replaced by "tcp 443 from App": one resource, not two.
+    let t = template();
+    let from_app = |d: &str| RuleSpec {
+        protocol: Protocol::TCP,
+        from_port: Some(443),
+        to_port: Some(443),
+        target: RuleTarget::Group {
+            group_id: "sg-app".into(),
+            user_id: None,
+        },
+        description: Some(d.into()),
+    };
+    let at = |index| RuleLocation::Inline {
+        logical_id: "Web".into(),
+        direction: RuleDirection::Ingress,
+        index,
+    };
+    let p = t.patched(&[
+        TemplateEdit::Replace {
+            at: at(0),
+            with: vec![from_app("a")],
+        },
+        TemplateEdit::Replace {
+            at: at(1),
+            with: vec![from_app("b")],
+        },
+    ]);
+    let r = p["Resources"].as_object().unwrap();
+    let new: Vec<_> = r.keys().filter(|k| k.starts_with("WebFromApp")).collect();
+    assert_eq!(new, ["WebFromAppTcp443"]);
+    assert_eq!(r["Web"]["Properties"]["SecurityGroupIngress"], json!([]));
+}
