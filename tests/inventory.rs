@@ -560,10 +560,21 @@ fn retail_store_template() {
         orders["SecurityGroupIngress"][0]["CidrIp"],
         json!("10.0.0.0/16")
     );
+    // The group reference is a standalone egress resource right after the group (inline it
+    // could close a dependency cycle); the inline egress keeps only the match-nothing rule,
+    // so the implicit allow-all does not come back.
+    let new_rule =
+        "NetworkOrdersSecurityGroupA7D5A931ToNetworkOrdersRDSSecurityGroupD378DF87Tcp5432";
     assert_eq!(
-        orders["SecurityGroupEgress"][0]["DestinationSecurityGroupId"],
-        json!({"Fn::GetAtt": ["NetworkOrdersRDSSecurityGroupD378DF87", "GroupId"]})
+        patched["Resources"][new_rule],
+        json!({"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+            "GroupId": {"Fn::GetAtt": ["NetworkOrdersSecurityGroupA7D5A931", "GroupId"]},
+            "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+            "DestinationSecurityGroupId": {"Fn::GetAtt": ["NetworkOrdersRDSSecurityGroupD378DF87", "GroupId"]}}})
     );
+    let egress = orders["SecurityGroupEgress"].as_array().unwrap();
+    assert_eq!(egress.len(), 1);
+    assert_eq!(egress[0]["CidrIp"], json!("255.255.255.255/32"));
     assert_eq!(
         patched["Resources"]["NetworkOrdersRDSSecurityGroupD378DF87"]["Properties"]
             ["SecurityGroupIngress"],
@@ -572,7 +583,10 @@ fn retail_store_template() {
     // all other resources identical as values, and in the same order
     let before = t.value["Resources"].as_object().unwrap();
     let after = patched["Resources"].as_object().unwrap();
-    assert!(before.keys().eq(after.keys()));
+    let new_key = new_rule.to_string();
+    let mut expected: Vec<&String> = before.keys().collect();
+    expected.insert(1, &new_key);
+    assert!(after.keys().eq(expected));
     for (k, v) in before {
         if !k.starts_with("NetworkOrders") {
             assert_eq!(&after[k], v, "{k}");

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod cfn;
 mod cli;
 mod damaged;
 mod generate;

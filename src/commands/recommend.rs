@@ -63,6 +63,18 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     if args.output == RecommendFormat::Cfn && inv.template.is_none() {
         bail!("-o cfn needs a CloudFormation template: --template FILE (or template.json in the directory)");
     }
+    // A template of another stack would come out unchanged: say so, exit 1 (as for data
+    // that cannot be used), before reading any log.
+    if let Some(problem) = inv
+        .template
+        .as_ref()
+        .and_then(|t| t.match_problem(&inv.groups))
+    {
+        if args.output == RecommendFormat::Cfn {
+            eprintln!("flowscope: error: -o cfn: {problem}");
+            return Ok(Outcome::DataErrors);
+        }
+    }
     let mut out = Output::open(args.output_file.as_deref())?;
     let locals = Arc::new(locals_of(&inv));
     let window = super::window_filter(&args.window)?;
