@@ -260,8 +260,8 @@ impl InterfaceNames {
             .map(|d| d.join("security-groups.json"))
             .filter(|g| g.is_file());
         let inv = crate::inventory::Inventory::load(&crate::inventory::InventoryPaths {
-            interfaces: Some(path.to_path_buf()),
-            groups,
+            interfaces: vec![path.to_path_buf()],
+            groups: groups.into_iter().collect(),
             ..Default::default()
         })
         .with_context(|| format!("--interfaces {}", path.display()))?;
