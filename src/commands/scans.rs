@@ -126,7 +126,10 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         attempt_cap: DEFAULT_ATTEMPT_CAP,
         max_cells: args.max_cells,
     });
-    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter, cfg))?;
+    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
+    for d in filter.diagnostics() {
+        eprintln!("flowscope: warning: {d}");
+    }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }

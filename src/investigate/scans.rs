@@ -167,11 +167,38 @@ impl Tally {
     fn total(&self) -> u64 {
         self.accepted + self.rejected + self.unconfirmed + self.other
     }
+
+    /// Mostly REJECTed, as `--min-reject-pct` asks.
+    fn qualifies(&self, c: &ScanConfig) -> bool {
+        // Unconfirmed attempts say nothing about the target: left out.
+        let known = self.accepted + self.rejected + self.other;
+        if c.min_reject_pct == 0 {
+            self.total() > 0
+        } else {
+            known > 0 && self.rejected * 100 >= c.min_reject_pct * known
+        }
+    }
 }
 
-/// What one source did in one window.
+/// What one source did in one window. Most cells are ordinary clients
+/// that made one attempt (one port, one target): those are kept inline
+/// (`One`, about 80 bytes) and get their sets (`Big`) only with a second
+/// attempt. Before, every cell allocated three hash sets, about 1 KB for
+/// a one-record cell, so the default cap took over 1 GB.
+#[derive(Debug, Clone)]
+enum Cell {
+    One {
+        key: AttemptKey,
+        att: Att,
+        accept_records: u64,
+        reject_records: u64,
+    },
+    Many(Box<Big>),
+}
+
+/// A cell with more than one attempt.
 #[derive(Debug, Default, Clone)]
-struct Cell {
+struct Big {
     ports: HashSet<u16>,
     targets: HashSet<Ip>,
     ports_capped: bool,
@@ -190,12 +217,124 @@ struct Cell {
 }
 
 impl Cell {
-    fn new(t: u64) -> Cell {
-        Cell {
-            first: t,
-            last: t,
-            ..Default::default()
+    fn one(key: AttemptKey, att: Att, accept_records: u64, reject_records: u64) -> Cell {
+        Cell::One {
+            key,
+            att,
+            accept_records,
+            reject_records,
         }
+    }
+
+    /// Adds an attempt seen in `accept_records` ACCEPT and
+    /// `reject_records` REJECT records.
+    fn add(&mut self, k: AttemptKey, a: Att, acc: u64, rej: u64, c: &ScanConfig) {
+        match self {
+            Cell::One {
+                key,
+                att,
+                accept_records,
+                reject_records,
+            } if *key == k => {
+                att.bits |= a.bits;
+                att.first = att.first.min(a.first);
+                att.last = att.last.max(a.last);
+                *accept_records += acc;
+                *reject_records += rej;
+            }
+            Cell::One { .. } => {
+                let mut b = self.to_big(c);
+                b.add(k, a, acc, rej, c);
+                *self = Cell::Many(Box::new(b));
+            }
+            Cell::Many(b) => b.add(k, a, acc, rej, c),
+        }
+    }
+
+    fn merge(&mut self, o: &Cell, c: &ScanConfig) {
+        match o {
+            Cell::One {
+                key,
+                att,
+                accept_records,
+                reject_records,
+            } => self.add(*key, *att, *accept_records, *reject_records, c),
+            Cell::Many(ob) => {
+                if let Cell::One { .. } = self {
+                    *self = Cell::Many(Box::new(self.to_big(c)));
+                }
+                if let Cell::Many(b) = self {
+                    b.merge(ob, c);
+                }
+            }
+        }
+    }
+
+    /// The cell with its sets (a copy).
+    fn to_big(&self, c: &ScanConfig) -> Big {
+        match self {
+            Cell::One {
+                key,
+                att,
+                accept_records,
+                reject_records,
+            } => {
+                let mut b = Big {
+                    first: att.first,
+                    last: att.last,
+                    ..Default::default()
+                };
+                b.add(*key, *att, *accept_records, *reject_records, c);
+                b
+            }
+            Cell::Many(b) => (**b).clone(),
+        }
+    }
+
+    /// The attempts and their outcome bits.
+    fn attempts(&self) -> impl Iterator<Item = (&AttemptKey, &Att)> {
+        let (one, many) = match self {
+            Cell::One { key, att, .. } => (Some((key, att)), None),
+            Cell::Many(b) => (None, Some(b.attempts.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    /// Looks like an ordinary client: safe to drop under memory pressure.
+    fn is_small(&self) -> bool {
+        match self {
+            Cell::One { .. } => true,
+            Cell::Many(b) => b.is_small(),
+        }
+    }
+
+    fn qualifies(&self, c: &ScanConfig) -> bool {
+        match self {
+            Cell::One { key, att, .. } => {
+                let ports = key.1.is_some() as usize;
+                (ports >= c.min_ports || 1 >= c.min_targets) && {
+                    let mut t = Tally::default();
+                    t.add(outcome(att.bits), 1);
+                    t.qualifies(c)
+                }
+            }
+            Cell::Many(b) => b.qualifies(c),
+        }
+    }
+}
+
+impl Big {
+    /// Adds an attempt: its port and target, its outcome bits and records.
+    fn add(&mut self, k: AttemptKey, a: Att, acc: u64, rej: u64, c: &ScanConfig) {
+        if let Some(p) = k.1 {
+            self.add_port(p, c.set_cap);
+        }
+        self.add_target(k.0, c.set_cap);
+        self.add_attempt(k, a, c);
+        self.accept_records += acc;
+        self.reject_records += rej;
+        self.first = self.first.min(a.first);
+        self.last = self.last.max(a.last);
     }
 
     fn add_port(&mut self, p: u16, cap: usize) {
@@ -234,7 +373,7 @@ impl Cell {
         }
     }
 
-    fn merge(&mut self, o: &Cell, c: &ScanConfig) {
+    fn merge(&mut self, o: &Big, c: &ScanConfig) {
         for &p in &o.ports {
             self.add_port(p, c.set_cap);
         }
@@ -277,14 +416,7 @@ impl Cell {
         if self.ports.len() < c.min_ports && self.targets.len() < c.min_targets {
             return false;
         }
-        let t = self.tally();
-        // Unconfirmed attempts say nothing about the target: left out.
-        let known = t.accepted + t.rejected + t.other;
-        if c.min_reject_pct == 0 {
-            t.total() > 0
-        } else {
-            known > 0 && t.rejected * 100 >= c.min_reject_pct * known
-        }
+        self.tally().qualifies(c)
     }
 }
 
@@ -379,6 +511,9 @@ impl ScanProc {
     fn make_room(&mut self) {
         let before = self.cells.len();
         self.cells.retain(|_, c| !c.is_small());
+        // A table keeps its size after `retain`: give the memory back, so
+        // the cap bounds the sum over workers, not each worker's table.
+        self.cells.shrink_to_fit();
         let freed = before - self.cells.len();
         if freed > 0 {
             self.shared.pruned.store(true, Ordering::Relaxed);
@@ -426,7 +561,7 @@ impl ScanProc {
                 .iter()
                 .zip(&q)
                 .filter(|(_, &q)| !q)
-                .flat_map(|((_, c), _)| c.attempts.iter())
+                .flat_map(|((_, c), _)| c.attempts())
                 .filter(|(_, a)| is_routine_outcome(a.bits))
                 .map(|(k, _)| *k)
                 .collect();
@@ -436,11 +571,11 @@ impl ScanProc {
                     k += 1;
                     continue;
                 }
-                let mut run = wins[k].1.clone();
+                let mut run = wins[k].1.to_big(cfg);
                 let mut last = wins[k].0;
                 k += 1;
                 while k < wins.len() && q[k] && wins[k].0 == last + 1 {
-                    run.merge(wins[k].1, cfg);
+                    run.merge(&wins[k].1.to_big(cfg), cfg);
                     last = wins[k].0;
                     k += 1;
                 }
@@ -475,7 +610,7 @@ fn is_routine_outcome(bits: u8) -> bool {
 /// source (accepted or unconfirmed, to a (target, port) it also reached
 /// outside any finding) are left out of its figures, unless a cap was
 /// hit (then the distinct sets are all there is).
-fn finding(src: Ip, c: &Cell, routine: &HashSet<AttemptKey>) -> Finding {
+fn finding(src: Ip, c: &Big, routine: &HashSet<AttemptKey>) -> Finding {
     let exact = !(c.ports_capped || c.targets_capped || c.attempts_capped);
     let kept: Vec<(&AttemptKey, &Att)> = c
         .attempts
@@ -558,10 +693,24 @@ impl Processor for ScanProc {
         let Some(t) = rec.start.or(rec.end) else {
             return;
         };
-        let cap = self.cfg.set_cap;
         let key = (src, t / self.cfg.window);
-        let cell = match self.cells.get_mut(&key) {
-            Some(c) => c,
+        let port = if has_ports(proto) { rec.dstport } else { None };
+        let (bits, acc, rej) = match rec.action {
+            // Egress on the initiator's own interface: only its own
+            // group's verdict.
+            Action::Accept if rec.flow_direction == Some(PacketDirection::Egress) => (SENT, 1, 0),
+            Action::Accept => (ACCEPTED, 1, 0),
+            Action::Reject => (REJECTED, 0, 1),
+            Action::Unknown => (NO_ACTION, 0, 0),
+        };
+        let att = Att {
+            bits,
+            first: t,
+            last: rec.end.unwrap_or(t).max(t),
+        };
+        let attempt = (dst, port, proto);
+        match self.cells.get_mut(&key) {
+            Some(c) => c.add(attempt, att, acc, rej, &self.cfg),
             None => {
                 if self.shared.cells.load(Ordering::Relaxed) >= self.cfg.max_cells {
                     if !self.shared.full.load(Ordering::Relaxed) {
@@ -573,39 +722,9 @@ impl Processor for ScanProc {
                     }
                 }
                 self.shared.cells.fetch_add(1, Ordering::Relaxed);
-                self.cells.entry(key).or_insert_with(|| Cell::new(t))
+                self.cells.insert(key, Cell::one(attempt, att, acc, rej));
             }
-        };
-        let port = if has_ports(proto) { rec.dstport } else { None };
-        if let Some(p) = port {
-            cell.add_port(p, cap);
         }
-        cell.add_target(dst, cap);
-        let bits = match rec.action {
-            Action::Accept => {
-                cell.accept_records += 1;
-                // Egress on the initiator's own interface: only its own
-                // group's verdict.
-                if rec.flow_direction == Some(PacketDirection::Egress) {
-                    SENT
-                } else {
-                    ACCEPTED
-                }
-            }
-            Action::Reject => {
-                cell.reject_records += 1;
-                REJECTED
-            }
-            Action::Unknown => NO_ACTION,
-        };
-        let att = Att {
-            bits,
-            first: t,
-            last: rec.end.unwrap_or(t),
-        };
-        cell.add_attempt((dst, port, proto), att, &self.cfg);
-        cell.first = cell.first.min(t);
-        cell.last = cell.last.max(rec.end.unwrap_or(t));
     }
 
     fn merge(&mut self, o: Self) {
@@ -710,10 +829,11 @@ mod tests {
         let (f, notes) = p.findings();
         assert!(notes.pruned);
         assert_eq!(f.len(), 0, "20 ports needed, only 4 kept: {f:?}");
-        let c = &p.cells[&(
+        let c = p.cells[&(
             Ip::from("203.0.113.9".parse::<std::net::IpAddr>().unwrap()),
             0,
-        )];
+        )]
+        .to_big(&p.cfg);
         assert!(c.ports_capped);
         assert_eq!(c.ports.len(), 4);
     }
