@@ -137,27 +137,35 @@ fn query_json_lines_use_aws_names() {
         .collect();
     assert_eq!(objs.len(), 2);
     let a = &objs[0];
-    assert_eq!(a["interface-id"], ENI_10);
+    assert_eq!(a["interface_id"], ENI_10);
     assert_eq!(a["srcaddr"], "203.0.113.66");
     assert_eq!(a["dstaddr"], "10.0.1.10");
     assert_eq!(a["srcport"], 61000);
     assert_eq!(a["dstport"], 443);
     assert_eq!(a["protocol"], 6);
     assert_eq!(a["version"], 5);
-    assert_eq!(a["account-id"], "123456789012");
-    assert_eq!(a["vpc-id"], "vpc-0abc");
+    assert_eq!(a["account_id"], "123456789012");
+    assert_eq!(a["vpc_id"], "vpc-0abc");
     assert_eq!(a["action"], "ACCEPT");
-    assert_eq!(a["log-status"], "OK");
-    assert_eq!(a["tcp-flags"], 2);
-    assert_eq!(a["flow-direction"], "ingress");
+    assert_eq!(a["log_status"], "OK");
+    assert_eq!(a["tcp_flags"], 2);
+    assert_eq!(a["flow_direction"], "ingress");
     assert!(a["file"].as_str().unwrap().ends_with("incident.log"));
     // Line 1 is the header; 443 is the 211th port, two records per port.
     assert_eq!(a["line"], 1 + 420 + 1);
     let b = &objs[1];
-    assert_eq!(b["instance-id"], serde_json::Value::Null);
+    assert_eq!(b["instance_id"], serde_json::Value::Null);
     assert_eq!(b["action"], "REJECT");
     assert_eq!(b["line"], 1 + 420 + 2);
-    assert_eq!(a.as_object().unwrap().len(), 19 + 2);
+    // The field set, pinned (docs/json.md): the format's fields with
+    // underscores, then file and line; no key with a hyphen anywhere.
+    let keys: Vec<&str> = a.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let want: Vec<String> = V5
+        .split(' ')
+        .map(|f| f.replace('-', "_"))
+        .chain(["file".to_string(), "line".to_string()])
+        .collect();
+    assert_eq!(keys, want);
 
     // Default-format records have only the v2 keys; NODATA dashes are null.
     let out = ok(
@@ -177,11 +185,11 @@ fn query_json_lines_use_aws_names() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let nd = objs.iter().find(|o| o["log-status"] == "NODATA").unwrap();
+    let nd = objs.iter().find(|o| o["log_status"] == "NODATA").unwrap();
     assert_eq!(nd["srcaddr"], serde_json::Value::Null);
     assert_eq!(nd["packets"], serde_json::Value::Null);
     assert_eq!(nd["start"], T0 + 3000);
-    assert!(nd.get("vpc-id").is_none());
+    assert!(nd.get("vpc_id").is_none() && nd.get("vpc-id").is_none());
     assert_eq!(nd["line"], 3);
 }
 
@@ -236,7 +244,7 @@ fn query_limit_sort_csv_and_filename() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "file,line,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log-status,tcp-flags,flow-direction"
+        "file,line,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log_status,tcp_flags,flow_direction"
     );
     assert_eq!(rows.len(), 11);
     assert!(rows[1].ends_with(&format!(
@@ -308,3 +316,41 @@ fn query_usage_errors() {
     }
 }
 
+
+/// `--sort start --limit N` keeps only N records per worker (a bounded
+/// heap) and prints exactly what sorting everything and taking the first
+/// N prints, ties (same start) broken by file then line, at any thread
+/// count.
+#[test]
+fn query_sort_limit_equals_full_sort_then_head() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three files, many records sharing a start time.
+    for f in 0..3u64 {
+        let mut text = String::new();
+        for i in 0..400u64 {
+            let start = T0 + (i * 7 + f * 3) % 50;
+            text.push_str(&format!(
+                "2 1 eni-0aaa 10.0.{f}.{} 10.0.1.10 40000 443 6 1 40 {start} {} ACCEPT OK\n",
+                i % 250 + 1,
+                start + 5
+            ));
+        }
+        write(dir.path(), &format!("logs/f{f}.log"), text.as_bytes());
+    }
+    let root = dir.path().join("logs").to_string_lossy().into_owned();
+    let all = run(&["query", "--sort", "start", "--with-filename", "-j", "1", &root]);
+    assert!(all.status.success());
+    let all: Vec<String> = stdout(&all).lines().map(str::to_string).collect();
+    assert_eq!(all.len(), 1200);
+    for n in ["1", "7", "100", "1199", "5000"] {
+        for j in ["1", "2", "3"] {
+            let out = run(&[
+                "query", "--sort", "start", "--limit", n, "--with-filename", "-j", j, &root,
+            ]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            let got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+            let n: usize = n.parse().unwrap();
+            assert_eq!(got, all[..n.min(all.len())], "--limit {n} -j {j}");
+        }
+    }
+}

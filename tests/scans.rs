@@ -14,7 +14,7 @@ fn scans_finds_exactly_the_scanner_and_the_sweeper() {
         docs.push(json(&out));
     }
     assert_eq!(docs[0], docs[1], "same findings at any thread count");
-    let f = docs[0].as_array().unwrap();
+    let f = docs[0]["findings"].as_array().unwrap();
     assert_eq!(f.len(), 2, "{:#}", docs[0]);
 
     let s = &f[0];
@@ -60,11 +60,11 @@ fn scans_finds_exactly_the_scanner_and_the_sweeper() {
 
     // Thresholds: the sweep needs 10 targets; asking for 31 drops it.
     let out = ok(&inc, &["scans", "-o", "json", "--min-targets", "31"]);
-    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    assert_eq!(json(&out)["findings"].as_array().unwrap().len(), 1);
     // Without the reject requirement the ALB's fan-out to 12 tasks shows,
     // but still not the tasks answering from 8080 nor the ALB answering clients.
     let out = ok(&inc, &["scans", "-o", "json", "--min-reject-pct", "0"]);
-    let sources: Vec<String> = json(&out)
+    let sources: Vec<String> = json(&out)["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -89,7 +89,7 @@ fn scans_on_the_sample_incident_match_the_manifest() {
     let out = run(&["scans", "-o", "json", "sample-logs/incident"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json(&out);
-    let f = doc.as_array().unwrap();
+    let f = doc["findings"].as_array().unwrap();
     // Exactly the scanner and the sweep: nothing benign.
     let sources: Vec<&str> = f.iter().map(|x| x["source"].as_str().unwrap()).collect();
     assert_eq!(sources, vec!["203.0.113.66", "10.0.10.73"], "{doc:#}");
@@ -178,5 +178,75 @@ fn scans_cell_cap_is_reported() {
         "{}",
         stderr(&out)
     );
+    // And in the JSON, not only on stderr.
+    let doc = json(&out);
+    assert!(
+        doc["cells_pruned"] == true || doc["records_ignored"].as_u64().unwrap() > 0,
+        "{doc:#}"
+    );
+    let doc = json(&ok(&inc, &["scans", "-o", "json"]));
+    assert_eq!(doc["cells_pruned"], false);
+    assert_eq!(doc["records_ignored"], 0);
+}
+
+/// `scans -o json` field sets, pinned (docs/json.md).
+#[test]
+fn scans_json_shape_is_pinned() {
+    let inc = incident();
+    let doc = json(&ok(&inc, &["scans", "-o", "json"]));
+    let keys: BTreeSet<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "version",
+            "window_seconds",
+            "min_ports",
+            "min_targets",
+            "min_reject_pct",
+            "max_cells",
+            "cells_pruned",
+            "records_ignored",
+            "findings"
+        ]
+        .into()
+    );
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["window_seconds"], 300);
+    let finding: BTreeSet<&str> = [
+        "source",
+        "first_seen",
+        "last_seen",
+        "distinct_ports",
+        "distinct_targets",
+        "ports",
+        "targets",
+        "ports_capped",
+        "targets_capped",
+        "attempts",
+        "attempts_capped",
+        "accepted",
+        "rejected",
+        "unconfirmed",
+        "routine_attempts",
+        "accept_records",
+        "reject_records",
+        "accepted_ports",
+        "accepted_targets",
+        "accepted_pairs",
+    ]
+    .into();
+    let f = doc["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    for x in f {
+        let got: BTreeSet<&str> = x.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(got, finding);
+    }
+    let pair: BTreeSet<&str> = f[0]["accepted_pairs"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(pair, ["target", "port"].into());
 }
 
