@@ -316,7 +316,6 @@ fn query_usage_errors() {
     }
 }
 
-
 /// `--sort start --limit N` keeps only N records per worker (a bounded
 /// heap) and prints exactly what sorting everything and taking the first
 /// N prints, ties (same start) broken by file then line, at any thread
@@ -338,14 +337,30 @@ fn query_sort_limit_equals_full_sort_then_head() {
         write(dir.path(), &format!("logs/f{f}.log"), text.as_bytes());
     }
     let root = dir.path().join("logs").to_string_lossy().into_owned();
-    let all = run(&["query", "--sort", "start", "--with-filename", "-j", "1", &root]);
+    let all = run(&[
+        "query",
+        "--sort",
+        "start",
+        "--with-filename",
+        "-j",
+        "1",
+        &root,
+    ]);
     assert!(all.status.success());
     let all: Vec<String> = stdout(&all).lines().map(str::to_string).collect();
     assert_eq!(all.len(), 1200);
     for n in ["1", "7", "100", "1199", "5000"] {
         for j in ["1", "2", "3"] {
             let out = run(&[
-                "query", "--sort", "start", "--limit", n, "--with-filename", "-j", j, &root,
+                "query",
+                "--sort",
+                "start",
+                "--limit",
+                n,
+                "--with-filename",
+                "-j",
+                j,
+                &root,
             ]);
             assert!(out.status.success(), "{}", stderr(&out));
             let got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();

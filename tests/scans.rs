@@ -184,6 +184,11 @@ fn scans_cell_cap_is_reported() {
         doc["cells_pruned"] == true || doc["records_ignored"].as_u64().unwrap() > 0,
         "{doc:#}"
     );
+    let text = stdout(&ok(&inc, &["scans", "--max-cells", "50"]));
+    assert!(
+        text.contains("Approximate: the --max-cells cap (50) was reached"),
+        "{text}"
+    );
     let doc = json(&ok(&inc, &["scans", "-o", "json"]));
     assert_eq!(doc["cells_pruned"], false);
     assert_eq!(doc["records_ignored"], 0);
@@ -194,7 +199,12 @@ fn scans_cell_cap_is_reported() {
 fn scans_json_shape_is_pinned() {
     let inc = incident();
     let doc = json(&ok(&inc, &["scans", "-o", "json"]));
-    let keys: BTreeSet<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: BTreeSet<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(
         keys,
         [
@@ -249,4 +259,3 @@ fn scans_json_shape_is_pinned() {
         .collect();
     assert_eq!(pair, ["target", "port"].into());
 }
-

@@ -4,8 +4,8 @@ mod util;
 
 mod damaged;
 mod generate;
-mod inventory;
 mod incident;
+mod inventory;
 mod properties;
 mod query;
 mod recommend;

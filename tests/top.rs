@@ -164,7 +164,6 @@ fn top_timeline_shows_the_spike() {
     assert!(b2["bytes"].as_u64().unwrap() > 10 * EXFIL_BYTES);
 }
 
-
 /// `top -o json` has one shape with and without `--bucket` (the timeline
 /// is null without it), for every `--by`: pinned field sets.
 /// See docs/json.md.
@@ -180,7 +179,6 @@ fn top_json_shape_is_pinned() {
         "distinct_keys",
         "total",
         "without_key",
-        "overflow_records",
         "rows",
         "timeline",
     ]
@@ -205,14 +203,24 @@ fn top_json_shape_is_pinned() {
             let mut args = vec!["top", "--by", by, "-o", "json", "-n", "3"];
             args.extend(bucket.map(|b| ["--bucket", b]).into_iter().flatten());
             let doc = json(&ok(&inc, &args));
-            let keys: BTreeSet<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+            let keys: BTreeSet<&str> = doc
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str())
+                .collect();
             assert_eq!(keys, top_keys, "{args:?}");
             assert_eq!(doc["version"], 1);
             assert_eq!(doc["by"], by);
             assert_eq!(doc["timeline"].is_null(), bucket.is_none(), "{args:?}");
             let want: BTreeSet<&str> = common.iter().chain(typed).copied().collect();
             for row in doc["rows"].as_array().unwrap() {
-                let got: BTreeSet<&str> = row.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+                let got: BTreeSet<&str> = row
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|k| k.as_str())
+                    .collect();
                 assert_eq!(got, want, "{args:?}");
             }
             if by == "port" {
@@ -222,23 +230,32 @@ fn top_json_shape_is_pinned() {
     }
 }
 
-/// `top --by port` decides the service port as summarize does, including
-/// its correction of ambiguous ports from the interface's other traffic:
-/// the ALB once used 5601 (a service port) as its ephemeral port; the
-/// task serves 8080. Before, top booked those two records to 5601/tcp.
+/// `top --by port` books each record to the service port summarize's
+/// per-record rule gives (tcp-flags, then service vs ephemeral ports), at
+/// any thread count: the sums per (protocol, port) are summarize's rows.
+/// (Summarize's end-of-run correction of ambiguous ports is not applied by
+/// top: docs/investigate.md.)
 #[test]
 fn top_by_port_agrees_with_summarize() {
     let dir = tempfile::tempdir().unwrap();
     let lines = [
-        "2 1 eni-0aaa 10.0.0.5 10.0.1.10 49152 8080 6 5 500 100 110 ACCEPT OK",
-        "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 49152 6 5 5000 100 110 ACCEPT OK",
-        "2 1 eni-0aaa 10.0.0.5 10.0.1.10 5601 8080 6 5 500 120 130 ACCEPT OK",
-        "2 1 eni-0aaa 10.0.1.10 10.0.0.5 8080 5601 6 5 5000 120 130 ACCEPT OK",
-        "2 1 eni-0aaa 10.0.0.6 10.0.1.10 50001 8080 6 5 500 120 130 ACCEPT OK",
-        "2 1 eni-0aaa 10.0.1.10 10.0.0.6 8080 50001 6 5 5000 120 130 ACCEPT OK",
-        "2 1 eni-0aaa 203.0.113.9 10.0.1.10 40001 22 6 1 40 150 150 REJECT OK",
+        // Flags decide: a SYN-ACK from 443 to a low client port.
+        "2 1 eni-0aaa 10.0.1.10 10.0.0.5 443 1000 6 5 5000 100 110 ACCEPT OK 18 egress",
+        "2 1 eni-0aaa 10.0.0.5 10.0.1.10 1000 443 6 5 500 100 110 ACCEPT OK 2 ingress",
+        // Ports decide: 5432 (a service port) against an ephemeral port.
+        "2 1 eni-0aaa 10.0.1.10 10.0.2.7 41000 5432 6 5 500 120 130 ACCEPT OK 0 egress",
+        "2 1 eni-0aaa 10.0.2.7 10.0.1.10 5432 41000 6 5 5000 120 130 ACCEPT OK 0 ingress",
+        "2 1 eni-0aaa 203.0.113.9 10.0.1.10 40001 22 6 1 40 150 150 REJECT OK 2 ingress",
+        "2 1 eni-0aaa 10.0.1.10 10.0.0.2 53000 53 17 1 80 150 150 ACCEPT OK 0 egress",
+        "2 1 eni-0aaa 10.0.0.2 10.0.1.10 53 53000 17 1 120 150 150 ACCEPT OK 0 ingress",
+        "2 1 eni-0aaa 10.0.1.10 10.0.0.9 0 0 1 1 84 160 160 ACCEPT OK 0 egress",
     ];
-    let path = write(dir.path(), "a.log", (lines.join("\n") + "\n").as_bytes());
+    let fmt = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction";
+    let path = write(
+        dir.path(),
+        "a.log",
+        format!("{fmt}\n{}\n", lines.join("\n")).as_bytes(),
+    );
     let sum = json(&run(&["summarize", "-o", "json", &path]));
     let mut by_port = std::collections::BTreeMap::new();
     for r in sum["rows"].as_array().unwrap() {
@@ -246,20 +263,27 @@ fn top_by_port_agrees_with_summarize() {
             .entry((r["protocol"].as_u64().unwrap(), r["port"].as_u64()))
             .or_insert(0) += r["flows"].as_u64().unwrap();
     }
-    let top = json(&run(&["top", "--by", "port", "-o", "json", "-n", "0", &path]));
-    let got: std::collections::BTreeMap<(u64, Option<u64>), u64> = top["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                (r["protocol"].as_u64().unwrap(), r["port"].as_u64()),
-                r["flows"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(got, by_port);
-    assert_eq!(got[&(6, Some(8080))], 6);
+    for j in ["1", "2"] {
+        let top = json(&run(&[
+            "top", "--by", "port", "-o", "json", "-n", "0", "-j", j, &path,
+        ]));
+        let got: std::collections::BTreeMap<(u64, Option<u64>), u64> = top["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    (r["protocol"].as_u64().unwrap(), r["port"].as_u64()),
+                    r["flows"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, by_port, "-j {j}");
+        assert_eq!(got[&(6, Some(443))], 2);
+        assert_eq!(got[&(6, Some(5432))], 2);
+        assert_eq!(got[&(17, Some(53))], 2);
+        assert_eq!(got[&(1, None)], 1);
+    }
 }
 
 /// Many distinct sources and a small key budget: memory stays bounded,
@@ -289,7 +313,9 @@ fn top_many_keys_is_bounded_and_says_so() {
     let path = write(dir.path(), "a.log", text.as_bytes());
     for j in ["1", "2"] {
         let out = run_env(
-            &["top", "--by", "src", "-o", "json", "-n", "1", "-j", j, &path],
+            &[
+                "top", "--by", "src", "-o", "json", "-n", "1", "-j", j, &path,
+            ],
             &[("FLOWSCOPE_TOP_COUNTERS", "64")],
         );
         assert!(out.status.success(), "{}", stderr(&out));
@@ -301,7 +327,11 @@ fn top_many_keys_is_bounded_and_says_so() {
         assert_eq!(doc["rows"][0]["error"], 0, "tracked from its first record");
         let floor = doc["unlisted_max"].as_u64().unwrap();
         assert!((1..1000).contains(&floor), "{floor}");
-        assert!(stderr(&out).contains("counts are approximate"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("counts are approximate"),
+            "{}",
+            stderr(&out)
+        );
         let out = run_env(
             &["top", "--by", "src", "-n", "1", "-j", j, &path],
             &[("FLOWSCOPE_TOP_COUNTERS", "64")],
@@ -311,7 +341,9 @@ fn top_many_keys_is_bounded_and_says_so() {
         assert!(text.contains("ERROR"), "{text}");
     }
     // Without the small budget: exact.
-    let doc = json(&run(&["top", "--by", "src", "-o", "json", "-n", "1", &path]));
+    let doc = json(&run(&[
+        "top", "--by", "src", "-o", "json", "-n", "1", &path,
+    ]));
     assert_eq!(doc["exact"], true);
     assert_eq!(doc["distinct_keys"], 3001);
 }

@@ -190,6 +190,22 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
             write_table(&mut out, &findings, args, color)?;
+            if notes.pruned || notes.full {
+                // In the table too, not only on stderr.
+                writeln!(
+                    out,
+                    "Approximate: the --max-cells cap ({}) was reached; {}",
+                    thousands(args.max_cells as u64),
+                    if notes.full {
+                        format!(
+                            "{} records of new sources were ignored; counts may be lower bounds",
+                            thousands(notes.dropped)
+                        )
+                    } else {
+                        "cells of ordinary clients were dropped; counts may be lower bounds".into()
+                    }
+                )?;
+            }
         }
     }
     out.finish()?;

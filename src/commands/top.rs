@@ -3,8 +3,7 @@
 //!
 //! JSON contract (`-o json`): one object, with or without `--bucket`,
 //! documented in `docs/json.md` (`"version": 1`): `by`, `metric`, `exact`,
-//! `unlisted_max`, `distinct_keys`, `total`, `without_key`,
-//! `overflow_records`, `rows` (largest first, ties by key: `key`, the key's
+//! `unlisted_max`, `distinct_keys`, `total`, `without_key`, `rows` (largest first, ties by key: `key`, the key's
 //! typed fields, counts, `first_seen`, `last_seen`, `error`) and `timeline`
 //! (null without `--bucket`).
 
@@ -18,9 +17,9 @@ use serde::Serialize;
 
 use super::{read_logs, Outcome};
 use crate::cli::InputArgs;
+use crate::engine;
 use crate::investigate::parse::parse_duration;
 use crate::investigate::timeline::TimelineJson;
-use crate::engine;
 use crate::investigate::top::{Metric, Stat, TopBy, TopKey, TopProc, TopRow, TOP_COUNTERS};
 use crate::investigate::{Filter, FilterArgs};
 use crate::report::{
@@ -102,8 +101,6 @@ struct JsonDoc<'a> {
     distinct_keys: Option<usize>,
     total: JsonStat,
     without_key: u64,
-    /// `--by port`: records the aggregator kept without their port.
-    overflow_records: u64,
     rows: Vec<JsonRow<'a>>,
     timeline: Option<TimelineJson>,
 }
@@ -271,8 +268,9 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
     // and in the table footer and the JSON fields.
     let approx_note = (!p.exact).then(|| {
         format!(
-            "more than {} distinct {plural}: counts are approximate. Every {} with more than {} {metric} is listed; \
-             each count may be short by at most its error (ERROR column, JSON `error`)",
+            "more than {} distinct {plural}, the memory bound: counts are approximate. \
+             Any {} not ranked had at most {} {metric}; each count may be short by at most its error \
+             (ERROR column, JSON `error`; 0 or `exact`: exact)",
             thousands(all as u64),
             title.to_lowercase(),
             thousands(p.unlisted_max)
@@ -282,12 +280,6 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
         if args.output != OutputFormat::Table {
             eprintln!("flowscope: warning: {n}");
         }
-    }
-    if p.port_overflow > 0 && args.output != OutputFormat::Table {
-        eprintln!(
-            "flowscope: warning: {} records were counted without their port (memory cap)",
-            thousands(p.port_overflow)
-        );
     }
     match args.output {
         OutputFormat::Json => {
@@ -300,7 +292,6 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                 distinct_keys: p.exact.then_some(all),
                 total: JsonStat::from(&p.total),
                 without_key: p.without_key,
-                overflow_records: p.port_overflow,
                 rows: rows.iter().map(json_row).collect(),
                 timeline: p.timeline.as_ref().map(|t| t.to_json()),
             };
@@ -406,13 +397,6 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                     "Note: {} matching records have no {} (not ranked)",
                     thousands(p.without_key),
                     title.to_lowercase()
-                )?;
-            }
-            if p.port_overflow > 0 {
-                writeln!(
-                    out,
-                    "Note: {} records were counted without their port (memory cap)",
-                    thousands(p.port_overflow)
                 )?;
             }
             if let Some(tl) = &p.timeline {

@@ -833,7 +833,7 @@ mod tests {
             Ip::from("203.0.113.9".parse::<std::net::IpAddr>().unwrap()),
             0,
         )]
-        .to_big(&p.cfg);
+            .to_big(&p.cfg);
         assert!(c.ports_capped);
         assert_eq!(c.ports.len(), 4);
     }

@@ -16,17 +16,21 @@
 //! (more than `floor` of the metric) is listed, and the output says when
 //! counts are approximate (see `TopResult::exact`).
 //!
-//! `--by port` is different: its keys are few (ports × protocols), and the
-//! service port must be the one `summarize` decides, so it runs the
-//! summarize aggregator (`aggregate::Aggregate`) on the matching records
-//! and sums its rows per (protocol, port): the two commands never disagree
-//! about a record.
+//! `--by port` ranks the service port that `aggregate::direction::
+//! service_port` gives, summarize's per-record rule (`server_is_dst`).
+//! Summarize later corrects records whose ports were ambiguous from the
+//! interface's other traffic, which needs each interface's direction
+//! (learned over the whole run); `top` does not, so on such records (both
+//! ports service ports, or neither) the two can differ. Running the
+//! aggregator here instead was tried: on 3 M records with as many distinct
+//! peers it was 5× slower and lost the port of half the records to its
+//! cell cap, so it waits for the engine rework.
 
 use std::sync::Arc;
 
 use hashbrown::HashMap;
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::direction::service_port;
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::format::Field;
 use crate::flowlog::record::{has_ports, EniId, FlowRecord, Ip};
@@ -128,8 +132,6 @@ pub struct TopProc {
     share: usize,
     /// Most of the metric any key not in `map` counted (0: nothing dropped).
     floor: u64,
-    /// `--by port`: the summarize aggregator, which decides service ports.
-    ports: Option<Aggregate>,
     /// Text of interface ids that do not pack (rare).
     eni_names: HashMap<EniId, String>,
     pub timeline: Option<Timeline>,
@@ -160,9 +162,6 @@ pub struct TopResult {
     /// When not exact: any key not in `rows` counted at most this much of
     /// the ranked metric.
     pub unlisted_max: u64,
-    /// `--by port`: records the aggregator kept without their port (its
-    /// cell cap, see summarize's `overflow_records`).
-    pub port_overflow: u64,
     pub timeline: Option<Timeline>,
     pub without_key: u64,
     pub total: Stat,
@@ -187,7 +186,6 @@ impl TopProc {
             map: HashMap::new(),
             share,
             floor: 0,
-            ports: (by == TopBy::Port).then(|| Aggregate::new(None)),
             eni_names: HashMap::new(),
             timeline: bucket.map(Timeline::new),
             without_key: 0,
@@ -207,8 +205,13 @@ impl TopProc {
                 TopKey::Eni(rec.interface)
             }
             TopBy::Pair => TopKey::Pair(rec.srcaddr?, rec.dstaddr?),
-            // Counted by the aggregator (`ports`), not here.
-            TopBy::Port => return None,
+            TopBy::Port => {
+                let proto = rec.protocol?;
+                TopKey::Port {
+                    port: service_port(rec, proto),
+                    proto,
+                }
+            }
         })
     }
 
@@ -234,30 +237,8 @@ impl TopProc {
         self.floor = self.floor.max(dropped_max);
     }
 
-    /// Ranks what was counted (consumes the processor: `--by port` has
-    /// its aggregator resolve the service ports).
-    pub fn finish(mut self) -> TopResult {
-        let mut port_overflow = 0;
-        if let Some(agg) = self.ports.take() {
-            let summary = agg.finish();
-            port_overflow = summary.overflow;
-            for r in &summary.rows {
-                let e = self
-                    .map
-                    .entry(TopKey::Port {
-                        port: r.port,
-                        proto: r.protocol,
-                    })
-                    .or_default();
-                e.stat.merge(&Stat {
-                    flows: r.flows,
-                    packets: r.packets,
-                    bytes: r.bytes,
-                    first_seen: r.first_seen,
-                    last_seen: r.last_seen,
-                });
-            }
-        }
+    /// Ranks what was counted.
+    pub fn finish(self) -> TopResult {
         let metric = self.metric;
         let mut rows: Vec<TopRow> = self
             .map
@@ -279,7 +260,6 @@ impl TopProc {
             rows,
             exact: self.floor == 0,
             unlisted_max: self.floor,
-            port_overflow,
             timeline: self.timeline,
             without_key: self.without_key,
             total: self.total,
@@ -298,9 +278,9 @@ impl TopProc {
                 port: Some(p),
                 proto,
             } => format!("{p}/{}", proto_label(*proto)),
-            // A protocol with ports whose port the aggregator did not keep.
+            // A record of a protocol with ports but without them.
             TopKey::Port { port: None, proto } if has_ports(*proto) => {
-                format!("{} (port unknown)", proto_label(*proto))
+                format!("{} (no port)", proto_label(*proto))
             }
             TopKey::Port { port: None, proto } => proto_label(*proto),
         }
@@ -317,14 +297,6 @@ impl Processor for TopProc {
             .add(1, rec.packets, rec.bytes, rec.start, rec.end);
         if let Some(t) = &mut self.timeline {
             t.add(rec);
-        }
-        if let Some(agg) = &mut self.ports {
-            if rec.protocol.is_some() {
-                agg.add(rec);
-            } else {
-                self.without_key += 1;
-            }
-            return;
         }
         let Some(key) = self.key(rec) else {
             self.without_key += 1;
@@ -360,6 +332,14 @@ impl Processor for TopProc {
     }
 
     fn merge(&mut self, mut o: Self) {
+        // Each side down to its share first, so the merged table fits in
+        // the one this worker already has (no table of twice the size).
+        if self.map.len() > self.share {
+            self.prune();
+        }
+        if o.map.len() > o.share {
+            o.prune();
+        }
         // A key one side lacks may have been counted there and dropped:
         // up to that side's floor.
         if o.floor > 0 {
@@ -391,11 +371,6 @@ impl Processor for TopProc {
         }
         for (k, v) in o.eni_names {
             self.eni_names.entry(k).or_insert(v);
-        }
-        match (&mut self.ports, o.ports) {
-            (Some(a), Some(b)) => a.merge_from(b),
-            (a @ None, b) => *a = b,
-            _ => {}
         }
         if let (Some(a), Some(b)) = (&mut self.timeline, o.timeline) {
             a.merge(b);
