@@ -431,7 +431,7 @@ mod tests {
         for _ in 0..300u32 {
             for (src, times) in [(1u32, 4), (2, 3), (3, 2)] {
                 for _ in 0..times {
-                    let p = if n % 2 == 0 { &mut a } else { &mut b };
+                    let p = if n.is_multiple_of(2) { &mut a } else { &mut b };
                     feed(p, src, 10);
                     *truth.entry(src).or_default() += 1;
                     n += 1;
@@ -439,7 +439,7 @@ mod tests {
             }
             for _ in 0..11 {
                 let src = 1000 + n;
-                let p = if n % 2 == 0 { &mut a } else { &mut b };
+                let p = if n.is_multiple_of(2) { &mut a } else { &mut b };
                 feed(p, src, 10);
                 *truth.entry(src).or_default() += 1;
                 n += 1;
