@@ -1,5 +1,6 @@
 //! `flowscope top`: top talkers by source, destination, interface,
-//! service port or address pair, with exact totals.
+//! service port or address pair: exact totals up to a memory bound, then
+//! the heavy hitters with an error bound (`investigate::top`).
 //!
 //! JSON contract (`-o json`): one object, with or without `--bucket`,
 //! documented in `docs/json.md` (`"version": 1`): `by`, `metric`, `exact`,
@@ -28,9 +29,12 @@ use crate::report::{
 
 const LONG_ABOUT: &str = "\
 Rank sources, destinations, interfaces, service ports or address pairs by \
-flows, bytes or packets, with exact totals and when each was first and last \
-seen. Every query filter applies first (--action REJECT ranks who was \
-blocked most; --dst 10.0.1.0/24 ranks who talked to a subnet).
+flows, bytes or packets, with totals and when each was first and last \
+seen. Totals are exact up to a memory bound (262,144 keys kept over all \
+threads); past it the heavy hitters are listed with an error bound, and \
+the output says so. Every \
+query filter applies first (--action REJECT ranks who was blocked most; \
+--dst 10.0.1.0/24 ranks who talked to a subnet).
 
 --by port ranks the service port: the listening side's port of each flow \
 (from tcp-flags when present, else the port heuristics), so ephemeral \
