@@ -372,7 +372,7 @@ fn every_change_is_written_and_every_revoked_rule_is_gone() {
     assert!(!err.contains("is not in the template"), "{err}");
     let p = write(dir.path(), "patched.json", out.to_string().as_bytes());
     let inv = Inventory::load(&InventoryPaths {
-        groups: Some(repo().join(SAMPLE).join("security-groups.json")),
+        groups: vec![repo().join(SAMPLE).join("security-groups.json")],
         template: Some(p.into()),
         ..Default::default()
     })

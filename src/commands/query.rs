@@ -7,12 +7,18 @@
 //! different workers never interleave. Across workers, chunks come out in
 //! the order they finish (use `-j 1` or `--sort start` for a fixed order).
 //! `--limit N` claims output slots from one atomic counter and stops the
-//! engine once N records are out. `--sort start` holds every match in
-//! memory, sorts by (start, file, line), then prints.
+//! engine once N records are out. `--sort start` holds the matches in
+//! memory, sorts by (start, file, line), then prints: every match without
+//! `--limit`; with `--limit N`, only the N earliest, in a bounded heap per
+//! worker (merged into one of N), so memory follows N, not the input. The
+//! key is unique per record, so the result is the same as sorting every
+//! match and taking the first N, at any thread count.
 //!
 //! `--bucket` prints a timeline of the printed records to stderr after the
 //! records, so stdout stays a clean stream of records in every format.
 
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -155,7 +161,8 @@ impl Shared {
     }
 }
 
-/// A match held for `--sort`.
+/// A match held for `--sort`, ordered by (start, file, line): a key no
+/// two records share, so ties never depend on which worker read what.
 struct Held {
     start: u64,
     file: Arc<str>,
@@ -165,11 +172,89 @@ struct Held {
     text: Box<[u8]>,
 }
 
+impl Held {
+    fn key(&self) -> (u64, &str, u64) {
+        (self.start, &self.file, self.line)
+    }
+}
+
+impl PartialEq for Held {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        self.key().cmp(&o.key())
+    }
+}
+
+/// The matches held for `--sort`: all of them, or with `--limit N` the N
+/// smallest in a max-heap (the largest kept is the one to drop).
+#[derive(Default)]
+struct HeldSet {
+    limit: Option<usize>,
+    heap: BinaryHeap<Held>,
+}
+
+impl HeldSet {
+    fn new(limit: Option<u64>) -> HeldSet {
+        HeldSet {
+            limit: limit.map(|n| n.min(usize::MAX as u64) as usize),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// True when a record with this key would be kept (so rendering it is
+    /// worth the allocation).
+    fn wants(&self, start: u64, file: &str, line: u64) -> bool {
+        match self.limit {
+            None => true,
+            Some(n) if self.heap.len() < n => true,
+            Some(_) => self
+                .heap
+                .peek()
+                .is_some_and(|top| (start, file, line) < top.key()),
+        }
+    }
+
+    fn push(&mut self, h: Held) {
+        self.heap.push(h);
+        if let Some(n) = self.limit {
+            while self.heap.len() > n {
+                self.heap.pop();
+            }
+        }
+    }
+
+    fn merge(&mut self, o: HeldSet) {
+        for h in o.heap {
+            if self.wants(h.start, &h.file, h.line) {
+                self.push(h);
+            }
+        }
+    }
+
+    /// The held matches, sorted.
+    fn into_sorted(self) -> Vec<Held> {
+        self.heap.into_sorted_vec()
+    }
+}
+
 struct QueryProc {
     shared: Arc<Shared>,
     renderer: Renderer,
     buf: Vec<u8>,
-    held: Vec<Held>,
+    held: HeldSet,
     timeline: Option<Timeline>,
 }
 
@@ -190,10 +275,14 @@ impl Processor for QueryProc {
             return;
         }
         if sh.sort {
+            let start = rec.start.or(rec.end).unwrap_or(u64::MAX);
+            if !self.held.wants(start, ctx.file, ctx.line_no) {
+                return;
+            }
             let mut text = Vec::new();
             self.renderer.render(&mut text, ctx);
             self.held.push(Held {
-                start: rec.start.or(rec.end).unwrap_or(u64::MAX),
+                start,
                 file: ctx.file.clone(),
                 line: ctx.line_no,
                 packets: rec.packets,
@@ -235,7 +324,7 @@ impl Processor for QueryProc {
     fn merge(&mut self, mut o: Self) {
         o.flush();
         self.flush();
-        self.held.append(&mut o.held);
+        self.held.merge(std::mem::take(&mut o.held));
         if let (Some(a), Some(b)) = (&mut self.timeline, o.timeline.take()) {
             a.merge(b);
         }
@@ -270,15 +359,16 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
         shared: shared.clone(),
         renderer: Renderer::new(kind),
         buf: Vec::new(),
-        held: Vec::new(),
+        held: HeldSet::new(args.limit),
         timeline: bucket.map(Timeline::new),
     })?;
+    for d in shared.filter.diagnostics() {
+        eprintln!("flowscope: warning: {d}");
+    }
     let mut proc = run.processor;
     proc.flush();
     if sort {
-        let mut held = std::mem::take(&mut proc.held);
-        held.sort_unstable_by(|a, b| (a.start, &a.file, a.line).cmp(&(b.start, &b.file, b.line)));
-        held.truncate(args.limit.unwrap_or(u64::MAX).min(usize::MAX as u64) as usize);
+        let held = std::mem::take(&mut proc.held).into_sorted();
         let mut buf = Vec::with_capacity(1 << 20);
         for h in &held {
             buf.extend_from_slice(&h.text);

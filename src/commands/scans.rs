@@ -1,6 +1,9 @@
 //! `flowscope scans`: port scans and address sweeps.
 //!
-//! JSON contract (`-o json`): an array of findings, those with anything
+//! JSON contract (`-o json`, `"version": 1`, `docs/json.md`): an object
+//! with the settings (`window_seconds`, `min_ports`, `min_targets`,
+//! `min_reject_pct`, `max_cells`), what the memory cap did
+//! (`cells_pruned`, `records_ignored`) and `findings`, those with anything
 //! ACCEPTed first, then by distinct ports and targets: `source`,
 //! `first_seen`, `last_seen` (epoch seconds), `distinct_ports`,
 //! `distinct_targets`, `ports` (sorted), `targets` (sorted), `ports_capped`,
@@ -8,10 +11,10 @@
 //! bounds), `attempts` (distinct (target, port, protocol) per window),
 //! `attempts_capped` (true: more attempts than tracked, attempt counts
 //! approximate), `accepted`, `rejected`, `unconfirmed` (attempts by
-//! outcome, see `investigate::scans`; earlier versions counted records in
-//! `accepted` and `rejected`), `accept_records`, `reject_records`
-//! (records), `accepted_ports`, `accepted_targets`, `accepted_pairs`
-//! (`[{"target", "port"}]`: what got through).
+//! outcome, see `investigate::scans`), `routine_attempts`,
+//! `accept_records`, `reject_records` (records), `accepted_ports`,
+//! `accepted_targets`, `accepted_pairs` (`[{"target", "port"}]`: what got
+//! through).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use serde::Serialize;
 
 use super::{read_logs, Outcome};
 use crate::cli::InputArgs;
@@ -114,6 +118,24 @@ pub struct ScansArgs {
     pub filter: FilterArgs,
 }
 
+/// `-o json` (`docs/json.md`).
+#[derive(Serialize)]
+struct JsonDoc<'a> {
+    version: u32,
+    window_seconds: u64,
+    min_ports: usize,
+    min_targets: usize,
+    min_reject_pct: u64,
+    max_cells: usize,
+    /// True when, at the cell cap, cells of ordinary clients were dropped
+    /// (figures may be lower bounds).
+    cells_pruned: bool,
+    /// Records of new sources ignored once the cap was reached even after
+    /// pruning.
+    records_ignored: u64,
+    findings: &'a [Finding],
+}
+
 pub fn run(args: &ScansArgs) -> Result<Outcome> {
     if args.min_reject_pct > 100 {
         bail!("--min-reject-pct must be 0 to 100");
@@ -133,7 +155,10 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         attempt_cap: DEFAULT_ATTEMPT_CAP,
         max_cells: args.max_cells,
     });
-    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter, cfg))?;
+    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
+    for d in filter.diagnostics() {
+        eprintln!("flowscope: warning: {d}");
+    }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
@@ -154,13 +179,40 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
     }
     match args.output {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &findings)?;
+            let doc = JsonDoc {
+                version: 1,
+                window_seconds: args.window,
+                min_ports: args.min_ports,
+                min_targets: args.min_targets,
+                min_reject_pct: args.min_reject_pct,
+                max_cells: args.max_cells,
+                cells_pruned: notes.pruned,
+                records_ignored: notes.dropped,
+                findings: &findings,
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
         OutputFormat::Csv => write_csv(&mut out, &findings)?,
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
             write_table(&mut out, &findings, args, names.as_ref(), color)?;
+            if notes.pruned || notes.full {
+                // In the table too, not only on stderr.
+                writeln!(
+                    out,
+                    "Approximate: the --max-cells cap ({}) was reached; {}",
+                    thousands(args.max_cells as u64),
+                    if notes.full {
+                        format!(
+                            "{} records of new sources were ignored; counts may be lower bounds",
+                            thousands(notes.dropped)
+                        )
+                    } else {
+                        "cells of ordinary clients were dropped; counts may be lower bounds".into()
+                    }
+                )?;
+            }
         }
     }
     out.finish()?;

@@ -1,13 +1,12 @@
 //! `flowscope top`: top talkers by source, destination, interface,
-//! service port or address pair, with exact totals.
+//! service port or address pair: exact totals up to a memory bound, then
+//! the heavy hitters with an error bound (`investigate::top`).
 //!
-//! JSON contract (`-o json`): an array of objects, largest first, ties by
-//! key: `key` (address; interface id; `443/tcp`, or `icmp` for protocols
-//! without ports; `src -> dst` for pairs), `flows`, `packets`, `bytes`,
-//! `first_seen`, `last_seen` (epoch seconds, null when unknown). With
-//! `--bucket`, the document becomes an object: `{"top": [...],
-//! "timeline": {"bucket_seconds", "buckets": [{"start", "flows",
-//! "packets", "bytes"}], "untimed"}}` (empty buckets omitted).
+//! JSON contract (`-o json`): one object, with or without `--bucket`,
+//! documented in `docs/json.md` (`"version": 1`): `by`, `metric`, `exact`,
+//! `unlisted_max`, `distinct_keys`, `total`, `without_key`, `rows` (largest first, ties by key: `key`, the key's
+//! typed fields, counts, `first_seen`, `last_seen`, `error`) and `timeline`
+//! (null without `--bucket`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,17 +18,23 @@ use serde::Serialize;
 
 use super::{read_logs, Outcome};
 use crate::cli::InputArgs;
+use crate::engine;
 use crate::investigate::parse::parse_duration;
 use crate::investigate::timeline::TimelineJson;
-use crate::investigate::top::{Metric, TopBy, TopProc, TopRow};
+use crate::investigate::top::{Metric, Stat, TopBy, TopKey, TopProc, TopRow, TOP_COUNTERS};
 use crate::investigate::{Filter, FilterArgs};
-use crate::report::{self, fmt_opt_time, human_bytes, thousands, Output, OutputFormat, Table};
+use crate::report::{
+    self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
+};
 
 const LONG_ABOUT: &str = "\
 Rank sources, destinations, interfaces, service ports or address pairs by \
-flows, bytes or packets, with exact totals and when each was first and last \
-seen. Every query filter applies first (--action REJECT ranks who was \
-blocked most; --dst 10.0.1.0/24 ranks who talked to a subnet).
+flows, bytes or packets, with totals and when each was first and last \
+seen. Totals are exact up to a memory bound (262,144 keys kept over all \
+threads); past it the heavy hitters are listed with an error bound, and \
+the output says so. Every \
+query filter applies first (--action REJECT ranks who was blocked most; \
+--dst 10.0.1.0/24 ranks who talked to a subnet).
 
 --by port ranks the service port: the listening side's port of each flow \
 (from tcp-flags when present, else the port heuristics), so ephemeral \
@@ -98,9 +103,27 @@ pub struct TopArgs {
     pub filter: FilterArgs,
 }
 
+/// `-o json` (`docs/json.md`): one object whatever the flags.
 #[derive(Serialize)]
-struct JsonRow<'a> {
-    key: &'a str,
+struct JsonDoc<'a> {
+    version: u32,
+    by: &'static str,
+    metric: &'static str,
+    /// False when the key table was pruned: rows are the heavy hitters,
+    /// each within its `error`.
+    exact: bool,
+    /// Any key not listed counted at most this much of the metric.
+    unlisted_max: u64,
+    /// Distinct keys (null when not exact: not known).
+    distinct_keys: Option<usize>,
+    total: JsonStat,
+    without_key: u64,
+    rows: Vec<JsonRow<'a>>,
+    timeline: Option<TimelineJson>,
+}
+
+#[derive(Serialize)]
+struct JsonStat {
     flows: u64,
     packets: u64,
     bytes: u64,
@@ -108,20 +131,91 @@ struct JsonRow<'a> {
     last_seen: Option<u64>,
 }
 
+impl From<&Stat> for JsonStat {
+    fn from(s: &Stat) -> JsonStat {
+        JsonStat {
+            flows: s.flows,
+            packets: s.packets,
+            bytes: s.bytes,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+        }
+    }
+}
+
+/// A row: `key` (the label the table shows), the key's typed fields for
+/// this `--by`, the counts, and `error`.
 #[derive(Serialize)]
-struct WithTimeline<'a> {
-    top: Vec<JsonRow<'a>>,
-    timeline: TimelineJson,
+struct JsonRow<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst: Option<String>,
+    /// `--by port`: null for protocols without ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<Option<u16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol_name: Option<String>,
+    #[serde(flatten)]
+    stat: JsonStat,
+    error: u64,
 }
 
 fn json_row(r: &TopRow) -> JsonRow<'_> {
-    JsonRow {
+    let mut j = JsonRow {
         key: &r.label,
-        flows: r.stat.flows,
-        packets: r.stat.packets,
-        bytes: r.stat.bytes,
-        first_seen: r.stat.first_seen,
-        last_seen: r.stat.last_seen,
+        addr: None,
+        interface_id: None,
+        src: None,
+        dst: None,
+        port: None,
+        protocol: None,
+        protocol_name: None,
+        stat: JsonStat::from(&r.stat),
+        error: r.error,
+    };
+    match r.key {
+        TopKey::Addr(ip) => j.addr = Some(ip.to_string()),
+        TopKey::Eni(_) => j.interface_id = Some(&r.label),
+        TopKey::Pair(a, b) => {
+            j.src = Some(a.to_string());
+            j.dst = Some(b.to_string());
+        }
+        TopKey::Port { port, proto } => {
+            j.port = Some(port);
+            j.protocol = Some(proto);
+            j.protocol_name = Some(proto_label(proto));
+        }
+    }
+    j
+}
+
+/// CSV row: the JSON row's common columns.
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    key: &'a str,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+    error: u64,
+}
+
+fn by_key(b: TopBy) -> &'static str {
+    match b {
+        TopBy::Src => "src",
+        TopBy::Dst => "dst",
+        TopBy::Eni => "eni",
+        TopBy::Port => "port",
+        TopBy::Pair => "pair",
     }
 }
 
@@ -153,35 +247,83 @@ fn metric_name(m: Metric) -> &'static str {
     }
 }
 
+/// The key budget: `TOP_COUNTERS`, or `FLOWSCOPE_TOP_COUNTERS` (a
+/// documented knob: more memory for exact counts over more keys, or less).
+fn counters() -> usize {
+    std::env::var("FLOWSCOPE_TOP_COUNTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(TOP_COUNTERS)
+}
+
 pub fn run(args: &TopArgs) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
-    let (run, outcome) = read_logs(&args.input, || {
-        TopProc::new(filter.clone(), args.by, args.bucket)
-    })?;
+    let threads = args
+        .input
+        .threads
+        .unwrap_or_else(engine::default_threads)
+        .max(1);
+    let (run, outcome) = read_logs(
+        &args.input,
+        TopProc::maker(
+            filter.clone(),
+            args.by,
+            args.metric,
+            args.bucket,
+            threads,
+            counters(),
+        ),
+    )?;
+    for d in filter.diagnostics() {
+        eprintln!("flowscope: warning: {d}");
+    }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
-    let p = run.processor;
-    let mut rows = p.ranked(args.metric);
-    let all = rows.len();
-    if args.n > 0 {
-        rows.truncate(args.n);
+    let p = run.processor.finish();
+    let (title, plural) = by_name(args.by);
+    let metric = metric_name(args.metric);
+    let all = p.rows.len();
+    let rows = if args.n > 0 {
+        &p.rows[..all.min(args.n)]
+    } else {
+        &p.rows[..]
+    };
+    // Never approximate without a word: on stderr whatever the format,
+    // and in the table footer and the JSON fields.
+    let approx_note = (!p.exact).then(|| {
+        format!(
+            "more than {} distinct {plural}, the memory bound: counts are approximate. \
+             Any {} not ranked had at most {} {metric}; each count may be short by at most its error \
+             (ERROR column, JSON `error`; 0 or `exact`: exact)",
+            thousands(all as u64),
+            title.to_lowercase(),
+            thousands(p.unlisted_max)
+        )
+    });
+    if let Some(n) = &approx_note {
+        if args.output != OutputFormat::Table {
+            eprintln!("flowscope: warning: {n}");
+        }
     }
     match args.output {
         OutputFormat::Json => {
-            let top: Vec<JsonRow> = rows.iter().map(json_row).collect();
-            match &p.timeline {
-                Some(t) => serde_json::to_writer_pretty(
-                    &mut out,
-                    &WithTimeline {
-                        top,
-                        timeline: t.to_json(),
-                    },
-                )?,
-                None => serde_json::to_writer_pretty(&mut out, &top)?,
-            }
+            let doc = JsonDoc {
+                version: 1,
+                by: by_key(args.by),
+                metric,
+                exact: p.exact,
+                unlisted_max: p.unlisted_max,
+                distinct_keys: p.exact.then_some(all),
+                total: JsonStat::from(&p.total),
+                without_key: p.without_key,
+                rows: rows.iter().map(json_row).collect(),
+                timeline: p.timeline.as_ref().map(|t| t.to_json()),
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
         OutputFormat::Csv => {
@@ -195,9 +337,18 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                 "bytes",
                 "first_seen",
                 "last_seen",
+                "error",
             ])?;
-            for r in &rows {
-                c.serialize(json_row(r))?;
+            for r in rows {
+                c.serialize(CsvRow {
+                    key: &r.label,
+                    flows: r.stat.flows,
+                    packets: r.stat.packets,
+                    bytes: r.stat.bytes,
+                    first_seen: r.stat.first_seen,
+                    last_seen: r.stat.last_seen,
+                    error: r.error,
+                })?;
             }
             c.flush()?;
             drop(c);
@@ -207,13 +358,12 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
         }
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
-            let (title, plural) = by_name(args.by);
             let total = p.total.metric(args.metric).max(1);
-            let mut headers = vec![("#", true), (title, false)];
+            let mut cols = vec![("#", true), (title, false)];
             if names.is_some() {
-                headers.push(("NAME", false));
+                cols.push(("NAME", false));
             }
-            headers.extend([
+            cols.extend([
                 ("FLOWS", true),
                 ("PACKETS", true),
                 ("BYTES", true),
@@ -221,13 +371,16 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                 ("FIRST SEEN", false),
                 ("LAST SEEN", false),
             ]);
-            let mut t = Table::new(&headers);
+            if !p.exact {
+                cols.push(("ERROR", true));
+            }
+            let mut t = Table::new(&cols);
             for (i, r) in rows.iter().enumerate() {
-                let mut row = vec![(i + 1).to_string(), r.label.clone()];
+                let mut cells = vec![(i + 1).to_string(), r.label.clone()];
                 if let Some(n) = &names {
-                    row.push(n.name_of(&r.label));
+                    cells.push(n.name_of(&r.label));
                 }
-                row.extend([
+                cells.extend([
                     thousands(r.stat.flows),
                     thousands(r.stat.packets),
                     human_bytes(r.stat.bytes),
@@ -238,14 +391,21 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                     fmt_opt_time(r.stat.first_seen),
                     fmt_opt_time(r.stat.last_seen),
                 ]);
-                t.push(row);
+                if !p.exact {
+                    cells.push(if r.error == 0 {
+                        "exact".to_string()
+                    } else {
+                        format!("≤ {}", thousands(r.error))
+                    });
+                }
+                t.push(cells);
             }
             writeln!(
                 out,
-                "Top {} of {} by {}",
+                "Top {} of {}{} by {metric}",
                 rows.len(),
+                if p.exact { "" } else { "more than " },
                 report::count(all as u64, singular(args.by), plural),
-                metric_name(args.metric)
             )?;
             t.write(&mut out, color)?;
             if all > rows.len() {
@@ -260,6 +420,9 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
                 fmt_opt_time(p.total.first_seen),
                 fmt_opt_time(p.total.last_seen),
             )?;
+            if let Some(n) = &approx_note {
+                writeln!(out, "Approximate: {n}")?;
+            }
             if p.without_key > 0 {
                 writeln!(
                     out,

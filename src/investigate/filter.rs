@@ -5,7 +5,9 @@
 //! Addresses and CIDR blocks are precomputed as inclusive `u128` ranges in
 //! the `Ip` form (IPv4 mapped), so a test is two integer comparisons.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 
@@ -124,8 +126,12 @@ struct RawFilter {
     field: Field,
     flag: &'static str,
     values: Vec<Vec<u8>>,
-    /// The "format lacks the field" warning was printed.
-    warned: AtomicBool,
+    /// Files whose format lacks the field, for `Filter::diagnostics`
+    /// (workers never print: the command does, after the run).
+    missing: Mutex<BTreeSet<Arc<str>>>,
+    /// Address of the file last added to `missing`: the records of one
+    /// file skip the lock.
+    last_missing: AtomicUsize,
 }
 
 /// Compiled filters; shared by all workers.
@@ -167,7 +173,8 @@ impl Filter {
             field,
             flag,
             values: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            warned: AtomicBool::new(false),
+            missing: Mutex::default(),
+            last_missing: AtomicUsize::new(0),
         })
         .collect();
         Ok(Filter {
@@ -266,19 +273,53 @@ impl Filter {
         self.raw.iter().all(|f| self.raw_matches(f, ctx))
     }
 
-    /// True if the record's format has the field; says so once if not.
+    /// True if the record's format has the field; if not, notes the file
+    /// for `diagnostics`.
     #[cold]
     fn format_has(&self, f: &RawFilter, ctx: &RecordCtx<'_>) -> bool {
         if ctx.format.has(&f.field) {
             return true;
         }
-        if !f.warned.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "flowscope: warning: {}: {} has no {} field; its records match nothing for this filter",
-                f.flag, ctx.file, f.field
-            );
+        let addr = Arc::as_ptr(ctx.file) as *const u8 as usize;
+        if f.last_missing.swap(addr, Ordering::Relaxed) != addr {
+            if let Ok(mut m) = f.missing.lock() {
+                if !m.contains(ctx.file) {
+                    m.insert(ctx.file.clone());
+                }
+            }
         }
         false
+    }
+
+    /// Warnings gathered while matching (a filter on a column some files'
+    /// format lacks), one per filter flag, files in name order so the text
+    /// does not depend on the thread count. For the command to print.
+    pub fn diagnostics(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.raw {
+            let Ok(m) = f.missing.lock() else { continue };
+            let files: Vec<&str> = m.iter().map(|s| &**s).collect();
+            match files.as_slice() {
+                [] => {}
+                [one] => out.push(format!(
+                    "{}: {one} has no {} field; its records match nothing for this filter",
+                    f.flag, f.field
+                )),
+                many => {
+                    const SHOWN: usize = 3;
+                    let more = many.len().saturating_sub(SHOWN);
+                    out.push(format!(
+                        "{}: {} files have no {} field ({}{}); their records match nothing for this filter",
+                        f.flag,
+                        many.len(),
+                        f.field,
+                        many[..many.len().min(SHOWN)].join(", "),
+                        if more > 0 { format!(" and {more} more") } else { String::new() }
+                    ))
+                }
+            }
+        }
+        out
     }
 
     #[cold]
@@ -425,6 +466,24 @@ mod tests {
         assert!(!check(&a, fmt, line));
         a.vpc = vec!["vpc-0abc".into()];
         assert!(!check(&a, V2, L), "format without vpc-id matches nothing");
+        // Reported as a diagnostic, not printed by the worker.
+        let format = Format::default_v2();
+        let rec = Parser::new(&format).parse(L.as_bytes()).unwrap();
+        let f = Filter::new(&a).unwrap();
+        for name in ["b.log", "a.log", "b.log"] {
+            let file: Arc<str> = name.into();
+            let ctx = RecordCtx {
+                file: &file,
+                line_no: 1,
+                line: L.as_bytes(),
+                format: &format,
+            };
+            assert!(!f.matches(&rec, &ctx));
+        }
+        assert_eq!(
+            f.diagnostics(),
+            vec!["--vpc: 2 files have no vpc-id field (a.log, b.log); their records match nothing for this filter"]
+        );
         assert_eq!(column(b"a  b c\r", 1), Some(&b"b"[..]));
         assert_eq!(column(b"a b c\r", 2), Some(&b"c"[..]));
     }

@@ -1,6 +1,9 @@
 //! Rendering matched records for `query`: the original line, JSON Lines
-//! keyed by the AWS field names of the record's own format, or CSV with a
-//! fixed column set. Works from the raw line bytes, so every field of every
+//! keyed by the field names of the record's own format, or CSV with a
+//! fixed column set. JSON keys and CSV columns spell the AWS field names
+//! with underscores (`interface_id`, `log_status`), as every other JSON and
+//! CSV output of flowscope does and as the Parquet/Athena schema of flow
+//! logs does (`docs/json.md`). Works from the raw line bytes, so every field of every
 //! format (including ones flowscope does not interpret) is kept.
 
 use std::io::Write;
@@ -40,12 +43,18 @@ pub const CSV_FIELDS: [Field; 14] = [
     Field::FlowDirection,
 ];
 
+/// A field's name in JSON keys and CSV columns: `interface-id` →
+/// `interface_id`.
+pub fn output_name(f: &Field) -> String {
+    f.name().replace('-', "_")
+}
+
 /// The CSV header line.
 pub fn csv_header() -> String {
     let mut s = String::from("file,line");
     for f in &CSV_FIELDS {
         s.push(',');
-        s.push_str(f.name());
+        s.push_str(&output_name(f));
     }
     s.push('\n');
     s
@@ -104,7 +113,7 @@ impl Renderer {
             .iter()
             .map(|f| {
                 let mut key = Vec::new();
-                json_str(&mut key, f.name().as_bytes());
+                json_str(&mut key, output_name(f).as_bytes());
                 key.push(b':');
                 ColInfo {
                     json_key: key,
@@ -285,11 +294,11 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["version"], 3);
-        assert_eq!(v["account-id"], "012345678901");
+        assert_eq!(v["account_id"], "012345678901");
         assert_eq!(v["srcport"], serde_json::Value::Null);
         assert_eq!(v["dstport"], 443);
-        assert_eq!(v["tcp-flags"], 2);
-        assert_eq!(v["next-hop"], "a\"b");
+        assert_eq!(v["tcp_flags"], 2);
+        assert_eq!(v["next_hop"], "a\"b");
         assert_eq!(v["file"], "dir/a,b.log");
         assert_eq!(v["line"], 7);
     }
@@ -298,7 +307,7 @@ mod tests {
     fn csv_fixed_columns() {
         assert_eq!(
             csv_header(),
-            "file,line,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log-status,tcp-flags,flow-direction\n"
+            "file,line,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log_status,tcp_flags,flow_direction\n"
         );
         assert_eq!(
             render(RecordFormat::Csv, V2, L),
