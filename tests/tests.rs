@@ -4,6 +4,7 @@ mod util;
 
 mod damaged;
 mod generate;
+mod inputs;
 mod inventory;
 mod investigate;
 mod properties;

@@ -287,6 +287,9 @@ fn v2_columns<const V3: bool>(
             num!(11),
         ],
     };
+    if super::parse::times_need_general(start, end) {
+        return None;
+    }
     rec.srcport = Some(u16::try_from(sp).ok()?);
     rec.dstport = Some(u16::try_from(dp).ok()?);
     rec.protocol = Some(u8::try_from(proto).ok()?);
@@ -627,8 +630,8 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         Col::Packets | Col::Bytes | Col::Start | Col::End if dash => {}
         Col::Packets => rec.packets = num()?,
         Col::Bytes => rec.bytes = num()?,
-        Col::Start => rec.start = Some(num()?),
-        Col::End => rec.end = Some(num()?),
+        Col::Start => rec.start = Some(time(num()?)?),
+        Col::End => rec.end = Some(time(num()?)?),
         Col::Action => rec.action = action(line, start, end)?,
         Col::Status => {
             rec.status = match tok {
@@ -651,6 +654,13 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         }
     }
     Some(())
+}
+
+/// A start or end time the fast path keeps as it is (`None`: one the
+/// general parser must convert, see `parse::epoch_seconds`).
+#[inline(always)]
+fn time(t: u64) -> Option<u64> {
+    (!super::parse::times_need_general(t, 0)).then_some(t)
 }
 
 /// The action at `line[start..end]`: a six-letter one compared as one
