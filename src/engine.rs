@@ -332,6 +332,24 @@ impl<P: Processor> Worker<P> {
         });
     }
 
+    /// A line the parser rejected: out of the chunk loop, which only
+    /// calls it.
+    #[cold]
+    #[inline(never)]
+    fn line_failed(
+        &mut self,
+        file: &Arc<str>,
+        line_no: u64,
+        line: &[u8],
+        mut e: LineError,
+        format: &Format,
+    ) {
+        if format.problem().is_some() {
+            e.reason = SkipReason::BadHeader;
+        }
+        self.note_bad(file, line_no, line, e.reason, || describe(&e, line, format))
+    }
+
     fn note_bad(
         &mut self,
         file: &Arc<str>,
@@ -411,14 +429,7 @@ impl<P: Processor> Worker<P> {
                             };
                             self.proc.record(&rec, &ctx);
                         }
-                        Err(mut e) => {
-                            if fmt.format.problem().is_some() {
-                                e.reason = SkipReason::BadHeader;
-                            }
-                            self.note_bad(file, line_no, line, e.reason, || {
-                                describe(&e, line, &fmt.format)
-                            })
-                        }
+                        Err(e) => self.line_failed(file, line_no, line, e, &fmt.format),
                     }
                 },
             )
@@ -690,7 +701,11 @@ fn read_whole<P>(
     w: &mut Worker<P>,
     input: &Input,
     default: &Arc<FormatCtx>,
-) -> Option<(ChunkReader<Box<dyn Read + Send>>, Arc<AtomicU64>, Compression)> {
+) -> Option<(
+    ChunkReader<Box<dyn Read + Send>>,
+    Arc<AtomicU64>,
+    Compression,
+)> {
     let Input::Path(path) = input else {
         return None;
     };

@@ -73,7 +73,10 @@ fn ports(doc: &serde_json::Value) -> Vec<u64> {
 #[test]
 fn a_utf8_bom_before_the_header_line_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("\u{feff}{CUSTOM}{}", (0..5).map(custom_rec).collect::<String>());
+    let text = format!(
+        "\u{feff}{CUSTOM}{}",
+        (0..5).map(custom_rec).collect::<String>()
+    );
     let plain = write(dir.path(), "bom.log", text.as_bytes());
     let zipped = write(dir.path(), "bom.log.gz", &gz(text.as_bytes()));
     for p in [&plain, &zipped] {
@@ -115,7 +118,10 @@ fn inputs_that_cannot_be_opened_are_counted_as_failed() {
     write(d, "good.log", records(3).as_bytes());
     std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling.log")).unwrap();
     let fifo = d.join("pipe.log");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let (doc, out) = summarize(&[d.to_str().unwrap()]);
     assert_eq!(code(&out), 1);
@@ -127,9 +133,17 @@ fn inputs_that_cannot_be_opened_are_counted_as_failed() {
     // table says so too.
     let good = d.join("good.log");
     let missing = d.join("missing.log");
-    let out = run(&["summarize", good.to_str().unwrap(), missing.to_str().unwrap()]);
+    let out = run(&[
+        "summarize",
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 1);
-    assert!(stdout(&out).contains("2 files (1 failed)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 files (1 failed)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -253,7 +267,11 @@ fn a_format_without_addresses_or_protocol_says_so() {
     // The default format has them all: nothing said.
     let p = write(dir.path(), "full.log", records(2).as_bytes());
     let (_, out) = summarize(&[&p]);
-    assert!(!stderr(&out).contains("the format has no"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("the format has no"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -367,7 +385,14 @@ fn a_misspelt_format_field_is_an_error_with_a_suggestion() {
     assert!(stderr(&out).contains("'x' is not a flow-log field"));
     // A plausible future field is read, with a warning.
     let out = run_stdin(
-        &["summarize", "-o", "json", "--format", "${interface-id} ${srcaddr} ${dstaddr} ${protocol} ${next-hop-id} ${bytes}", "-"],
+        &[
+            "summarize",
+            "-o",
+            "json",
+            "--format",
+            "${interface-id} ${srcaddr} ${dstaddr} ${protocol} ${next-hop-id} ${bytes}",
+            "-",
+        ],
         b"eni-0a 10.0.0.1 10.0.0.2 6 x 100\n",
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));

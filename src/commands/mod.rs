@@ -135,7 +135,10 @@ fn warn_files(err: &mut impl Write, warnings: &[engine::FileError]) {
     for (w, others) in groups {
         let more = match others {
             0 => String::new(),
-            n => format!(" (and {})", crate::report::count(n as u64, "other file", "other files")),
+            n => format!(
+                " (and {})",
+                crate::report::count(n as u64, "other file", "other files")
+            ),
         };
         let _ = writeln!(err, "flowscope: warning: {w}{more}");
     }

@@ -396,9 +396,11 @@ fn plausible_field_name(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() >= 3
         && b[0].is_ascii_lowercase()
-        && name
-            .split('-')
-            .all(|w| !w.is_empty() && w.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && name.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// Strips a trailing `\n` and `\r`.
@@ -476,7 +478,10 @@ mod tests {
     fn a_header_naming_a_field_twice_is_unusable() {
         let f = Format::from_header_line(b"version srcaddr srcaddr bytes").unwrap();
         assert_eq!(f.problem(), Some(&FormatError::Duplicate("srcaddr".into())));
-        assert!(Format::from_header_line(b"version srcaddr").unwrap().problem().is_none());
+        assert!(Format::from_header_line(b"version srcaddr")
+            .unwrap()
+            .problem()
+            .is_none());
     }
 
     #[test]

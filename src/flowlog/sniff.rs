@@ -93,16 +93,21 @@ pub fn text_start(head: &[u8], eof: bool) -> Result<TextStart, Refusal> {
     if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) || utf16_nuls(head) {
         return Err(Refusal::Utf16);
     }
-    // A tar header's magic sits at offset 257 (`ustar`, POSIX and GNU):
+    // A tar header's magic sits at offset 257 (`ustar\0` in POSIX,
+    // `ustar  \0` in GNU):
     // read as text, each member's header would glue itself to the first
     // line of the member and lose that record.
-    if head.get(257..262) == Some(b"ustar") {
+    if head.get(257..262) == Some(b"ustar") && matches!(head.get(262), Some(0 | b' ')) {
         return Err(Refusal::Archive {
             name: "tar",
             tool: "tar -xf",
         });
     }
-    let skip = if head.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    let skip = if head.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
     let text = &head[skip..];
     // No `\n` at all, and a `\r` that is not the last byte read (which
     // could be the first half of a CRLF cut by the read).
@@ -368,6 +373,37 @@ mod tests {
     }
 
     #[test]
+    fn damaged_zstd_is_an_error_not_a_panic() {
+        // Every byte of a small stream flipped, and every cut: errors or
+        // (rarely) other bytes, never a panic or a hang.
+        let text: Vec<u8> = (0..400)
+            .flat_map(|i| {
+                format!(
+                    "2 1 eni-0a 10.0.0.{} 10.0.0.2 {i} 443 6 1 2 3 4 ACCEPT OK\n",
+                    i % 250
+                )
+                .into_bytes()
+            })
+            .collect();
+        let good = ruzstd::encoding::compress_to_vec(
+            &text[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert_eq!(read_all(ZstdFrames::new(&good[..])).unwrap(), text);
+        for at in 0..good.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = good.clone();
+                bad[at] ^= flip;
+                let _ = read_all(ZstdFrames::new(&bad[..]));
+            }
+            assert!(
+                at == 0 || read_all(ZstdFrames::new(&good[..at])).is_err(),
+                "cut at {at}"
+            );
+        }
+    }
+
+    #[test]
     fn magic_bytes() {
         assert_eq!(compression(&gz(b"x")), Ok(Compression::Gzip));
         assert_eq!(compression(b"2 123 eni-1"), Ok(Compression::None));
@@ -382,7 +418,10 @@ mod tests {
     #[test]
     fn text_starts() {
         assert_eq!(text_start(b"\xef\xbb\xbfversion", false).unwrap().skip, 3);
-        assert_eq!(text_start(b"version\n", false).unwrap(), TextStart::default());
+        assert_eq!(
+            text_start(b"version\n", false).unwrap(),
+            TextStart::default()
+        );
         assert!(text_start(b"a\rb\rc", false).unwrap().cr_only);
         // A CRLF cut after its `\r`, and CRLF whole.
         assert!(!text_start(b"abc\r", false).unwrap().cr_only);
