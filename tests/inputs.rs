@@ -168,6 +168,10 @@ fn zstd_is_read_and_other_compressions_are_refused() {
     assert!(doc["input"]["bytes_read"].as_u64().unwrap() < text.len() as u64);
     let out = run_stdin(&["summarize", "-o", "json", "-"], &zst);
     assert_eq!(json(&out)["input"]["records"], 20_000);
+    // A directory walk takes `.zst` files.
+    write(dir.path(), "walk/a.log.zst", &zst);
+    let (doc, _) = summarize(&[dir.path().join("walk").to_str().unwrap()]);
+    assert_eq!(doc["input"]["records"], 20_000);
     // Cut short: the records before the damage, and an error naming it.
     let p = write(dir.path(), "cut.log.zst", &zst[..zst.len() / 2]);
     let (doc, out) = summarize(&[&p]);

@@ -848,7 +848,7 @@ fn cr_to_lf(bytes: &mut [u8]) {
 /// Expands path arguments: files as given, directories walked recursively
 /// in sorted order (so results never depend on the file system's order),
 /// `-` as standard input. Inside directories only files named like logs
-/// are taken (`.log`, `.gz`, `.txt`); the inventory JSON that sits beside
+/// are taken (`.log`, `.gz`, `.zst`, `.txt`); the inventory JSON that sits beside
 /// logs in an S3 download is not. Symlinked directories are followed once
 /// (loops are detected by canonical path).
 pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<InputProblem>) {
@@ -867,7 +867,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<InputProblem>) {
                 if out.len() == before {
                     problems.push(InputProblem::new(
                         a,
-                        "no flow-log files (*.log, *.gz, *.txt) in this directory".into(),
+                        "no flow-log files (*.log, *.gz, *.zst, *.txt) in this directory".into(),
                         false,
                     ));
                 }
@@ -962,7 +962,9 @@ fn looks_like_log(p: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     !name.starts_with('.')
-        && (name.ends_with(".log") || name.ends_with(".gz") || name.ends_with(".txt"))
+        && [".log", ".gz", ".zst", ".txt"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
 }
 
 #[cfg(test)]
