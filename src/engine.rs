@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
-use crate::flowlog::format::{Field, Format};
+use crate::flowlog::format::{Field, Format, FormatError};
 use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{
     open, Buffers, Chunk, ChunkLines, ChunkReader, FormatCtx, Input, ReadError,
 };
 use crate::flowlog::record::{FlowRecord, LogStatus};
+use crate::flowlog::sniff::{printable, Compression};
 use crate::flowlog::whole;
 
 /// Set by the SIGINT handler (see `install_interrupt_handler`): the engine
@@ -214,10 +215,10 @@ impl std::fmt::Display for BadLine {
         write!(
             f,
             "{}:{}: skipped ({}): {}",
-            self.file,
+            printable(&self.file),
             self.line,
             self.reason.as_str(),
-            self.detail
+            printable(&self.detail)
         )
     }
 }
@@ -231,7 +232,7 @@ pub struct FileError {
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file, self.message)
+        write!(f, "{}: {}", printable(&self.file), printable(&self.message))
     }
 }
 
@@ -269,6 +270,9 @@ pub struct RunOutput<P> {
     pub accounting: Accounting,
     pub bad_lines: Vec<BadLine>,
     pub file_errors: Vec<FileError>,
+    /// Inputs read whole but with something to say (a format without
+    /// the fields a traffic record needs, CR line endings).
+    pub file_warnings: Vec<FileError>,
 }
 
 /// Per-worker state.
@@ -277,6 +281,11 @@ struct Worker<P> {
     acc: Accounting,
     bad: Vec<BadLine>,
     errors: Vec<FileError>,
+    warnings: Vec<FileError>,
+    /// The first skipped line of the input being read (its number and
+    /// first bytes), to say what an input none of whose lines parses
+    /// looks like (`sniff::looks_like`).
+    first_bad: Option<(u64, Vec<u8>)>,
     max_bad: usize,
     /// Chunk buffers kept from one input's reader for the next.
     buffers: Vec<Buffers>,
@@ -291,6 +300,8 @@ impl<P: Processor> Worker<P> {
             acc: Accounting::default(),
             bad: Vec::new(),
             errors: Vec::new(),
+            warnings: Vec::new(),
+            first_bad: None,
             max_bad,
             buffers: Vec::new(),
             whole: whole::WholeFiles::default(),
@@ -302,6 +313,13 @@ impl<P: Processor> Worker<P> {
         self.acc.merge(&o.acc);
         self.bad.extend(o.bad);
         self.errors.extend(o.errors);
+        self.warnings.extend(o.warnings);
+        // Workers of one input (`process_pipelined`): the earliest line.
+        if let Some(b) = o.first_bad {
+            if self.first_bad.as_ref().is_none_or(|a| b.0 < a.0) {
+                self.first_bad = Some(b);
+            }
+        }
     }
 
     /// An input that could not be opened: counted, and its error kept.
@@ -314,14 +332,36 @@ impl<P: Processor> Worker<P> {
         });
     }
 
+    /// A line the parser rejected: out of the chunk loop, which only
+    /// calls it.
+    #[cold]
+    #[inline(never)]
+    fn line_failed(
+        &mut self,
+        file: &Arc<str>,
+        line_no: u64,
+        line: &[u8],
+        mut e: LineError,
+        format: &Format,
+    ) {
+        if format.problem().is_some() {
+            e.reason = SkipReason::BadHeader;
+        }
+        self.note_bad(file, line_no, line, e.reason, || describe(&e, line, format))
+    }
+
     fn note_bad(
         &mut self,
         file: &Arc<str>,
         line: u64,
+        text: &[u8],
         reason: SkipReason,
         detail: impl FnOnce() -> String,
     ) {
         self.acc.skipped[reason.index()] += 1;
+        if self.first_bad.is_none() && reason != SkipReason::EmptyLine {
+            self.first_bad = Some((line, text[..text.len().min(256)].to_vec()));
+        }
         if self.bad.len() < self.max_bad {
             self.bad.push(BadLine {
                 file: file.clone(),
@@ -389,8 +429,7 @@ impl<P: Processor> Worker<P> {
                             };
                             self.proc.record(&rec, &ctx);
                         }
-                        Err(e) => self
-                            .note_bad(file, line_no, e.reason, || describe(&e, line, &fmt.format)),
+                        Err(e) => self.line_failed(file, line_no, line, e, &fmt.format),
                     }
                 },
             )
@@ -399,15 +438,19 @@ impl<P: Processor> Worker<P> {
         seen
     }
 
-    /// Accounts for what the reader itself consumed, and a read error.
+    /// Accounts for what the reader itself consumed, and a read error;
+    /// an input none of whose lines is a record (only skipped ones)
+    /// failed too. `before` is the accounting before this input.
     fn finish_input<R: std::io::Read>(
         &mut self,
         file: &Arc<str>,
         reader: &ChunkReader<R>,
         consumed: u64,
         err: Option<ReadError>,
+        before: &Accounting,
     ) {
         crate::progress::file_done();
+        let first_bad = self.first_bad.take();
         self.acc.files += 1;
         // Lines in chunks were counted by `chunk`; add the reader's own.
         self.acc.lines += reader.lines();
@@ -442,8 +485,70 @@ impl<P: Processor> Worker<P> {
                 file: file.clone(),
                 message: e.to_string(),
             });
+        } else if let Some(message) = nothing_parsed(&self.acc, before, first_bad) {
+            self.acc.files_failed += 1;
+            self.errors.push(FileError {
+                file: file.clone(),
+                message,
+            });
+        } else if self.acc.records > before.records {
+            let missing = reader.format().format.missing_traffic_fields();
+            if !missing.is_empty() {
+                self.warnings.push(FileError {
+                    file: file.clone(),
+                    message: format!(
+                        "the format has no {} column: its records carry no value there \
+                         (peers, protocols or ports that depend on it are unknown)",
+                        missing.join(", ")
+                    ),
+                });
+            }
+        }
+        if reader.cr_only() {
+            self.warnings.push(FileError {
+                file: file.clone(),
+                message: "lines end in a lone carriage return (CR): each was read as a line end"
+                    .to_string(),
+            });
         }
     }
+}
+
+/// Says why an input failed when it had lines and none of them was a
+/// record (data, NODATA or SKIPDATA), only skipped ones: a JSON file, a
+/// CloudWatch export, a `--format` that does not fit. Without this the
+/// run ends with exit 0 and empty tables. Empty lines alone do not count.
+fn nothing_parsed(
+    acc: &Accounting,
+    before: &Accounting,
+    first_bad: Option<(u64, Vec<u8>)>,
+) -> Option<String> {
+    let parsed = |a: &Accounting| a.records + a.nodata + a.skipdata;
+    let skipped = |a: &Accounting| a.skipped_total() - a.skipped[SkipReason::EmptyLine.index()];
+    if parsed(acc) > parsed(before) || skipped(acc) == skipped(before) {
+        return None;
+    }
+    let lines = acc.lines - before.lines;
+    let mut reasons: Vec<String> = SkipReason::ALL
+        .iter()
+        .filter_map(|r| {
+            let n = acc.skipped[r.index()] - before.skipped[r.index()];
+            (n > 0).then(|| format!("{}: {n}", r.as_str()))
+        })
+        .collect();
+    reasons.truncate(3);
+    let mut msg = format!(
+        "no line is a flow-log record ({} skipped: {})",
+        crate::report::count(lines, "line", "lines"),
+        reasons.join(", ")
+    );
+    match first_bad.as_ref().and_then(|(_, l)| crate::flowlog::sniff::looks_like(l)) {
+        Some(what) => msg.push_str(&format!("; {what}")),
+        None => msg.push_str(
+            "; check that it is a VPC flow log and that its header line or --format names its columns",
+        ),
+    }
+    Some(msg)
 }
 
 /// Explains a skipped line: the column at fault and its value.
@@ -457,6 +562,14 @@ fn describe(e: &LineError, line: &[u8], format: &Format) -> String {
         }
     };
     match (e.reason, e.column) {
+        (SkipReason::BadHeader, _) => match format.problem() {
+            Some(FormatError::Duplicate(name)) => format!(
+                "the header line above names field '{name}' twice, so which column is which \
+                 is unknown: the lines under it are not read"
+            ),
+            Some(p) => format!("the header line above cannot be used: {p}"),
+            None => "bad header".to_string(),
+        },
         (SkipReason::FieldCount, _) => {
             format!(
                 "{} fields, the format has {} ({})",
@@ -493,26 +606,32 @@ fn shorten(s: &str) -> String {
 }
 
 fn read_error(
-    gzip: bool,
+    compression: Compression,
     reader_lines: u64,
     decompressed: u64,
     compressed: u64,
     e: std::io::Error,
 ) -> ReadError {
-    if gzip {
-        ReadError::Decode {
-            kind: "corrupt or truncated gzip data",
-            compressed,
-            decompressed,
-            lines: reader_lines,
-            source: e,
+    if let Some(r) = crate::flowlog::sniff::refusal_of(&e) {
+        return ReadError::Refused(r);
+    }
+    let kind = match compression {
+        Compression::Gzip => "corrupt or truncated gzip data",
+        Compression::Zstd => "corrupt or truncated zstd data",
+        Compression::None => {
+            return ReadError::Read {
+                decompressed,
+                lines: reader_lines,
+                source: e,
+            }
         }
-    } else {
-        ReadError::Read {
-            decompressed,
-            lines: reader_lines,
-            source: e,
-        }
+    };
+    ReadError::Decode {
+        kind,
+        compressed,
+        decompressed,
+        lines: reader_lines,
+        source: e,
     }
 }
 
@@ -522,13 +641,15 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         return;
     }
     let file: Arc<str> = input.display().into();
-    let (mut reader, consumed, gzip) = match read_whole(w, input, default) {
+    let before = w.acc.clone();
+    w.first_bad = None;
+    let (mut reader, consumed, compression) = match read_whole(w, input, default) {
         Some(whole) => whole,
         None => match open(input) {
             Ok(o) => (
                 ChunkReader::new(o.reader, default.clone()),
                 o.consumed,
-                o.gzip,
+                o.compression,
             ),
             Err(e) => return w.open_failed(file, e),
         },
@@ -552,7 +673,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             Err(e) => {
                 let consumed = consumed.load(Ordering::Relaxed);
                 err = Some(read_error(
-                    gzip,
+                    compression,
                     reader.lines(),
                     reader.counts.decompressed,
                     consumed,
@@ -562,7 +683,13 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
             }
         }
     }
-    w.finish_input(&file, &reader, consumed.load(Ordering::Relaxed), err);
+    w.finish_input(
+        &file,
+        &reader,
+        consumed.load(Ordering::Relaxed),
+        err,
+        &before,
+    );
     reader.release(&mut w.buffers);
 }
 
@@ -574,7 +701,11 @@ fn read_whole<P>(
     w: &mut Worker<P>,
     input: &Input,
     default: &Arc<FormatCtx>,
-) -> Option<(ChunkReader<Box<dyn Read + Send>>, Arc<AtomicU64>, bool)> {
+) -> Option<(
+    ChunkReader<Box<dyn Read + Send>>,
+    Arc<AtomicU64>,
+    Compression,
+)> {
     let Input::Path(path) = input else {
         return None;
     };
@@ -585,7 +716,7 @@ fn read_whole<P>(
         out,
         default.clone(),
     );
-    Some((reader, Arc::new(AtomicU64::new(read)), true))
+    Some((reader, Arc::new(AtomicU64::new(read)), Compression::Gzip))
 }
 
 /// Reads one input with inflate on one thread and parsing on `threads`
@@ -609,7 +740,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
     let (back_tx, back_rx) = channel::<Buffers>();
     let rx = Mutex::new(rx);
-    let gzip = opened.gzip;
+    let compression = opened.compression;
     let consumed = opened.consumed.clone();
     // Set by a worker whose processor is done: the reader stops.
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -648,7 +779,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
                     Err(e) => {
                         let c = consumed.load(Ordering::Relaxed);
                         err = Some(read_error(
-                            gzip,
+                            compression,
                             reader.lines(),
                             reader.counts.decompressed,
                             c,
@@ -696,7 +827,7 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
         match reader_thread.join() {
             Ok((reader, err)) => {
                 let c = opened.consumed.load(Ordering::Relaxed);
-                total.finish_input(&file, &reader, c, err)
+                total.finish_input(&file, &reader, c, err, &Accounting::default())
             }
             Err(p) => std::panic::resume_unwind(p),
         }
@@ -755,11 +886,13 @@ where
     total.bad.sort();
     total.bad.truncate(opts.max_bad_lines);
     total.errors.sort();
+    total.warnings.sort();
     RunOutput {
         processor: total.proc,
         accounting: total.acc,
         bad_lines: total.bad,
         file_errors: total.errors,
+        file_warnings: total.warnings,
     }
 }
 

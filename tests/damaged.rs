@@ -153,8 +153,11 @@ fn random_bytes_named_gz_are_lines_not_a_crash() {
     }
     let p = write(dir.path(), "junk.log.gz", &junk);
     let (doc, out) = summarize(&[&p]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Read as lines, none of which is a record: the file failed.
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(doc["input"]["records"], 0);
+    assert_eq!(doc["input"]["files_failed"], 1);
+    assert!(stderr(&out).contains("junk.log.gz: no line is a flow-log record"));
     assert_balanced(&doc["input"]);
     // A gzip header and then garbage.
     let mut bad = gz(b"x");
@@ -424,10 +427,12 @@ fn symlink_loops_in_a_directory_walk() {
     std::os::unix::fs::symlink(d.join("l2.log"), d.join("l1.log")).unwrap();
     std::os::unix::fs::symlink(d.join("l1.log"), d.join("l2.log")).unwrap();
     let (doc, out) = summarize(&[d.to_str().unwrap()]);
-    // The looping links are reported (exit 1); the real file is read once.
+    // The looping links are reported (exit 1) and counted as failed
+    // inputs; the real file is read once.
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(doc["input"]["records"], 2);
-    assert_eq!(doc["input"]["files"], 1);
+    assert_eq!(doc["input"]["files"], 3);
+    assert_eq!(doc["input"]["files_failed"], 2);
     let err = stderr(&out);
     assert!(err.contains("l1.log") && err.contains("l2.log"), "{err}");
 }
@@ -465,11 +470,14 @@ fn unreadable_files_and_odd_paths() {
     assert_balanced(input);
     if privileged {
         assert_eq!(input["records"], 3 + 4 + 5);
+        // The dangling link and the FIFO.
+        assert_eq!(input["files_failed"], 2);
     } else {
         assert_eq!(input["records"], 3);
         assert!(err.contains("locked.log: cannot open"), "{err}");
         assert!(err.contains("closed: cannot read directory"), "{err}");
-        assert_eq!(input["files_failed"], 1);
+        // The locked file, the closed directory, the link and the FIFO.
+        assert_eq!(input["files_failed"], 4);
     }
 
     // Paths given by name: a missing one, a dangling link, next to a good

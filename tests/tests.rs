@@ -7,6 +7,7 @@ mod cli;
 mod damaged;
 mod generate;
 mod incident;
+mod inputs;
 mod inventory;
 mod output;
 mod properties;

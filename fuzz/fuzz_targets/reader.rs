@@ -1,9 +1,11 @@
-//! The chunk reader over gzip (MultiGzDecoder) and plain bytes: never
-//! panics, every line is seen once, numbered in order.
+//! The chunk reader over gzip (MultiGzDecoder and the reader's own
+//! `GzMembers`), zstd (`ZstdFrames`) and plain bytes: never panics, every
+//! line is seen once, numbered in order.
 #![no_main]
 
 use flate2::read::MultiGzDecoder;
 use flowscope::flowlog::reader::{ChunkReader, FormatCtx};
+use flowscope::flowlog::sniff::{GzMembers, ZstdFrames};
 use flowscope::flowlog::Format;
 use libfuzzer_sys::fuzz_target;
 
@@ -29,4 +31,6 @@ fn drain<R: std::io::Read>(r: R) {
 fuzz_target!(|data: &[u8]| {
     drain(data);
     drain(MultiGzDecoder::new(data));
+    drain(GzMembers::new(data));
+    drain(ZstdFrames::new(data));
 });

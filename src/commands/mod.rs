@@ -54,12 +54,23 @@ where
     P: Processor,
     F: Fn() -> P + Sync,
 {
+    let stderr = std::io::stderr();
     let format = match &args.format {
-        Some(f) => Format::parse(f).with_context(|| format!("--format '{f}'"))?,
+        Some(f) => {
+            let (format, unknown) =
+                Format::parse_typed(f).with_context(|| format!("--format '{f}'"))?;
+            for name in unknown {
+                let _ = writeln!(
+                    stderr.lock(),
+                    "flowscope: warning: --format: '{name}' is not a field flowscope knows: \
+                     its column is read and ignored"
+                );
+            }
+            format
+        }
         None => Format::default_v2(),
     };
     let (inputs, problems) = expand_inputs(&args.paths);
-    let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for p in &problems {
         let _ = writeln!(err, "flowscope: error: {p}");
@@ -74,12 +85,17 @@ where
     };
     drop(err);
     let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
-    let out = engine::run(&inputs, &opts, make);
+    let mut out = engine::run(&inputs, &opts, make);
     drop(progress);
+    // Inputs that never reached the engine count as read and failed.
+    let unopened = problems.iter().filter(|p| p.failed_input).count() as u64;
+    out.accounting.files += unopened;
+    out.accounting.files_failed += unopened;
     let mut err = stderr.lock();
     for e in &out.file_errors {
         let _ = writeln!(err, "flowscope: error: {e}");
     }
+    warn_files(&mut err, &out.file_warnings);
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }
@@ -218,6 +234,29 @@ impl<P: Processor> Processor for Windowed<P> {
         self.filtered.records += other.filtered.records;
         self.filtered.nodata += other.filtered.nodata;
         self.filtered.skipdata += other.filtered.skipdata;
+    }
+}
+
+/// Prints per-file warnings, one line per distinct message: the first file
+/// named, and how many others share it (hundreds of S3 objects written
+/// with one format would otherwise repeat one line hundreds of times).
+fn warn_files(err: &mut impl Write, warnings: &[engine::FileError]) {
+    let mut groups: Vec<(&engine::FileError, usize)> = Vec::new();
+    for w in warnings {
+        match groups.iter_mut().find(|(g, _)| g.message == w.message) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((w, 0)),
+        }
+    }
+    for (w, others) in groups {
+        let more = match others {
+            0 => String::new(),
+            n => format!(
+                " (and {})",
+                crate::report::count(n as u64, "other file", "other files")
+            ),
+        };
+        let _ = writeln!(err, "flowscope: warning: {w}{more}");
     }
 }
 

@@ -141,7 +141,7 @@ pub(super) fn parse_v2<const V3: bool>(
     // and the byte count, and the decoder is specialised to the constant
     // positions.
     if let Some(bounds) = v2_layout(mask, n) {
-        return v2_columns::<V3>(rec, buf, &bounds, mask, digits);
+        return v2_columns::<V3, true>(rec, buf, &bounds, mask, digits);
     }
     // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], with bounds[0] = -1
     // (as a wrapping usize) and bounds[14] = the line's length.
@@ -158,7 +158,7 @@ pub(super) fn parse_v2<const V3: bool>(
         return None;
     }
     bounds[14] = n;
-    v2_columns::<V3>(rec, buf, &bounds, mask, digits)
+    v2_columns::<V3, false>(rec, buf, &bounds, mask, digits)
 }
 
 /// `parse_v2` for a line with fewer than `WINDOW` bytes after its start
@@ -225,9 +225,12 @@ fn v2_layout(mask: u128, n: usize) -> Option<[usize; 15]> {
 
 /// The columns of a `parse_v2` line whose token bounds are known (see
 /// `parse_v2`): inlined twice, so that the constant bounds of
-/// `v2_layout` fold into the loads.
+/// `v2_layout` fold into the loads. `TEN_DIGIT_TIMES`: the bounds are
+/// `v2_layout`'s, whose start and end have ten digits, so no time can be
+/// one the general parser must convert (`parse::epoch_seconds`); the
+/// other bounds leave that test in.
 #[inline(always)]
-fn v2_columns<const V3: bool>(
+fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool>(
     rec: &mut FlowRecord,
     buf: &[u8; WINDOW],
     bounds: &[usize; 15],
@@ -287,6 +290,9 @@ fn v2_columns<const V3: bool>(
             num!(11),
         ],
     };
+    if !TEN_DIGIT_TIMES && super::parse::times_need_general(start, end) {
+        return None;
+    }
     rec.srcport = Some(u16::try_from(sp).ok()?);
     rec.dstport = Some(u16::try_from(dp).ok()?);
     rec.protocol = Some(u8::try_from(proto).ok()?);
@@ -627,8 +633,8 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         Col::Packets | Col::Bytes | Col::Start | Col::End if dash => {}
         Col::Packets => rec.packets = num()?,
         Col::Bytes => rec.bytes = num()?,
-        Col::Start => rec.start = Some(num()?),
-        Col::End => rec.end = Some(num()?),
+        Col::Start => rec.start = Some(time(num()?)?),
+        Col::End => rec.end = Some(time(num()?)?),
         Col::Action => rec.action = action(line, start, end)?,
         Col::Status => {
             rec.status = match tok {
@@ -651,6 +657,13 @@ fn field(rec: &mut FlowRecord, col: Col, line: &[u8], start: usize, end: usize) 
         }
     }
     Some(())
+}
+
+/// A start or end time the fast path keeps as it is (`None`: one the
+/// general parser must convert, see `parse::epoch_seconds`).
+#[inline(always)]
+fn time(t: u64) -> Option<u64> {
+    (!super::parse::times_need_general(t, 0)).then_some(t)
 }
 
 /// The action at `line[start..end]`: a six-letter one compared as one

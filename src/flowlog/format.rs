@@ -188,6 +188,10 @@ pub enum FormatError {
     BadToken(String),
     #[error("field '{0}' appears twice")]
     Duplicate(String),
+    #[error("'{name}' is not a flow-log field: did you mean '{suggestion}'?")]
+    Misspelt { name: String, suggestion: String },
+    #[error("'{0}' is not a flow-log field (see the field list in `flowscope --help` or AWS's documentation)")]
+    Unknown(String),
 }
 
 /// The columns of one flow-log format and, for each interpreted field,
@@ -195,6 +199,10 @@ pub enum FormatError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Format {
     columns: Vec<Field>,
+    /// Why a header line's format cannot be used (a field named twice):
+    /// its parser rejects every line under it (`bad_header`) rather
+    /// than guess which column is which.
+    problem: Option<FormatError>,
 }
 
 impl Format {
@@ -222,12 +230,41 @@ impl Format {
         if columns.is_empty() {
             return Err(FormatError::Empty);
         }
-        Ok(Format { columns })
+        Ok(Format {
+            columns,
+            problem: None,
+        })
+    }
+
+    /// `parse` for a format the user typed (`--format`): a name that is
+    /// not a known field is an error when it is a near miss of one
+    /// (`acount-id`: "did you mean 'account-id'?") or does not look like
+    /// a field name at all (`x`, `src.addr`); one that looks like a field
+    /// AWS may add (lowercase words joined by hyphens) is kept as an
+    /// opaque column, and returned so that the caller can warn.
+    pub fn parse_typed(spec: &str) -> Result<(Format, Vec<String>), FormatError> {
+        let format = Format::parse(spec)?;
+        let mut unknown = Vec::new();
+        for f in format.columns() {
+            let Field::Other(name) = f else { continue };
+            if let Some(s) = nearest_known(name) {
+                return Err(FormatError::Misspelt {
+                    name: name.clone(),
+                    suggestion: s.to_string(),
+                });
+            }
+            if !plausible_field_name(name) {
+                return Err(FormatError::Unknown(name.clone()));
+            }
+            unknown.push(name.clone());
+        }
+        Ok((format, unknown))
     }
 
     /// Recognises a header line: every token a field name, the first one
     /// a known field. Data lines never qualify: their first token is a
-    /// number, an id with digits, or a value like `ACCEPT`.
+    /// number, an id with digits, or a value like `ACCEPT`. A header line
+    /// that names a field twice is one, but unusable (`problem`).
     pub fn from_header_line(line: &[u8]) -> Option<Format> {
         let line = trim_line(line);
         let first = line.split(|&b| b == b' ').find(|t| !t.is_empty())?;
@@ -235,7 +272,40 @@ impl Format {
             return None;
         }
         let text = std::str::from_utf8(line).ok()?;
-        Format::parse(text).ok()
+        match Format::parse(text) {
+            Ok(f) => Some(f),
+            Err(FormatError::Duplicate(name)) => {
+                let columns = text
+                    .split_ascii_whitespace()
+                    .map(|t| Field::from_name(t.as_bytes()))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Format {
+                    columns,
+                    problem: Some(FormatError::Duplicate(name)),
+                })
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Why this format (a header line's) cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<&FormatError> {
+        self.problem.as_ref()
+    }
+
+    /// The fields a traffic record needs that this format lacks
+    /// (addresses and protocol): records read with it have no value
+    /// there, which reports must not fill in.
+    pub fn missing_traffic_fields(&self) -> Vec<&'static str> {
+        [
+            (Field::SrcAddr, "srcaddr"),
+            (Field::DstAddr, "dstaddr"),
+            (Field::Protocol, "protocol"),
+        ]
+        .into_iter()
+        .filter(|(f, _)| !self.has(f))
+        .map(|(_, n)| n)
+        .collect()
     }
 
     /// The columns in order.
@@ -280,6 +350,57 @@ impl Format {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// The known field `name` is a near miss of (a typo: at most one edit in
+/// a short name, two in a long one), if there is one.
+fn nearest_known(name: &str) -> Option<&'static str> {
+    let limit = if name.len() <= 5 { 1 } else { 2 };
+    KNOWN
+        .iter()
+        .map(|(_, n, _)| (edit_distance(name.as_bytes(), n.as_bytes()), *n))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance, with a swap of two neighbours counted as one
+/// edit (`acocunt`).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// A name AWS could add as a field: lowercase words of letters and
+/// digits joined by single hyphens, starting with a letter, at least
+/// three bytes (`next-hop-id`; not `x`, `a--b` or `2nd`).
+fn plausible_field_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 3
+        && b[0].is_ascii_lowercase()
+        && name.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// Strips a trailing `\n` and `\r`.
@@ -331,6 +452,36 @@ mod tests {
             Format::parse("srcaddr srcaddr"),
             Err(FormatError::Duplicate(_))
         ));
+    }
+
+    #[test]
+    fn typed_formats_catch_typos() {
+        let e = Format::parse_typed("${version} ${acount-id} ${srcaddr}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'acount-id' is not a flow-log field: did you mean 'account-id'?"
+        );
+        assert!(matches!(
+            Format::parse_typed("srcadr dstaddr"),
+            Err(FormatError::Misspelt { .. })
+        ));
+        assert!(matches!(
+            Format::parse_typed("srcaddr x"),
+            Err(FormatError::Unknown(_))
+        ));
+        let (f, unknown) = Format::parse_typed("srcaddr next-hop-vpc-id").unwrap();
+        assert_eq!((f.len(), unknown), (2, vec!["next-hop-vpc-id".to_string()]));
+        assert_eq!(edit_distance(b"acocunt-id", b"account-id"), 1);
+    }
+
+    #[test]
+    fn a_header_naming_a_field_twice_is_unusable() {
+        let f = Format::from_header_line(b"version srcaddr srcaddr bytes").unwrap();
+        assert_eq!(f.problem(), Some(&FormatError::Duplicate("srcaddr".into())));
+        assert!(Format::from_header_line(b"version srcaddr")
+            .unwrap()
+            .problem()
+            .is_none());
     }
 
     #[test]

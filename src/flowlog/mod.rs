@@ -11,6 +11,7 @@ pub mod format;
 pub mod parse;
 pub mod reader;
 pub mod record;
+pub mod sniff;
 pub mod whole;
 
 pub use format::{Field, Format};

@@ -28,10 +28,13 @@ pub enum SkipReason {
     /// (damaged gzip, read error): never parsed, since a cut number would
     /// still look valid.
     Truncated,
+    /// Under a header line that cannot be used (a field named twice):
+    /// which column is which is unknown.
+    BadHeader,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 13] = [
+    pub const ALL: [SkipReason; 14] = [
         SkipReason::EmptyLine,
         SkipReason::FieldCount,
         SkipReason::BadNumber,
@@ -45,6 +48,7 @@ impl SkipReason {
         SkipReason::InvalidUtf8,
         SkipReason::LineTooLong,
         SkipReason::Truncated,
+        SkipReason::BadHeader,
     ];
 
     /// Stable snake_case name.
@@ -63,6 +67,7 @@ impl SkipReason {
             SkipReason::InvalidUtf8 => "invalid_utf8",
             SkipReason::LineTooLong => "line_too_long",
             SkipReason::Truncated => "truncated_line",
+            SkipReason::BadHeader => "bad_header",
         }
     }
 
@@ -129,8 +134,15 @@ pub const MAX_LINE: usize = 64 * 1024;
 
 impl Parser {
     pub fn new(format: &Format) -> Parser {
-        let cols: Vec<Col> = format
-            .columns()
+        // An unusable header's format gets no columns: every line under
+        // it then fails (`field_count`, which the engine reports as
+        // `bad_header`), with no check added to the parser's path.
+        let usable = if format.problem().is_some() {
+            &[][..]
+        } else {
+            format.columns()
+        };
+        let cols: Vec<Col> = usable
             .iter()
             .map(|f| match f {
                 Field::InterfaceId => Col::Interface,
@@ -442,8 +454,8 @@ impl Parser {
             }
             Col::Packets => rec.packets = n,
             Col::Bytes => rec.bytes = n,
-            Col::Start => rec.start = Some(n),
-            Col::End => rec.end = Some(n),
+            Col::Start => rec.start = Some(epoch_seconds(n)),
+            Col::End => rec.end = Some(epoch_seconds(n)),
             Col::TcpFlags => {
                 rec.tcp_flags = Some(u16::try_from(n).map_err(|_| SkipReason::BadNumber)?)
             }
@@ -451,6 +463,28 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// A start or end time in seconds. Thirteen digits are milliseconds
+/// (CloudWatch Logs exports and some pipelines write them): read as
+/// seconds they would put the record in the year 57,000. Seconds have had
+/// ten digits since 2001 and keep them until 2286; milliseconds have had
+/// thirteen since 2001. Any other value is kept as it is.
+#[inline]
+pub fn epoch_seconds(t: u64) -> u64 {
+    if (1_000_000_000_000..10_000_000_000_000).contains(&t) {
+        t / 1000
+    } else {
+        t
+    }
+}
+
+/// The fast paths leave times of `2^39` (year 19,391 in seconds) and
+/// more to the general parser (`epoch_seconds`): one test of both
+/// together, as such values are rare.
+#[inline(always)]
+pub(super) fn times_need_general(start: u64, end: u64) -> bool {
+    (start | end) >> 39 != 0
 }
 
 /// The whole-line checks both paths share: strips one trailing `\r`, and

@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use flate2::bufread::MultiGzDecoder;
 use memchr::memchr;
 
 use super::fast::Window;
 use super::format::{trim_line, Format};
 use super::parse::{Parser, MAX_LINE};
+use super::sniff::{self, Compression, GzMembers, Refusal, ZstdFrames};
 
 /// Chunk size handed to parsers (1 MiB): large enough to amortise the
 /// hand-off between threads, small enough to keep memory flat.
@@ -370,8 +370,9 @@ impl Buffers {
 pub enum ReadError {
     #[error("cannot open: {0}")]
     Open(io::Error),
-    #[error("Parquet flow logs are not supported yet (export as plain text, or convert)")]
-    Parquet,
+    /// Not flow-log text this reader decodes (`sniff`).
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("{kind} at compressed byte offset {compressed} (decompressed {decompressed} bytes, {lines} lines read before it): {source}")]
     Decode {
         kind: &'static str,
@@ -406,12 +407,13 @@ impl<R: Read> Read for Counting<R> {
 /// An opened input: its decoded byte stream.
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
-    pub gzip: bool,
+    pub compression: Compression,
     /// Bytes consumed from the underlying file or stdin.
     pub consumed: Arc<AtomicU64>,
 }
 
-/// Opens an input and detects gzip by magic bytes.
+/// Opens an input and detects its compression by magic bytes (`sniff`):
+/// gzip and zstd are decoded, other formats refused.
 pub fn open(input: &Input) -> Result<Opened, ReadError> {
     let consumed = Arc::new(AtomicU64::new(0));
     let raw: Box<dyn Read + Send> = match input {
@@ -425,19 +427,16 @@ pub fn open(input: &Input) -> Result<Opened, ReadError> {
             count: consumed.clone(),
         },
     );
-    let head = fill_at_least(&mut br, 4).map_err(ReadError::Open)?;
-    if head.starts_with(b"PAR1") {
-        return Err(ReadError::Parquet);
-    }
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read + Send> = if gzip {
-        Box::new(MultiGzDecoder::new(br))
-    } else {
-        Box::new(br)
+    let head = fill_at_least(&mut br, 8).map_err(ReadError::Open)?;
+    let compression = sniff::compression(&head).map_err(ReadError::Refused)?;
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(GzMembers::new(br)),
+        Compression::Zstd => Box::new(ZstdFrames::new(br)),
+        Compression::None => Box::new(br),
     };
     Ok(Opened {
         reader,
-        gzip,
+        compression,
         consumed,
     })
 }
@@ -496,6 +495,10 @@ pub struct ChunkReader<R> {
     /// A read error met while filling: the data before it is delivered
     /// first, then the error.
     pending_error: Option<io::Error>,
+    /// The start of the text was looked at (`sniff::text_start`).
+    sniffed: bool,
+    /// Lines end in a lone `\r`: each is read as `\n`.
+    cr_only: bool,
 }
 
 impl<R: Read> ChunkReader<R> {
@@ -517,7 +520,35 @@ impl<R: Read> ChunkReader<R> {
             too_long_lines: Vec::new(),
             truncated_line: None,
             pending_error: None,
+            sniffed: false,
+            cr_only: false,
         }
+    }
+
+    /// The format in force: the last header line's, or the default.
+    pub fn format(&self) -> &Arc<FormatCtx> {
+        &self.format
+    }
+
+    /// True if the input's lines end in a lone `\r` (and were read so).
+    pub fn cr_only(&self) -> bool {
+        self.cr_only
+    }
+
+    /// Looks at the start of the text once, after the first fill: drops a
+    /// UTF-8 byte-order mark, turns lone `\r`s into `\n`s, or refuses the
+    /// input (UTF-16, tar) before any of it is parsed.
+    fn sniff(&mut self) -> io::Result<()> {
+        self.sniffed = true;
+        let head = &self.buf[self.start..self.len];
+        let start = sniff::text_start(head, self.eof).map_err(Refusal::into_io)?;
+        self.start += start.skip;
+        if start.cr_only {
+            self.cr_only = true;
+            let (from, to) = (self.start, self.len);
+            cr_to_lf(&mut self.buf[from..to]);
+        }
+        Ok(())
     }
 
     /// A reader of `data`, the whole input already in memory (a small
@@ -650,6 +681,9 @@ impl<R: Read> ChunkReader<R> {
             match self.src.read(&mut self.buf[self.len..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => {
+                    if self.cr_only {
+                        cr_to_lf(&mut self.buf[self.len..self.len + n]);
+                    }
                     self.len += n;
                     self.counts.decompressed += n as u64;
                 }
@@ -667,6 +701,9 @@ impl<R: Read> ChunkReader<R> {
     pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         loop {
             self.fill()?;
+            if !self.sniffed {
+                self.sniff()?;
+            }
             if self.start == self.len {
                 if self.eof {
                     return match self.pending_error.take() {
@@ -799,13 +836,22 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
+/// Reads each `\r` as the end of a line (`ChunkReader::cr_only`).
+fn cr_to_lf(bytes: &mut [u8]) {
+    for b in bytes {
+        if *b == b'\r' {
+            *b = b'\n';
+        }
+    }
+}
+
 /// Expands path arguments: files as given, directories walked recursively
 /// in sorted order (so results never depend on the file system's order),
 /// `-` as standard input. Inside directories only files named like logs
-/// are taken (`.log`, `.gz`, `.txt`); the inventory JSON that sits beside
+/// are taken (`.log`, `.gz`, `.zst`, `.txt`); the inventory JSON that sits beside
 /// logs in an S3 download is not. Symlinked directories are followed once
 /// (loops are detected by canonical path).
-pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
+pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<InputProblem>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for a in args {
@@ -819,23 +865,53 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<String>) {
                 let before = out.len();
                 walk(a, &mut out, &mut problems, &mut seen);
                 if out.len() == before {
-                    problems.push(format!(
-                        "{}: no flow-log files (*.log, *.gz, *.txt) in this directory",
-                        a.display()
+                    problems.push(InputProblem::new(
+                        a,
+                        "no flow-log files (*.log, *.gz, *.zst, *.txt) in this directory".into(),
+                        false,
                     ));
                 }
             }
             Ok(_) => out.push(Input::Path(a.clone())),
-            Err(e) => problems.push(format!("{}: {}", a.display(), e)),
+            Err(e) => problems.push(InputProblem::new(a, e.to_string(), true)),
         }
     }
     (out, problems)
 }
 
+/// A path named on the command line or met in a directory walk that
+/// cannot be read (it never reaches the engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    pub path: String,
+    pub message: String,
+    /// It is an input that failed (a file or directory that cannot be
+    /// opened, a FIFO in a walk), counted in `files` and `files_failed`;
+    /// false for a directory that merely holds no logs.
+    pub failed_input: bool,
+}
+
+impl InputProblem {
+    fn new(path: &Path, message: String, failed_input: bool) -> InputProblem {
+        InputProblem {
+            path: path.display().to_string(),
+            message,
+            failed_input,
+        }
+    }
+}
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::sniff::printable;
+        write!(f, "{}: {}", printable(&self.path), self.message)
+    }
+}
+
 fn walk(
     dir: &Path,
     out: &mut Vec<Input>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<InputProblem>,
     seen: &mut std::collections::HashSet<PathBuf>,
 ) {
     match dir.canonicalize() {
@@ -845,14 +921,18 @@ fn walk(
             }
         }
         Err(e) => {
-            problems.push(format!("{}: {}", dir.display(), e));
+            problems.push(InputProblem::new(dir, e.to_string(), true));
             return;
         }
     }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            problems.push(format!("{}: cannot read directory: {}", dir.display(), e));
+            problems.push(InputProblem::new(
+                dir,
+                format!("cannot read directory: {e}"),
+                true,
+            ));
             return;
         }
     };
@@ -865,11 +945,13 @@ fn walk(
             // A FIFO, socket or device named like a log: opening a FIFO
             // with no writer would block the whole run. (Given by name on
             // the command line, such a path is read: `<(zcat …)`.)
-            Ok(_) if looks_like_log(&p) => {
-                problems.push(format!("{}: not a regular file, skipped", p.display()))
-            }
+            Ok(_) if looks_like_log(&p) => problems.push(InputProblem::new(
+                &p,
+                "not a regular file, skipped".into(),
+                true,
+            )),
             Ok(_) => {}
-            Err(e) => problems.push(format!("{}: {}", p.display(), e)),
+            Err(e) => problems.push(InputProblem::new(&p, e.to_string(), true)),
         }
     }
 }
@@ -880,7 +962,9 @@ fn looks_like_log(p: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     !name.starts_with('.')
-        && (name.ends_with(".log") || name.ends_with(".gz") || name.ends_with(".txt"))
+        && [".log", ".gz", ".zst", ".txt"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
 }
 
 #[cfg(test)]

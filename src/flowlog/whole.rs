@@ -59,8 +59,10 @@ impl Inflater {
 
     /// Inflates every gzip member of `gz` into `out` (its contents
     /// replaced, its capacity reused). `None` unless `gz` is gzip members
-    /// from its first byte to its last that inflate to at most
-    /// `MAX_INFLATED` bytes; `out` then holds nothing meaningful.
+    /// from its first byte to its last (zero bytes between or after them
+    /// allowed, as `gzip -t` and the streaming reader allow them) that
+    /// inflate to at most `MAX_INFLATED` bytes; `out` then holds nothing
+    /// meaningful.
     pub fn inflate(&mut self, gz: &[u8], out: &mut Vec<u8>) -> Option<()> {
         out.clear();
         // The last member's size (mod 2^32) ends the file: for the single
@@ -68,7 +70,12 @@ impl Inflater {
         let tail: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
         let mut room = (u32::from_le_bytes(tail) as usize).max(4096);
         let mut pos = 0;
-        while pos < gz.len() {
+        loop {
+            // Zero padding (tape and block devices) is skipped.
+            pos += gz[pos..].iter().take_while(|&&b| b == 0).count();
+            if pos == gz.len() {
+                break;
+            }
             let have = out.len();
             if have + room > MAX_INFLATED {
                 return None;
@@ -186,6 +193,10 @@ mod tests {
         two.extend_from_slice(&gz(b""));
         inf.inflate(&two, &mut out).unwrap();
         assert_eq!(out, [a.as_slice(), b.as_slice()].concat());
+        // Zero padding after the last member, as `gzip -t` accepts.
+        two.extend_from_slice(&[0; 512]);
+        inf.inflate(&two, &mut out).unwrap();
+        assert_eq!(out, [a.as_slice(), b.as_slice()].concat());
     }
 
     #[test]
@@ -204,6 +215,10 @@ mod tests {
         tail.extend_from_slice(b"not gzip\n");
         assert!(inf.inflate(&tail, &mut out).is_none());
         assert!(inf.inflate(b"", &mut out).is_none());
+        let mut zeros = good.clone();
+        zeros.extend_from_slice(&[0; 17]);
+        zeros.push(1);
+        assert!(inf.inflate(&zeros, &mut out).is_none());
         // And it still works after refusing.
         inf.inflate(&good, &mut out).unwrap();
         assert_eq!(out, text(5_000, "x"));
