@@ -117,12 +117,12 @@ case "$PROFILE" in
         SINGLE="$DIR/single-$RECORDS"
         if [ ! -f "$MULTI/.done" ]; then
             log "generating $RECORDS records in $FILES files"
-            "$FS" generate --out "$MULTI" --records "$RECORDS" --files "$FILES" --format v2 --level 6 >&2
+            "$FS" generate --force --out "$MULTI" --records "$RECORDS" --files "$FILES" --format v2 --level 6 >&2
             touch "$MULTI/.done"
         fi
         if [ ! -f "$SINGLE/.done" ]; then
             log "generating $RECORDS records in one gzip file"
-            "$FS" generate --out "$SINGLE" --records "$RECORDS" --single-file --format v2 --level 6 --no-inventory >&2
+            "$FS" generate --force --out "$SINGLE" --records "$RECORDS" --single-file --format v2 --level 6 --no-inventory >&2
             touch "$SINGLE/.done"
         fi
         ;;
@@ -131,7 +131,7 @@ case "$PROFILE" in
         SINGLE="$DIR/busy-single-$RECORDS"
         if [ ! -f "$MULTI/.done" ]; then
             log "generating $RECORDS busy-profile records (files of 50,000)"
-            "$FS" generate --profile busy --out "$MULTI" --records "$RECORDS" --format v2 --level 6 >&2
+            "$FS" generate --force --profile busy --out "$MULTI" --records "$RECORDS" --format v2 --level 6 >&2
             touch "$MULTI/.done"
         fi
         if [ ! -f "$SINGLE/.done" ]; then

@@ -432,3 +432,49 @@ fn busy_profile_v5_has_direction_and_flags() {
     }
     assert!(rejects > 1_000);
 }
+
+#[test]
+fn a_non_empty_out_directory_is_refused_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("security-groups.json");
+    fs::write(&keep, "my real inventory").unwrap();
+    let out = crate::util::run(&["generate", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", crate::util::stderr(&out));
+    let err = crate::util::stderr(&out);
+    assert!(
+        err.contains("not empty") && err.contains("--force"),
+        "{err}"
+    );
+    // Nothing was written or removed.
+    assert_eq!(fs::read_to_string(&keep).unwrap(), "my real inventory");
+    assert!(!dir.path().join("AWSLogs").exists());
+    // A file as --out is refused too.
+    let out = crate::util::run(&["generate", "--out", keep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::util::stderr(&out).contains("not a directory"));
+    // With --force the dataset is written there.
+    let out = crate::util::run(&[
+        "generate",
+        "--force",
+        "--records",
+        "500",
+        "--files",
+        "2",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert!(dir.path().join("manifest.json").is_file());
+    // An empty directory needs no --force.
+    let empty = tempfile::tempdir().unwrap();
+    let out = crate::util::run(&[
+        "generate",
+        "--records",
+        "500",
+        "--files",
+        "2",
+        "--out",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+}

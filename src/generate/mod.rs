@@ -123,6 +123,13 @@ pub struct GenerateArgs {
     /// (manifest.json is still written).
     #[arg(long)]
     pub no_inventory: bool,
+
+    /// Write into a directory that is not empty. Without it a non-empty DIR is refused, so
+    /// that a mistyped --out never overwrites an inventory or deletes logs; with it, log
+    /// files of the generated flow log found there are removed and the inventory, manifest
+    /// and truth files overwritten (other files are left as they are).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl GenerateArgs {
@@ -142,6 +149,7 @@ impl GenerateArgs {
             level: 6,
             incidents: false,
             no_inventory: false,
+            force: false,
         }
     }
 }
@@ -198,6 +206,7 @@ struct FilePlan {
 
 /// Generate the dataset described by `args` and print a one-line summary to stderr.
 pub fn run(args: &GenerateArgs) -> Result<()> {
+    check_out_dir(&args.out, args.force)?;
     if args.profile == Profile::Busy {
         return busy::run(args);
     }
@@ -354,6 +363,31 @@ fn log_dir(out: &Path) -> PathBuf {
         .join(ACCOUNT_ID)
         .join("vpcflowlogs")
         .join(REGION)
+}
+
+/// Refuses an output path that is not a directory, or a directory that holds anything,
+/// unless `force`: generating replaces log files and inventory without asking.
+fn check_out_dir(out: &Path, force: bool) -> Result<()> {
+    match fs::metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("--out {}", out.display())),
+        Ok(m) if !m.is_dir() => bail!("--out {}: not a directory", out.display()),
+        Ok(_) if force => Ok(()),
+        Ok(_) => {
+            let mut entries =
+                fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?;
+            match entries.next() {
+                None => Ok(()),
+                Some(first) => bail!(
+                    "--out {}: the directory is not empty (it holds {:?}, among others); \
+                     pass --force to write the dataset there anyway (log files of the \
+                     generated flow log are removed, the inventory and manifest overwritten)",
+                    out.display(),
+                    first?.file_name()
+                ),
+            }
+        }
+    }
 }
 
 /// Create the date directories; remove log files of this flow log left by earlier runs so
