@@ -70,7 +70,15 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
+    /// Adds a row. Cells come from the input (interface ids, addresses as
+    /// written): control characters are escaped so that a crafted log line
+    /// cannot drive the terminal the table is shown on.
+    pub fn push(&mut self, mut row: Vec<String>) {
+        for c in row.iter_mut() {
+            if let std::borrow::Cow::Owned(e) = crate::flowlog::sniff::printable(c) {
+                *c = e;
+            }
+        }
         self.rows.push(row);
     }
 
@@ -323,6 +331,17 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
+    }
+
+    #[test]
+    fn table_cells_cannot_drive_the_terminal() {
+        let mut t = Table::new(&[("INTERFACE", false)]);
+        t.push(vec!["eni-abc\u{1b}[31mred\r".into()]);
+        let mut out = Vec::new();
+        t.write_fit(&mut out, false, None).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+        assert!(out.contains("eni-abc\\u{1b}[31mred\\r"), "{out:?}");
     }
 
     #[test]
