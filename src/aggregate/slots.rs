@@ -54,6 +54,7 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
         self.list.len()
     }
 
+    #[cfg(test)]
     pub(super) fn contains(&self, key: &K) -> bool {
         let list = &self.list;
         self.index

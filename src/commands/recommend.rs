@@ -52,12 +52,15 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     }
     let mut out = Output::open(args.output_file.as_deref())?;
     let locals = Arc::new(locals_of(&inv));
-    let (run, outcome) = read_logs(&args.input, || Aggregate::new(Some(locals.clone())))?;
+    let keys = Arc::new(crate::aggregate::RejectedKeys::default());
+    let (run, outcome) = read_logs(&args.input, || {
+        Aggregate::sharing(Some(locals.clone()), keys.clone())
+    })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
     let summary = run.processor.finish();
-    crate::commands::summarize::warn_overflow(summary.overflow);
+    crate::commands::summarize::warn_overflow(&summary);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),

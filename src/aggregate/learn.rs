@@ -1,0 +1,208 @@
+//! An interface's own addresses, learned from the records, per address
+//! family.
+//!
+//! Every record of an interface has one of its own addresses on one side
+//! (AWS writes the primary private IPv4 for traffic to a secondary one, and
+//! the interface's own IPv6 address in IPv6 records): so an address in
+//! nearly every record of a family is the interface's. The evidence is
+//! exact counts, made at the end of the run: the records whose placement
+//! proved the interface's side (`flow-direction`, a public peer), and the
+//! unresolved cells (one side's address in the key, the other side's
+//! among the peers). IPv4 and IPv6 are counted apart, so that a
+//! dual-stack interface's IPv6 address is judged on its IPv6 records
+//! alone. A NAT gateway's transit records (neither side its own) only
+//! lower the share reported with the addresses.
+
+use hashbrown::{HashMap, HashSet};
+
+use super::cells::{family, Cell, EniStats};
+use super::keys::{CellDir, CellKey};
+use super::peers::PeerStat;
+use super::slots::Slots;
+use crate::flowlog::record::{EniId, Ip};
+
+/// What was learned for one family of an interface.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Learned {
+    /// Empty when no address could be told apart.
+    pub addresses: Vec<Ip>,
+    pub share: f64,
+}
+
+/// Interface → what was learned, by family (0 IPv4, 1 IPv6).
+pub(super) type LearnedMap = HashMap<EniId, [Option<Learned>; 2]>;
+
+/// Learns the addresses of every interface without an inventory.
+pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>) -> LearnedMap {
+    let mut by_eni: HashMap<(EniId, usize), Vec<Sides>> = HashMap::new();
+    for (k, cell) in cells {
+        if let CellDir::Unresolved(_) = k.dir() {
+            by_eni
+                .entry((k.eni, family(k.addr)))
+                .or_default()
+                .push(Sides {
+                    addr: k.addr,
+                    flows: cell.flows,
+                    // Counted by address (`own_addresses`): any order.
+                    others: cell.peers.exact_unsorted().unwrap_or_default(),
+                });
+        }
+    }
+    for (e, s) in enis {
+        if s.inventory.is_some() {
+            continue;
+        }
+        for &(ip, flows) in &s.own {
+            by_eni.entry((*e, family(ip))).or_default().push(Sides {
+                addr: ip,
+                flows,
+                others: Vec::new(),
+            });
+        }
+    }
+    let found: Vec<((EniId, usize), Found)> = by_eni
+        .into_iter()
+        .filter_map(|(e, cells)| Some((e, own_addresses(&cells)?)))
+        .collect();
+    // An interface talking to one peer sees two equally likely addresses;
+    // the peer's is dropped when it is another interface's own address
+    // for certain.
+    let certain: HashSet<Ip> = found
+        .iter()
+        .filter_map(|(_, f)| match &f.own {
+            Own::Certain(v) => Some(v.iter().copied()),
+            Own::Either(_) => None,
+        })
+        .flatten()
+        .collect();
+    let mut out = LearnedMap::new();
+    for ((e, fam), f) in found {
+        let addresses = match f.own {
+            Own::Certain(v) => v,
+            Own::Either(v) => {
+                let rest: Vec<Ip> = v.into_iter().filter(|ip| !certain.contains(ip)).collect();
+                if rest.len() == 1 {
+                    rest
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        out.entry(e).or_insert([None, None])[fam] = Some(Learned {
+            addresses,
+            share: f.share,
+        });
+    }
+    out
+}
+
+/// Records with one side known as `addr`, as `own_addresses` sees them:
+/// and the other side with each address's flows (empty when the other
+/// side is not one of the interface's addresses, or when the cell has
+/// more peers than it counts exactly; the key's side, with that many
+/// peers, is then the interface itself).
+pub(super) struct Sides {
+    pub addr: Ip,
+    pub flows: u64,
+    pub others: Vec<(Ip, PeerStat)>,
+}
+
+/// What the records say an interface's own addresses are.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Own {
+    /// One address first (in nearly every record), then any others that
+    /// are in nearly every record left (a secondary address, a second
+    /// IPv6 address).
+    Certain(Vec<Ip>),
+    /// Two or more addresses in nearly every record: an interface talking
+    /// to one peer. One is its own.
+    Either(Vec<Ip>),
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Found {
+    pub own: Own,
+    /// Share of the records with one of the addresses on a side.
+    pub share: f64,
+}
+
+/// Most addresses learned for one interface and family.
+const MAX_OWN: usize = 8;
+
+/// An interface's own addresses in one family. The address in at least
+/// 60% of the records (and within 10% of the most frequent one) is its
+/// own; then, among the records without any address found so far, the
+/// same test again, until no address passes. Counts are exact and the
+/// order of cells does not matter, so the answer depends on the records
+/// alone.
+pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
+    let mut own: Vec<Ip> = Vec::new();
+    let total: u64 = cells.iter().map(|c| c.flows).sum();
+    // At most every peer and key address once (sized up front: on an
+    // interface with thousands of peers, growing it was a third of it).
+    let room: usize = cells.iter().map(|c| c.others.len() + 1).sum();
+    while own.len() < MAX_OWN {
+        // Records with no known own address, by address.
+        let mut counts: HashMap<Ip, u64> = HashMap::with_capacity(room);
+        let mut left = 0u64;
+        for c in cells.iter().filter(|c| !own.contains(&c.addr)) {
+            let mut flows = c.flows;
+            for (ip, stat) in &c.others {
+                if own.contains(ip) {
+                    flows = flows.saturating_sub(stat.flows);
+                } else if *ip != c.addr {
+                    // (A record whose two sides are one address counts once.)
+                    *counts.entry(*ip).or_default() += stat.flows;
+                }
+            }
+            *counts.entry(c.addr).or_default() += flows;
+            left += flows;
+        }
+        let top = counts.values().copied().max().unwrap_or(0);
+        let min = ((left as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
+        let mut found: Vec<Ip> = counts
+            .into_iter()
+            .filter(|&(_, c)| c >= min.max(1))
+            .map(|(ip, _)| ip)
+            .collect();
+        found.sort();
+        match found.len() {
+            0 => break,
+            1 => own.push(found[0]),
+            _ if own.is_empty() => {
+                let share = if total == 0 { 0.0 } else { top as f64 / total as f64 };
+                return Some(Found {
+                    own: Own::Either(found),
+                    share,
+                });
+            }
+            // Two equal candidates among the records left: no guess.
+            _ => break,
+        }
+    }
+    if own.is_empty() {
+        return None;
+    }
+    own.sort();
+    // Records with one of them on a side.
+    let covered: u64 = cells
+        .iter()
+        .map(|c| {
+            if own.contains(&c.addr) {
+                c.flows
+            } else {
+                c.others
+                    .iter()
+                    .filter(|(ip, _)| own.contains(ip))
+                    .map(|(_, s)| s.flows)
+                    .sum::<u64>()
+                    .min(c.flows)
+            }
+        })
+        .sum();
+    let share = if total == 0 { 1.0 } else { covered as f64 / total as f64 };
+    Some(Found {
+        own: Own::Certain(own),
+        share,
+    })
+}

@@ -1,0 +1,258 @@
+//! The end of the run: every cell gets its direction and row, and every
+//! interface its addresses and how they were found.
+
+use std::collections::BTreeMap;
+
+use hashbrown::HashSet;
+
+use super::cells::{family, Cell, EniStats, PortSet};
+use super::keys::{CellDir, CellKey, Side};
+use super::learn::LearnedMap;
+use super::peers::PeerSet;
+use super::slots::Slots;
+use super::summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row};
+use crate::flowlog::record::{Action, EniId, Ip};
+
+/// A cell with its direction decided.
+struct Resolved {
+    key: CellKey,
+    dir: Direction,
+    cell: Cell,
+}
+
+/// Gives each cell its direction (unresolved ones from the learned
+/// addresses), applies the corrections of guessed ports, and sums cells
+/// into rows. `name` gives an interface's text.
+pub(super) fn rows(
+    cells: Slots<CellKey, Cell>,
+    learned: &LearnedMap,
+    name: impl Fn(EniId) -> Option<String>,
+) -> Vec<Row> {
+    let resolved: Vec<Resolved> = cells
+        .into_iter()
+        .map(|(key, cell)| resolve(key, cell, learned))
+        .collect();
+    // Services the interface certainly offers or uses (flags or clear
+    // port evidence) correct the guesses: a task answering the ALB from
+    // 8080 to an ephemeral port that happens to be 5601 is ingress 8080,
+    // because 8080 is where the task is seen serving.
+    let certain: HashSet<(EniId, Direction, u8, u16)> = resolved
+        .iter()
+        .filter(|r| r.key.alt().is_none())
+        .filter_map(|r| Some((r.key.eni, r.dir, r.key.proto(), r.key.port()?)))
+        .collect();
+    // A rejected packet from a service port is a response only if the
+    // interface called that service on that peer (accepted): the peers
+    // of the accepted rows such packets would belong to.
+    let wanted: HashSet<(EniId, Direction, u8, u16)> = resolved
+        .iter()
+        .filter(|r| r.key.action() == Action::Reject)
+        .filter_map(|r| Some((r.key.eni, flip(r.dir)?, r.key.proto(), r.key.alt()?)))
+        .collect();
+    let mut called: HashSet<(EniId, Direction, u8, u16, Ip)> = HashSet::new();
+    if !wanted.is_empty() {
+        for r in &resolved {
+            let Some(port) = r.key.port() else { continue };
+            let k = (r.key.eni, r.dir, r.key.proto(), port);
+            if r.key.action() == Action::Accept && r.key.alt().is_none() && wanted.contains(&k) {
+                for (ip, _) in r.cell.peers.exact_unsorted().unwrap_or_default() {
+                    called.insert((k.0, k.1, k.2, k.3, ip));
+                }
+            }
+        }
+    }
+    type RowKey = (EniId, Direction, u8, Option<u16>, Action, bool);
+    let mut rows: BTreeMap<RowKey, (Row, Option<PortSet>)> = BTreeMap::new();
+    for Resolved { key: k, mut dir, cell } in resolved {
+        let mut port = k.port();
+        if let (Some(alt), Some(p), Some(f)) = (k.alt(), k.port(), flip(dir)) {
+            let correct = if k.action() == Action::Reject {
+                let peers = cell.peers.exact_unsorted().unwrap_or_default();
+                peers
+                    .iter()
+                    .any(|(ip, _)| called.contains(&(k.eni, f, k.proto(), alt, *ip)))
+            } else {
+                certain.contains(&(k.eni, f, k.proto(), alt))
+                    && !certain.contains(&(k.eni, dir, k.proto(), p))
+            };
+            if correct {
+                dir = f;
+                port = Some(alt);
+            }
+        }
+        let folded = k.is_folded();
+        let (row, ports) = rows
+            .entry((k.eni, dir, k.proto(), port, k.action(), folded))
+            .or_insert_with(|| {
+                let row = Row {
+                    eni: k.eni,
+                    interface_id: None,
+                    direction: dir,
+                    protocol: k.proto(),
+                    port,
+                    action: k.action(),
+                    flows: 0,
+                    packets: 0,
+                    bytes: 0,
+                    first_seen: None,
+                    last_seen: None,
+                    peers: PeerSet::default(),
+                    ports_folded: None,
+                };
+                (row, None)
+            });
+        row.flows += cell.flows;
+        row.packets = row.packets.saturating_add(cell.packets);
+        row.bytes = row.bytes.saturating_add(cell.bytes);
+        row.add_span(cell.span.first(), cell.span.last());
+        row.peers.merge(cell.peers);
+        if let Some(p) = cell.ports {
+            match ports {
+                Some(s) => s.union(&p),
+                None => *ports = Some(p),
+            }
+        }
+    }
+    let mut rows: Vec<Row> = rows
+        .into_values()
+        .map(|(mut r, ports)| {
+            r.interface_id = name(r.eni);
+            if let Some(p) = ports {
+                r.ports_folded = Some(p.len());
+            }
+            r
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let folded = |r: &Row| r.ports_folded.is_some();
+        (&a.interface_id, a.direction, a.protocol, a.port, a.action, folded(a)).cmp(&(
+            &b.interface_id,
+            b.direction,
+            b.protocol,
+            b.port,
+            b.action,
+            folded(b),
+        ))
+    });
+    rows
+}
+
+fn flip(d: Direction) -> Option<Direction> {
+    match d {
+        Direction::Egress => Some(Direction::Ingress),
+        Direction::Ingress => Some(Direction::Egress),
+        Direction::Unknown => None,
+    }
+}
+
+/// A cell's direction. An unresolved cell's `addr` is one side of its
+/// records: if it is the interface's, the records are to (server side)
+/// or from (client side) the interface; if not, the other side is the
+/// interface and `addr` is its one peer.
+fn resolve(key: CellKey, mut cell: Cell, learned: &LearnedMap) -> Resolved {
+    let side = match key.dir() {
+        CellDir::Known(dir) => return Resolved { key, dir, cell },
+        CellDir::Unresolved(side) => side,
+    };
+    let own = learned
+        .get(&key.eni)
+        .and_then(|f| f[family(key.addr)].as_ref())
+        .filter(|l| !l.addresses.is_empty());
+    let Some(own) = own else {
+        return Resolved {
+            key,
+            dir: Direction::Unknown,
+            cell,
+        };
+    };
+    let is_own = own.addresses.contains(&key.addr);
+    let dir = match (side, is_own) {
+        (Side::Server, true) | (Side::Client, false) => Direction::Ingress,
+        (Side::Client, true) | (Side::Server, false) => Direction::Egress,
+    };
+    if !is_own {
+        let mut p = PeerSet::default();
+        p.add(key.addr, cell.flows, cell.bytes);
+        cell.peers = p;
+    }
+    Resolved { key, dir, cell }
+}
+
+/// The interfaces' summaries, sorted by id: their addresses by family and
+/// how they were found.
+pub(super) fn interfaces(
+    enis: &Slots<EniId, EniStats>,
+    learned: &LearnedMap,
+    name: impl Fn(EniId) -> Option<String>,
+) -> Vec<InterfaceSummary> {
+    let mut out: Vec<InterfaceSummary> = enis
+        .iter()
+        .map(|(e, s)| {
+            let fam = |f: usize| -> Option<FamilyAddresses> {
+                let st = s.family[f];
+                if st.records == 0 {
+                    return None;
+                }
+                let learned = learned.get(e).and_then(|l| l[f].as_ref());
+                let (addresses, source, share) = if let Some(inv) = &s.inventory {
+                    let a = inv.iter().copied().filter(|ip| family(*ip) == f).collect();
+                    let share = 1.0 - st.neither as f64 / st.records as f64;
+                    (a, AddressSource::Inventory, share)
+                } else {
+                    let (a, share) = learned.map_or((Vec::new(), 0.0), |l| {
+                        (l.addresses.clone(), l.share)
+                    });
+                    let source = if st.flow_direction == st.records {
+                        AddressSource::FlowDirection
+                    } else if a.is_empty() {
+                        AddressSource::Unknown
+                    } else {
+                        AddressSource::Learned
+                    };
+                    (a, source, share)
+                };
+                Some(FamilyAddresses {
+                    addresses,
+                    source,
+                    records: st.records,
+                    share,
+                })
+            };
+            let (ipv4, ipv6) = (fam(0), fam(1));
+            let fd: u64 = s.family.iter().map(|f| f.flow_direction).sum();
+            let (addresses, address_source) = if let Some(inv) = &s.inventory {
+                (inv.clone(), AddressSource::Inventory)
+            } else {
+                let mut a: Vec<Ip> = [&ipv4, &ipv6]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|f| f.addresses.iter().copied())
+                    .collect();
+                a.sort();
+                let source = if s.records > 0 && fd == s.records {
+                    AddressSource::FlowDirection
+                } else if a.is_empty() {
+                    AddressSource::Unknown
+                } else {
+                    AddressSource::Learned
+                };
+                (a, source)
+            };
+            InterfaceSummary {
+                eni: *e,
+                interface_id: name(*e),
+                records: s.records,
+                nodata: s.nodata,
+                skipdata: s.skipdata,
+                first_seen: s.span.first(),
+                last_seen: s.span.last(),
+                addresses,
+                address_source,
+                ipv4,
+                ipv6,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.interface_id.cmp(&b.interface_id));
+    out
+}
