@@ -213,7 +213,11 @@ mod tests {
         let (mut a, mut b) = (Fold::new(shared.clone()), Fold::new(shared));
         let mut max_early = 0;
         for n in 0..50_000 {
-            let f = if hash(n ^ 77) % 3 == 0 { &mut a } else { &mut b };
+            let f = if hash(n ^ 77) % 3 == 0 {
+                &mut a
+            } else {
+                &mut b
+            };
             f.observe(hash(n));
             f.due();
             max_early = max_early.max(f.cut());

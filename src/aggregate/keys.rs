@@ -186,7 +186,9 @@ impl CellKey {
     pub fn fold_hash(&self) -> u64 {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let service = self.small & ((1 << 17) - 1) | self.small & (0x3ff << 34);
-        let mut z = (self.eni.0 as u64) ^ ((self.eni.0 >> 64) as u64).rotate_left(23) ^ service.wrapping_mul(K);
+        let mut z = (self.eni.0 as u64)
+            ^ ((self.eni.0 >> 64) as u64).rotate_left(23)
+            ^ service.wrapping_mul(K);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)

@@ -170,7 +170,11 @@ pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
             0 => break,
             1 => own.push(found[0]),
             _ if own.is_empty() => {
-                let share = if total == 0 { 0.0 } else { top as f64 / total as f64 };
+                let share = if total == 0 {
+                    0.0
+                } else {
+                    top as f64 / total as f64
+                };
                 return Some(Found {
                     own: Own::Either(found),
                     share,
@@ -200,7 +204,11 @@ pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
             }
         })
         .sum();
-    let share = if total == 0 { 1.0 } else { covered as f64 / total as f64 };
+    let share = if total == 0 {
+        1.0
+    } else {
+        covered as f64 / total as f64
+    };
     Some(Found {
         own: Own::Certain(own),
         share,

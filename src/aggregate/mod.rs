@@ -43,15 +43,13 @@ use crate::flowlog::format::Field;
 use crate::flowlog::record::{has_ports, EniId, FlowRecord, Ip, LogStatus};
 use cells::{family, Cell, EniStats, Span};
 use direction::{server_is_dst, Evidence, Placement, Proof};
-pub use fold::{RejectedKeys, MAX_REJECTED_KEYS};
 use fold::Fold;
+pub use fold::{RejectedKeys, MAX_REJECTED_KEYS};
 use front::{Flow, FlowKey, Front};
 use keys::{CellDir, CellKey, Service, Side};
 pub use peers::{PeerSet, PeerStat};
 use slots::Slots;
-pub use summary::{
-    AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row, Summary,
-};
+pub use summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row, Summary};
 
 /// Interface id → its own addresses (from an inventory).
 pub type Locals = HashMap<EniId, Vec<Ip>>;
@@ -162,8 +160,7 @@ impl Aggregate {
         stats.records += f.flows;
         let fam = &mut stats.family[family(src)];
         fam.records += f.flows;
-        let placement =
-            direction::place(src, dst, k.flow_direction(), stats.inventory.as_deref());
+        let placement = direction::place(src, dst, k.flow_direction(), stats.inventory.as_deref());
         let (dir, addr, peer) = match placement {
             Placement::Known { inbound, proof } => {
                 let (own, peer) = if inbound { (dst, src) } else { (src, dst) };

@@ -63,7 +63,12 @@ pub(super) fn rows(
     }
     type RowKey = (EniId, Direction, u8, Option<u16>, Action, bool);
     let mut rows: BTreeMap<RowKey, (Row, Option<PortSet>)> = BTreeMap::new();
-    for Resolved { key: k, mut dir, cell } in resolved {
+    for Resolved {
+        key: k,
+        mut dir,
+        cell,
+    } in resolved
+    {
         let mut port = k.port();
         if let (Some(alt), Some(p), Some(f)) = (k.alt(), k.port(), flip(dir)) {
             let correct = if k.action() == Action::Reject {
@@ -125,14 +130,22 @@ pub(super) fn rows(
         .collect();
     rows.sort_by(|a, b| {
         let folded = |r: &Row| r.ports_folded.is_some();
-        (&a.interface_id, a.direction, a.protocol, a.port, a.action, folded(a)).cmp(&(
-            &b.interface_id,
-            b.direction,
-            b.protocol,
-            b.port,
-            b.action,
-            folded(b),
-        ))
+        (
+            &a.interface_id,
+            a.direction,
+            a.protocol,
+            a.port,
+            a.action,
+            folded(a),
+        )
+            .cmp(&(
+                &b.interface_id,
+                b.direction,
+                b.protocol,
+                b.port,
+                b.action,
+                folded(b),
+            ))
     });
     rows
 }
@@ -199,9 +212,8 @@ pub(super) fn interfaces(
                     let share = 1.0 - st.neither as f64 / st.records as f64;
                     (a, AddressSource::Inventory, share)
                 } else {
-                    let (a, share) = learned.map_or((Vec::new(), 0.0), |l| {
-                        (l.addresses.clone(), l.share)
-                    });
+                    let (a, share) =
+                        learned.map_or((Vec::new(), 0.0), |l| (l.addresses.clone(), l.share));
                     let source = if st.flow_direction == st.records {
                         AddressSource::FlowDirection
                     } else if a.is_empty() {

@@ -67,9 +67,7 @@ fn own_addresses_of_a_dual_stack_server_and_a_one_peer_client() {
 fn find(s: &Summary, eni: &str, dir: Direction, port: Option<u16>) -> Row {
     s.rows
         .iter()
-        .find(|r| {
-            r.interface_id.as_deref() == Some(eni) && r.direction == dir && r.port == port
-        })
+        .find(|r| r.interface_id.as_deref() == Some(eni) && r.direction == dir && r.port == port)
         .unwrap_or_else(|| panic!("no row {eni} {dir:?} {port:?} in {:#?}", s.rows))
         .clone()
 }
@@ -122,8 +120,7 @@ fn cell_keys_give_back_what_they_pack() {
             for proto in [0, 6, 17, 255] {
                 for action in [Action::Accept, Action::Reject, Action::Unknown] {
                     for dir in dirs {
-                        let k =
-                            CellKey::new(EniId(7), Ip::v4(1), port, alt, proto, action, dir);
+                        let k = CellKey::new(EniId(7), Ip::v4(1), port, alt, proto, action, dir);
                         assert_eq!(
                             (k.port(), k.alt(), k.proto(), k.action(), k.dir()),
                             (port, alt, proto, action, dir)
@@ -384,4 +381,381 @@ fn nodata_counts_and_merge_equals_single_pass() {
     assert_eq!(w.window, Some((100, 160)));
     let rej = find(&w, "eni-0aaa", Direction::Ingress, Some(22));
     assert_eq!(rej.action, Action::Reject);
+}
+
+fn rows_of(s: &Summary) -> Vec<(String, Direction, Option<u16>, Action, u64)> {
+    s.rows
+        .iter()
+        .map(|r| {
+            let id = r.interface_id.clone().unwrap_or_default();
+            (id, r.direction, r.port, r.action, r.flows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_rejected_probe_is_a_request_to_the_port_it_hit() {
+    // Scanners probing random ports from random source ports: the port
+    // heuristics would take 20000 (outside the ephemeral range) and 80
+    // (a service port) for the servers. A security group never rejects a
+    // response, so each probe is ingress to the port it hit.
+    let lines = [
+        "2 1 eni-0aaa 198.51.100.7 10.0.1.10 20000 34896 6 1 40 100 110 REJECT OK",
+        "2 1 eni-0aaa 198.51.100.8 10.0.1.10 80 40002 6 1 40 100 110 REJECT OK",
+        "2 1 eni-0aaa 2001:db8::9 2600::10 1000 50505 6 1 40 100 110 REJECT OK",
+        "2 1 eni-0aaa 2001:db8::7 2600::10 40000 443 6 1 40 100 110 ACCEPT OK",
+        "2 1 eni-0aaa 2600::10 2001:db8::7 443 40000 6 1 40 100 110 ACCEPT OK",
+    ];
+    let s = agg(&lines, V2, None);
+    let want = [
+        ("eni-0aaa", Direction::Ingress, Some(443), Action::Accept, 2),
+        (
+            "eni-0aaa",
+            Direction::Ingress,
+            Some(34896),
+            Action::Reject,
+            1,
+        ),
+        (
+            "eni-0aaa",
+            Direction::Ingress,
+            Some(40002),
+            Action::Reject,
+            1,
+        ),
+        (
+            "eni-0aaa",
+            Direction::Ingress,
+            Some(50505),
+            Action::Reject,
+            1,
+        ),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|w| (w.0.to_string(), w.1, w.2, w.3, w.4))
+        .collect();
+    assert_eq!(rows_of(&s), want);
+}
+
+#[test]
+fn a_rejected_response_to_a_call_the_interface_made_stays_with_the_call() {
+    // The task calls 203.0.113.9:443 and a network ACL rejects one of the
+    // responses: that record belongs to egress 443. The same shape from a
+    // peer the task never called is a probe (ingress to 40002).
+    let lines = [
+        "2 1 eni-0aaa 10.0.1.10 203.0.113.9 40001 443 6 1 40 100 110 ACCEPT OK",
+        "2 1 eni-0aaa 203.0.113.9 10.0.1.10 443 40001 6 1 40 100 110 REJECT OK",
+        "2 1 eni-0aaa 198.51.100.3 10.0.1.10 443 40002 6 1 40 100 110 REJECT OK",
+    ];
+    for locals in [
+        None,
+        Some(Locals::from([(
+            EniId::from_bytes(b"eni-0aaa"),
+            vec![ip("10.0.1.10")],
+        )])),
+    ] {
+        let s = agg(&lines, V2, locals);
+        let want = vec![
+            (
+                "eni-0aaa".to_string(),
+                Direction::Ingress,
+                Some(40002),
+                Action::Reject,
+                1,
+            ),
+            (
+                "eni-0aaa".to_string(),
+                Direction::Egress,
+                Some(443),
+                Action::Accept,
+                1,
+            ),
+            (
+                "eni-0aaa".to_string(),
+                Direction::Egress,
+                Some(443),
+                Action::Reject,
+                1,
+            ),
+        ];
+        assert_eq!(rows_of(&s), want);
+    }
+}
+
+#[test]
+fn dual_stack_addresses_are_learned_per_family() {
+    // A database talks IPv4 to one application only (either address
+    // could be its own) and IPv6 to three clients: judged together, the
+    // two IPv4 addresses were in most records and nothing was learned;
+    // per family, its IPv6 address is certain.
+    let mut lines = Vec::new();
+    for i in 0..7 {
+        lines.push(format!(
+            "2 1 eni-0db 10.0.1.10 10.0.2.20 {} 5432 6 1 40 100 110 ACCEPT OK",
+            40000 + i
+        ));
+    }
+    for c in 1..=3 {
+        lines.push(format!(
+            "2 1 eni-0db 2600::{c} 2600::20 {} 5432 6 1 40 100 110 ACCEPT OK",
+            41000 + c
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(|l| l.as_str()).collect();
+    let s = agg(&lines, V2, None);
+    let i = &s.interfaces[0];
+    let v6 = i.ipv6.as_ref().unwrap();
+    assert_eq!(
+        (v6.addresses.clone(), v6.source, v6.records),
+        (vec![ip("2600::20")], AddressSource::Learned, 3)
+    );
+    let v4 = i.ipv4.as_ref().unwrap();
+    assert_eq!(
+        (v4.addresses.len(), v4.source, v4.records),
+        (0, AddressSource::Unknown, 7)
+    );
+    assert_eq!(i.address_source, AddressSource::Learned);
+    let r = find(&s, "eni-0db", Direction::Ingress, Some(5432));
+    assert_eq!(r.flows, 3);
+}
+
+#[test]
+fn a_secondary_address_is_learned_after_the_primary() {
+    // Traffic to a secondary IPv4 shows the primary (10.0.1.10) in
+    // dstaddr; traffic from it shows the secondary (10.0.1.11) in srcaddr.
+    let mut lines = Vec::new();
+    for c in 0..20 {
+        lines.push(format!(
+            "2 1 eni-05ec 10.0.0.{} 10.0.1.10 {} 8080 6 1 40 100 110 ACCEPT OK",
+            c + 5,
+            40000 + c
+        ));
+        lines.push(format!(
+            "2 1 eni-05ec 10.0.1.10 10.0.0.{} 8080 {} 6 1 40 100 110 ACCEPT OK",
+            c + 5,
+            40000 + c
+        ));
+    }
+    for d in 0..6 {
+        lines.push(format!(
+            "2 1 eni-05ec 10.0.1.11 10.0.3.{} {} 5432 6 1 40 100 110 ACCEPT OK",
+            d + 1,
+            50000 + d
+        ));
+        lines.push(format!(
+            "2 1 eni-05ec 10.0.3.{} 10.0.1.11 5432 {} 6 1 40 100 110 ACCEPT OK",
+            d + 1,
+            50000 + d
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(|l| l.as_str()).collect();
+    let s = agg(&lines, V2, None);
+    assert_eq!(
+        s.interfaces[0].addresses,
+        vec![ip("10.0.1.10"), ip("10.0.1.11")]
+    );
+    assert_eq!(s.interfaces[0].ipv4.as_ref().unwrap().share, 1.0);
+    let want = vec![
+        (
+            "eni-05ec".to_string(),
+            Direction::Ingress,
+            Some(8080),
+            Action::Accept,
+            40,
+        ),
+        (
+            "eni-05ec".to_string(),
+            Direction::Egress,
+            Some(5432),
+            Action::Accept,
+            12,
+        ),
+    ];
+    assert_eq!(rows_of(&s), want);
+}
+
+#[test]
+fn a_nat_gateway_keeps_its_rows_and_reports_its_transit_share() {
+    // A NAT gateway (10.0.0.220): clients' packets arrive with its address
+    // as destination and leave from it to the internet; some records
+    // show neither side as its own (transit). Its address is still
+    // learned, with the share of records that carry it.
+    let mut lines = Vec::new();
+    for c in 0..30u32 {
+        let (client, server, port) = (
+            format!("10.0.1.{}", c + 2),
+            format!("203.0.113.{}", c % 7 + 1),
+            40000 + c,
+        );
+        lines.push(format!(
+            "2 1 eni-0a7 {client} 10.0.0.220 {port} 443 6 1 40 100 110 ACCEPT OK"
+        ));
+        lines.push(format!(
+            "2 1 eni-0a7 10.0.0.220 {server} {port} 443 6 1 40 100 110 ACCEPT OK"
+        ));
+        lines.push(format!(
+            "2 1 eni-0a7 {server} 10.0.0.220 443 {port} 6 1 40 100 110 ACCEPT OK"
+        ));
+        lines.push(format!(
+            "2 1 eni-0a7 10.0.0.220 {client} 443 {port} 6 1 40 100 110 ACCEPT OK"
+        ));
+        if c % 3 == 0 {
+            lines.push(format!(
+                "2 1 eni-0a7 {client} {server} {port} 443 6 1 40 100 110 ACCEPT OK"
+            ));
+        }
+    }
+    let lines: Vec<&str> = lines.iter().map(|l| l.as_str()).collect();
+    let s = agg(&lines, V2, None);
+    let i = &s.interfaces[0];
+    assert_eq!(i.addresses, vec![ip("10.0.0.220")]);
+    let v4 = i.ipv4.as_ref().unwrap();
+    assert_eq!((v4.records, v4.source), (130, AddressSource::Learned));
+    assert!((v4.share - 120.0 / 130.0).abs() < 1e-9, "{}", v4.share);
+    let want = vec![
+        (
+            "eni-0a7".to_string(),
+            Direction::Ingress,
+            Some(443),
+            Action::Accept,
+            60,
+        ),
+        (
+            "eni-0a7".to_string(),
+            Direction::Egress,
+            Some(443),
+            Action::Accept,
+            70,
+        ),
+    ];
+    assert_eq!(rows_of(&s), want);
+}
+
+/// Records of a busy estate in miniature: servers with private and
+/// public clients (IPv4 and IPv6), probes of random ports, rejected
+/// service ports. `seed` varies them.
+fn busy_records(n: usize, seed: u64) -> Vec<FlowRecord> {
+    let mut rng = crate::XorShift(seed | 1);
+    let mut next = |m: u64| rng.next() % m;
+    let mut recs = Vec::new();
+    for _ in 0..n {
+        let e = next(6) as u32;
+        let eni = EniId::from_bytes(format!("eni-0{e:x}").as_bytes());
+        let v6 = e % 3 == 0 && next(4) == 0;
+        let own = if v6 {
+            Ip(0x2600_0000_0000_0000_0000_0000_0000_0000 | e as u128)
+        } else {
+            Ip::v4(0x0a00_0100 | e)
+        };
+        let peer = match (v6, next(3)) {
+            (true, _) => Ip(0x2001_0db8_0000_0000_0000_0000_0000_0000 | next(50) as u128),
+            (false, 0) => Ip::v4(0x0a00_0200 | next(40) as u32),
+            _ => Ip::v4(0xc633_6400 | next(200) as u32),
+        };
+        let (svc, eph) = (
+            [443, 8080, 22][next(3) as usize],
+            32768 + next(28000) as u16,
+        );
+        let mut r = FlowRecord {
+            interface: eni,
+            protocol: Some(6),
+            packets: 1 + next(5),
+            bytes: 40 + next(1000),
+            start: Some(100 + next(50)),
+            end: Some(160 + next(50)),
+            action: Action::Accept,
+            ..Default::default()
+        };
+        match next(4) {
+            // A probe of a random port from a random port, or of SSH.
+            0 => {
+                let port = if next(2) == 0 {
+                    22
+                } else {
+                    1024 + next(64000) as u16
+                };
+                (r.srcaddr, r.dstaddr, r.srcport, r.dstport) =
+                    (Some(peer), Some(own), Some(next(65536) as u16), Some(port));
+                r.action = Action::Reject;
+            }
+            // A request to the interface, or its response.
+            1 => {
+                (r.srcaddr, r.dstaddr, r.srcport, r.dstport) =
+                    (Some(peer), Some(own), Some(eph), Some(svc))
+            }
+            2 => {
+                (r.srcaddr, r.dstaddr, r.srcport, r.dstport) =
+                    (Some(own), Some(peer), Some(svc), Some(eph))
+            }
+            // The interface calling the peer.
+            _ => {
+                (r.srcaddr, r.dstaddr, r.srcport, r.dstport) =
+                    (Some(own), Some(peer), Some(eph), Some(svc))
+            }
+        }
+        recs.push(r);
+    }
+    recs
+}
+
+#[test]
+fn folding_depends_on_the_records_only_and_keeps_direction() {
+    let recs = busy_records(20_000, 7);
+    let run = |parts: usize, reverse: bool, limit: u64| {
+        let keys = Arc::new(RejectedKeys::with_limit(limit));
+        let mut aggs: Vec<Aggregate> = (0..parts)
+            .map(|_| Aggregate::sharing(None, keys.clone()))
+            .collect();
+        let order: Vec<usize> = if reverse {
+            (0..recs.len()).rev().collect()
+        } else {
+            (0..recs.len()).collect()
+        };
+        for (n, i) in order.into_iter().enumerate() {
+            aggs[(n / 997) % parts].add(&recs[i]);
+        }
+        let mut first = aggs.remove(0);
+        for a in aggs {
+            first.merge_from(a);
+        }
+        first.finish()
+    };
+    let base = run(1, false, 300);
+    assert!(base.overflow > 0, "the budget was passed");
+    for (parts, rev) in [(2, false), (3, true), (5, false)] {
+        let other = run(parts, rev, 300);
+        assert_eq!(view(&base), view(&other), "{parts} parts, reversed {rev}");
+        assert_eq!(base.overflow, other.overflow);
+    }
+    let flows: u64 = base.rows.iter().map(|r| r.flows).sum();
+    assert_eq!(flows, recs.len() as u64);
+    let folded: Vec<&Row> = base
+        .rows
+        .iter()
+        .filter(|r| r.ports_folded.is_some())
+        .collect();
+    assert!(!folded.is_empty());
+    for r in &folded {
+        assert_eq!(
+            (r.port, r.action, r.direction),
+            (None, Action::Reject, Direction::Ingress)
+        );
+    }
+    assert_eq!(folded.iter().map(|r| r.flows).sum::<u64>(), base.overflow);
+    // Rejected SSH and accepted rows never fold; under the budget nothing does.
+    assert!(base
+        .rows
+        .iter()
+        .any(|r| r.port == Some(22) && r.action == Action::Reject));
+    let roomy = run(2, true, 1_000_000);
+    assert_eq!(roomy.overflow, 0);
+    assert!(roomy.rows.iter().all(|r| r.ports_folded.is_none()));
+    let accepted = |s: &Summary| -> Vec<String> {
+        view(s)
+            .into_iter()
+            .filter(|v| v.contains("Accept"))
+            .collect()
+    };
+    assert_eq!(accepted(&base), accepted(&roomy));
 }

@@ -152,7 +152,10 @@ pub fn warn_overflow(summary: &Summary) {
             .iter()
             .filter(|r| r.ports_folded.is_some())
             .collect();
-        let ports: u64 = folded.iter().map(|r| r.ports_folded.unwrap_or(0) as u64).sum();
+        let ports: u64 = folded
+            .iter()
+            .map(|r| r.ports_folded.unwrap_or(0) as u64)
+            .sum();
         eprintln!(
             "flowscope: warning: more than {} distinct rejected rows to rarely hit ports: {} records to {} \
              (interface, port) pairs were counted in {} rows with port null and ports_folded (direction \
