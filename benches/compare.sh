@@ -14,7 +14,7 @@
 #
 # Usage: benches/compare.sh [--records N] [--files N] [--runs N]
 #                           [--dir DIR] [--keep] [--no-install] [--no-scale]
-#                           [--baseline BIN]
+#                           [--baseline BIN] [--profile retail|busy]
 #   --records N   records in the dataset (default 10000000, ~1.1 GB inflated)
 #   --files N     files in the many-files dataset (default 200)
 #   --runs N      alternating repetitions; medians are reported (default 3)
@@ -27,6 +27,10 @@
 #                 rest, and print its ratio to this build: a before/after
 #                 from one run, which is the only comparison that holds on
 #                 a shared machine
+#   --profile busy  the busy multi-account estate (generate --profile busy:
+#                 files of 50,000 records, so --files is ignored; the single
+#                 file is the same records recompressed as one gzip file);
+#                 default retail (the retail store)
 set -euo pipefail
 
 RECORDS=10000000
@@ -37,6 +41,7 @@ KEEP=0
 INSTALL=1
 SCALE=1
 BASELINE=""
+PROFILE=retail
 while [ $# -gt 0 ]; do
     case "$1" in
         --records) RECORDS="$2"; shift 2 ;;
@@ -47,7 +52,8 @@ while [ $# -gt 0 ]; do
         --no-install) INSTALL=0; shift ;;
         --no-scale) SCALE=0; shift ;;
         --baseline) BASELINE="$2"; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        --profile) PROFILE="$2"; shift 2 ;;
+        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -105,18 +111,43 @@ FS="$ROOT/target/release/flowscope"
 INFLATE="$ROOT/target/release/examples/inflate"
 
 # ---------------------------------------------------------------- data
-MULTI="$DIR/multi-$RECORDS-$FILES"
-SINGLE="$DIR/single-$RECORDS"
-if [ ! -f "$MULTI/.done" ]; then
-    log "generating $RECORDS records in $FILES files"
-    "$FS" generate --out "$MULTI" --records "$RECORDS" --files "$FILES" --format v2 --level 6 >&2
-    touch "$MULTI/.done"
-fi
-if [ ! -f "$SINGLE/.done" ]; then
-    log "generating $RECORDS records in one gzip file"
-    "$FS" generate --out "$SINGLE" --records "$RECORDS" --single-file --format v2 --level 6 --no-inventory >&2
-    touch "$SINGLE/.done"
-fi
+case "$PROFILE" in
+    retail)
+        MULTI="$DIR/multi-$RECORDS-$FILES"
+        SINGLE="$DIR/single-$RECORDS"
+        if [ ! -f "$MULTI/.done" ]; then
+            log "generating $RECORDS records in $FILES files"
+            "$FS" generate --out "$MULTI" --records "$RECORDS" --files "$FILES" --format v2 --level 6 >&2
+            touch "$MULTI/.done"
+        fi
+        if [ ! -f "$SINGLE/.done" ]; then
+            log "generating $RECORDS records in one gzip file"
+            "$FS" generate --out "$SINGLE" --records "$RECORDS" --single-file --format v2 --level 6 --no-inventory >&2
+            touch "$SINGLE/.done"
+        fi
+        ;;
+    busy)
+        MULTI="$DIR/busy-$RECORDS"
+        SINGLE="$DIR/busy-single-$RECORDS"
+        if [ ! -f "$MULTI/.done" ]; then
+            log "generating $RECORDS busy-profile records (files of 50,000)"
+            "$FS" generate --profile busy --out "$MULTI" --records "$RECORDS" --format v2 --level 6 >&2
+            touch "$MULTI/.done"
+        fi
+        if [ ! -f "$SINGLE/.done" ]; then
+            log "recompressing the busy records as one gzip file"
+            mkdir -p "$SINGLE"
+            first=1
+            find "$MULTI" -name '*.log.gz' -print0 | sort -z |
+                while IFS= read -r -d '' f; do
+                    if [ "$first" = 1 ]; then gzip -dc "$f"; first=0; else gzip -dc "$f" | tail -n +2; fi
+                done | gzip -6 > "$SINGLE/busy.log.gz"
+            touch "$SINGLE/.done"
+        fi
+        FILES=$(find "$MULTI" -name '*.log.gz' | wc -l)
+        ;;
+    *) echo "unknown profile: $PROFILE (retail or busy)" >&2; exit 2 ;;
+esac
 SINGLE_FILE="$(find "$SINGLE" -name '*.log.gz' | head -1)"
 find "$MULTI" -name '*.log.gz' -print0 | sort -z > "$WORK/files0"
 INFLATED=$(gzip -dc "$SINGLE_FILE" | wc -c)
@@ -238,7 +269,7 @@ verdict() { # VALUE OP LIMIT
 echo
 echo "## flowscope vs decompression, Polars, DuckDB"
 echo
-echo "$RECORDS v2 records, $INFLATED bytes inflated, gzip -6; $FILES files and one single file."
+echo "$RECORDS v2 records ($PROFILE profile), $INFLATED bytes inflated, gzip -6; $FILES files and one single file."
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $RUNS alternating runs, medians."
 echo
 echo "| command | wall s (median) | CPU s (median) | peak RSS MiB |"

@@ -249,3 +249,186 @@ fn incident_dataset_and_formats() {
         ps["reject_records"].as_u64().unwrap() + ps["accept_records"].as_u64().unwrap()
     );
 }
+
+/// Every file of a generated directory, relative path → bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn busy(out: &Path, records: u64, seed: u64, format: FormatArg) {
+    run(&GenerateArgs {
+        profile: flowscope::generate::Profile::Busy,
+        records,
+        seed,
+        format,
+        ..GenerateArgs::new(out)
+    })
+    .unwrap();
+}
+
+/// The busy profile: files of 50,000 records under each account's S3 prefix, a truth file
+/// that sums to the data records and agrees with the logs per (interface, protocol,
+/// action), an inventory naming every logged interface, and byte-identical output for a
+/// seed.
+#[test]
+fn busy_profile_truth_matches_logs_and_is_deterministic() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    busy(a.path(), 100_000, 3, FormatArg::Mixed);
+    busy(b.path(), 100_000, 3, FormatArg::Mixed);
+    busy(c.path(), 100_000, 4, FormatArg::Mixed);
+    let (ta, tb, tc) = (tree(a.path()), tree(b.path()), tree(c.path()));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(
+            tb[k] == *v,
+            "{k} differs between two runs with the same seed"
+        );
+    }
+    assert_ne!(
+        ta["truth.csv"], tc["truth.csv"],
+        "another seed, other traffic"
+    );
+
+    // Logs: per (interface, protocol, action), data records; and NODATA/SKIPDATA.
+    let mut logged: HashMap<(String, String, String), u64> = HashMap::new();
+    let (mut records, mut empty, mut files) = (0u64, 0u64, 0);
+    let mut accounts = HashSet::new();
+    for (rel, _) in ta.iter().filter(|(k, _)| k.ends_with(".log.gz")) {
+        files += 1;
+        let parts: Vec<&str> = rel.split('/').collect();
+        assert_eq!(
+            (parts[0], parts[2], parts[3]),
+            ("AWSLogs", "vpcflowlogs", "eu-west-1")
+        );
+        accounts.insert(parts[1].to_string());
+        let text = gunzip(&a.path().join(rel));
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets \
+             bytes start end action log-status"
+        );
+        let mut n = 0;
+        for l in lines {
+            let f: Vec<&str> = l.split(' ').collect();
+            assert_eq!(f.len(), 14, "{rel}: {l}");
+            assert_eq!(f[1], parts[1], "{rel}: account of the file");
+            n += 1;
+            if f[13] == "OK" {
+                *logged
+                    .entry((f[2].into(), f[7].into(), f[12].into()))
+                    .or_default() += 1;
+            } else {
+                empty += 1;
+            }
+        }
+        assert!(n == 50_000, "{rel}: {n} records");
+        records += n;
+    }
+    assert_eq!((files, records, accounts.len()), (2, 100_000, 2));
+
+    let mut truth: HashMap<(String, String, String), u64> = HashMap::new();
+    let csv = String::from_utf8(ta["truth.csv"].clone()).unwrap();
+    let mut dirs = HashSet::new();
+    for l in csv.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), 6, "{l}");
+        dirs.insert(f[1].to_string());
+        assert_eq!(
+            f[3].is_empty(),
+            !matches!(f[2], "6" | "17"),
+            "{l}: port iff TCP/UDP"
+        );
+        *truth
+            .entry((f[0].into(), f[2].into(), f[4].into()))
+            .or_default() += f[5].parse::<u64>().unwrap();
+    }
+    assert_eq!(
+        truth, logged,
+        "truth per (interface, protocol, action) = the logs"
+    );
+    assert_eq!(dirs.len(), 2);
+    let meta = json(&a.path().join("truth.json"));
+    let totals = &meta["totals"];
+    assert_eq!(totals["records"], 100_000);
+    assert_eq!(
+        totals["data_records"].as_u64().unwrap(),
+        truth.values().sum::<u64>()
+    );
+    assert_eq!(
+        totals["nodata_records"].as_u64().unwrap() + totals["skipdata_records"].as_u64().unwrap(),
+        empty
+    );
+    assert!(totals["ipv6_records"].as_u64().unwrap() > 0);
+    assert!(totals["reject_records"].as_u64().unwrap() > 5_000);
+
+    // Inventory: all 200 interfaces, every logged one among them; dual-stack and secondary
+    // addresses present.
+    let enis = json(&a.path().join("network-interfaces.json"));
+    let enis = enis["NetworkInterfaces"].as_array().unwrap();
+    assert_eq!(enis.len(), 200);
+    let ids: HashSet<&str> = enis
+        .iter()
+        .map(|e| e["NetworkInterfaceId"].as_str().unwrap())
+        .collect();
+    assert!(logged.keys().all(|k| ids.contains(k.0.as_str())));
+    let dual = enis
+        .iter()
+        .filter(|e| !e["Ipv6Addresses"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(dual, 52);
+    assert!(enis
+        .iter()
+        .any(|e| e["PrivateIpAddresses"].as_array().unwrap().len() > 1));
+    let sgs = json(&a.path().join("security-groups.json"));
+    assert_eq!(sgs["SecurityGroups"].as_array().unwrap().len(), 56);
+}
+
+/// `--format v5` writes flow-direction and tcp-flags; every REJECTed TCP record arriving at
+/// its interface is a probe with SYN set, or a response from 443/80 a network ACL dropped.
+#[test]
+fn busy_profile_v5_has_direction_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    busy(dir.path(), 30_000, 1, FormatArg::V5);
+    let t = tree(dir.path());
+    let (rel, _) = t.iter().find(|(k, _)| k.ends_with(".log.gz")).unwrap();
+    let text = gunzip(&dir.path().join(rel));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (fd, fl, act, proto, status, sport) = (
+        col("flow-direction"),
+        col("tcp-flags"),
+        col("action"),
+        col("protocol"),
+        col("log-status"),
+        col("srcport"),
+    );
+    let mut rejects = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert_eq!(f.len(), header.len());
+        if f[status] == "OK" && f[act] == "REJECT" && f[proto] == "6" && f[fd] == "ingress" {
+            rejects += 1;
+            assert!(f[fl] == "2" || ["443", "80"].contains(&f[sport]), "{l}");
+        }
+    }
+    assert!(rejects > 1_000);
+}

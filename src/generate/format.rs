@@ -254,7 +254,7 @@ impl Rec {
     }
 }
 
-fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
+pub(super) fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
     loop {

@@ -8,6 +8,7 @@
 //! same arguments. Memory is bounded: records are streamed into the gzip encoder.
 
 mod aws_json;
+pub mod busy;
 mod format;
 mod incidents;
 mod rng;
@@ -49,9 +50,25 @@ pub enum FormatArg {
     Mixed,
 }
 
+/// Which estate `generate` describes.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The ECS retail store of one account (with manifest.json, template.json).
+    Retail,
+    /// A busy multi-account estate: 200 interfaces in 4 accounts, dual-stack, secondary
+    /// addresses, NAT gateways, internet-facing load balancers, 20,000 public and 4,000
+    /// private clients, 3,000 scanners; files of 50,000 records; truth.csv holds the true
+    /// row (interface, rule direction, protocol, port, action) of every record.
+    Busy,
+}
+
 /// Generate a realistic VPC flow-log dataset (S3 layout) with inventory and ground truth.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GenerateArgs {
+    /// Estate to generate.
+    #[arg(long, value_enum, default_value_t = Profile::Retail)]
+    pub profile: Profile,
+
     /// Output directory (created if missing). Logs go under DIR/AWSLogs/...; previously
     /// generated log files of this flow log in DIR are replaced.
     #[arg(long, value_name = "DIR")]
@@ -61,7 +78,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "N", default_value_t = 40_000)]
     pub records: u64,
 
-    /// Number of log files, spread over the time window by 5-minute delivery times.
+    /// Number of log files, spread over the time window by 5-minute delivery times
+    /// (retail profile; the busy profile writes files of 50,000 records).
     #[arg(long, value_name = "N", default_value_t = 24)]
     pub files: usize,
 
@@ -82,7 +100,7 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
 
-    /// Record format of the files.
+    /// Record format of the files (busy profile: v2 unless v3 or v5 is given).
     #[arg(long, value_enum, default_value_t = FormatArg::Mixed)]
     pub format: FormatArg,
 
@@ -109,6 +127,7 @@ impl GenerateArgs {
     /// The defaults of the command line, writing to `out`.
     pub fn new(out: impl Into<PathBuf>) -> Self {
         GenerateArgs {
+            profile: Profile::Retail,
             out: out.into(),
             records: 40_000,
             files: 24,
@@ -177,6 +196,9 @@ struct FilePlan {
 
 /// Generate the dataset described by `args` and print a one-line summary to stderr.
 pub fn run(args: &GenerateArgs) -> Result<()> {
+    if args.profile == Profile::Busy {
+        return busy::run(args);
+    }
     let started = Instant::now();
     let files = if args.single_file { 1 } else { args.files };
     if files == 0 {
