@@ -140,6 +140,10 @@ pub(super) enum Placement {
     /// The packet arrived at the interface (`inbound`: its destination is
     /// the interface's side) or left it.
     Known { inbound: bool, proof: Proof },
+    /// One side a public IPv4 address, the other private: the private
+    /// side is the interface (`inbound`: the destination is private),
+    /// unless the interface forwards others' traffic (see `learn`).
+    PublicPeer { inbound: bool },
     /// The inventory lists the interface's addresses and neither side is
     /// one of them (transit through a NAT gateway, an unlisted address).
     Neither,
@@ -151,8 +155,6 @@ pub(super) enum Placement {
 pub(super) enum Proof {
     FlowDirection,
     Inventory,
-    /// One side public IPv4, the other private.
-    PublicPeer,
 }
 
 /// Places a record on its interface (rules 1-4 above).
@@ -185,14 +187,8 @@ pub(super) fn place(
         };
     }
     match (is_public_v4(src), is_public_v4(dst)) {
-        (true, false) if is_private_v4(dst) => Placement::Known {
-            inbound: true,
-            proof: Proof::PublicPeer,
-        },
-        (false, true) if is_private_v4(src) => Placement::Known {
-            inbound: false,
-            proof: Proof::PublicPeer,
-        },
+        (true, false) if is_private_v4(dst) => Placement::PublicPeer { inbound: true },
+        (false, true) if is_private_v4(src) => Placement::PublicPeer { inbound: false },
         _ => Placement::Unresolved,
     }
 }

@@ -16,6 +16,11 @@ pub(super) enum CellDir {
     /// Interface addresses not known yet: whether `addr` in the key is
     /// one of them decides, at the end of the run.
     Unresolved(Side),
+    /// A record between a public IPv4 peer and `addr`, a private address:
+    /// the interface's own, unless the interface forwards traffic that is
+    /// neither's (a NAT gateway's transit records), which its learned
+    /// addresses tell at the end of the run.
+    PublicPeer(Side),
 }
 
 /// Which side of its records an unresolved cell's `addr` is; the other
@@ -116,6 +121,8 @@ impl CellKey {
             CellDir::Known(d) => d as u64,
             CellDir::Unresolved(Side::Server) => 3,
             CellDir::Unresolved(Side::Client) => 4,
+            CellDir::PublicPeer(Side::Server) => 5,
+            CellDir::PublicPeer(Side::Client) => 6,
         };
         CellKey {
             eni,
@@ -146,7 +153,9 @@ impl CellKey {
             1 => CellDir::Known(Direction::Egress),
             2 => CellDir::Known(Direction::Unknown),
             3 => CellDir::Unresolved(Side::Server),
-            _ => CellDir::Unresolved(Side::Client),
+            4 => CellDir::Unresolved(Side::Client),
+            5 => CellDir::PublicPeer(Side::Server),
+            _ => CellDir::PublicPeer(Side::Client),
         }
     }
 

@@ -36,17 +36,21 @@ pub(super) type LearnedMap = HashMap<EniId, [Option<Learned>; 2]>;
 pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>) -> LearnedMap {
     let mut by_eni: HashMap<(EniId, usize), Vec<Sides>> = HashMap::new();
     for (k, cell) in cells {
-        if let CellDir::Unresolved(_) = k.dir() {
-            by_eni
-                .entry((k.eni, family(k.addr)))
-                .or_default()
-                .push(Sides {
-                    addr: k.addr,
-                    flows: cell.flows,
-                    // Counted by address (`own_addresses`): any order.
-                    others: cell.peers.exact_unsorted().unwrap_or_default(),
-                });
-        }
+        let others = match k.dir() {
+            // Counted by address (`own_addresses`): any order.
+            CellDir::Unresolved(_) => cell.peers.exact_unsorted().unwrap_or_default(),
+            // The other side is public: never the interface's.
+            CellDir::PublicPeer(_) => Vec::new(),
+            CellDir::Known(_) => continue,
+        };
+        by_eni
+            .entry((k.eni, family(k.addr)))
+            .or_default()
+            .push(Sides {
+                addr: k.addr,
+                flows: cell.flows,
+                others,
+            });
     }
     for (e, s) in enis {
         if s.inventory.is_some() {
@@ -96,7 +100,7 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
     out
 }
 
-/// Records with one side known as `addr`, as `own_addresses` sees them:
+/// Records with one side known as `addr`, as `own_addresses` sees them,
 /// and the other side with each address's flows (empty when the other
 /// side is not one of the interface's addresses, or when the cell has
 /// more peers than it counts exactly; the key's side, with that many
@@ -129,12 +133,20 @@ pub(super) struct Found {
 /// Most addresses learned for one interface and family.
 const MAX_OWN: usize = 8;
 
-/// An interface's own addresses in one family. The address in at least
-/// 60% of the records (and within 10% of the most frequent one) is its
-/// own; then, among the records without any address found so far, the
-/// same test again, until no address passes. Counts are exact and the
-/// order of cells does not matter, so the answer depends on the records
-/// alone.
+/// An interface's own addresses in one family, found one at a time: the
+/// address in most of the records not yet covered by one found before,
+/// if any of these holds:
+/// - it is in at least 60% of them (and no other within 10% of it: two
+///   addresses in every record are an interface talking to one peer,
+///   `Own::Either`);
+/// - its records and the next addresses' are disjoint and together cover
+///   90% of them (two secondary addresses answering, two IPv6 addresses
+///   of a load balancer sharing its clients);
+/// - it is in a fifth of all the records and three times as many as any
+///   other (a NAT gateway, whose transit records carry neither of its
+///   addresses).
+/// Counts are exact and the order of cells does not matter, so the
+/// answer depends on the records alone.
 pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
     let mut own: Vec<Ip> = Vec::new();
     let total: u64 = cells.iter().map(|c| c.flows).sum();
@@ -158,30 +170,46 @@ pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
             *counts.entry(c.addr).or_default() += flows;
             left += flows;
         }
-        let top = counts.values().copied().max().unwrap_or(0);
-        let min = ((left as f64 * 0.6).ceil() as u64).max((top as f64 * 0.9).ceil() as u64);
-        let mut found: Vec<Ip> = counts
-            .into_iter()
-            .filter(|&(_, c)| c >= min.max(1))
-            .map(|(ip, _)| ip)
-            .collect();
-        found.sort();
-        match found.len() {
-            0 => break,
-            1 => own.push(found[0]),
-            _ if own.is_empty() => {
-                let share = if total == 0 {
-                    0.0
-                } else {
-                    top as f64 / total as f64
-                };
-                return Some(Found {
-                    own: Own::Either(found),
-                    share,
-                });
+        if left == 0 {
+            break;
+        }
+        // Most records first, then by address: a fixed order.
+        let mut ranked: Vec<(Ip, u64)> = counts.into_iter().filter(|e| e.1 > 0).collect();
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let top = ranked[0].1;
+        let second = ranked.get(1).map_or(0, |e| e.1);
+        let most = (left as f64 * 0.6).ceil() as u64;
+        if top >= most {
+            let min = most.max((top as f64 * 0.9).ceil() as u64);
+            let found: Vec<Ip> = ranked.iter().take_while(|e| e.1 >= min).map(|e| e.0).collect();
+            match found.len() {
+                1 => own.push(found[0]),
+                _ if own.is_empty() => {
+                    let mut found = found;
+                    found.sort();
+                    return Some(Found {
+                        own: Own::Either(found),
+                        share: top as f64 / total as f64,
+                    });
+                }
+                // Two equal candidates among the records left: no guess.
+                _ => break,
             }
-            // Two equal candidates among the records left: no guess.
-            _ => break,
+            continue;
+        }
+        let big: Vec<u64> = ranked
+            .iter()
+            .take(MAX_OWN)
+            .map(|e| e.1)
+            .take_while(|&c| c * 10 >= left)
+            .collect();
+        let shared: u64 = big.iter().sum();
+        let split = big.len() > 1 && shared * 10 >= left * 9 && shared <= left;
+        let dominant = top * 5 >= total && top >= second * 3;
+        if split || dominant {
+            own.push(ranked[0].0);
+        } else {
+            break;
         }
     }
     if own.is_empty() {

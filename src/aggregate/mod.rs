@@ -163,14 +163,11 @@ impl Aggregate {
         let placement = direction::place(src, dst, k.flow_direction(), stats.inventory.as_deref());
         let (dir, addr, peer) = match placement {
             Placement::Known { inbound, proof } => {
-                let (own, peer) = if inbound { (dst, src) } else { (src, dst) };
-                match proof {
-                    Proof::FlowDirection => {
-                        fam.flow_direction += f.flows;
-                        *stats.own.get(own, || 0) += f.flows;
-                    }
-                    Proof::PublicPeer => *stats.own.get(own, || 0) += f.flows,
-                    Proof::Inventory => {}
+                let peer = if inbound { src } else { dst };
+                if proof == Proof::FlowDirection {
+                    fam.flow_direction += f.flows;
+                    let own = if inbound { dst } else { src };
+                    *stats.own.get(own, || 0) += f.flows;
                 }
                 let dir = if inbound == dst_server {
                     Direction::Ingress
@@ -179,10 +176,24 @@ impl Aggregate {
                 };
                 (CellDir::Known(dir), Ip::default(), peer)
             }
+            // Keyed by the private side: the interface's own address, so
+            // one cell per row, but for a NAT gateway's transit records.
+            Placement::PublicPeer { inbound } => {
+                let (private, public) = if inbound { (dst, src) } else { (src, dst) };
+                let side = if inbound == dst_server {
+                    Side::Server
+                } else {
+                    Side::Client
+                };
+                (CellDir::PublicPeer(side), private, public)
+            }
             Placement::Neither => {
                 fam.neither += f.flows;
+                // Traffic through the interface: it receives the
+                // initiator's connection and forwards it (a NAT gateway
+                // serving a client), so the rule is ingress.
                 let peer = if dst_server { src } else { dst };
-                (CellDir::Known(Direction::Unknown), Ip::default(), peer)
+                (CellDir::Known(Direction::Ingress), Ip::default(), peer)
             }
             // Keyed by the listening side, which is the interface's for a
             // server (many clients, one cell per service) and a peer for

@@ -161,29 +161,35 @@ fn flip(d: Direction) -> Option<Direction> {
 /// A cell's direction. An unresolved cell's `addr` is one side of its
 /// records: if it is the interface's, the records are to (server side)
 /// or from (client side) the interface; if not, the other side is the
-/// interface and `addr` is its one peer.
+/// interface and `addr` is its one peer. A public-peer cell's `addr` is
+/// the private side: the interface's, unless the interface has learned
+/// addresses and this is none of them: then the records pass through it
+/// (a NAT gateway's transit), which serves the initiator (ingress), and
+/// `addr`, when the client, is the peer.
 fn resolve(key: CellKey, mut cell: Cell, learned: &LearnedMap) -> Resolved {
-    let side = match key.dir() {
-        CellDir::Known(dir) => return Resolved { key, dir, cell },
-        CellDir::Unresolved(side) => side,
-    };
     let own = learned
         .get(&key.eni)
         .and_then(|f| f[family(key.addr)].as_ref())
-        .filter(|l| !l.addresses.is_empty());
-    let Some(own) = own else {
-        return Resolved {
-            key,
-            dir: Direction::Unknown,
-            cell,
-        };
+        .filter(|l| !l.addresses.is_empty())
+        .map(|l| l.addresses.contains(&key.addr));
+    let (dir, peer_is_addr) = match (key.dir(), own) {
+        (CellDir::Known(dir), _) => (dir, false),
+        (CellDir::Unresolved(_), None) => (Direction::Unknown, false),
+        (CellDir::Unresolved(side), Some(own)) | (CellDir::PublicPeer(side), Some(own @ true)) => {
+            let dir = match (side, own) {
+                (Side::Server, true) | (Side::Client, false) => Direction::Ingress,
+                (Side::Client, true) | (Side::Server, false) => Direction::Egress,
+            };
+            (dir, !own)
+        }
+        // Not learned: the private side is the interface's (rule 3).
+        (CellDir::PublicPeer(side), None) => match side {
+            Side::Server => (Direction::Ingress, false),
+            Side::Client => (Direction::Egress, false),
+        },
+        (CellDir::PublicPeer(side), Some(false)) => (Direction::Ingress, side == Side::Client),
     };
-    let is_own = own.addresses.contains(&key.addr);
-    let dir = match (side, is_own) {
-        (Side::Server, true) | (Side::Client, false) => Direction::Ingress,
-        (Side::Client, true) | (Side::Server, false) => Direction::Egress,
-    };
-    if !is_own {
+    if peer_is_addr {
         let mut p = PeerSet::default();
         p.add(key.addr, cell.flows, cell.bytes);
         cell.peers = p;

@@ -113,6 +113,8 @@ fn cell_keys_give_back_what_they_pack() {
         CellDir::Known(Direction::Unknown),
         CellDir::Unresolved(Side::Server),
         CellDir::Unresolved(Side::Client),
+        CellDir::PublicPeer(Side::Server),
+        CellDir::PublicPeer(Side::Client),
     ];
     let mut seen = hashbrown::HashSet::new();
     for port in ports {
