@@ -64,35 +64,39 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
             });
         }
     }
-    let found: Vec<((EniId, usize), Found)> = by_eni
-        .into_iter()
-        .filter_map(|(e, cells)| Some((e, own_addresses(&cells)?)))
-        .collect();
-    // An interface talking to one peer sees two equally likely addresses;
-    // the peer's is dropped when it is another interface's own address
-    // for certain.
-    let certain: HashSet<Ip> = found
+    let none = HashSet::new();
+    let first: Vec<((EniId, usize), Option<Found>)> = by_eni
         .iter()
-        .filter_map(|(_, f)| match &f.own {
-            Own::Certain(v) => Some(v.iter().copied()),
-            Own::Either(_) => None,
-        })
-        .flatten()
+        .map(|(e, cells)| (*e, own_addresses(cells, &none)))
         .collect();
+    // An address one interface certainly owns is another's peer: a
+    // second look without them settles an interface talking to one peer
+    // (two addresses in every record), a NAT gateway's transit records
+    // (application interfaces' addresses), a secondary address answering
+    // one client.
+    let mut owners: HashMap<Ip, Vec<EniId>> = HashMap::new();
+    for ((e, _), f) in &first {
+        if let Some(Found { own: Own::Certain(v), .. }) = f {
+            for ip in v {
+                owners.entry(*ip).or_default().push(*e);
+            }
+        }
+    }
     let mut out = LearnedMap::new();
-    for ((e, fam), f) in found {
+    for (e, cells) in &by_eni {
+        let others: HashSet<Ip> = owners
+            .iter()
+            .filter(|(_, o)| o.iter().any(|o| *o != e.0))
+            .map(|(ip, _)| *ip)
+            .collect();
+        let Some(f) = own_addresses(cells, &others) else {
+            continue;
+        };
         let addresses = match f.own {
             Own::Certain(v) => v,
-            Own::Either(v) => {
-                let rest: Vec<Ip> = v.into_iter().filter(|ip| !certain.contains(ip)).collect();
-                if rest.len() == 1 {
-                    rest
-                } else {
-                    Vec::new()
-                }
-            }
+            Own::Either(_) => Vec::new(),
         };
-        out.entry(e).or_insert([None, None])[fam] = Some(Learned {
+        out.entry(e.0).or_insert([None, None])[e.1] = Some(Learned {
             addresses,
             share: f.share,
         });
@@ -139,15 +143,15 @@ const MAX_OWN: usize = 8;
 /// - it is in at least 60% of them (and no other within 10% of it: two
 ///   addresses in every record are an interface talking to one peer,
 ///   `Own::Either`);
-/// - its records and the next addresses' are disjoint and together cover
-///   90% of them (two secondary addresses answering, two IPv6 addresses
+/// - with the next addresses it could share them out (together in no
+///   more than all of them, in 90% or more) (two secondary addresses answering, two IPv6 addresses
 ///   of a load balancer sharing its clients);
 /// - it is in a fifth of all the records and three times as many as any
 ///   other (a NAT gateway, whose transit records carry neither of its
 ///   addresses).
 /// Counts are exact and the order of cells does not matter, so the
 /// answer depends on the records alone.
-pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
+pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Found> {
     let mut own: Vec<Ip> = Vec::new();
     let total: u64 = cells.iter().map(|c| c.flows).sum();
     // At most every peer and key address once (sized up front: on an
@@ -170,7 +174,8 @@ pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
             *counts.entry(c.addr).or_default() += flows;
             left += flows;
         }
-        if left == 0 {
+        counts.retain(|ip, _| !exclude.contains(ip));
+        if left == 0 || counts.is_empty() {
             break;
         }
         // Most records first, then by address: a fixed order.
@@ -203,8 +208,13 @@ pub(super) fn own_addresses(cells: &[Sides]) -> Option<Found> {
             .map(|e| e.1)
             .take_while(|&c| c * 10 >= left)
             .collect();
-        let shared: u64 = big.iter().sum();
-        let split = big.len() > 1 && shared * 10 >= left * 9 && shared <= left;
+        // Some of the first addresses that could be disjoint (together in
+        // no more records than there are) and cover nearly all.
+        let mut shared = 0;
+        let split = big.iter().enumerate().any(|(i, c)| {
+            shared += c;
+            i > 0 && shared * 10 >= left * 9 && shared <= left
+        });
         let dominant = top * 5 >= total && top >= second * 3;
         if split || dominant {
             own.push(ranked[0].0);

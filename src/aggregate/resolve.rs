@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 
 use super::cells::{family, Cell, EniStats, PortSet};
 use super::keys::{CellDir, CellKey, Side};
@@ -41,6 +41,17 @@ pub(super) fn rows(
         .filter(|r| r.key.alt().is_none())
         .filter_map(|r| Some((r.key.eni, r.dir, r.key.proto(), r.key.port()?)))
         .collect();
+    // Otherwise the port paired with more ports in the interface's
+    // guessed records is the service: an ALB reaching its targets' 15000
+    // from ephemeral ports anywhere in 1024-65535 pairs 15000 with
+    // hundreds of ports, each ephemeral port with one or two.
+    let mut fan: HashMap<(EniId, u8, u16), u32> = HashMap::new();
+    for r in resolved.iter().filter(|r| r.key.action() != Action::Reject) {
+        if let (Some(p), Some(a)) = (r.key.port(), r.key.alt()) {
+            *fan.entry((r.key.eni, r.key.proto(), p)).or_default() += 1;
+            *fan.entry((r.key.eni, r.key.proto(), a)).or_default() += 1;
+        }
+    }
     // A rejected packet from a service port is a response only if the
     // interface called that service on that peer (accepted): the peers
     // of the accepted rows such packets would belong to.
@@ -76,9 +87,13 @@ pub(super) fn rows(
                 peers
                     .iter()
                     .any(|(ip, _)| called.contains(&(k.eni, f, k.proto(), alt, *ip)))
+            } else if certain.contains(&(k.eni, dir, k.proto(), p)) {
+                false
+            } else if certain.contains(&(k.eni, f, k.proto(), alt)) {
+                true
             } else {
-                certain.contains(&(k.eni, f, k.proto(), alt))
-                    && !certain.contains(&(k.eni, dir, k.proto(), p))
+                let n = |port| fan.get(&(k.eni, k.proto(), port)).copied().unwrap_or(0);
+                n(alt) > 2 * n(p) + 1
             };
             if correct {
                 dir = f;
