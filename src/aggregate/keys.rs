@@ -159,6 +159,23 @@ impl CellKey {
         }
     }
 
+    /// The key of a cell's row once its direction and port are decided:
+    /// the side's address and the other port dropped, so that cells of
+    /// one row have one key.
+    pub fn row(&self, dir: Direction, port: Option<u16>) -> CellKey {
+        let service = Service::of_ports(Service::pack(port), 0, self.proto(), self.action());
+        let mut k = CellKey::with(self.eni, Ip::default(), service, CellDir::Known(dir));
+        k.small |= self.small & FOLDED;
+        k
+    }
+
+    /// The order of rows: interface, direction, protocol, port, action,
+    /// folded last.
+    pub fn row_order(&self) -> (EniId, u64, u8, Option<u16>, u64, bool) {
+        let dir = self.small >> 44 & 7;
+        (self.eni, dir, self.proto(), self.port(), self.small >> 42 & 3, self.is_folded())
+    }
+
     /// True for a cell of rejected traffic to many ports, folded past the
     /// budget (see `fold`): its port is none, its ports are in the cell.
     pub fn is_folded(&self) -> bool {

@@ -1,8 +1,6 @@
 //! The end of the run: every cell gets its direction and row, and every
 //! interface its addresses and how they were found.
 
-use std::collections::BTreeMap;
-
 use hashbrown::{HashMap, HashSet};
 
 use super::cells::{family, Cell, EniStats, PortSet};
@@ -13,77 +11,68 @@ use super::slots::Slots;
 use super::summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row};
 use crate::flowlog::record::{Action, EniId, Ip};
 
-/// A cell with its direction decided.
-struct Resolved {
-    key: CellKey,
-    dir: Direction,
-    cell: Cell,
-}
-
 /// Gives each cell its direction (unresolved ones from the learned
 /// addresses), applies the corrections of guessed ports, and sums cells
-/// into rows. `name` gives an interface's text.
+/// into rows. `name` gives an interface's text. Cells are rewritten in
+/// place and sorted by row, so that the end of a run with many rows holds
+/// the cells and the rows, nothing more.
 pub(super) fn rows(
     cells: Slots<CellKey, Cell>,
     learned: &LearnedMap,
     name: impl Fn(EniId) -> Option<String>,
 ) -> Vec<Row> {
-    let resolved: Vec<Resolved> = cells
-        .into_iter()
-        .map(|(key, cell)| resolve(key, cell, learned))
+    let mut cells = cells.into_list();
+    let dirs: Vec<Direction> = cells
+        .iter_mut()
+        .map(|(k, c)| resolve(k, c, learned))
         .collect();
     // Services the interface certainly offers or uses (flags or clear
     // port evidence) correct the guesses: a task answering the ALB from
     // 8080 to an ephemeral port that happens to be 5601 is ingress 8080,
     // because 8080 is where the task is seen serving.
-    let certain: HashSet<(EniId, Direction, u8, u16)> = resolved
+    let certain: HashSet<(EniId, Direction, u8, u16)> = cells
         .iter()
-        .filter(|r| r.key.alt().is_none())
-        .filter_map(|r| Some((r.key.eni, r.dir, r.key.proto(), r.key.port()?)))
+        .zip(&dirs)
+        .filter(|((k, _), _)| k.alt().is_none())
+        .filter_map(|((k, _), d)| Some((k.eni, *d, k.proto(), k.port()?)))
         .collect();
     // Otherwise the port paired with more ports in the interface's
     // guessed records is the service: an ALB reaching its targets' 15000
     // from ephemeral ports anywhere in 1024-65535 pairs 15000 with
     // hundreds of ports, each ephemeral port with one or two.
     let mut fan: HashMap<(EniId, u8, u16), u32> = HashMap::new();
-    for r in resolved.iter().filter(|r| r.key.action() != Action::Reject) {
-        if let (Some(p), Some(a)) = (r.key.port(), r.key.alt()) {
-            *fan.entry((r.key.eni, r.key.proto(), p)).or_default() += 1;
-            *fan.entry((r.key.eni, r.key.proto(), a)).or_default() += 1;
+    for (k, _) in cells.iter().filter(|(k, _)| k.action() != Action::Reject) {
+        if let (Some(p), Some(a)) = (k.port(), k.alt()) {
+            *fan.entry((k.eni, k.proto(), p)).or_default() += 1;
+            *fan.entry((k.eni, k.proto(), a)).or_default() += 1;
         }
     }
     // A rejected packet from a service port is a response only if the
     // interface called that service on that peer (accepted): the peers
     // of the accepted rows such packets would belong to.
-    let wanted: HashSet<(EniId, Direction, u8, u16)> = resolved
+    let wanted: HashSet<(EniId, Direction, u8, u16)> = cells
         .iter()
-        .filter(|r| r.key.action() == Action::Reject)
-        .filter_map(|r| Some((r.key.eni, flip(r.dir)?, r.key.proto(), r.key.alt()?)))
+        .zip(&dirs)
+        .filter(|((k, _), _)| k.action() == Action::Reject)
+        .filter_map(|((k, _), d)| Some((k.eni, flip(*d)?, k.proto(), k.alt()?)))
         .collect();
     let mut called: HashSet<(EniId, Direction, u8, u16, Ip)> = HashSet::new();
     if !wanted.is_empty() {
-        for r in &resolved {
-            let Some(port) = r.key.port() else { continue };
-            let k = (r.key.eni, r.dir, r.key.proto(), port);
-            if r.key.action() == Action::Accept && r.key.alt().is_none() && wanted.contains(&k) {
-                for (ip, _) in r.cell.peers.exact_unsorted().unwrap_or_default() {
-                    called.insert((k.0, k.1, k.2, k.3, ip));
+        for ((k, c), d) in cells.iter().zip(&dirs) {
+            let Some(port) = k.port() else { continue };
+            let key = (k.eni, *d, k.proto(), port);
+            if k.action() == Action::Accept && k.alt().is_none() && wanted.contains(&key) {
+                for (ip, _) in c.peers.exact_unsorted().unwrap_or_default() {
+                    called.insert((key.0, key.1, key.2, key.3, ip));
                 }
             }
         }
     }
-    type RowKey = (EniId, Direction, u8, Option<u16>, Action, bool);
-    let mut rows: BTreeMap<RowKey, (Row, Option<PortSet>)> = BTreeMap::new();
-    for Resolved {
-        key: k,
-        mut dir,
-        cell,
-    } in resolved
-    {
-        let mut port = k.port();
+    for ((k, c), &dir) in cells.iter_mut().zip(&dirs) {
+        let (mut dir, mut port) = (dir, k.port());
         if let (Some(alt), Some(p), Some(f)) = (k.alt(), k.port(), flip(dir)) {
             let correct = if k.action() == Action::Reject {
-                let peers = cell.peers.exact_unsorted().unwrap_or_default();
+                let peers = c.peers.exact_unsorted().unwrap_or_default();
                 peers
                     .iter()
                     .any(|(ip, _)| called.contains(&(k.eni, f, k.proto(), alt, *ip)))
@@ -100,69 +89,73 @@ pub(super) fn rows(
                 port = Some(alt);
             }
         }
-        let folded = k.is_folded();
-        let (row, ports) = rows
-            .entry((k.eni, dir, k.proto(), port, k.action(), folded))
-            .or_insert_with(|| {
-                let row = Row {
-                    eni: k.eni,
-                    interface_id: None,
-                    direction: dir,
-                    protocol: k.proto(),
-                    port,
-                    action: k.action(),
-                    flows: 0,
-                    packets: 0,
-                    bytes: 0,
-                    first_seen: None,
-                    last_seen: None,
-                    peers: PeerSet::default(),
-                    ports_folded: None,
-                };
-                (row, None)
+        *k = k.row(dir, port);
+    }
+    drop((dirs, certain, fan, called));
+    cells.sort_unstable_by_key(|(k, _)| k.row_order());
+    let mut rows: Vec<Row> = Vec::new();
+    let mut ports: Option<PortSet> = None;
+    let mut last: Option<CellKey> = None;
+    for (k, cell) in cells {
+        if last != Some(k) {
+            finish_row(&mut rows, ports.take());
+            last = Some(k);
+            let direction = match k.dir() {
+                CellDir::Known(d) => d,
+                _ => Direction::Unknown,
+            };
+            rows.push(Row {
+                eni: k.eni,
+                interface_id: None,
+                direction,
+                protocol: k.proto(),
+                port: k.port(),
+                action: k.action(),
+                flows: 0,
+                packets: 0,
+                bytes: 0,
+                first_seen: None,
+                last_seen: None,
+                peers: PeerSet::default(),
+                ports_folded: None,
             });
+        }
+        let row = rows.last_mut().expect("a row was pushed");
         row.flows += cell.flows;
         row.packets = row.packets.saturating_add(cell.packets);
         row.bytes = row.bytes.saturating_add(cell.bytes);
         row.add_span(cell.span.first(), cell.span.last());
         row.peers.merge(cell.peers);
         if let Some(p) = cell.ports {
-            match ports {
+            match &mut ports {
                 Some(s) => s.union(&p),
-                None => *ports = Some(p),
+                None => ports = Some(p),
             }
         }
     }
-    let mut rows: Vec<Row> = rows
-        .into_values()
-        .map(|(mut r, ports)| {
-            r.interface_id = name(r.eni);
-            if let Some(p) = ports {
-                r.ports_folded = Some(p.len());
-            }
-            r
-        })
-        .collect();
+    finish_row(&mut rows, ports);
+    for r in rows.iter_mut() {
+        r.interface_id = name(r.eni);
+    }
     rows.sort_by(|a, b| {
         let folded = |r: &Row| r.ports_folded.is_some();
-        (
-            &a.interface_id,
-            a.direction,
-            a.protocol,
-            a.port,
-            a.action,
-            folded(a),
-        )
-            .cmp(&(
-                &b.interface_id,
-                b.direction,
-                b.protocol,
-                b.port,
-                b.action,
-                folded(b),
-            ))
+        (&a.interface_id, a.direction, a.protocol, a.port, a.action, folded(a)).cmp(&(
+            &b.interface_id,
+            b.direction,
+            b.protocol,
+            b.port,
+            b.action,
+            folded(b),
+        ))
     });
     rows
+}
+
+/// The folded ports of the row last pushed.
+fn finish_row(rows: &mut [Row], ports: Option<PortSet>) {
+    if let (Some(r), Some(p)) = (rows.last_mut(), ports) {
+        r.ports_folded = Some(p.len());
+    }
 }
 
 fn flip(d: Direction) -> Option<Direction> {
@@ -181,7 +174,7 @@ fn flip(d: Direction) -> Option<Direction> {
 /// addresses and this is none of them: then the records pass through it
 /// (a NAT gateway's transit), which serves the initiator (ingress), and
 /// `addr`, when the client, is the peer.
-fn resolve(key: CellKey, mut cell: Cell, learned: &LearnedMap) -> Resolved {
+fn resolve(key: &CellKey, cell: &mut Cell, learned: &LearnedMap) -> Direction {
     let own = learned
         .get(&key.eni)
         .and_then(|f| f[family(key.addr)].as_ref())
@@ -209,7 +202,7 @@ fn resolve(key: CellKey, mut cell: Cell, learned: &LearnedMap) -> Resolved {
         p.add(key.addr, cell.flows, cell.bytes);
         cell.peers = p;
     }
-    Resolved { key, dir, cell }
+    dir
 }
 
 /// The interfaces' summaries, sorted by id: their addresses by family and

@@ -118,6 +118,13 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
     }
 }
 
+impl<K, V> Slots<K, V> {
+    /// The entries, without the index.
+    pub(super) fn into_list(self) -> Vec<(K, V)> {
+        self.list
+    }
+}
+
 impl<K, V> IntoIterator for Slots<K, V> {
     type Item = (K, V);
     type IntoIter = std::vec::IntoIter<(K, V)>;
