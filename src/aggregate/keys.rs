@@ -173,7 +173,14 @@ impl CellKey {
     /// folded last.
     pub fn row_order(&self) -> (EniId, u64, u8, Option<u16>, u64, bool) {
         let dir = self.small >> 44 & 7;
-        (self.eni, dir, self.proto(), self.port(), self.small >> 42 & 3, self.is_folded())
+        (
+            self.eni,
+            dir,
+            self.proto(),
+            self.port(),
+            self.small >> 42 & 3,
+            self.is_folded(),
+        )
     }
 
     /// True for a cell of rejected traffic to many ports, folded past the

@@ -76,7 +76,11 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
     // one client.
     let mut owners: HashMap<Ip, Vec<EniId>> = HashMap::new();
     for ((e, _), f) in &first {
-        if let Some(Found { own: Own::Certain(v), .. }) = f {
+        if let Some(Found {
+            own: Own::Certain(v),
+            ..
+        }) = f
+        {
             for ip in v {
                 owners.entry(*ip).or_default().push(*e);
             }
@@ -181,12 +185,18 @@ pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Fo
         // Most records first, then by address: a fixed order.
         let mut ranked: Vec<(Ip, u64)> = counts.into_iter().filter(|e| e.1 > 0).collect();
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let top = ranked[0].1;
+        let Some(&(_, top)) = ranked.first() else {
+            break;
+        };
         let second = ranked.get(1).map_or(0, |e| e.1);
         let most = (left as f64 * 0.6).ceil() as u64;
         if top >= most {
             let min = most.max((top as f64 * 0.9).ceil() as u64);
-            let found: Vec<Ip> = ranked.iter().take_while(|e| e.1 >= min).map(|e| e.0).collect();
+            let found: Vec<Ip> = ranked
+                .iter()
+                .take_while(|e| e.1 >= min)
+                .map(|e| e.0)
+                .collect();
             match found.len() {
                 1 => own.push(found[0]),
                 _ if own.is_empty() => {

@@ -139,14 +139,22 @@ pub(super) fn rows(
     }
     rows.sort_by(|a, b| {
         let folded = |r: &Row| r.ports_folded.is_some();
-        (&a.interface_id, a.direction, a.protocol, a.port, a.action, folded(a)).cmp(&(
-            &b.interface_id,
-            b.direction,
-            b.protocol,
-            b.port,
-            b.action,
-            folded(b),
-        ))
+        (
+            &a.interface_id,
+            a.direction,
+            a.protocol,
+            a.port,
+            a.action,
+            folded(a),
+        )
+            .cmp(&(
+                &b.interface_id,
+                b.direction,
+                b.protocol,
+                b.port,
+                b.action,
+                folded(b),
+            ))
     });
     rows
 }

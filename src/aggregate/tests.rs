@@ -45,16 +45,25 @@ fn own_addresses_of_a_dual_stack_server_and_a_one_peer_client() {
         sides("10.0.2.9", &[("10.0.0.5", 20)]),
     ];
     let want = Own::Certain(vec![ip("10.0.0.5"), ip("2600::5")]);
-    assert_eq!(own_addresses(&alb, &Default::default()).map(|f| f.own), Some(want));
+    assert_eq!(
+        own_addresses(&alb, &Default::default()).map(|f| f.own),
+        Some(want)
+    );
     // The order of cells does not matter.
     let mut rev: Vec<Sides> = alb.into_iter().collect();
     rev.reverse();
     let want = Own::Certain(vec![ip("10.0.0.5"), ip("2600::5")]);
-    assert_eq!(own_addresses(&rev, &Default::default()).map(|f| f.own), Some(want));
+    assert_eq!(
+        own_addresses(&rev, &Default::default()).map(|f| f.own),
+        Some(want)
+    );
     // Only one peer: either side may be the interface.
     let one = [sides("10.0.3.3", &[("10.0.1.1", 10)])];
     let want = Own::Either(vec![ip("10.0.1.1"), ip("10.0.3.3")]);
-    assert_eq!(own_addresses(&one, &Default::default()).map(|f| f.own), Some(want));
+    assert_eq!(
+        own_addresses(&one, &Default::default()).map(|f| f.own),
+        Some(want)
+    );
     // No address in most records: nothing learned.
     let spread = [
         sides("10.0.0.1", &[("10.9.0.1", 10)]),
