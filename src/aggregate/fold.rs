@@ -31,8 +31,9 @@ pub const MAX_REJECTED_KEYS: u64 = 400_000;
 const BITS: u32 = 12;
 const REGS: usize = 1 << BITS;
 
-/// Observations between two looks at the shared registers.
-const CHECK: u32 = 4096;
+/// Observations between two looks at the shared registers (fewer for a
+/// budget smaller than that).
+const CHECK: u64 = 4096;
 
 /// The foldable keys seen by every worker of a run (HyperLogLog
 /// registers), and the budget. One per run, shared by its workers.
@@ -73,7 +74,7 @@ pub(super) struct Fold {
     cut: u64,
     /// The estimate `cut` was set from.
     cut_at: f64,
-    since_check: u32,
+    since_check: u64,
 }
 
 impl Fold {
@@ -101,7 +102,7 @@ impl Fold {
     #[inline]
     pub fn due(&mut self) -> bool {
         self.since_check += 1;
-        if self.since_check < CHECK {
+        if self.since_check < CHECK.min(self.shared.limit / 4 + 1) {
             return false;
         }
         self.since_check = 0;
@@ -169,14 +170,23 @@ fn register(h: u64) -> (usize, u8) {
     (i, rest.leading_zeros() as u8 + 1)
 }
 
-/// The raw HyperLogLog estimate: grows with every register, so a subset
-/// of the keys never estimates above the whole. (Its bias on small sets
-/// does not matter: it is only compared with budgets far above them.)
+/// A HyperLogLog estimate that grows with every register, so that a
+/// subset of the keys never estimates above the whole: the smaller of the
+/// raw estimate (biased up on small sets) and linear counting (exact on
+/// small sets, unbounded once no register is zero), both of which grow.
 fn estimate(regs: impl Iterator<Item = u8>) -> f64 {
     let m = REGS as f64;
     let alpha = 0.7213 / (1.0 + 1.079 / m);
-    let sum: f64 = regs.map(|r| 2f64.powi(-(r as i32))).sum();
-    alpha * m * m / sum
+    let (mut sum, mut zeros) = (0f64, 0u32);
+    for r in regs {
+        sum += 2f64.powi(-(r as i32));
+        zeros += (r == 0) as u32;
+    }
+    let raw = alpha * m * m / sum;
+    if zeros == 0 {
+        return raw;
+    }
+    raw.min(m * (m / zeros as f64).ln())
 }
 
 #[cfg(test)]
