@@ -30,10 +30,11 @@ pub(super) fn rows(
     // port evidence) correct the guesses: a task answering the ALB from
     // 8080 to an ephemeral port that happens to be 5601 is ingress 8080,
     // because 8080 is where the task is seen serving.
+    // (Rejected probes of a port say nothing of what the interface serves.)
     let certain: HashSet<(EniId, Direction, u8, u16)> = cells
         .iter()
         .zip(&dirs)
-        .filter(|((k, _), _)| k.alt().is_none())
+        .filter(|((k, _), _)| k.alt().is_none() && k.action() != Action::Reject)
         .filter_map(|((k, _), d)| Some((k.eni, *d, k.proto(), k.port()?)))
         .collect();
     // Otherwise the port paired with more ports in the interface's
