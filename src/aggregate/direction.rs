@@ -11,11 +11,11 @@
 //!    record as 0, so later windows of long connections carry no signal.
 //! 2. REJECT: a security group never rejects the response to a connection
 //!    it let through, so a rejected packet is a request to its
-//!    destination port. (A stateless network ACL can reject a response:
-//!    when the source port is a service port and the destination's is
-//!    not, the other port is kept, and the end of the run books it as the
-//!    response it is if the interface was seen calling that service on
-//!    that peer: `resolve`.)
+//!    destination port. But a stateless network ACL can reject a
+//!    response: from a service port to another, a rejected packet is
+//!    taken for one (which keeps it out of `scans`), and the end of the
+//!    run books it as the request it then is unless the interface was seen
+//!    calling that service on that peer (`resolve`).
 //! 3. Ports: a port below 1024 or a well-known service port beats an
 //!    ephemeral one (Linux 32768-60999, Windows and ALB/NAT up to 65535);
 //!    otherwise the lower port is the server's, open to correction from
@@ -78,10 +78,10 @@ pub enum Evidence {
     AmbiguousPorts,
     /// A rejected packet: a request to its destination port.
     Rejected,
-    /// A rejected packet from a service port to another port: a request
-    /// (a scanner's source port can be anything), unless the interface
-    /// called that service on that peer (a network ACL rejecting the
-    /// response; see `resolve`).
+    /// A rejected packet from a service port to another port: a response
+    /// rejected by a network ACL if the interface called that service on
+    /// that peer, else a request (a scanner's source port can be
+    /// anything); the aggregate tells which at the end (`resolve`).
     RejectedFromServicePort,
     NoPorts,
 }
@@ -106,7 +106,7 @@ pub fn server_is_dst(rec: &FlowRecord, protocol: u8) -> (bool, Evidence) {
     let dp = rec.dstport.unwrap_or(0);
     if rec.action == Action::Reject {
         return if is_service_port(sp) && !is_service_port(dp) {
-            (true, Evidence::RejectedFromServicePort)
+            (false, Evidence::RejectedFromServicePort)
         } else {
             (true, Evidence::Rejected)
         };
@@ -259,6 +259,22 @@ mod tests {
             server_is_dst(&rec(40000, 443, Some(3)), 6),
             (true, Evidence::TcpFlags)
         );
+    }
+
+    #[test]
+    fn a_rejected_packet_is_a_request_unless_it_may_be_a_response() {
+        let mut r = rec(20000, 34896, None);
+        r.action = Action::Reject;
+        // Ports alone would pick 20000 (outside the ephemeral range).
+        assert_eq!(server_is_dst(&r, 6), (true, Evidence::Rejected));
+        r.srcport = Some(443);
+        assert_eq!(
+            server_is_dst(&r, 6),
+            (false, Evidence::RejectedFromServicePort)
+        );
+        // SYN-ACK: a response, whatever its action.
+        r.tcp_flags = Some(18);
+        assert_eq!(server_is_dst(&r, 6), (false, Evidence::TcpFlags));
     }
 
     #[test]

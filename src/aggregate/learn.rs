@@ -148,7 +148,8 @@ const MAX_OWN: usize = 8;
 ///   addresses in every record are an interface talking to one peer,
 ///   `Own::Either`);
 /// - with the next addresses it could share them out (together in no
-///   more than all of them, in 90% or more) (two secondary addresses answering, two IPv6 addresses
+///   more than all of them, in 90% or more, each three times as many as
+///   the next address) (two secondary addresses answering, two IPv6 addresses
 ///   of a load balancer sharing its clients);
 /// - it is in a fifth of all the records and three times as many as any
 ///   other (a NAT gateway, whose transit records carry neither of its
@@ -220,10 +221,12 @@ pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Fo
             .collect();
         // Some of the first addresses that could be disjoint (together in
         // no more records than there are) and cover nearly all.
+        // Each of them three times as many as the next address.
         let mut shared = 0;
         let split = big.iter().enumerate().any(|(i, c)| {
             shared += c;
-            i > 0 && shared * 10 >= left * 9 && shared <= left
+            let next = ranked.get(i + 1).map_or(0, |e| e.1);
+            i > 0 && shared * 10 >= left * 9 && shared <= left && big[i] >= next * 3
         });
         let dominant = top * 5 >= total && top >= second * 3;
         if split || dominant {

@@ -48,14 +48,15 @@ pub(super) fn rows(
             *fan.entry((k.eni, k.proto(), a)).or_default() += 1;
         }
     }
-    // A rejected packet from a service port is a response only if the
-    // interface called that service on that peer (accepted): the peers
-    // of the accepted rows such packets would belong to.
+    // A rejected packet from a service port to another is taken for a
+    // response (`direction::server_is_dst`) only if the interface called
+    // that service on that peer (accepted): the peers of the accepted
+    // rows such packets would belong to.
     let wanted: HashSet<(EniId, Direction, u8, u16)> = cells
         .iter()
         .zip(&dirs)
-        .filter(|((k, _), _)| k.action() == Action::Reject)
-        .filter_map(|((k, _), d)| Some((k.eni, flip(*d)?, k.proto(), k.alt()?)))
+        .filter(|((k, _), _)| k.action() == Action::Reject && k.alt().is_some())
+        .filter_map(|((k, _), d)| Some((k.eni, *d, k.proto(), k.port()?)))
         .collect();
     let mut called: HashSet<(EniId, Direction, u8, u16, Ip)> = HashSet::new();
     if !wanted.is_empty() {
@@ -74,16 +75,22 @@ pub(super) fn rows(
         if let (Some(alt), Some(p), Some(f)) = (k.alt(), k.port(), flip(dir)) {
             let correct = if k.action() == Action::Reject {
                 let peers = c.peers.exact_unsorted().unwrap_or_default();
-                peers
+                !peers
                     .iter()
-                    .any(|(ip, _)| called.contains(&(k.eni, f, k.proto(), alt, *ip)))
+                    .any(|(ip, _)| called.contains(&(k.eni, dir, k.proto(), p, *ip)))
             } else if certain.contains(&(k.eni, dir, k.proto(), p)) {
                 false
             } else if certain.contains(&(k.eni, f, k.proto(), alt)) {
                 true
-            } else {
+            } else if (p >= 32768) == (alt >= 32768) {
+                // (Only where the lower port won: a port outside the
+                // ephemeral range against one in it was already decided,
+                // and a client that keeps one source port pairs it with
+                // every service it calls.)
                 let n = |port| fan.get(&(k.eni, k.proto(), port)).copied().unwrap_or(0);
                 n(alt) > 2 * n(p) + 1
+            } else {
+                false
             };
             if correct {
                 dir = f;

@@ -624,20 +624,22 @@ fn a_nat_gateway_keeps_its_rows_and_reports_its_transit_share() {
     let v4 = i.ipv4.as_ref().unwrap();
     assert_eq!((v4.records, v4.source), (130, AddressSource::Learned));
     assert!((v4.share - 120.0 / 130.0).abs() < 1e-9, "{}", v4.share);
+    // It serves the clients' leg (transit records included: ingress)
+    // and is the client of the translated leg.
     let want = vec![
         (
             "eni-0a7".to_string(),
             Direction::Ingress,
             Some(443),
             Action::Accept,
-            60,
+            70,
         ),
         (
             "eni-0a7".to_string(),
             Direction::Egress,
             Some(443),
             Action::Accept,
-            70,
+            60,
         ),
     ];
     assert_eq!(rows_of(&s), want);
