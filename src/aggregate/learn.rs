@@ -17,7 +17,9 @@ use hashbrown::{HashMap, HashSet};
 
 use super::cells::{family, Cell, EniStats};
 use super::keys::{CellDir, CellKey};
-use super::peers::PeerStat;
+use std::borrow::Cow;
+
+use super::peers::{PeerSet, PeerStat};
 use super::slots::Slots;
 use crate::flowlog::record::{EniId, Ip};
 
@@ -38,9 +40,9 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
     for (k, cell) in cells {
         let others = match k.dir() {
             // Counted by address (`own_addresses`): any order.
-            CellDir::Unresolved(_) => cell.peers.exact_unsorted().unwrap_or_default(),
+            CellDir::Unresolved(_) => Some(Cow::Borrowed(&cell.peers)),
             // The other side is public: never the interface's.
-            CellDir::PublicPeer(_) => Vec::new(),
+            CellDir::PublicPeer(_) => None,
             CellDir::Known(_) => continue,
         };
         by_eni
@@ -60,7 +62,7 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
             by_eni.entry((*e, family(ip))).or_default().push(Sides {
                 addr: ip,
                 flows,
-                others: Vec::new(),
+                others: None,
             });
         }
     }
@@ -113,10 +115,18 @@ pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>)
 /// side is not one of the interface's addresses, or when the cell has
 /// more peers than it counts exactly; the key's side, with that many
 /// peers, is then the interface itself).
-pub(super) struct Sides {
+pub(super) struct Sides<'a> {
     pub addr: Ip,
     pub flows: u64,
-    pub others: Vec<(Ip, PeerStat)>,
+    /// Borrowed from the cell: copying every cell's peers took as much
+    /// memory again as the cells at the end of a run.
+    pub others: Option<Cow<'a, PeerSet>>,
+}
+
+impl Sides<'_> {
+    fn others(&self) -> impl Iterator<Item = (Ip, PeerStat)> + '_ {
+        self.others.iter().flat_map(|p| p.iter_exact())
+    }
 }
 
 /// What the records say an interface's own addresses are.
@@ -161,19 +171,19 @@ pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Fo
     let total: u64 = cells.iter().map(|c| c.flows).sum();
     // At most every peer and key address once (sized up front: on an
     // interface with thousands of peers, growing it was a third of it).
-    let room: usize = cells.iter().map(|c| c.others.len() + 1).sum();
+    let room: usize = cells.iter().map(|c| c.others().count() + 1).sum();
     while own.len() < MAX_OWN {
         // Records with no known own address, by address.
         let mut counts: HashMap<Ip, u64> = HashMap::with_capacity(room);
         let mut left = 0u64;
         for c in cells.iter().filter(|c| !own.contains(&c.addr)) {
             let mut flows = c.flows;
-            for (ip, stat) in &c.others {
-                if own.contains(ip) {
+            for (ip, stat) in c.others() {
+                if own.contains(&ip) {
                     flows = flows.saturating_sub(stat.flows);
-                } else if *ip != c.addr {
+                } else if ip != c.addr {
                     // (A record whose two sides are one address counts once.)
-                    *counts.entry(*ip).or_default() += stat.flows;
+                    *counts.entry(ip).or_default() += stat.flows;
                 }
             }
             *counts.entry(c.addr).or_default() += flows;
@@ -246,8 +256,7 @@ pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Fo
             if own.contains(&c.addr) {
                 c.flows
             } else {
-                c.others
-                    .iter()
+                c.others()
                     .filter(|(ip, _)| own.contains(ip))
                     .map(|(_, s)| s.flows)
                     .sum::<u64>()

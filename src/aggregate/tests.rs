@@ -23,14 +23,15 @@ fn ip(s: &str) -> Ip {
     Ip::from(a)
 }
 
-fn sides(server: &str, clients: &[(&str, u64)]) -> Sides {
+fn sides(server: &str, clients: &[(&str, u64)]) -> Sides<'static> {
+    let mut peers = PeerSet::default();
+    for &(c, flows) in clients {
+        peers.add(ip(c), flows, 0);
+    }
     Sides {
         addr: ip(server),
         flows: clients.iter().map(|c| c.1).sum(),
-        others: clients
-            .iter()
-            .map(|&(c, flows)| (ip(c), PeerStat { flows, bytes: 0 }))
-            .collect(),
+        others: Some(std::borrow::Cow::Owned(peers)),
     }
 }
 
