@@ -224,7 +224,7 @@ mod tests {
         let (mut a, mut b) = (Fold::new(shared.clone()), Fold::new(shared));
         let mut max_early = 0;
         for n in 0..50_000 {
-            let f = if hash(n ^ 77) % 3 == 0 {
+            let f = if hash(n ^ 77).is_multiple_of(3) {
                 &mut a
             } else {
                 &mut b

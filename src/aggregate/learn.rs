@@ -164,6 +164,7 @@ const MAX_OWN: usize = 8;
 /// - it is in a fifth of all the records and three times as many as any
 ///   other (a NAT gateway, whose transit records carry neither of its
 ///   addresses).
+///
 /// Counts are exact and the order of cells does not matter, so the
 /// answer depends on the records alone.
 pub(super) fn own_addresses(cells: &[Sides], exclude: &HashSet<Ip>) -> Option<Found> {

@@ -656,7 +656,7 @@ fn busy_records(n: usize, seed: u64) -> Vec<FlowRecord> {
     for _ in 0..n {
         let e = next(6) as u32;
         let eni = EniId::from_bytes(format!("eni-0{e:x}").as_bytes());
-        let v6 = e % 3 == 0 && next(4) == 0;
+        let v6 = e.is_multiple_of(3) && next(4) == 0;
         let own = if v6 {
             Ip(0x2600_0000_0000_0000_0000_0000_0000_0000 | e as u128)
         } else {
