@@ -411,33 +411,41 @@ fn write_line(buf: &mut Vec<u8>, kind: FormatKind, e: &Estate, r: &Rec) {
 
 /// `truth.csv`: flows per true row, sorted by interface id, direction, protocol, port, action.
 fn write_truth_csv(path: &Path, e: &Estate, truth: &HashMap<u64, u64>) -> Result<()> {
-    let mut rows: Vec<(&str, &str, u8, Option<u16>, &str, u64)> = truth
-        .iter()
-        .map(|(&k, &flows)| {
-            let port = (k >> 26 & 0x1_0000 != 0).then_some((k >> 26) as u16);
-            (
-                e.ifaces[(k & 0xffff) as usize].id.as_str(),
-                if k >> 16 & 1 == 1 {
-                    "ingress"
-                } else {
-                    "egress"
-                },
-                (k >> 18) as u8,
-                port,
-                if k >> 17 & 1 == 1 { "ACCEPT" } else { "REJECT" },
-                flows,
-            )
-        })
-        .collect();
-    rows.sort_unstable();
+    // Sorted as packed words (16 bytes a row: at 50 M records there are about 1.7 M rows),
+    // by the text order of interface id, direction, protocol, port, action.
+    let mut rank = vec![0u64; e.ifaces.len()];
+    let mut by_id: Vec<usize> = (0..e.ifaces.len()).collect();
+    by_id.sort_by_key(|&i| &e.ifaces[i].id);
+    for (r, &i) in by_id.iter().enumerate() {
+        rank[i] = r as u64;
+    }
+    let order = |k: u64| {
+        let (ingress, accept) = (k >> 16 & 1, k >> 17 & 1);
+        (
+            rank[(k & 0xffff) as usize],
+            ingress,
+            (k >> 18) as u8,
+            k >> 26,
+            1 - accept,
+        )
+    };
+    let mut rows: Vec<(u64, u64)> = truth.iter().map(|(&k, &v)| (k, v)).collect();
+    rows.sort_unstable_by_key(|&(k, _)| order(k));
     let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = BufWriter::new(f);
     writeln!(w, "interface_id,direction,protocol,port,action,flows")?;
-    for (id, dir, proto, port, action, flows) in rows {
-        write!(w, "{id},{dir},{proto},")?;
-        if let Some(p) = port {
-            write!(w, "{p}")?;
+    for (k, flows) in rows {
+        let id = &e.ifaces[(k & 0xffff) as usize].id;
+        let dir = if k >> 16 & 1 == 1 {
+            "ingress"
+        } else {
+            "egress"
+        };
+        write!(w, "{id},{dir},{},", (k >> 18) as u8)?;
+        if k >> 26 & 0x1_0000 != 0 {
+            write!(w, "{}", (k >> 26) as u16)?;
         }
+        let action = if k >> 17 & 1 == 1 { "ACCEPT" } else { "REJECT" };
         writeln!(w, ",{action},{flows}")?;
     }
     w.flush()?;

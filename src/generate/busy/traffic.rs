@@ -427,7 +427,7 @@ impl<'a> FileGen<'a> {
                 0..=29 => self.alb_to_app(t, None, Some(i), cap, out),
                 30..=49 => self.app_to_db(t, i, None, cap, out),
                 50..=64 => self.via_nat(t, Some(i), None, out),
-                65..=72 => self.to_endpoint(t, Some(i), None, cap, out),
+                65..=72 => self.call_endpoint(t, Some(i), None, cap, out),
                 73..=77 => self.dns(t, i, out),
                 78..=89 => self.private_client(t, i, cap, out),
                 90..=94 => self.ipv6_out(t, i, cap, out),
@@ -443,7 +443,7 @@ impl<'a> FileGen<'a> {
                 0..=79 => self.private_client(t, i, cap, out),
                 _ => self.private_probe(t, i, out),
             },
-            Role::Endpoint => self.to_endpoint(t, None, Some(i), cap, out),
+            Role::Endpoint => self.call_endpoint(t, None, Some(i), cap, out),
         }
     }
 
@@ -561,7 +561,7 @@ impl<'a> FileGen<'a> {
         self.with_tail(conv, cap, 0.3, out);
     }
 
-    fn to_endpoint(
+    fn call_endpoint(
         &mut self,
         t: u64,
         app: Option<usize>,
