@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use flowscope::aggregate::{Aggregate, Locals, Summary};
+use flowscope::aggregate::{Aggregate, Locals, RejectedKeys, Summary};
 use flowscope::engine::{self, EngineOptions, Processor, RecordCtx};
 use flowscope::flowlog::reader::Input;
 use flowscope::flowlog::{EniId, FlowRecord, Format, Ip, Parser, SkipReason};
@@ -566,3 +566,106 @@ proptest! {
 
 const HEADER_V2: &str =
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
+
+/// A v2 record (no flow-direction, no inventory) of a busy estate in
+/// miniature: private, public and IPv6 addresses on either side, service
+/// and random ports, rejected probes: every rule of direction and
+/// learning, and folding, has something to decide.
+fn busy_line() -> impl Strategy<Value = String> {
+    let addr = prop::sample::select(vec![
+        "10.0.1.1",
+        "10.0.1.2",
+        "10.0.1.3",
+        "10.0.2.9",
+        "10.0.3.7",
+        "198.51.100.7",
+        "203.0.113.9",
+        "2600::1",
+        "2600::2",
+        "2001:db8::5",
+        "2001:db8::6",
+    ]);
+    let port = prop_oneof![
+        prop::sample::select(vec![22u16, 443, 5432, 8080, 15000]),
+        1024u16..65535,
+    ];
+    (
+        0u8..3,
+        addr.clone(),
+        addr,
+        port.clone(),
+        port,
+        prop::sample::select(vec![6u8, 6, 17, 1]),
+        0u64..1000,
+        1_700_000_000u64..1_700_000_600,
+        prop::sample::select(vec!["ACCEPT", "ACCEPT", "REJECT"]),
+    )
+        .prop_map(|(e, s, d, sp, dp, proto, by, start, act)| {
+            format!(
+                "2 1 eni-0{e}b {s} {d} {sp} {dp} {proto} 1 {by} {start} {} {act} OK",
+                start + 30
+            )
+        })
+}
+
+fn view(s: &Summary) -> (Vec<RowKey>, Vec<String>, u64) {
+    let ifaces = s
+        .interfaces
+        .iter()
+        .map(|i| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                i.interface_id, i.addresses, i.address_source, i.ipv4, i.ipv6
+            )
+        })
+        .collect();
+    (rows(s.clone()), ifaces, s.overflow)
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// The same records in any order, read by any number of workers (each
+    /// worker's records in its own order, merged in any order), give the
+    /// same summary, folding included; every record is in one row.
+    #[test]
+    fn summary_does_not_depend_on_threads_or_order(
+        lines in prop::collection::vec(busy_line(), 1..400),
+        workers in 1usize..5,
+        seed in any::<u64>(),
+        limit in prop::sample::select(vec![4u64, 16, 1_000_000]),
+    ) {
+        let p = Parser::new(&Format::default_v2());
+        let recs: Vec<FlowRecord> = lines.iter().map(|l| p.parse(l.as_bytes()).unwrap()).collect();
+        let one = |recs: &[FlowRecord], workers: usize, seed: u64| {
+            let keys = Arc::new(RejectedKeys::with_limit(limit));
+            let mut aggs: Vec<Aggregate> =
+                (0..workers).map(|_| Aggregate::sharing(None, keys.clone())).collect();
+            let mut order: Vec<usize> = (0..recs.len()).collect();
+            let mut x = seed | 1;
+            for i in (1..order.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            // Runs of records to one worker, as files and chunks are.
+            for (n, i) in order.into_iter().enumerate() {
+                aggs[(n / 7 + (seed as usize >> 3)) % workers].add(&recs[i]);
+            }
+            if seed & 1 == 1 {
+                aggs.reverse();
+            }
+            let mut it = aggs.into_iter();
+            let mut total = it.next().unwrap();
+            for a in it {
+                total.merge_from(a);
+            }
+            total.finish()
+        };
+        let base = one(&recs, 1, 0);
+        let flows: u64 = base.rows.iter().map(|r| r.flows).sum();
+        prop_assert_eq!(flows, recs.len() as u64);
+        prop_assert_eq!(view(&base), view(&one(&recs, workers, seed)));
+    }
+}

@@ -1,19 +1,38 @@
-//! Who initiated a flow, and so which side's port is the service port.
+//! Direction, decided here and only here, from what each record proves.
 //!
-//! Security groups are stateful: a request and its response are two
-//! records (on each interface that sees them), and only the request says
-//! which rule was used. The listening side is decided by, strongest first:
+//! `direction` in a row is the direction of the security-group rule the
+//! flow needs, not of the packet: a task's response from port 8080 to an
+//! ALB's ephemeral port is *ingress* to 8080 on the task. Two questions
+//! decide it, each with its evidence, strongest first.
+//!
+//! Which side listens (`server_is_dst`), so which port is the service's:
 //! 1. `tcp-flags`: SYN-ACK (18) is sent by the server; SYN without ACK by
 //!    the client. AWS ORs flags over the window and reports a pure-ACK
 //!    record as 0, so later windows of long connections carry no signal.
-//! 2. Ports: a port below 1024 or a well-known service port beats an
+//! 2. REJECT: a security group never rejects the response to a connection
+//!    it let through, so a rejected packet is a request to its
+//!    destination port. But a stateless network ACL can reject a
+//!    response: from a service port to another, a rejected packet is
+//!    taken for one (which keeps it out of `scans`), and the end of the
+//!    run books it as the request it then is unless the interface was seen
+//!    calling that service on that peer (`resolve`).
+//! 3. Ports: a port below 1024 or a well-known service port beats an
 //!    ephemeral one (Linux 32768-60999, Windows and ALB/NAT up to 65535);
-//!    otherwise the lower port is the server's.
+//!    otherwise the lower port is the server's, open to correction from
+//!    the interface's other traffic (`resolve`).
 //!
-//! Whether the interface is that server (ingress) or the client (egress)
-//! then depends on which address is the interface's own: see `locals`.
+//! Which side is the interface (`place`), so whether the listener is it
+//! (ingress) or its peer (egress):
+//! 1. `flow-direction` (v5): written in the record.
+//! 2. The inventory's addresses (`--interfaces`).
+//! 3. One side a public IPv4 address, the other private: the private side
+//!    is the interface (flow logs never show an interface's public IPv4;
+//!    it is translated at the internet gateway).
+//! 4. The rest (private to private, IPv6, public to public) waits for the
+//!    interface's addresses, learned per family from exact counts at the
+//!    end of the run (`learn`), so that it depends on the records only.
 
-use crate::flowlog::record::{has_ports, FlowRecord};
+use crate::flowlog::record::{has_ports, Action, FlowRecord, Ip, PacketDirection};
 
 /// Ports commonly listened on above 1023 (databases, caches, app servers).
 const SERVICE_PORTS: &[u16] = &[
@@ -55,8 +74,15 @@ pub enum Evidence {
     Ports,
     /// Both or neither are service ports: decided by the ephemeral range
     /// or the lower port, and open to correction from the interface's
-    /// other traffic (see `Aggregate::finish`).
+    /// other traffic (see `resolve`).
     AmbiguousPorts,
+    /// A rejected packet: a request to its destination port.
+    Rejected,
+    /// A rejected packet from a service port to another port: a response
+    /// rejected by a network ACL if the interface called that service on
+    /// that peer, else a request (a scanner's source port can be
+    /// anything); the aggregate tells which at the end (`resolve`).
+    RejectedFromServicePort,
     NoPorts,
 }
 
@@ -78,6 +104,13 @@ pub fn server_is_dst(rec: &FlowRecord, protocol: u8) -> (bool, Evidence) {
     }
     let sp = rec.srcport.unwrap_or(0);
     let dp = rec.dstport.unwrap_or(0);
+    if rec.action == Action::Reject {
+        return if is_service_port(sp) && !is_service_port(dp) {
+            (false, Evidence::RejectedFromServicePort)
+        } else {
+            (true, Evidence::Rejected)
+        };
+    }
     let evidence = if is_service_port(sp) == is_service_port(dp) {
         Evidence::AmbiguousPorts
     } else {
@@ -117,6 +150,86 @@ pub fn service_port(rec: &FlowRecord, protocol: u8) -> Option<u16> {
     } else {
         rec.srcport
     }
+}
+
+/// Which side of a record is the interface, and what proves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// The packet arrived at the interface (`inbound`: its destination is
+    /// the interface's side) or left it.
+    Known { inbound: bool, proof: Proof },
+    /// One side a public IPv4 address, the other private: the private
+    /// side is the interface (`inbound`: the destination is private),
+    /// unless the interface forwards others' traffic (see `learn`).
+    PublicPeer { inbound: bool },
+    /// The inventory lists the interface's addresses and neither side is
+    /// one of them (transit through a NAT gateway, an unlisted address).
+    Neither,
+    /// Decided at the end from the interface's learned addresses.
+    Unresolved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Proof {
+    FlowDirection,
+    Inventory,
+}
+
+/// Places a record on its interface (rules 1-4 above).
+#[inline]
+pub(super) fn place(
+    src: Ip,
+    dst: Ip,
+    flow_direction: Option<PacketDirection>,
+    inventory: Option<&[Ip]>,
+) -> Placement {
+    if let Some(pd) = flow_direction {
+        return Placement::Known {
+            inbound: pd == PacketDirection::Ingress,
+            proof: Proof::FlowDirection,
+        };
+    }
+    if let Some(own) = inventory {
+        return if own.contains(&dst) {
+            Placement::Known {
+                inbound: true,
+                proof: Proof::Inventory,
+            }
+        } else if own.contains(&src) {
+            Placement::Known {
+                inbound: false,
+                proof: Proof::Inventory,
+            }
+        } else {
+            Placement::Neither
+        };
+    }
+    match (is_public_v4(src), is_public_v4(dst)) {
+        (true, false) if is_private_v4(dst) => Placement::PublicPeer { inbound: true },
+        (false, true) if is_private_v4(src) => Placement::PublicPeer { inbound: false },
+        _ => Placement::Unresolved,
+    }
+}
+
+/// An IPv4 address a VPC numbers interfaces from: RFC 1918 and the
+/// shared range 100.64.0.0/10.
+#[inline]
+pub fn is_private_v4(ip: Ip) -> bool {
+    let a = ip.0 as u32;
+    ip.is_v4() && (a >> 24 == 10 || a >> 20 == 0xac1 || a >> 16 == 0xc0a8 || a >> 22 == 0x191)
+}
+
+/// An IPv4 address routed on the internet: not private, and not
+/// this-network (0/8), loopback (127/8), link-local (169.254/16: the
+/// instance metadata and time services) or multicast and above (224/3).
+/// Never an interface's own address in a flow log. (A VPC numbered from a
+/// public range as if private would be misplaced by rule 3.)
+#[inline]
+pub fn is_public_v4(ip: Ip) -> bool {
+    let a = ip.0 as u32;
+    ip.is_v4()
+        && !is_private_v4(ip)
+        && !(a >> 24 == 0 || a >> 24 == 127 || a >> 16 == 0xa9fe || a >> 29 == 7)
 }
 
 #[cfg(test)]
@@ -164,6 +277,22 @@ mod tests {
             server_is_dst(&rec(40000, 443, Some(3)), 6),
             (true, Evidence::TcpFlags)
         );
+    }
+
+    #[test]
+    fn a_rejected_packet_is_a_request_unless_it_may_be_a_response() {
+        let mut r = rec(20000, 34896, None);
+        r.action = Action::Reject;
+        // Ports alone would pick 20000 (outside the ephemeral range).
+        assert_eq!(server_is_dst(&r, 6), (true, Evidence::Rejected));
+        r.srcport = Some(443);
+        assert_eq!(
+            server_is_dst(&r, 6),
+            (false, Evidence::RejectedFromServicePort)
+        );
+        // SYN-ACK: a response, whatever its action.
+        r.tcp_flags = Some(18);
+        assert_eq!(server_is_dst(&r, 6), (false, Evidence::TcpFlags));
     }
 
     #[test]

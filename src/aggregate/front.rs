@@ -10,9 +10,8 @@
 //! therefore be summed first and placed once, with their counts as
 //! weights: flows, packets and bytes add, time spans widen, and a peer's
 //! flows and bytes add. The result is the same whatever the grouping
-//! (saturating sums of unsigned numbers do not depend on order). Only past
-//! the cell cap (`MAX_CELLS`), where which new key overflows already
-//! depends on the order records arrive in, can the grouping show.
+//! (saturating sums of unsigned numbers do not depend on order), and
+//! whether a key folds (`fold`) depends on the key alone.
 //!
 //! A record costs one hash of its key, one slot compared and four fields
 //! updated; the full path (interface statistics, cell lookup, peer set,
@@ -21,7 +20,8 @@
 //! the full path: memory stays fixed, and any input still comes out right,
 //! only with less summed first (a port scan, with a new key per record).
 
-use super::{Service, Span};
+use super::cells::Span;
+use super::keys::Service;
 use crate::flowlog::record::{EniId, Ip, PacketDirection};
 
 /// Records over which the table's use is judged, the share of them that

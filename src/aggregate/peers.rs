@@ -170,6 +170,17 @@ impl PeerSet {
         })
     }
 
+    /// The exact peers in no particular order, without copying them
+    /// (none once a sketch).
+    pub fn iter_exact(&self) -> impl Iterator<Item = (Ip, PeerStat)> + '_ {
+        let (one, many) = match &self.0 {
+            Peers::One(ip, s) => (Some((*ip, *s)), None),
+            Peers::Exact(m) => (None, Some(m.iter().map(|(a, s)| (*a, *s)))),
+            _ => (None, None),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
     /// The top `n` peers by flows (ties by address), if exact.
     pub fn top(&self, n: usize) -> Vec<(Ip, PeerStat)> {
         let Some(mut v) = self.exact() else {

@@ -54,6 +54,7 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
         self.list.len()
     }
 
+    #[cfg(test)]
     pub(super) fn contains(&self, key: &K) -> bool {
         let list = &self.list;
         self.index
@@ -114,6 +115,13 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
             return Some(self.last);
         }
         None
+    }
+}
+
+impl<K, V> Slots<K, V> {
+    /// The entries, without the index.
+    pub(super) fn into_list(self) -> Vec<(K, V)> {
+        self.list
     }
 }
 

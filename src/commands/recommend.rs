@@ -78,15 +78,19 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     let locals = Arc::new(locals_of(&inv));
     let window = super::window_filter(&args.window)?;
+    let keys = Arc::new(crate::aggregate::RejectedKeys::default());
     let (run, outcome) = read_logs(&args.input, || {
-        Windowed::new(Aggregate::new(Some(locals.clone())), window.clone())
+        Windowed::new(
+            Aggregate::sharing(Some(locals.clone()), keys.clone()),
+            window.clone(),
+        )
     })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
     let filtered = run.processor.filtered;
     let summary = run.processor.inner.finish();
-    crate::commands::summarize::warn_overflow(summary.overflow);
+    crate::commands::summarize::warn_overflow(&summary);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),

@@ -14,9 +14,18 @@
 //!   (`ACCEPT`|`REJECT`, null if the format has no action), `flows`,
 //!   `packets`, `bytes`, `first_seen`, `last_seen`, `peers` (distinct),
 //!   `peers_exact` (false once over the exact cap: HyperLogLog estimate).
-//!   Σ `flows` = `input.records` − `input.filtered.records`.
+//!   Σ `flows` = `input.records` − `input.filtered.records`. A folded row
+//!   (rejected traffic to rarely hit ports, once the run's budget of such
+//!   rows is spent) has `port` null and `ports_folded`: the number of
+//!   distinct ports in it; other rows have no `ports_folded`.
+//! - `overflow_records`: records in folded rows (0 when nothing folded).
 //! - `interfaces`: per interface `records`, `nodata`, `skipdata`,
-//!   `first_seen`, `last_seen`, `addresses` and `address_source`.
+//!   `first_seen`, `last_seen`, `addresses` and `address_source`
+//!   (`inventory`, `flow-direction`, `learned` or `unknown`), and per
+//!   address family present, `ipv4` / `ipv6`: `addresses`, `source`,
+//!   `records` (of that family) and `share` (the share of the records the
+//!   addresses were judged on that carry one of them: near 1 for an
+//!   ordinary interface, lower for a NAT gateway's transit records).
 //! - `timeline` (only with `--bucket`, otherwise absent): `bucket_seconds`,
 //!   `buckets` (non-empty buckets in time order, each `start` (epoch
 //!   seconds, aligned to the epoch), `flows`, `packets`, `bytes`) and
@@ -31,7 +40,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{read_logs, Filtered, Outcome, Windowed};
-use crate::aggregate::{Aggregate, Row, Summary};
+use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
 use crate::cli::SummarizeArgs;
 use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
 use crate::flowlog::record::{Action, FlowRecord, LogStatus};
@@ -63,10 +72,11 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         None => (None, Labels::new()),
     };
     let window = super::window_filter(&args.window)?;
+    let keys = std::sync::Arc::new(RejectedKeys::default());
     let (run, outcome) = read_logs(&args.input, || {
         Windowed::new(
             SummaryProc {
-                aggregate: Aggregate::new(locals.clone()),
+                aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
                 timeline: args.bucket.map(Timeline::new),
             },
             window.clone(),
@@ -81,7 +91,7 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         timeline,
     } = run.processor.inner;
     let summary = aggregate.finish();
-    warn_overflow(summary.overflow);
+    warn_overflow(&summary);
     match args.output {
         OutputFormat::Json => write_json(
             &mut out,
@@ -145,14 +155,26 @@ impl Processor for SummaryProc {
     }
 }
 
-/// Says on stderr when the cell cap folded records into overflow rows.
-pub fn warn_overflow(n: u64) {
-    if n > 0 {
+/// Says on stderr when rejected traffic to rare ports was folded.
+pub fn warn_overflow(summary: &Summary) {
+    if summary.overflow > 0 {
+        let folded: Vec<&Row> = summary
+            .rows
+            .iter()
+            .filter(|r| r.ports_folded.is_some())
+            .collect();
+        let ports: u64 = folded
+            .iter()
+            .map(|r| r.ports_folded.unwrap_or(0) as u64)
+            .sum();
         eprintln!(
-            "flowscope: warning: memory cap reached ({} cells per worker): {} records were counted in rows of \
-             unknown direction and port",
-            crate::aggregate::MAX_CELLS,
-            n
+            "flowscope: warning: more than {} distinct rejected rows to rarely hit ports: {} records to {} \
+             (interface, port) pairs were counted in {} rows with port null and ports_folded (direction \
+             and action kept)",
+            thousands(crate::aggregate::MAX_REJECTED_KEYS),
+            thousands(summary.overflow),
+            thousands(ports),
+            folded.len()
         );
     }
 }
@@ -168,7 +190,7 @@ fn by_flows(summary: &Summary) -> Vec<&Row> {
 struct JsonOut<'a> {
     version: u32,
     input: InputJson,
-    /// Records folded into overflow rows by the memory cap.
+    /// Records in folded rows (rejected traffic to rarely hit ports).
     overflow_records: u64,
     window: Option<Window>,
     rows: Vec<JsonRow<'a>>,
@@ -207,6 +229,65 @@ struct JsonRow<'a> {
     last_seen: Option<u64>,
     peers: u64,
     peers_exact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports_folded: Option<u32>,
+}
+
+/// A row in CSV: every column on every line (`ports_folded` empty but on
+/// folded rows).
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    interface_id: Option<&'a str>,
+    direction: &'static str,
+    protocol: u8,
+    port: Option<u16>,
+    action: Option<&'static str>,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+    peers: u64,
+    peers_exact: bool,
+    ports_folded: Option<u32>,
+}
+
+impl<'a> From<JsonRow<'a>> for CsvRow<'a> {
+    fn from(r: JsonRow<'a>) -> CsvRow<'a> {
+        CsvRow {
+            interface_id: r.interface_id,
+            direction: r.direction,
+            protocol: r.protocol,
+            port: r.port,
+            action: r.action,
+            flows: r.flows,
+            packets: r.packets,
+            bytes: r.bytes,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            peers: r.peers,
+            peers_exact: r.peers_exact,
+            ports_folded: r.ports_folded,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonFamily {
+    addresses: Vec<String>,
+    source: crate::aggregate::AddressSource,
+    records: u64,
+    share: f64,
+}
+
+fn json_family(f: &Option<FamilyAddresses>) -> Option<JsonFamily> {
+    f.as_ref().map(|f| JsonFamily {
+        addresses: f.addresses.iter().map(|a| a.to_string()).collect(),
+        source: f.source,
+        records: f.records,
+        // Four decimals: enough to tell 99.9% from 100%, and stable text.
+        share: (f.share * 10_000.0).round() / 10_000.0,
+    })
 }
 
 #[derive(Serialize)]
@@ -219,6 +300,10 @@ struct JsonInterface<'a> {
     last_seen: Option<u64>,
     addresses: Vec<String>,
     address_source: crate::aggregate::AddressSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4: Option<JsonFamily>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6: Option<JsonFamily>,
 }
 
 fn action_json(a: Action) -> Option<&'static str> {
@@ -242,6 +327,7 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         last_seen: r.last_seen,
         peers: r.peers.count(),
         peers_exact: r.peers.is_exact(),
+        ports_folded: r.ports_folded,
     }
 }
 
@@ -278,6 +364,8 @@ fn write_json(
                 last_seen: i.last_seen,
                 addresses: i.addresses.iter().map(|a| a.to_string()).collect(),
                 address_source: i.address_source,
+                ipv4: json_family(&i.ipv4),
+                ipv6: json_family(&i.ipv6),
             })
             .collect(),
         timeline: timeline.map(Timeline::to_json),
@@ -294,7 +382,7 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
         None => s.rows.iter().collect(),
     };
     for r in rows {
-        c.serialize(json_row(r))?;
+        c.serialize(CsvRow::from(json_row(r)))?;
     }
     if s.rows.is_empty() {
         c.write_record([
@@ -310,6 +398,7 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
             "last_seen",
             "peers",
             "peers_exact",
+            "ports_folded",
         ])?;
     }
     c.flush()?;
@@ -348,7 +437,11 @@ fn write_table(
             role,
             r.direction.as_str().into(),
             proto_label(r.protocol),
-            r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            match (r.port, r.ports_folded) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(n)) => format!("{} ports", thousands(n as u64)),
+                (None, None) => "-".into(),
+            },
             r.action.as_str().into(),
             thousands(r.flows),
             thousands(r.packets),
