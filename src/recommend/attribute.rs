@@ -141,7 +141,10 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
         let svc: Service = (row.protocol, row.port);
         let span = (row.first_seen, row.last_seen);
         if row.action == Action::Reject {
-            if dir == RuleDirection::Ingress {
+            // A folded row (rejected probes of rarely hit ports, past the
+            // aggregator's budget) has no one port: it cannot be said to
+            // have hit an open rule, and `port: None` would read as "any".
+            if dir == RuleDirection::Ingress && row.ports_folded.is_none() {
                 let open: Vec<String> = groups
                     .iter()
                     .flat_map(|&gi| inv.groups[gi].rules.iter())

@@ -271,3 +271,70 @@ fn proposals_never_deny_accepted_initiating_flows() {
     assert!(unattributed > 1_000, "{unattributed}");
     assert!(changes > 1_000, "{changes}");
 }
+
+/// Rejected probes folded by the aggregator (no one port) are not reported
+/// as rejected traffic that an open rule admits: `port: None` would read as
+/// "any port" and match every all-ports rule.
+#[test]
+fn folded_rejected_rows_are_not_taken_for_open_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = dir.path().join("sg.json");
+    let enis = dir.path().join("eni.json");
+    std::fs::write(
+        &groups,
+        r#"{"SecurityGroups":[{"GroupId":"sg-1","GroupName":"all","OwnerId":"111111111111",
+        "IpPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"192.168.0.0/16"}]}],
+        "IpPermissionsEgress":[]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &enis,
+        r#"{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1","InterfaceType":"interface",
+        "PrivateIpAddress":"10.0.0.5","PrivateIpAddresses":[{"PrivateIpAddress":"10.0.0.5","Primary":true}],
+        "Groups":[{"GroupId":"sg-1","GroupName":"all"}]}]}"#,
+    )
+    .unwrap();
+    let inv = Inventory::load(&crate::inventory::InventoryPaths {
+        groups: vec![groups],
+        interfaces: vec![enis],
+        ..Default::default()
+    })
+    .unwrap();
+    let local: Ip = "10.0.0.5".parse::<IpAddr>().unwrap().into();
+    let locals: Locals = [(EniId::from_bytes(b"eni-1"), vec![local])]
+        .into_iter()
+        .collect();
+    let keys = Arc::new(crate::aggregate::RejectedKeys::with_limit(4));
+    let mut agg = Aggregate::sharing(Some(Arc::new(locals)), keys);
+    for p in 0..3000u16 {
+        agg.add(&FlowRecord {
+            interface: EniId::from_bytes(b"eni-1"),
+            srcaddr: Some("198.51.100.7".parse::<IpAddr>().unwrap().into()),
+            dstaddr: Some(local),
+            srcport: Some(50000),
+            dstport: Some(20000 + p),
+            protocol: Some(6),
+            packets: 1,
+            bytes: 40,
+            start: Some(1000),
+            end: Some(1060),
+            action: Action::Reject,
+            ..Default::default()
+        });
+    }
+    let summary = agg.finish();
+    assert!(
+        summary.rows.iter().any(|r| r.ports_folded.is_some()),
+        "the test needs folded rows"
+    );
+    let analysis = attribute::attribute(&inv, &summary);
+    assert!(
+        analysis.rejected_open.iter().all(|r| r.port.is_some()),
+        "{:?}",
+        analysis
+            .rejected_open
+            .iter()
+            .map(|r| (&r.interface_id, r.port))
+            .collect::<Vec<_>>()
+    );
+}
