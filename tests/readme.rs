@@ -62,7 +62,11 @@ fn readme_check_refuses_an_unmarked_example() {
         format!("{s}\n```\n$ flowscope summarize sample-logs/retail-store\nold\n```\n")
     });
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("without a <!-- example"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("without a <!-- example"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn keys(v: &serde_json::Value) -> BTreeSet<&str> {
@@ -102,7 +106,14 @@ fn summarize_json_fields_are_the_documented_ones() {
     let doc = json(&out);
     assert_eq!(
         keys(&doc),
-        set(&["version", "input", "overflow_records", "window", "rows", "interfaces"])
+        set(&[
+            "version",
+            "input",
+            "overflow_records",
+            "window",
+            "rows",
+            "interfaces"
+        ])
     );
     assert_eq!(doc["version"], 1);
     assert_eq!(keys(&doc["input"]), set(INPUT));
