@@ -12,6 +12,7 @@ mod inventory;
 mod output;
 mod properties;
 mod query;
+mod readme;
 mod recommend;
 mod regression;
 mod scans;
