@@ -531,3 +531,27 @@ fn learned_addresses_are_exact_and_independent_of_threads() {
     }
     assert!(dual > 0, "the scenario has dual-stack interfaces");
 }
+
+/// The JSON says what the table's ROLE column says: each interface's kind
+/// and groups from the inventory (null without one).
+#[test]
+fn json_interfaces_carry_role_and_groups_from_the_inventory() {
+    let (doc, out) = summarize_json(&["sample-logs/retail-store"]);
+    assert!(out.status.success());
+    let alb = doc["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interface_id"] == "eni-0d34fec587304ff3d")
+        .expect("the ALB interface");
+    assert_eq!(alb["role"], "alb");
+    assert_eq!(alb["groups"][0]["group_id"], "sg-07bd3821f6e3e3f19");
+    assert_eq!(alb["groups"][0]["group_name"], "retail-store-alb");
+    let logs = repo().join("sample-logs/retail-store/AWSLogs");
+    let (doc, _) = summarize_json(&[logs.to_str().unwrap()]);
+    let first = &doc["interfaces"][0];
+    assert!(
+        first["role"].is_null() && first["groups"].is_null(),
+        "{first}"
+    );
+}

@@ -304,7 +304,10 @@ impl InterfaceNames {
             ..Default::default()
         })
         .with_context(|| format!("--interfaces {}", path.display()))?;
-        let by_id = labels_of(&inv);
+        let by_id: std::collections::HashMap<String, String> = labels_of(&inv)
+            .into_iter()
+            .map(|(id, l)| (id, l.to_string()))
+            .collect();
         let mut by_addr = std::collections::HashMap::new();
         for i in &inv.interfaces {
             if let Some(l) = by_id.get(&i.id) {
@@ -353,15 +356,17 @@ pub fn labels_of(inv: &crate::inventory::Inventory) -> summarize::Labels {
     inv.interfaces
         .iter()
         .map(|i| {
-            let names: Vec<&str> = i
+            let groups = i
                 .group_ids
                 .iter()
-                .map(|g| inv.group(g).map_or(g.as_str(), |sg| sg.group_name.as_str()))
+                .map(|g| {
+                    let name = inv.group(g).map_or(g.as_str(), |sg| sg.group_name.as_str());
+                    (g.clone(), name.to_string())
+                })
                 .collect();
-            let label = if names.is_empty() {
-                i.kind.label().to_string()
-            } else {
-                format!("{} {}", i.kind.label(), names.join(","))
+            let label = summarize::Label {
+                role: i.kind.label(),
+                groups,
             };
             (i.id.clone(), label)
         })

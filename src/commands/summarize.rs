@@ -50,7 +50,28 @@ use crate::report::{
 };
 
 /// Interface labels for display (from an inventory): id → label.
-pub type Labels = std::collections::HashMap<String, String>;
+pub type Labels = std::collections::HashMap<String, Label>;
+
+/// What the inventory says of an interface: its kind (`alb`, `ecs-task`,
+/// `nat-gateway` …) and its security groups. Shown as the table's ROLE
+/// (`alb retail-store-alb`) and as `role`/`groups` in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub role: &'static str,
+    /// (group id, group name; the id when the group is not in the inventory).
+    pub groups: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.role)?;
+        for (i, (_, name)) in self.groups.iter().enumerate() {
+            f.write_str(if i == 0 { " " } else { "," })?;
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
 
 pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
@@ -100,6 +121,7 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
             &summary,
             args.limit,
             timeline.as_ref(),
+            &labels,
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
@@ -293,6 +315,10 @@ fn json_family(f: &Option<FamilyAddresses>) -> Option<JsonFamily> {
 #[derive(Serialize)]
 struct JsonInterface<'a> {
     interface_id: Option<&'a str>,
+    /// From the inventory (null without one): the interface's kind.
+    role: Option<&'static str>,
+    /// From the inventory (null without one): its security groups.
+    groups: Option<Vec<JsonGroup<'a>>>,
     records: u64,
     nodata: u64,
     skipdata: u64,
@@ -304,6 +330,12 @@ struct JsonInterface<'a> {
     ipv4: Option<JsonFamily>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv6: Option<JsonFamily>,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    group_id: &'a str,
+    group_name: &'a str,
 }
 
 fn action_json(a: Action) -> Option<&'static str> {
@@ -338,6 +370,7 @@ fn write_json(
     s: &Summary,
     top: Option<usize>,
     timeline: Option<&Timeline>,
+    labels: &Labels,
 ) -> Result<()> {
     let rows: Vec<JsonRow> = match top {
         Some(n) => by_flows(s).into_iter().take(n).map(json_row).collect(),
@@ -357,6 +390,24 @@ fn write_json(
             .iter()
             .map(|i| JsonInterface {
                 interface_id: i.interface_id.as_deref(),
+                role: i
+                    .interface_id
+                    .as_deref()
+                    .and_then(|id| labels.get(id))
+                    .map(|l| l.role),
+                groups: i
+                    .interface_id
+                    .as_deref()
+                    .and_then(|id| labels.get(id))
+                    .map(|l| {
+                        l.groups
+                            .iter()
+                            .map(|(id, name)| JsonGroup {
+                                group_id: id,
+                                group_name: name,
+                            })
+                            .collect()
+                    }),
                 records: i.records,
                 nodata: i.nodata,
                 skipdata: i.skipdata,
@@ -431,7 +482,9 @@ fn write_table(
     let rows = by_flows(s);
     for r in rows.iter().take(top) {
         let id = r.interface_id.clone().unwrap_or_else(|| "-".into());
-        let role = labels.get(&id).cloned().unwrap_or_else(|| "-".into());
+        let role = labels
+            .get(&id)
+            .map_or_else(|| "-".into(), |l| l.to_string());
         t.push(vec![
             id,
             role,
