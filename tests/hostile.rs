@@ -1,0 +1,47 @@
+//! Inputs written by someone else: inventory text that reaches a generated script, and other
+//! cases found by an adversarial review after issues 16 and 17.
+
+use crate::util::{repo, run, stderr, stdout};
+
+const SAMPLE: &str = "sample-logs/retail-store";
+
+/// A group name with a newline (EC2 tags and CloudFormation allow one; a hand-edited JSON too)
+/// must stay inside its `#` comment: otherwise `sh apply.sh` runs what follows it.
+#[test]
+fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo().join(SAMPLE);
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample.join("security-groups.json")).unwrap())
+            .unwrap();
+    for g in doc["SecurityGroups"].as_array_mut().unwrap() {
+        let name = g["GroupName"].as_str().unwrap().to_string();
+        g["GroupName"] = format!("{name}\ntouch /tmp/flowscope-injected #\r\u{b}x").into();
+    }
+    let groups = dir.path().join("sgs.json");
+    std::fs::write(&groups, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = run(&[
+        "recommend",
+        "-o",
+        "cli",
+        "-q",
+        "--groups",
+        groups.to_str().unwrap(),
+        "--interfaces",
+        sample.join("network-interfaces.json").to_str().unwrap(),
+        sample.join("AWSLogs").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = stdout(&out);
+    assert!(script.contains("touch /tmp/flowscope-injected"), "{script}");
+    for line in script.lines() {
+        assert!(
+            line.is_empty()
+                || line.starts_with('#')
+                || line == "set -e"
+                || line.starts_with("aws ec2 "),
+            "a line of the script is neither a comment nor an aws command: {line:?}"
+        );
+        assert!(!line.contains(['\r', '\u{b}']), "{line:?}");
+    }
+}
