@@ -45,3 +45,18 @@ fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
         assert!(!line.contains(['\r', '\u{b}']), "{line:?}");
     }
 }
+
+/// Help read by a newcomer: `generate` has two profiles, and `query --sort --limit N` keeps only
+/// N matches (the help said it collected every match, which would scare off its main use).
+#[test]
+fn help_text_matches_what_the_commands_do() {
+    let top = stdout(&run(&["--help"]));
+    let line = top
+        .lines()
+        .find(|l| l.trim_start().starts_with("generate"))
+        .unwrap();
+    assert!(line.contains("busy"), "{line}");
+    let q = stdout(&run(&["query", "--help"]));
+    assert!(!q.contains("Collects every match"), "{q}");
+    assert!(q.contains("only the first N in sort order"), "{q}");
+}
