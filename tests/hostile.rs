@@ -60,3 +60,25 @@ fn help_text_matches_what_the_commands_do() {
     assert!(!q.contains("Collects every match"), "{q}");
     assert!(q.contains("only the first N in sort order"), "{q}");
 }
+
+/// An escape sequence in a log line's interface id (not validated: any token is taken) must not
+/// reach the terminal through a table.
+#[test]
+fn escape_sequences_in_log_fields_do_not_reach_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::util::write(
+        dir.path(),
+        "esc.log",
+        b"2 1 eni-\x1b]0;PWN\x07\x1b[31mX 10.0.0.1 10.0.0.2 1 22 6 1 1 1763600000 1763600001 ACCEPT OK\n",
+    );
+    for args in [
+        vec!["--color", "never", "summarize", "-q", &log],
+        vec!["--color", "never", "top", "--by", "eni", "-q", &log],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let table = stdout(&out);
+        assert!(table.contains("eni-?]0;PWN??[31mX"), "{table}");
+        assert!(!table.contains(['\x1b', '\x07']), "{table:?}");
+    }
+}

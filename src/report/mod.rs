@@ -70,7 +70,18 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
+    /// Control characters in a cell become `?`: cells hold text from the logs (an interface id
+    /// is not validated) and the inventory (group names), and an escape sequence in one would
+    /// otherwise drive the reader's terminal (retitle it, recolour it, move the cursor).
+    pub fn push(&mut self, mut row: Vec<String>) {
+        for cell in &mut row {
+            if cell.chars().any(char::is_control) {
+                *cell = cell
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect();
+            }
+        }
         self.rows.push(row);
     }
 
