@@ -82,3 +82,24 @@ fn escape_sequences_in_log_fields_do_not_reach_the_table() {
         assert!(!table.contains(['\x1b', '\x07']), "{table:?}");
     }
 }
+
+/// Overlapping paths (`logs/ logs/2025/11/20/`, one file twice, `-` twice) read each file once:
+/// they were read again and every flow counted twice, and two readers of one stdin cut a line.
+#[test]
+fn an_input_named_twice_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 22 6 1 60 1763600000 1763600001 ACCEPT OK\n";
+    let log = crate::util::write(dir.path(), "a.log", text);
+    let d = dir.path().to_str().unwrap();
+    let out = run(&["summarize", "-o", "json", d, &log]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = crate::util::json(&out);
+    assert_eq!(doc["input"]["records"], 1, "{}", doc["input"]);
+    assert!(
+        stderr(&out).contains("named more than once"),
+        "{}",
+        stderr(&out)
+    );
+    let out = crate::util::run_stdin(&["summarize", "-o", "json", "-", "-"], text);
+    assert_eq!(crate::util::json(&out)["input"]["records"], 1);
+}
