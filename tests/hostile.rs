@@ -103,3 +103,26 @@ fn an_input_named_twice_is_read_once() {
     let out = crate::util::run_stdin(&["summarize", "-o", "json", "-", "-"], text);
     assert_eq!(crate::util::json(&out)["input"]["records"], 1);
 }
+
+/// The error naming an interface of the logs that the inventory lacks quotes it printably.
+#[test]
+fn an_unknown_interface_with_an_escape_is_named_printably() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::util::write(
+        dir.path(),
+        "esc.log",
+        b"2 1 eni-\x1b[31mX 10.0.0.1 10.0.0.2 1 22 6 1 1 1763600000 1763600001 ACCEPT OK\n",
+    );
+    let sample = repo().join(SAMPLE);
+    let out = run(&[
+        "recommend",
+        "--groups",
+        sample.join("security-groups.json").to_str().unwrap(),
+        "--interfaces",
+        sample.join("network-interfaces.json").to_str().unwrap(),
+        &log,
+    ]);
+    let err = stderr(&out);
+    assert!(err.contains(r"e.g. eni-\u{1b}[31mX"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}

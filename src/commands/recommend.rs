@@ -105,7 +105,9 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
             "flowscope: error: none of the {} interfaces in the logs (e.g. {}) is in the inventory's {} network interfaces; \
              are the inventory and the logs from the same account and region?",
             logged.len(),
-            logged[0],
+            // An interface id is any token of the log line: escapes it holds must not reach
+            // the terminal.
+            crate::flowlog::sniff::printable(logged[0]),
             inv.interfaces.len()
         );
         return Ok(Outcome::DataErrors);
