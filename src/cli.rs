@@ -70,7 +70,7 @@ pub enum Command {
     #[command(after_long_help = RECOMMEND_EXAMPLES)]
     Recommend(RecommendArgs),
 
-    /// Generate realistic flow logs and matching inventory (the retail-store scenario)
+    /// Generate realistic flow logs and matching inventory (retail store, or a busy estate)
     ///
     /// Writes S3-style gzip flow logs (default and custom formats, multi-member
     /// gzip, NODATA/SKIPDATA, IPv6) for an ALB → ECS services → RDS/Redis

@@ -6,6 +6,7 @@ mod cfn;
 mod cli;
 mod damaged;
 mod generate;
+mod hostile;
 mod incident;
 mod inputs;
 mod inventory;

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::InputArgs;
 use crate::engine::{self, EngineOptions, Processor, RunOutput};
 use crate::flowlog::format::Format;
-use crate::flowlog::reader::expand_inputs;
+use crate::flowlog::reader::{dedup_inputs, expand_inputs};
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,16 @@ where
         None => Format::default_v2(),
     };
     let (inputs, problems) = expand_inputs(&args.paths);
+    let (inputs, repeated) = dedup_inputs(inputs);
     let mut err = stderr.lock();
+    if !args.quiet {
+        for name in &repeated {
+            let _ = writeln!(
+                err,
+                "flowscope: warning: {name}: named more than once; read once"
+            );
+        }
+    }
     for p in &problems {
         let _ = writeln!(err, "flowscope: error: {p}");
     }

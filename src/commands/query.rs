@@ -107,8 +107,8 @@ pub struct QueryArgs {
     #[arg(long, value_name = "FILE", value_parser = crate::report::parse_output_path)]
     pub output_file: Option<std::path::PathBuf>,
 
-    /// Sort the output. Collects every match in memory first (nothing is
-    /// printed until the input is read); --limit then keeps the first N after sorting
+    /// Sort the output. Nothing is printed until the input is read; without --limit every match
+    /// is held in memory, with --limit N only the first N in sort order (memory bounded by N)
     #[arg(long, value_enum, value_name = "KEY")]
     pub sort: Option<SortKey>,
 

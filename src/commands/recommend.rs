@@ -109,7 +109,9 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
             "flowscope: error: none of the {} interfaces in the logs (e.g. {}) is in the inventory's {} network interfaces; \
              are the inventory and the logs from the same account and region?",
             logged.len(),
-            logged[0],
+            // An interface id is any token of the log line: escapes it holds must not reach
+            // the terminal.
+            crate::flowlog::sniff::printable(logged[0]),
             inv.interfaces.len()
         );
         return Ok(Outcome::DataErrors);
@@ -767,6 +769,15 @@ pub fn ip_permissions(s: &RuleSpec) -> serde_json::Value {
     serde_json::Value::Array(vec![serde_json::Value::Object(p)])
 }
 
+/// Text for a `#` comment of the script: names and descriptions come from the inventory, and a
+/// newline in one (a tag, a template, a hand-edited JSON) would end the comment and run the rest
+/// as a command, so every control character becomes a space.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Single-quotes a string for POSIX shells.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -807,7 +818,7 @@ fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
             w,
             "\n# [{}] {} (confidence {})",
             r.kind.as_str(),
-            r.headline,
+            comment(&r.headline),
             conf(r.confidence)
         )?;
         writeln!(
@@ -833,9 +844,9 @@ fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
             w,
             "\n# [{}] {} (confidence {}): {}",
             r.kind.as_str(),
-            r.headline,
+            comment(&r.headline),
             conf(r.confidence),
-            r.reason
+            comment(&r.reason)
         )?;
         let group = &inv.groups[r.group_index];
         match &r.rule.rule_id {

@@ -879,6 +879,29 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<InputProblem>) {
     (out, problems)
 }
 
+/// Drops inputs named more than once (`logs/ logs/2025/11/20/`, a file given twice, `-` twice),
+/// keeping the first: each would otherwise be read again and its flows counted twice (two readers
+/// of one stdin split it between them, cutting a line in two). Files are compared by canonical
+/// path, so a symlink and its target are one input. Returns the names dropped, for a warning.
+pub fn dedup_inputs(inputs: Vec<Input>) -> (Vec<Input>, Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut stdin_seen = false;
+    let mut dropped = Vec::new();
+    let mut out = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        let first = match &i {
+            Input::Stdin => !std::mem::replace(&mut stdin_seen, true),
+            Input::Path(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        };
+        if first {
+            out.push(i);
+        } else {
+            dropped.push(i.display());
+        }
+    }
+    (out, dropped)
+}
+
 /// A path named on the command line or met in a directory walk that
 /// cannot be read (it never reaches the engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
