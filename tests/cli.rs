@@ -246,3 +246,34 @@ fn generate_start_takes_time_forms() {
         serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["window_start"], 1_763_679_600);
 }
+
+/// A window that leaves out every record (a relative `--since 7d` over
+/// last year's logs) is said on stderr, not only as a count in the Input
+/// line: an empty report with exit 0 reads as "no traffic".
+#[test]
+fn a_window_that_leaves_out_every_record_is_said() {
+    for cmd in ["summarize", "recommend"] {
+        let out = run(&[
+            cmd,
+            "-o",
+            "json",
+            "--since",
+            "7d",
+            "sample-logs/retail-store",
+        ]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("records read are outside --since/--until"),
+            "{cmd}: {err}"
+        );
+    }
+    let out = run(&[
+        "summarize",
+        "-o",
+        "json",
+        "--since",
+        "2025-11-20T03:00:00Z",
+        "sample-logs/retail-store",
+    ]);
+    assert!(!stderr(&out).contains("outside --since/--until"));
+}

@@ -172,6 +172,20 @@ impl Filtered {
     pub fn total(&self) -> u64 {
         self.records + self.nodata + self.skipdata
     }
+
+    /// Says so on stderr when the window left out every record read: an
+    /// empty report with exit 0 is easy to take for "no traffic" (a
+    /// relative `--since 7d` over logs from last year, a date typo).
+    pub fn warn_if_everything(&self, acc: &engine::Accounting) {
+        if acc.records > 0 && self.records == acc.records {
+            eprintln!(
+                "flowscope: warning: all {} outside --since/--until: nothing was summarized \
+                 (the window is compared with each record's start and end; relative forms \
+                 such as 7d count back from now)",
+                crate::report::count(acc.records, "record read is", "records read are")
+            );
+        }
+    }
 }
 
 /// A processor behind the `--since/--until` window of summarize and

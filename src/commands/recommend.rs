@@ -89,6 +89,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let filtered = run.processor.filtered;
+    filtered.warn_if_everything(&run.accounting);
     let summary = run.processor.inner.finish();
     crate::commands::summarize::warn_overflow(&summary);
     let settings = Settings {

@@ -107,6 +107,7 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let filtered = run.processor.filtered;
+    filtered.warn_if_everything(&run.accounting);
     let SummaryProc {
         aggregate,
         timeline,
