@@ -129,3 +129,35 @@ fn an_unknown_interface_with_an_escape_is_named_printably() {
     assert!(err.contains(r"e.g. eni-\u{1b}[31mX"), "{err}");
     assert!(!err.contains('\x1b'), "{err:?}");
 }
+
+/// recommend's table writes group names outside `Table` (headings,
+/// headlines): an escape sequence in one must not reach the terminal.
+#[test]
+fn an_escape_in_a_group_name_does_not_reach_the_recommend_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo().join(SAMPLE);
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample.join("security-groups.json")).unwrap())
+            .unwrap();
+    for g in doc["SecurityGroups"].as_array_mut().unwrap() {
+        let name = g["GroupName"].as_str().unwrap().to_string();
+        g["GroupName"] = format!("{name}\u{1b}]0;PWN\u{7}").into();
+    }
+    let groups = dir.path().join("sgs.json");
+    std::fs::write(&groups, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = run(&[
+        "--color",
+        "never",
+        "recommend",
+        "-q",
+        "--groups",
+        groups.to_str().unwrap(),
+        "--interfaces",
+        sample.join("network-interfaces.json").to_str().unwrap(),
+        sample.join("AWSLogs").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains(r"\u{1b}]0;PWN\u{7}"), "{table}");
+    assert!(!table.contains(['\u{1b}', '\u{7}']), "{table:?}");
+}

@@ -67,12 +67,15 @@ pub(crate) fn port_label(r: &Rule, ranges: &[(u16, u16)]) -> String {
     format!("{} {}", r.protocol.aws_name(), parts.join(","))
 }
 
-/// A group for people: `sg-… (name)`.
+/// A group for people: `sg-… (name)`. Inventory text is escaped
+/// (`\u{1b}`): the label goes into tables and headlines, and a group name
+/// holding an escape sequence must not drive the reader's terminal.
 pub fn group_label(inv: &Inventory, id: &str) -> String {
-    match inv.group(id) {
+    let label = match inv.group(id) {
         Some(g) if !g.group_name.is_empty() => format!("{} ({})", id, g.group_name),
         _ => id.to_string(),
-    }
+    };
+    crate::flowlog::sniff::printable(&label).into_owned()
 }
 
 /// A proposed rule for people.
