@@ -469,3 +469,24 @@ fn nonsense_thread_counts_are_usage_errors() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A failed write to standard output (a full disk behind `>`) says that it
+/// was standard output, as a failed --output-file names its file.
+#[test]
+fn a_failed_write_to_stdout_says_so() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let out = std::process::Command::new(crate::util::bin())
+        .args(["summarize", "-q", "sample-logs/retail-store"])
+        .current_dir(crate::util::repo())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("writing standard output: No space left on device"),
+        "{err}"
+    );
+}

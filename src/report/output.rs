@@ -124,7 +124,7 @@ impl Output {
             return e;
         }
         match &self.sink {
-            Sink::Stdout(_) => e,
+            Sink::Stdout(_) => io::Error::new(e.kind(), format!("writing standard output: {e}")),
             Sink::File { path, .. } => {
                 io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
             }
