@@ -275,7 +275,8 @@ pub struct WindowArgs {
     /// Only records that end at or after this time: RFC 3339
     /// (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00), a date (2025-11-20),
     /// epoch seconds or milliseconds (13 digits), or an age (30m, 1h, 7d: that
-    /// long before now)
+    /// long before now). Times and dates without an offset are UTC, as flow
+    /// logs are
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub since: Option<u64>,
 
