@@ -7,10 +7,10 @@ use std::process::Output;
 
 use crate::util::*;
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
 
-fn rec(i: usize) -> String {
+pub(crate) fn rec(i: usize) -> String {
     format!(
         "2 123456789010 eni-0a1b2c3d 10.0.1.{} 10.0.2.20 {} 5432 6 3 {} 1700000000 1700000060 ACCEPT OK\n",
         i % 250 + 1,
@@ -19,11 +19,12 @@ fn rec(i: usize) -> String {
     )
 }
 
-fn records(n: usize) -> String {
+/// `n` distinct default-format records of one interface (also used by tests/inputs.rs).
+pub(crate) fn records(n: usize) -> String {
     (0..n).map(rec).collect()
 }
 
-fn summarize(args: &[&str]) -> (serde_json::Value, Output) {
+pub(crate) fn summarize(args: &[&str]) -> (serde_json::Value, Output) {
     let mut a = vec!["summarize", "-o", "json"];
     a.extend_from_slice(args);
     let out = run(&a);
@@ -31,7 +32,7 @@ fn summarize(args: &[&str]) -> (serde_json::Value, Output) {
     (json(&out), out)
 }
 
-fn no_panic(out: &Output) {
+pub(crate) fn no_panic(out: &Output) {
     let e = stderr(out);
     assert!(
         !e.contains("panicked") && out.status.code().is_some(),
@@ -40,7 +41,7 @@ fn no_panic(out: &Output) {
     );
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().unwrap()
 }
 

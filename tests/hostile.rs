@@ -7,19 +7,29 @@ const SAMPLE: &str = "sample-logs/retail-store";
 
 /// A group name with a newline (EC2 tags and CloudFormation allow one; a hand-edited JSON too)
 /// must stay inside its `#` comment: otherwise `sh apply.sh` runs what follows it.
-#[test]
-fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
-    let dir = tempfile::tempdir().unwrap();
+/// The sample's security-groups.json with every GroupName passed through
+/// `rename`, written into `dir`; returns its path.
+fn groups_renamed(dir: &std::path::Path, rename: impl Fn(&str) -> String) -> std::path::PathBuf {
     let sample = repo().join(SAMPLE);
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sample.join("security-groups.json")).unwrap())
             .unwrap();
     for g in doc["SecurityGroups"].as_array_mut().unwrap() {
-        let name = g["GroupName"].as_str().unwrap().to_string();
-        g["GroupName"] = format!("{name}\ntouch /tmp/flowscope-injected #\r\u{b}x").into();
+        let name = rename(g["GroupName"].as_str().unwrap());
+        g["GroupName"] = name.into();
     }
-    let groups = dir.path().join("sgs.json");
+    let groups = dir.join("sgs.json");
     std::fs::write(&groups, serde_json::to_vec(&doc).unwrap()).unwrap();
+    groups
+}
+
+#[test]
+fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo().join(SAMPLE);
+    let groups = groups_renamed(dir.path(), |name| {
+        format!("{name}\ntouch /tmp/flowscope-injected #\r\u{b}x")
+    });
     let out = run(&[
         "recommend",
         "-o",
@@ -136,15 +146,7 @@ fn an_unknown_interface_with_an_escape_is_named_printably() {
 fn an_escape_in_a_group_name_does_not_reach_the_recommend_table() {
     let dir = tempfile::tempdir().unwrap();
     let sample = repo().join(SAMPLE);
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sample.join("security-groups.json")).unwrap())
-            .unwrap();
-    for g in doc["SecurityGroups"].as_array_mut().unwrap() {
-        let name = g["GroupName"].as_str().unwrap().to_string();
-        g["GroupName"] = format!("{name}\u{1b}]0;PWN\u{7}").into();
-    }
-    let groups = dir.path().join("sgs.json");
-    std::fs::write(&groups, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let groups = groups_renamed(dir.path(), |name| format!("{name}\u{1b}]0;PWN\u{7}"));
     let out = run(&[
         "--color",
         "never",

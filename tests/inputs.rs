@@ -4,8 +4,7 @@
 //! endings, control characters; issue 17: inputs none of whose lines
 //! parse, misspelt `--format` fields). Each test failed before its fix.
 
-use std::process::Output;
-
+use crate::damaged::{code, no_panic, rec, records, summarize, HEADER};
 use crate::util::*;
 
 /// A header in an order other than the default: read with the default
@@ -19,42 +18,6 @@ fn custom_rec(i: usize) -> String {
         40000 + i,
         100 + i
     )
-}
-
-const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
-
-fn rec(i: usize) -> String {
-    format!(
-        "2 123456789010 eni-0a1b2c3d 10.0.1.{} 10.0.2.20 {} 5432 6 3 {} 1700000000 1700000060 ACCEPT OK\n",
-        i % 250 + 1,
-        40000 + i,
-        100 + i
-    )
-}
-
-fn records(n: usize) -> String {
-    (0..n).map(rec).collect()
-}
-
-fn summarize(args: &[&str]) -> (serde_json::Value, Output) {
-    let mut a = vec!["summarize", "-o", "json"];
-    a.extend_from_slice(args);
-    let out = run(&a);
-    no_panic(&out);
-    (json(&out), out)
-}
-
-fn no_panic(out: &Output) {
-    let e = stderr(out);
-    assert!(
-        !e.contains("panicked") && out.status.code().is_some(),
-        "crashed: {:?} {e}",
-        out.status
-    );
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
 }
 
 /// The server ports of summarize's rows, sorted.

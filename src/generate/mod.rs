@@ -393,49 +393,72 @@ fn check_out_dir(out: &Path, force: bool) -> Result<()> {
 /// Create the date directories; remove log files of this flow log left by earlier runs so
 /// that the directory holds exactly the generated dataset.
 fn prepare_dirs(out: &Path, plans: &[FilePlan]) -> Result<()> {
-    let root = log_dir(out);
-    if root.is_dir() {
-        let prefix = format!("{ACCOUNT_ID}_vpcflowlogs_{REGION}_{FLOW_LOG_ID}_");
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-                let entry = entry?;
-                let path = entry.path();
-                if entry.file_type()?.is_dir() {
-                    stack.push(path);
-                } else {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if name.starts_with(&prefix)
-                        && (name.ends_with(".log.gz") || name.ends_with(".log"))
-                    {
-                        fs::remove_file(&path)
-                            .with_context(|| format!("removing {}", path.display()))?;
-                    }
-                }
+    let prefix = format!("{ACCOUNT_ID}_vpcflowlogs_{REGION}_{FLOW_LOG_ID}_");
+    remove_old_logs(&log_dir(out), &prefix)?;
+    create_dirs(out, plans.iter().map(|p| p.rel_path.as_str()))
+}
+
+/// Removes the log files (`.log.gz`, `.log`) below `root` whose name starts with `prefix`
+/// (one flow log's files): a dataset generated again replaces the old one, and other files
+/// are left alone. Nothing to do when `root` does not exist.
+pub(crate) fn remove_old_logs(root: &Path, prefix: &str) -> Result<()> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(prefix) && (name.ends_with(".log.gz") || name.ends_with(".log")) {
+                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             }
         }
     }
-    for p in plans {
-        let path = out.join(&p.rel_path);
+    Ok(())
+}
+
+/// Creates the directory of each file to be written (paths relative to `out`).
+pub(crate) fn create_dirs<'a>(out: &Path, rel_paths: impl Iterator<Item = &'a str>) -> Result<()> {
+    for rel in rel_paths {
+        let path = out.join(rel);
         let dir = path.parent().expect("log path has a parent");
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     Ok(())
 }
 
-enum Sink {
+/// A log file being written: plain text, or through a gzip encoder (one member; a
+/// multi-member file takes the writer back with `into_inner` and starts another).
+pub(crate) enum Sink {
     Plain(BufWriter<File>),
     Gz(Box<GzEncoder<BufWriter<File>>>),
 }
 
 impl Sink {
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    /// As `--no-gzip` and `--level` ask.
+    pub(crate) fn new(w: BufWriter<File>, args: &GenerateArgs) -> Sink {
+        if args.no_gzip {
+            Sink::Plain(w)
+        } else {
+            Sink::Gz(Box::new(GzEncoder::new(w, Compression::new(args.level))))
+        }
+    }
+
+    pub(crate) fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
         match self {
             Sink::Plain(w) => w.write_all(b),
             Sink::Gz(w) => w.write_all(b),
         }
     }
-    fn into_inner(self) -> std::io::Result<BufWriter<File>> {
+
+    /// Ends the gzip member, if any, and gives the file's writer back.
+    pub(crate) fn into_inner(self) -> std::io::Result<BufWriter<File>> {
         match self {
             Sink::Plain(w) => Ok(w),
             Sink::Gz(w) => w.finish(),
@@ -481,13 +504,7 @@ fn write_file(
 ) -> Result<FileStats> {
     let path = args.out.join(&p.rel_path);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    let new_sink = |w: BufWriter<File>| {
-        if args.no_gzip {
-            Sink::Plain(w)
-        } else {
-            Sink::Gz(Box::new(GzEncoder::new(w, Compression::new(args.level))))
-        }
-    };
+    let new_sink = |w: BufWriter<File>| Sink::new(w, args);
     let sink = new_sink(BufWriter::with_capacity(1 << 17, file));
     let header = p.format.header();
     let mut c = Counter {

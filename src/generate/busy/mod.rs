@@ -25,15 +25,13 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
 use super::format::{push_u64, Field, FormatKind, Status};
 use super::rng::Rng;
-use super::{civil, write_json, FormatArg, GenerateArgs};
+use super::{civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateArgs, Sink};
 use estate::{Estate, REGION};
 use traffic::{FileGen, Rec, WINDOW};
 
@@ -207,52 +205,9 @@ fn prepare_dirs(out: &Path, estate: &Estate, plans: &[Plan]) -> Result<()> {
             .join("vpcflowlogs")
             .join(REGION);
         let prefix = format!("{}_vpcflowlogs_{REGION}_{}_", acc.id, acc.flow_log_id);
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            if !dir.is_dir() {
-                continue;
-            }
-            for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-                let entry = entry?;
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if entry.file_type()?.is_dir() {
-                    stack.push(path);
-                } else if name.starts_with(&prefix)
-                    && (name.ends_with(".log.gz") || name.ends_with(".log"))
-                {
-                    fs::remove_file(&path)
-                        .with_context(|| format!("removing {}", path.display()))?;
-                }
-            }
-        }
+        remove_old_logs(&root, &prefix)?;
     }
-    for p in plans {
-        let path = out.join(&p.rel_path);
-        let dir = path.parent().expect("log path has a parent");
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-enum Sink {
-    Plain(BufWriter<File>),
-    Gz(Box<GzEncoder<BufWriter<File>>>),
-}
-
-impl Sink {
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
-        match self {
-            Sink::Plain(w) => w.write_all(b),
-            Sink::Gz(w) => w.write_all(b),
-        }
-    }
-    fn finish(self) -> std::io::Result<BufWriter<File>> {
-        match self {
-            Sink::Plain(w) => Ok(w),
-            Sink::Gz(w) => w.finish(),
-        }
-    }
+    create_dirs(out, plans.iter().map(|p| p.rel_path.as_str()))
 }
 
 fn write_file(
@@ -264,11 +219,7 @@ fn write_file(
     let path = args.out.join(&p.rel_path);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let w = BufWriter::with_capacity(1 << 17, file);
-    let mut sink = if args.no_gzip {
-        Sink::Plain(w)
-    } else {
-        Sink::Gz(Box::new(GzEncoder::new(w, Compression::new(args.level))))
-    };
+    let mut sink = Sink::new(w, args);
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
     buf.extend_from_slice(kind.header().as_bytes());
     buf.push(b'\n');
@@ -345,7 +296,7 @@ fn write_file(
         }
     }
     sink.write_all(&buf)?;
-    let mut w = sink.finish()?;
+    let mut w = sink.into_inner()?;
     w.flush()?;
     drop(w);
     t.size_bytes = fs::metadata(&path)?.len();
