@@ -127,7 +127,14 @@ for p in plain:
         msgs += [e["message"] for e in o["logEvents"]]
 write("firehose-s3.extracted.log", "".join(m + "\n" for m in msgs).encode())
 
-# 11. Hostile: a DATA_MESSAGE with no events, then one with an event whose
+# 11. The same records as an S3 text object would hold them (default v2
+#     header, then the messages): the reference a test compares each form's
+#     aggregate with.
+header = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+write("export-task.s3-equivalent.log", header + "".join(m + "\n" for m in messages).encode())
+write("firehose-s3.s3-equivalent.log", header + "".join(m + "\n" for m in msgs).encode())
+
+# 12. Hostile: a DATA_MESSAGE with no events, then one with an event whose
 #     message is not a flow log (another log group subscribed by mistake).
 empty = {"messageType": "DATA_MESSAGE", "owner": "647604195155",
          "logGroup": "VPCFlowLogGroup", "logStream": "eni-0c19436730cc350ae-all",
