@@ -1,6 +1,6 @@
 //! Decompression alone, through the same code paths as the product (small
-//! gzip files inflated whole, `flowscope::flowlog::whole`, else streamed
-//! through `flowscope::flowlog::reader::open`), for `benches/compare.sh`:
+//! gzip files inflated whole, else streamed: `flowscope::flowlog::open::
+//! Opener`), for `benches/compare.sh`:
 //! it measures what inflate costs without parsing or aggregation.
 //!
 //! Usage: `inflate [-j N] FILE_OR_DIR...` — prints the decompressed byte
@@ -10,8 +10,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use flowscope::flowlog::reader::{expand_inputs, open, Input};
-use flowscope::flowlog::whole;
+use flowscope::flowlog::input::expand_inputs;
+use flowscope::flowlog::open::Opener;
+use flowscope::flowlog::reader::Source;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,20 +36,22 @@ fn main() {
         for _ in 0..threads.max(1) {
             s.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
-                let (mut files, mut out) = (whole::WholeFiles::default(), Vec::new());
+                let (mut opener, mut pool) = (Opener::default(), Vec::new());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    if let Input::Path(p) = input {
-                        if files.inflate_file(p, &mut out).is_some() {
+                    let mut stream = match opener.open(input, &mut pool).expect("open").source {
+                        Source::Whole(out) => {
                             total.fetch_add(out.len() as u64, Ordering::Relaxed);
+                            // Its memory is the next file's output buffer.
+                            pool = vec![out.into()];
                             continue;
                         }
-                    }
-                    let mut opened = open(input).expect("open");
+                        Source::Stream(s) => s,
+                    };
                     let mut n = 0u64;
                     loop {
-                        match opened.reader.read(&mut buf) {
+                        match stream.read(&mut buf) {
                             Ok(0) => break,
                             Ok(k) => n += k as u64,
                             Err(e) => panic!("{}: {e}", input.display()),

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod engine;
 pub mod flowlog;
 pub mod generate;
+pub mod interrupt;
 pub mod inventory;
 pub mod investigate;
 pub mod matching;

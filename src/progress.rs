@@ -1,10 +1,11 @@
 //! A progress line on stderr for long runs, only when stderr is a
 //! terminal (never in pipes, files or CI logs).
 //!
-//! Workers only bump two relaxed atomic counters per chunk and per file
-//! (a few per megabyte), so the cost when nobody watches is nil; a
-//! separate thread redraws the line four times a second after the first
-//! half second, and clears it when the run ends.
+//! The engine counts into a `ProgressHandle` it is given: two relaxed
+//! atomic adds per chunk and per file (a few per megabyte) when a
+//! progress line runs, nothing at all otherwise. A separate thread
+//! redraws the line four times a second after the first half second, and
+//! clears it when the run ends.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,23 +13,46 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-static BYTES: AtomicU64 = AtomicU64::new(0);
-static FILES: AtomicU64 = AtomicU64::new(0);
-
-/// Counts decompressed bytes handed to parsers.
-#[inline]
-pub fn add_bytes(n: usize) {
-    BYTES.fetch_add(n as u64, Ordering::Relaxed);
+/// What the progress line shows.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Decompressed bytes handed to parsers.
+    bytes: AtomicU64,
+    /// Inputs read to their end (or to their damage).
+    files: AtomicU64,
 }
 
-/// Counts an input read to its end (or to its damage).
-#[inline]
-pub fn file_done() {
-    FILES.fetch_add(1, Ordering::Relaxed);
+/// Where the engine counts what it has read: a running progress line's
+/// counters, or nowhere (`none`). Clones count into the same line.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressHandle(Option<Arc<Counters>>);
+
+impl ProgressHandle {
+    /// Counts nothing.
+    pub fn none() -> ProgressHandle {
+        ProgressHandle(None)
+    }
+
+    /// Counts decompressed bytes handed to parsers.
+    #[inline]
+    pub fn add_bytes(&self, n: usize) {
+        if let Some(c) = &self.0 {
+            c.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts an input read to its end (or to its damage).
+    #[inline]
+    pub fn file_done(&self) {
+        if let Some(c) = &self.0 {
+            c.files.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The redrawing thread; dropping it stops and clears the line.
 pub struct Progress {
+    counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -39,10 +63,9 @@ impl Progress {
         if !enabled || !std::io::stderr().is_terminal() {
             return None;
         }
-        BYTES.store(0, Ordering::Relaxed);
-        FILES.store(0, Ordering::Relaxed);
+        let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let (flag, seen) = (stop.clone(), counters.clone());
         let handle = std::thread::spawn(move || {
             let t0 = Instant::now();
             let mut drawn = false;
@@ -51,11 +74,11 @@ impl Progress {
                 if t0.elapsed() < Duration::from_millis(500) {
                     continue;
                 }
-                let mb = BYTES.load(Ordering::Relaxed) as f64 / 1e6;
+                let mb = seen.bytes.load(Ordering::Relaxed) as f64 / 1e6;
                 let secs = t0.elapsed().as_secs_f64();
                 let line = format!(
                     "\r{}/{} files, {:.0} MB read, {:.0} MB/s  ",
-                    FILES.load(Ordering::Relaxed),
+                    seen.files.load(Ordering::Relaxed),
                     total_files,
                     mb,
                     mb / secs
@@ -68,9 +91,15 @@ impl Progress {
             }
         });
         Some(Progress {
+            counters,
             stop,
             handle: Some(handle),
         })
+    }
+
+    /// The handle the engine counts into.
+    pub fn handle(&self) -> ProgressHandle {
+        ProgressHandle(Some(self.counters.clone()))
     }
 }
 

@@ -1,5 +1,13 @@
-//! Which SIMD paths this CPU can take, decided once per process, and the
-//! byte-equality masks the reader and the parser share.
+//! Which SIMD paths this CPU can take, decided once per process, and
+//! every SIMD intrinsic of the crate: the byte masks the reader and the
+//! parser share, the IPv4 octet shuffle, and the eight-digit lanes of the
+//! v2 fast path. Callers keep the logic (tables, bounds, fallbacks); the
+//! functions here only turn bytes into masks or numbers.
+//!
+//! Functions marked `V3` or named `_avx2`/`_ssse3` are `#[inline(always)]`
+//! and only compile to single instructions inside a caller compiled with
+//! those features (`engine`'s `chunk_v3`, `parse::ipv4::ssse3`); each says so in its
+//! safety section.
 
 /// True when the CPU has the x86-64-v3 features (AVX2, BMI1/2, LZCNT,
 /// POPCNT, SSSE3, SSE4.1/4.2) and `FLOWSCOPE_NO_SIMD` is not set. The
@@ -106,6 +114,138 @@ fn line_start_masks_swar(block: &[u8; 64]) -> (u64, u64) {
         m.1 |= gather(in_range8(w, 0x61, 0x7f)) << (8 * i);
     }
     m
+}
+
+/// The spaces, the digits and the newlines of `block`, bit i for byte i
+/// (SSE2, the x86_64 baseline).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn space_digit_newline_masks(block: &[u8; 16]) -> (u16, u16, u16) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+        _mm_sub_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned
+    // load reads the 16 bytes of `block`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        let s = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)));
+        let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)));
+        // A digit is a byte whose distance above '0' is at most 9.
+        let nine = _mm_set1_epi8(9);
+        let d = _mm_max_epu8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), nine);
+        (
+            s as u16,
+            _mm_movemask_epi8(_mm_cmpeq_epi8(d, nine)) as u16,
+            n as u16,
+        )
+    }
+}
+
+/// The spaces and the newlines of `block`, bit i for byte i, with AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2, and the caller must be compiled with it
+/// enabled (`engine::Worker::chunk_v3`), or the intrinsics become calls.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn space_newline_masks_avx2(block: &[u8; 32]) -> (u32, u32) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    // SAFETY: the load reads the 32 bytes behind the reference; AVX2 is
+    // the caller's promise.
+    unsafe {
+        let v = _mm256_loadu_si256(block.as_ptr() as *const __m256i);
+        let s = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)));
+        let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
+        (s as u32, n as u32)
+    }
+}
+
+/// The IPv4 address in the first bytes of `block`, whose octets
+/// `shuffle` right-aligns in bytes 4k..4k+2 (zeros, index 0x80,
+/// elsewhere; `parse::ipv4::ssse3::SHUFFLES`): `None` unless the bytes it
+/// picks are all digits and each octet is at most 255.
+///
+/// # Safety
+/// The CPU must support SSSE3, and the caller must be compiled with it
+/// enabled (`#[target_feature]`), or the intrinsics become calls.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn ipv4_octets(block: &[u8; 16], shuffle: &[u8; 16]) -> Option<u32> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi32, _mm_cvtsi128_si32, _mm_loadu_si128,
+        _mm_madd_epi16, _mm_maddubs_epi16, _mm_max_epu8, _mm_movemask_epi8, _mm_packs_epi32,
+        _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi32, _mm_set1_epi8, _mm_setr_epi8,
+        _mm_shuffle_epi8, _mm_sub_epi8,
+    };
+    // SAFETY: the loads read the 16 bytes behind each reference; SSSE3 is
+    // the caller's promise.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        let shuffle = _mm_loadu_si128(shuffle.as_ptr() as *const __m128i);
+        // Digit values, three bytes per octet (leading zeros, then a zero).
+        let d = _mm_shuffle_epi8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), shuffle);
+        let nine = _mm_set1_epi8(9);
+        let digits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine)) == 0xffff;
+        // 100·a + 10·b and c in 16-bit lanes, then summed into 32-bit lanes.
+        let weights = _mm_setr_epi8(100, 10, 1, 0, 100, 10, 1, 0, 100, 10, 1, 0, 100, 10, 1, 0);
+        let octets = _mm_madd_epi16(_mm_maddubs_epi16(d, weights), _mm_set1_epi16(1));
+        let big = _mm_movemask_epi8(_mm_cmpgt_epi32(octets, _mm_set1_epi32(255)));
+        if !digits || big != 0 {
+            return None;
+        }
+        let bytes = _mm_packus_epi16(_mm_packs_epi32(octets, octets), octets);
+        Some((_mm_cvtsi128_si32(bytes) as u32).swap_bytes())
+    }
+}
+
+/// Eight lanes of eight digit values each (first digit in the lowest
+/// byte, leading zeros below it: `parse::digits::digit_word`) → the
+/// lanes' numbers, `a`'s then `b`'s; `None` unless every byte of both is
+/// at most 9. Pairs, quads and eights are summed in all lanes at once:
+/// 10·d0 + d1 per byte pair, 100·p0 + p1 per pair of those, then
+/// 10000·q0 + q1.
+///
+/// # Safety
+/// The CPU must support AVX2, and the caller must be compiled with it
+/// enabled (`engine::Worker::chunk_v3`), or the intrinsics become calls.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn eight_digit_lanes(a: [u64; 4], b: [u64; 4]) -> Option<[[u64; 4]; 2]> {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi64, _mm256_cmpeq_epi8, _mm256_madd_epi16, _mm256_maddubs_epi16,
+        _mm256_max_epu8, _mm256_movemask_epi8, _mm256_mul_epu32, _mm256_set1_epi16,
+        _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_epi8, _mm256_set_epi64x,
+        _mm256_srli_epi64, _mm256_storeu_si256,
+    };
+    // (No closures with intrinsics here, nor array `map`: a closure is
+    // compiled without its caller's target features, and these were not
+    // inlined.)
+    // SAFETY: AVX2 is the caller's promise; the stores write the 32
+    // bytes of each `out` row.
+    unsafe {
+        let a = _mm256_set_epi64x(a[3] as i64, a[2] as i64, a[1] as i64, a[0] as i64);
+        let b = _mm256_set_epi64x(b[3] as i64, b[2] as i64, b[1] as i64, b[0] as i64);
+        let nine = _mm256_set1_epi8(9);
+        let top = _mm256_max_epu8(_mm256_max_epu8(a, b), nine);
+        if _mm256_movemask_epi8(_mm256_cmpeq_epi8(top, nine)) != -1 {
+            return None;
+        }
+        macro_rules! eights {
+            ($v:expr) => {{
+                let pairs = _mm256_maddubs_epi16($v, _mm256_set1_epi16(0x010a));
+                let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
+                let high = _mm256_mul_epu32(quads, _mm256_set1_epi64x(10_000));
+                _mm256_add_epi64(high, _mm256_srli_epi64(quads, 32))
+            }};
+        }
+        let mut out = [[0u64; 4]; 2];
+        _mm256_storeu_si256(out[0].as_mut_ptr() as *mut __m256i, eights!(a));
+        _mm256_storeu_si256(out[1].as_mut_ptr() as *mut __m256i, eights!(b));
+        Some(out)
+    }
 }
 
 /// Bit i set where `block[i]` equals `b` (portable version).

@@ -87,13 +87,15 @@ where
     if inputs.is_empty() {
         bail!("no input to read");
     }
+    drop(err);
+    let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
     let opts = EngineOptions {
         threads: thread_count(args.threads),
         default_format: format,
         max_bad_lines: 10,
+        cancel: crate::interrupt::token(),
+        progress: progress.as_ref().map(|p| p.handle()).unwrap_or_default(),
     };
-    drop(err);
-    let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
     let mut out = engine::run(&inputs, &opts, make);
     drop(progress);
     // Inputs that never reached the engine count as read and failed.

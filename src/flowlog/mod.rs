@@ -1,18 +1,29 @@
-//! Reading VPC flow logs: formats (`format`), records (`record`), the
-//! byte-level parser (`parse`) and inputs cut into chunks (`reader`),
-//! small gzip files inflated whole (`whole`).
+//! Reading VPC flow logs, in the order the bytes travel:
+//!
+//! * `input`: what to read (files, standard input, directories walked);
+//! * `open`: an input's bytes, decoded (`sniff` tells gzip, zstd and
+//!   text apart; `whole` inflates small gzip files at once);
+//! * `reader`: those bytes cut into chunks of whole lines, header lines
+//!   switching the `format`;
+//! * `window` and `parse`: each line into a `record`.
+//!
+//! A new kind of input (S3, Parquet, CloudWatch) is an `Input` variant
+//! and an arm of `open::open`, or, if it yields records rather than text,
+//! a producer of `FlowRecord`s for the engine.
 //!
 //! Facts this module relies on (see DOMAIN.md): fields are space
 //! separated; `-` means absent; S3 objects begin with a header line of
 //! field names; NODATA/SKIPDATA records carry no traffic.
 
-mod fast;
 pub mod format;
+pub mod input;
+pub mod open;
 pub mod parse;
 pub mod reader;
 pub mod record;
 pub mod sniff;
 pub mod whole;
+mod window;
 
 pub use format::{Field, Format};
 pub use parse::{Parser, SkipReason};
