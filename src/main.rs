@@ -8,11 +8,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = flowscope::cli::Cli::parse();
+    let config = match cli.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flowscope: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     // First, so its SIGINT action (remove a temporary output file) runs
     // before the engine's "second Ctrl-C exits" one.
     flowscope::report::install_cleanup_handlers();
     flowscope::engine::install_interrupt_handler();
-    match flowscope::run(cli) {
+    match flowscope::run(config) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         // `flowscope ... | head` is not an error, whatever the output. The flag catches EPIPE
         // however a serializer wrapped it (serde_json::Error does not

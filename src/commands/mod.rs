@@ -11,7 +11,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::InputArgs;
+use crate::config::{InputConfig, WindowConfig};
 use crate::engine::{self, EngineOptions, Processor, RunOutput};
 use crate::flowlog::format::Format;
 use crate::flowlog::reader::{dedup_inputs, expand_inputs};
@@ -49,7 +49,7 @@ impl Outcome {
 
 /// Reads every input with `make()`-built processors; prints problems on
 /// stderr. Fails (usage error) when nothing can be read at all.
-pub fn read_logs<P, F>(args: &InputArgs, make: F) -> Result<(RunOutput<P>, Outcome)>
+pub fn read_logs<P, F>(args: &InputConfig, make: F) -> Result<(RunOutput<P>, Outcome)>
 where
     P: Processor,
     F: Fn() -> P + Sync,
@@ -146,7 +146,7 @@ where
     Ok((out, outcome))
 }
 
-/// Threads for a run: `-j` (already 1 to cli::MAX_THREADS) or the
+/// Threads for a run: `-j` (already 1 to `cli::MAX_THREADS`) or the
 /// default, capped at four per core: past the cores, a single input gains
 /// nothing from more workers, and each one holds chunk buffers (about
 /// 3 MiB). With several inputs the engine further caps the count at the
@@ -211,12 +211,12 @@ impl<P> Windowed<P> {
 
 /// The compiled window, None without --since/--until.
 pub fn window_filter(
-    w: &crate::cli::WindowArgs,
+    w: &WindowConfig,
 ) -> Result<Option<std::sync::Arc<crate::investigate::Filter>>> {
     if w.since.is_none() && w.until.is_none() {
         return Ok(None);
     }
-    let mut f = crate::investigate::Filter::new(&crate::investigate::FilterArgs {
+    let mut f = crate::investigate::Filter::new(&crate::investigate::FilterSpec {
         since: w.since,
         until: w.until,
         ..Default::default()

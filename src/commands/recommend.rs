@@ -44,8 +44,8 @@ use serde::Serialize;
 
 use super::{locals_of, read_logs, Filtered, Outcome, Windowed};
 use crate::aggregate::Aggregate;
-use crate::cli::{RecommendArgs, RecommendFormat};
 use crate::commands::summarize::{write_accounting, InputJson, Window};
+use crate::config::{RecommendConfig, RecommendFormat};
 use crate::engine::Accounting;
 use crate::inventory::{
     Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
@@ -55,7 +55,7 @@ use crate::recommend::{
 };
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
-pub fn run(args: &RecommendArgs) -> Result<Outcome> {
+pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let inv = load_inventory(args)?;
     for w in &inv.warnings {
         eprintln!("flowscope: warning: inventory: {w}");
@@ -136,7 +136,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
 /// Inventory files from the flags (files or directories, each flag repeatable), else from the
 /// directories among the inputs: every one of them, merged (two directories of logs are two
 /// accounts or regions, and each brings its own groups).
-fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
+fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
     use crate::inventory::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
     let mut paths = InventoryPaths {
         groups: expand_dirs(&args.groups, &[GROUP_FILES, GROUP_RULE_FILES])?,

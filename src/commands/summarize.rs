@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use super::{read_logs, Filtered, Outcome, Windowed};
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
-use crate::cli::SummarizeArgs;
+use crate::config::SummarizeConfig;
 use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
 use crate::flowlog::record::{Action, FlowRecord, LogStatus};
 use crate::investigate::timeline::{Timeline, TimelineJson};
@@ -73,7 +73,7 @@ impl std::fmt::Display for Label {
     }
 }
 
-pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
+pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     // Interface addresses decide direction exactly; a directory argument
     // holding network-interfaces.json (as S3 downloads next to the

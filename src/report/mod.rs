@@ -10,25 +10,24 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
 /// Output formats a command can emit (`-o`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// Aligned columns for people
+    /// Aligned columns for people.
     Table,
-    /// One JSON document (a documented contract)
+    /// One JSON document (a documented contract).
     Json,
-    /// Comma-separated rows with a header
+    /// Comma-separated rows with a header.
     Csv,
 }
 
 /// When to colour the output (`--color`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb.
     #[default]
     Auto,
-    /// Always (even into a pipe or a file)
+    /// Always (even into a pipe or a file).
     Always,
-    /// Never
     Never,
 }
 

@@ -31,7 +31,7 @@ use serde_json::json;
 
 use super::format::{push_u64, Field, FormatKind, Status};
 use super::rng::Rng;
-use super::{civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateArgs, Sink};
+use super::{civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateOptions, Sink};
 use estate::{Estate, REGION};
 use traffic::{FileGen, Rec, WINDOW};
 
@@ -89,7 +89,7 @@ fn truth_key(r: &Rec) -> u64 {
         | port << 26
 }
 
-fn format_of(args: &GenerateArgs) -> FormatKind {
+fn format_of(args: &GenerateOptions) -> FormatKind {
     match args.format {
         FormatArg::V3 => FormatKind::V3,
         FormatArg::V5 => FormatKind::V5,
@@ -98,7 +98,7 @@ fn format_of(args: &GenerateArgs) -> FormatKind {
     }
 }
 
-pub fn run(args: &GenerateArgs) -> Result<()> {
+pub fn run(args: &GenerateOptions) -> Result<()> {
     let started = Instant::now();
     if args.records == 0 {
         bail!("--records must be at least 1");
@@ -163,7 +163,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
 }
 
 /// Files of 50,000 records, dealt to the accounts in turn, each account's files in time order.
-fn plan(args: &GenerateArgs, estate: &Estate) -> Vec<Plan> {
+fn plan(args: &GenerateOptions, estate: &Estate) -> Vec<Plan> {
     let files = args.records.div_ceil(RECORDS_PER_FILE) as usize;
     let accounts = estate.accounts.len();
     let span = args.hours * 3600;
@@ -211,7 +211,7 @@ fn prepare_dirs(out: &Path, estate: &Estate, plans: &[Plan]) -> Result<()> {
 }
 
 fn write_file(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     estate: &Estate,
     kind: FormatKind,
     p: &Plan,
@@ -404,7 +404,7 @@ fn write_truth_csv(path: &Path, e: &Estate, truth: &HashMap<u64, u64>) -> Result
 }
 
 fn truth_json(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     kind: FormatKind,
     e: &Estate,
     plans: &[Plan],
