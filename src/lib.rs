@@ -17,6 +17,7 @@ pub mod generate;
 pub mod inventory;
 pub mod investigate;
 pub mod matching;
+pub mod messages;
 pub mod progress;
 pub mod recommend;
 pub mod report;
@@ -30,7 +31,7 @@ pub fn run(config: config::Config) -> anyhow::Result<commands::Outcome> {
     match config.command {
         Command::Summarize(a) => commands::summarize::run(&a),
         Command::Recommend(a) => commands::recommend::run(&a),
-        Command::Generate(a) => generate::run(&a).map(|()| commands::Outcome::Clean),
+        Command::Generate(a) => commands::generate::run(&a),
         Command::Query(a) => commands::query::run(&a),
         Command::Top(a) => commands::top::run(&a),
         Command::Scans(a) => commands::scans::run(&a),

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let config = match cli.into_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("flowscope: error: {e:#}");
+            flowscope::error!("{e:#}");
             return ExitCode::from(2);
         }
     };
@@ -30,16 +30,18 @@ fn main() -> ExitCode {
             ExitCode::from(flowscope::commands::outcome_so_far().exit_code())
         }
         Err(e) if e.is::<flowscope::engine::Interrupted>() => {
-            eprintln!("flowscope: {e}");
+            flowscope::messages::line(format_args!("flowscope: {e}"));
             ExitCode::from(130)
         }
         // Ctrl-C while the output was being written.
         Err(_) if flowscope::engine::interrupted() => {
-            eprintln!("flowscope: interrupted while writing the output");
+            flowscope::messages::line(format_args!(
+                "flowscope: interrupted while writing the output"
+            ));
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("flowscope: error: {e:#}");
+            flowscope::error!("{e:#}");
             ExitCode::from(2)
         }
     }

@@ -1,13 +1,12 @@
 //! One module per command; this one holds what they share: reading the
 //! logs through the engine and reporting what could not be read.
 
+pub mod generate;
 pub mod query;
 pub mod recommend;
 pub mod scans;
 pub mod summarize;
 pub mod top;
-
-use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 
@@ -54,15 +53,13 @@ where
     P: Processor,
     F: Fn() -> P + Sync,
 {
-    let stderr = std::io::stderr();
     let format = match &args.format {
         Some(f) => {
             let (format, unknown) =
                 Format::parse_typed(f).with_context(|| format!("--format '{f}'"))?;
             for name in unknown {
-                let _ = writeln!(
-                    stderr.lock(),
-                    "flowscope: warning: --format: '{name}' is not a field flowscope knows: \
+                crate::warning!(
+                    "--format: '{name}' is not a field flowscope knows: \
                      its column is read and ignored"
                 );
             }
@@ -72,17 +69,13 @@ where
     };
     let (inputs, problems) = expand_inputs(&args.paths);
     let (inputs, repeated) = dedup_inputs(inputs);
-    let mut err = stderr.lock();
     if !args.quiet {
         for name in &repeated {
-            let _ = writeln!(
-                err,
-                "flowscope: warning: {name}: named more than once; read once"
-            );
+            crate::warning!("{name}: named more than once; read once");
         }
     }
     for p in &problems {
-        let _ = writeln!(err, "flowscope: error: {p}");
+        crate::error!("{p}");
     }
     if inputs.is_empty() {
         bail!("no input to read");
@@ -92,7 +85,6 @@ where
         default_format: format,
         max_bad_lines: 10,
     };
-    drop(err);
     let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
     let mut out = engine::run(&inputs, &opts, make);
     drop(progress);
@@ -100,18 +92,17 @@ where
     let unopened = problems.iter().filter(|p| p.failed_input).count() as u64;
     out.accounting.files += unopened;
     out.accounting.files_failed += unopened;
-    let mut err = stderr.lock();
     for e in &out.file_errors {
-        let _ = writeln!(err, "flowscope: error: {e}");
+        crate::error!("{e}");
     }
-    warn_files(&mut err, &out.file_warnings);
+    warn_files(&out.file_warnings);
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }
     let skipped = out.accounting.skipped_total();
     if skipped > 0 && (!args.quiet || args.strict) {
         for b in &out.bad_lines {
-            let _ = writeln!(err, "flowscope: warning: {b}");
+            crate::warning!("{b}");
         }
         let reasons: Vec<String> = out
             .accounting
@@ -119,9 +110,8 @@ where
             .iter()
             .map(|(r, n)| format!("{r}: {n}"))
             .collect();
-        let _ = writeln!(
-            err,
-            "flowscope: warning: {skipped} of {} lines skipped ({}){}",
+        crate::warning!(
+            "{skipped} of {} lines skipped ({}){}",
             out.accounting.lines,
             reasons.join(", "),
             if (out.bad_lines.len() as u64) < skipped {
@@ -137,7 +127,7 @@ where
         Outcome::DataErrors
     };
     if args.strict && skipped > 0 {
-        let _ = writeln!(err, "flowscope: error: --strict: {skipped} malformed lines");
+        crate::error!("--strict: {skipped} malformed lines");
         outcome = Outcome::DataErrors;
     }
     if outcome == Outcome::DataErrors {
@@ -178,8 +168,8 @@ impl Filtered {
     /// relative `--since 7d` over logs from last year, a date typo).
     pub fn warn_if_everything(&self, acc: &engine::Accounting) {
         if acc.records > 0 && self.records == acc.records {
-            eprintln!(
-                "flowscope: warning: all {} outside --since/--until: nothing was summarized \
+            crate::warning!(
+                "all {} outside --since/--until: nothing was summarized \
                  (the window is compared with each record's start and end; relative forms \
                  such as 7d count back from now)",
                 crate::report::count(acc.records, "record read is", "records read are")
@@ -263,7 +253,7 @@ impl<P: Processor> Processor for Windowed<P> {
 /// Prints per-file warnings, one line per distinct message: the first file
 /// named, and how many others share it (hundreds of S3 objects written
 /// with one format would otherwise repeat one line hundreds of times).
-fn warn_files(err: &mut impl Write, warnings: &[engine::FileError]) {
+fn warn_files(warnings: &[engine::FileError]) {
     let mut groups: Vec<(&engine::FileError, usize)> = Vec::new();
     for w in warnings {
         match groups.iter_mut().find(|(g, _)| g.message == w.message) {
@@ -279,7 +269,7 @@ fn warn_files(err: &mut impl Write, warnings: &[engine::FileError]) {
                 crate::report::count(n as u64, "other file", "other files")
             ),
         };
-        let _ = writeln!(err, "flowscope: warning: {w}{more}");
+        crate::warning!("{w}{more}");
     }
 }
 
@@ -394,4 +384,57 @@ pub fn labels_of(inv: &crate::inventory::Inventory) -> summarize::Labels {
             (i.id.clone(), label)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_error(file: &str, message: &str) -> engine::FileError {
+        engine::FileError {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn file_warnings_are_grouped_by_message() {
+        let ((), lines) = crate::messages::capture(|| {
+            warn_files(&[
+                file_error("a.log", "no header"),
+                file_error("b.log", "other"),
+                file_error("c.log", "no header"),
+                file_error("d.log", "no header"),
+            ])
+        });
+        assert_eq!(
+            lines,
+            [
+                "flowscope: warning: a.log: no header (and 2 other files)",
+                "flowscope: warning: b.log: other",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_window_that_leaves_out_everything_is_said() {
+        let acc = engine::Accounting {
+            records: 3,
+            ..Default::default()
+        };
+        let all = Filtered {
+            records: 3,
+            ..Default::default()
+        };
+        let ((), lines) = crate::messages::capture(|| all.warn_if_everything(&acc));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0]
+            .starts_with("flowscope: warning: all 3 records read are outside --since/--until"));
+        let some = Filtered {
+            records: 2,
+            ..Default::default()
+        };
+        let ((), lines) = crate::messages::capture(|| some.warn_if_everything(&acc));
+        assert!(lines.is_empty(), "{lines:?}");
+    }
 }

@@ -270,7 +270,7 @@ pub fn run(args: &QueryConfig) -> Result<Outcome> {
         timeline: bucket.map(Timeline::new),
     })?;
     for d in shared.filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     let mut proc = run.processor;
     proc.flush();

@@ -70,15 +70,15 @@ pub fn run(args: &ScansConfig) -> Result<Outcome> {
     });
     let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
     for d in filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
     let (findings, notes) = run.processor.findings();
     if notes.pruned || notes.full {
-        eprintln!(
-            "flowscope: warning: more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",
+        crate::warning!(
+            "more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",
             thousands(args.max_cells as u64),
             if notes.full {
                 format!(

@@ -126,7 +126,7 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
-                eprintln!("flowscope: note: CSV output has no timeline (--bucket); use -o json or the table");
+                crate::note!("CSV output has no timeline (--bucket); use -o json or the table");
             }
             write_csv(&mut out, &summary, args.limit)?
         }
@@ -190,8 +190,8 @@ pub fn warn_overflow(summary: &Summary) {
             .iter()
             .map(|r| r.ports_folded.unwrap_or(0) as u64)
             .sum();
-        eprintln!(
-            "flowscope: warning: more than {} distinct rejected rows to rarely hit ports: {} records to {} \
+        crate::warning!(
+            "more than {} distinct rejected rows to rarely hit ports: {} records to {} \
              (interface, port) pairs were counted in {} rows with port null and ports_folded (direction \
              and action kept)",
             thousands(crate::aggregate::MAX_REJECTED_KEYS),

@@ -199,7 +199,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
         ),
     )?;
     for d in filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
@@ -227,7 +227,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
     });
     if let Some(n) = &approx_note {
         if args.output != OutputFormat::Table {
-            eprintln!("flowscope: warning: {n}");
+            crate::warning!("{n}");
         }
     }
     match args.output {

@@ -110,6 +110,53 @@ impl GenerateOptions {
     }
 }
 
+/// What `run` wrote, for the command to report (the library never prints).
+#[derive(Debug, Clone)]
+pub struct GenerateSummary {
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    /// Rows of truth.csv (busy profile only).
+    pub truth_rows: Option<u64>,
+    pub incidents: bool,
+    pub files: u64,
+    pub size_bytes: u64,
+    pub out: PathBuf,
+    pub elapsed: std::time::Duration,
+}
+
+impl std::fmt::Display for GenerateSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.truth_rows {
+            Some(rows) => write!(
+                f,
+                "generated {} busy-profile records ({} NODATA, {} SKIPDATA, {rows} true rows)",
+                self.records, self.nodata, self.skipdata
+            )?,
+            None => write!(
+                f,
+                "generated {} records ({} NODATA, {} SKIPDATA{})",
+                self.records,
+                self.nodata,
+                self.skipdata,
+                if self.incidents {
+                    ", with incidents"
+                } else {
+                    ""
+                }
+            )?,
+        }
+        write!(
+            f,
+            " in {} files ({:.1} MB) under {} in {:.2}s",
+            self.files,
+            self.size_bytes as f64 / 1e6,
+            self.out.display(),
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
 /// Ground truth of one generated file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileStats {
@@ -160,8 +207,8 @@ struct FilePlan {
     incidents: std::ops::Range<usize>,
 }
 
-/// Generate the dataset described by `args` and print a one-line summary to stderr.
-pub fn run(args: &GenerateOptions) -> Result<()> {
+/// Generates the dataset described by `args`; returns what was written (for the command to say).
+pub fn run(args: &GenerateOptions) -> Result<GenerateSummary> {
     check_out_dir(&args.out, args.force)?;
     if args.profile == Profile::Busy {
         return busy::run(args);
@@ -229,22 +276,17 @@ pub fn run(args: &GenerateOptions) -> Result<()> {
     let manifest = manifest(args, &topo, &plans, &stats, &totals, inc_facts.as_ref());
     write_json(&args.out.join("manifest.json"), &manifest)?;
 
-    eprintln!(
-        "generated {} records ({} NODATA, {} SKIPDATA{}) in {} files ({:.1} MB) under {} in {:.2}s",
-        totals.records,
-        totals.nodata_records,
-        totals.skipdata_records,
-        if args.incidents {
-            ", with incidents"
-        } else {
-            ""
-        },
-        totals.files,
-        totals.size_bytes as f64 / 1e6,
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(GenerateSummary {
+        records: totals.records,
+        nodata: totals.nodata_records,
+        skipdata: totals.skipdata_records,
+        truth_rows: None,
+        incidents: args.incidents,
+        files: totals.files,
+        size_bytes: totals.size_bytes,
+        out: args.out.clone(),
+        elapsed: started.elapsed(),
+    })
 }
 
 fn format_of(args: &GenerateOptions, files: usize, i: usize) -> FormatKind {

@@ -31,7 +31,10 @@ use serde_json::json;
 
 use super::format::{push_u64, Field, FormatKind, Status};
 use super::rng::Rng;
-use super::{civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateOptions, Sink};
+use super::{
+    civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateOptions, GenerateSummary,
+    Sink,
+};
 use estate::{Estate, REGION};
 use traffic::{FileGen, Rec, WINDOW};
 
@@ -98,7 +101,7 @@ fn format_of(args: &GenerateOptions) -> FormatKind {
     }
 }
 
-pub fn run(args: &GenerateOptions) -> Result<()> {
+pub fn run(args: &GenerateOptions) -> Result<GenerateSummary> {
     let started = Instant::now();
     if args.records == 0 {
         bail!("--records must be at least 1");
@@ -148,18 +151,17 @@ pub fn run(args: &GenerateOptions) -> Result<()> {
             &inventory::security_groups(&estate),
         )?;
     }
-    eprintln!(
-        "generated {} busy-profile records ({} NODATA, {} SKIPDATA, {} true rows) in {} files ({:.1} MB) under {} in {:.2}s",
-        totals.records,
-        totals.nodata_records,
-        totals.skipdata_records,
-        totals.truth_rows,
-        totals.files,
-        totals.size_bytes as f64 / 1e6,
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(GenerateSummary {
+        records: totals.records,
+        nodata: totals.nodata_records,
+        skipdata: totals.skipdata_records,
+        truth_rows: Some(totals.truth_rows),
+        incidents: false,
+        files: totals.files,
+        size_bytes: totals.size_bytes,
+        out: args.out.clone(),
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Files of 50,000 records, dealt to the accounts in turn, each account's files in time order.
