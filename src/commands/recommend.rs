@@ -43,8 +43,8 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::{locals_of, read_logs, Filtered, Outcome, Windowed};
+use super::{write_accounting, InputJson, Window};
 use crate::aggregate::Aggregate;
-use crate::commands::summarize::{write_accounting, InputJson, Window};
 use crate::config::{RecommendConfig, RecommendFormat};
 use crate::engine::Accounting;
 use crate::inventory::{
@@ -91,7 +91,7 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let filtered = run.processor.filtered;
     filtered.warn_if_everything(&run.accounting);
     let summary = run.processor.inner.finish();
-    crate::commands::summarize::warn_overflow(&summary);
+    super::warn_overflow(&summary);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
