@@ -22,6 +22,7 @@ pub mod progress;
 pub mod recommend;
 pub mod report;
 pub mod simd;
+pub mod time;
 
 /// Runs a command (`cli::Cli::into_config` makes one from the flags).
 pub fn run(config: config::Config) -> anyhow::Result<commands::Outcome> {

@@ -341,19 +341,8 @@ fn plan(args: &GenerateOptions, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
 
 /// (year, month, day, hour, minute) of a unix time (UTC).
 fn civil(t: u64) -> (i64, u32, u32, u32, u32) {
-    let days = (t / 86400) as i64;
-    let secs = t % 86400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, (secs / 3600) as u32, (secs % 3600 / 60) as u32)
+    let d = crate::time::DateTime::from_epoch(t);
+    (d.year, d.month, d.day, d.hour, d.minute)
 }
 
 fn log_dir(out: &Path) -> PathBuf {
