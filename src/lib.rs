@@ -4,11 +4,13 @@
 //! line accounting) → `aggregate` (group by interface, rule direction,
 //! protocol, service port, action) → `inventory` (security groups,
 //! interfaces, templates) → `matching` → `recommend` → `report`.
-//! `commands` holds one module per CLI verb; `cli` the flags.
+//! `commands` holds one module per CLI verb, run on the plain settings of
+//! `config`; `cli` holds the flags (clap) and turns them into a `config`.
 
 pub mod aggregate;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod engine;
 pub mod flowlog;
 pub mod generate;
@@ -16,32 +18,26 @@ pub mod interrupt;
 pub mod inventory;
 pub mod investigate;
 pub mod matching;
+pub mod messages;
 pub mod progress;
 pub mod recommend;
 pub mod report;
 pub mod simd;
+pub mod time;
 
-/// Runs a parsed command line.
-pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {
-    report::set_color_choice(cli.color);
-    report::set_wide(cli.wide);
-    match cli.command {
-        cli::Command::Summarize(a) => commands::summarize::run(&a),
-        cli::Command::Recommend(a) => commands::recommend::run(&a),
-        cli::Command::Generate(a) => generate::run(&a).map(|()| commands::Outcome::Clean),
-        cli::Command::Query(a) => commands::query::run(&a),
-        cli::Command::Top(a) => commands::top::run(&a),
-        cli::Command::Scans(a) => commands::scans::run(&a),
-        cli::Command::Completions { shell } => {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cli::command(), "flowscope", &mut buf);
-            write_stdout(&buf)
-        }
-        cli::Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cli::command()).render(&mut buf)?;
-            write_stdout(&buf)
-        }
+/// Runs a command (`cli::Cli::into_config` makes one from the flags).
+pub fn run(config: config::Config) -> anyhow::Result<commands::Outcome> {
+    use config::Command;
+    report::set_color_choice(config.color);
+    report::set_wide(config.wide);
+    match config.command {
+        Command::Summarize(a) => commands::summarize::run(&a),
+        Command::Recommend(a) => commands::recommend::run(&a),
+        Command::Generate(a) => commands::generate::run(&a),
+        Command::Query(a) => commands::query::run(&a),
+        Command::Top(a) => commands::top::run(&a),
+        Command::Scans(a) => commands::scans::run(&a),
+        Command::Print(text) => write_stdout(&text),
     }
 }
 

@@ -8,11 +8,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = flowscope::cli::Cli::parse();
+    let config = match cli.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            flowscope::error!("{e:#}");
+            return ExitCode::from(2);
+        }
+    };
     // First, so its SIGINT action (remove a temporary output file) runs
     // before the engine's "second Ctrl-C exits" one.
     flowscope::report::install_cleanup_handlers();
     flowscope::engine::install_interrupt_handler();
-    match flowscope::run(cli) {
+    match flowscope::run(config) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         // `flowscope ... | head` is not an error, whatever the output. The flag catches EPIPE
         // however a serializer wrapped it (serde_json::Error does not
@@ -23,16 +30,18 @@ fn main() -> ExitCode {
             ExitCode::from(flowscope::commands::outcome_so_far().exit_code())
         }
         Err(e) if e.is::<flowscope::engine::Interrupted>() => {
-            eprintln!("flowscope: {e}");
+            flowscope::messages::line(format_args!("flowscope: {e}"));
             ExitCode::from(130)
         }
         // Ctrl-C while the output was being written.
         Err(_) if flowscope::engine::interrupted() => {
-            eprintln!("flowscope: interrupted while writing the output");
+            flowscope::messages::line(format_args!(
+                "flowscope: interrupted while writing the output"
+            ));
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("flowscope: error: {e:#}");
+            flowscope::error!("{e:#}");
             ExitCode::from(2)
         }
     }

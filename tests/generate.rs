@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
-use flowscope::generate::{run, FormatArg, GenerateArgs};
+use flowscope::generate::{run, FormatArg, GenerateOptions};
 use serde_json::Value;
 
 fn json(path: &Path) -> Value {
@@ -41,9 +41,9 @@ fn gzip_members(path: &Path) -> usize {
 fn default_dataset_decodes_and_matches_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         records: 12_000,
-        ..GenerateArgs::new(out)
+        ..GenerateOptions::new(out)
     })
     .unwrap();
     let m = json(&out.join("manifest.json"));
@@ -94,10 +94,10 @@ fn default_dataset_decodes_and_matches_manifest() {
 fn inventory_has_aws_cli_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         records: 2_000,
         files: 2,
-        ..GenerateArgs::new(out)
+        ..GenerateOptions::new(out)
     })
     .unwrap();
 
@@ -216,11 +216,11 @@ fn inventory_has_aws_cli_shapes() {
 fn incident_dataset_and_formats() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         records: 15_000,
         format: FormatArg::V5,
         incidents: true,
-        ..GenerateArgs::new(out)
+        ..GenerateOptions::new(out)
     })
     .unwrap();
     let m = json(&out.join("manifest.json"));
@@ -269,12 +269,12 @@ fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 }
 
 fn busy(out: &Path, records: u64, seed: u64, format: FormatArg) {
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         profile: flowscope::generate::Profile::Busy,
         records,
         seed,
         format,
-        ..GenerateArgs::new(out)
+        ..GenerateOptions::new(out)
     })
     .unwrap();
 }

@@ -472,11 +472,11 @@ fn learned_addresses_are_exact_and_independent_of_threads() {
     // the output from run to run (it did, before addresses were learned
     // at the end from exact counts).
     let dir = tempfile::tempdir().unwrap();
-    flowscope::generate::run(&flowscope::generate::GenerateArgs {
+    flowscope::generate::run(&flowscope::generate::GenerateOptions {
         records: 300_000,
         single_file: true,
         format: flowscope::generate::FormatArg::V2,
-        ..flowscope::generate::GenerateArgs::new(dir.path())
+        ..flowscope::generate::GenerateOptions::new(dir.path())
     })
     .unwrap();
     let logs = dir.path().join("AWSLogs");

@@ -24,107 +24,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
-use clap::Args;
 
 use super::{read_logs, Outcome};
-use crate::cli::InputArgs;
+use crate::config::{QueryConfig, QueryFormat};
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::record::FlowRecord;
-use crate::investigate::parse::parse_duration;
 use crate::investigate::render::{csv_header, RecordFormat, Renderer};
-use crate::investigate::{Filter, FilterArgs, Timeline};
+use crate::investigate::{Filter, Timeline};
 use crate::report::Output;
-
-const LONG_ABOUT: &str = "\
-Print the flow-log records that match every filter given: the original lines \
-(text), JSON Lines keyed by the AWS field names of each record's own format, \
-or CSV with a fixed column set.
-
-Filters combine with AND; repeating a flag is an OR of its values \
-(--port 22 --port 3389). Addresses take CIDR blocks; ports take ranges. \
---since/--until keep the records whose [start, end] overlaps the window. \
-NODATA and SKIPDATA records are left out unless --include-nodata (they can \
-match --eni, the time window and --vpc/--subnet/--instance, never a filter \
-on addresses, ports, protocol or action).
-
-Results stream as they are found; with several files or threads their order \
-follows the work, not the input (-j 1 or --sort start for a fixed order).
-
-Examples:
-  # everything a suspicious address did, with where each line came from
-  flowscope query logs/ --addr 203.0.113.66 --with-filename
-  # rejected SSH/RDP attempts from inside the VPC, as JSON Lines
-  flowscope query logs/ --src 10.0.0.0/16 --dport 22 --dport 3389 --action reject -o json
-  # one interface during an incident window, in time order
-  flowscope query logs/ --eni eni-0a1b2c3d4e5f60718 \\
-      --since 2025-11-20T10:00:00Z --until 2025-11-20T10:30:00Z --sort start
-  # the first 20 large transfers to port 443, with a 5-minute timeline on stderr
-  flowscope query logs/ --dport 443 --limit 20 --bucket 5m";
-
-/// Output formats of `query`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum QueryFormat {
-    /// The original lines
-    Text,
-    /// JSON Lines: one object per record, AWS field names, `-` as null, plus file and line
-    Json,
-    /// CSV: file,line,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,
-    /// start,end,action,log-status,tcp-flags,flow-direction (empty when absent)
-    Csv,
-}
-
-/// Sort keys of `query`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SortKey {
-    /// Record start time (then file, line)
-    Start,
-}
-
-#[derive(Debug, Args)]
-#[command(
-    about = "Print the records that match filters (addresses, ports, interface, time, action)",
-    long_about = LONG_ABOUT
-)]
-pub struct QueryArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
-    pub output: QueryFormat,
-
-    /// Prefix each text line with `file:line:`
-    #[arg(long)]
-    pub with_filename: bool,
-
-    /// Stop after N matching records (without --sort: the first N found,
-    /// which with several threads are not necessarily the first N in the files)
-    #[arg(short = 'n', long, value_name = "N")]
-    pub limit: Option<u64>,
-
-    /// Write the records to FILE (a regular file is replaced atomically
-    /// once complete; a pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = crate::report::parse_output_path)]
-    pub output_file: Option<std::path::PathBuf>,
-
-    /// Sort the output. Nothing is printed until the input is read; without --limit every match
-    /// is held in memory, with --limit N only the first N in sort order (memory bounded by N)
-    #[arg(long, value_enum, value_name = "KEY")]
-    pub sort: Option<SortKey>,
-
-    /// Also print NODATA and SKIPDATA records (they match only --eni, the
-    /// time window and --vpc/--subnet/--instance)
-    #[arg(long)]
-    pub include_nodata: bool,
-
-    /// Print a timeline of the matching records to stderr after them:
-    /// flows, packets and bytes per interval of record start (30s, 5m, 1h, 1d)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub bucket: Option<u64>,
-
-    #[command(flatten)]
-    pub filter: FilterArgs,
-}
 
 /// Flush a worker's buffer beyond this size even mid-chunk.
 const FLUSH_AT: usize = 1 << 20;
@@ -331,7 +238,7 @@ impl Processor for QueryProc {
     }
 }
 
-pub fn run(args: &QueryArgs) -> Result<Outcome> {
+pub fn run(args: &QueryConfig) -> Result<Outcome> {
     let mut filter = Filter::new(&args.filter).map_err(|e| anyhow!(e))?;
     filter.include_nodata = args.include_nodata;
     let kind = match args.output {
@@ -363,7 +270,7 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
         timeline: bucket.map(Timeline::new),
     })?;
     for d in shared.filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     let mut proc = run.processor;
     proc.flush();

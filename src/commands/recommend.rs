@@ -43,9 +43,9 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::{locals_of, read_logs, Filtered, Outcome, Windowed};
+use super::{write_accounting, InputJson, Window};
 use crate::aggregate::Aggregate;
-use crate::cli::{RecommendArgs, RecommendFormat};
-use crate::commands::summarize::{write_accounting, InputJson, Window};
+use crate::config::{RecommendConfig, RecommendFormat};
 use crate::engine::Accounting;
 use crate::inventory::{
     Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
@@ -55,7 +55,7 @@ use crate::recommend::{
 };
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
-pub fn run(args: &RecommendArgs) -> Result<Outcome> {
+pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let inv = load_inventory(args)?;
     for w in &inv.warnings {
         eprintln!("flowscope: warning: inventory: {w}");
@@ -91,7 +91,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     let filtered = run.processor.filtered;
     filtered.warn_if_everything(&run.accounting);
     let summary = run.processor.inner.finish();
-    crate::commands::summarize::warn_overflow(&summary);
+    super::warn_overflow(&summary);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
@@ -136,7 +136,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
 /// Inventory files from the flags (files or directories, each flag repeatable), else from the
 /// directories among the inputs: every one of them, merged (two directories of logs are two
 /// accounts or regions, and each brings its own groups).
-fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
+fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
     use crate::inventory::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
     let mut paths = InventoryPaths {
         groups: expand_dirs(&args.groups, &[GROUP_FILES, GROUP_RULE_FILES])?,

@@ -17,106 +17,19 @@
 //! through).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
-use clap::Args;
 use serde::Serialize;
 
 use super::{read_logs, Outcome};
-use crate::cli::InputArgs;
-use crate::investigate::parse::parse_duration;
+use crate::config::ScansConfig;
 use crate::investigate::scans::{
-    Finding, ScanConfig, ScanProc, DEFAULT_ATTEMPT_CAP, DEFAULT_MAX_CELLS, DEFAULT_SET_CAP,
+    Finding, ScanConfig, ScanProc, DEFAULT_ATTEMPT_CAP, DEFAULT_SET_CAP,
 };
 use crate::investigate::timeline::fmt_width;
-use crate::investigate::{Filter, FilterArgs};
+use crate::investigate::Filter;
 use crate::report::{self, fmt_time, thousands, Output, OutputFormat, Table};
-
-const LONG_ABOUT: &str = "\
-Find sources that, within a short window, tried many distinct ports (a port \
-scan) or many distinct destination addresses (a sweep) and were mostly \
-REJECTed, and show what they tried and, above all, anything that was \
-ACCEPTed: the ports and targets that answered.
-
-Only traffic a source initiated counts: the listening side of each flow is \
-decided from tcp-flags (SYN vs SYN-ACK) or the port heuristics, and responses \
-are ignored, so a server answering many clients is never reported. Records \
-are grouped per source into windows of --window by start time; a burst shorter \
-than the window is caught wherever it falls (two adjacent windows are also \
-considered together), and consecutive suspicious windows make one finding.
-
-Outcomes are counted per attempt (source, target address, port, protocol \
-within the window), not per record, so a flow logged by both interfaces \
-counts once: an attempt is REJECTED if any of its records is a REJECT, \
-ACCEPTED if an ACCEPT record comes from the target's side (or from an \
-unknown side, without flow-direction), and UNCONFIRMED if it was only seen \
-leaving the source (egress ACCEPT on its own interface: its group let it \
-out, nothing shows the target's answer). The REJECT share leaves \
-unconfirmed attempts out.
-
-Memory is bounded: at most 4096 distinct ports, targets and accepted \
-(target, port) pairs are kept per source and window (the finding then says \
-the counts are lower bounds), and at most --max-cells (source, window) \
-cells are tracked; past that, cells that look like ordinary clients (one \
-port, one target) are dropped first, and a warning is printed.
-
-Examples:
-  flowscope scans logs/
-  # slower scans: 10 ports per hour is enough
-  flowscope scans logs/ --window 1h --min-ports 10
-  # every fan-out, blocked or not, from one subnet
-  flowscope scans logs/ --src 10.0.3.0/24 --min-reject-pct 0 -o json";
-
-#[derive(Debug, Args)]
-#[command(
-    about = "Find port scans and address sweeps, and what they got through",
-    long_about = LONG_ABOUT
-)]
-pub struct ScansArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    /// Distinct destination ports a source must try within the window
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub min_ports: usize,
-
-    /// Distinct destination addresses a source must try within the window
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub min_targets: usize,
-
-    /// Window length (30s, 5m, 1h, 1d)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
-    pub window: u64,
-
-    /// Minimum share of the source's attempts that were REJECTed, in percent,
-    /// unconfirmed attempts left out (0 reports every fan-out, blocked or not)
-    #[arg(long, value_name = "PCT", default_value_t = 50)]
-    pub min_reject_pct: u64,
-
-    /// (source, window) cells tracked at most (memory bound: about 400 bytes
-    /// each for ordinary clients, so about 400 MB at the default)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CELLS)]
-    pub max_cells: usize,
-
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-    pub output: OutputFormat,
-
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
-    pub output_file: Option<PathBuf>,
-
-    /// `aws ec2 describe-network-interfaces` JSON: name the sources and
-    /// the targets that were reached (role and group names) in the table
-    #[arg(long, value_name = "FILE")]
-    pub interfaces: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub filter: FilterArgs,
-}
 
 /// `-o json` (`docs/json.md`).
 #[derive(Serialize)]
@@ -136,7 +49,7 @@ struct JsonDoc<'a> {
     findings: &'a [Finding],
 }
 
-pub fn run(args: &ScansArgs) -> Result<Outcome> {
+pub fn run(args: &ScansConfig) -> Result<Outcome> {
     if args.min_reject_pct > 100 {
         bail!("--min-reject-pct must be 0 to 100");
     }
@@ -157,15 +70,15 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
     });
     let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
     for d in filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
     let (findings, notes) = run.processor.findings();
     if notes.pruned || notes.full {
-        eprintln!(
-            "flowscope: warning: more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",
+        crate::warning!(
+            "more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",
             thousands(args.max_cells as u64),
             if notes.full {
                 format!(
@@ -257,7 +170,7 @@ fn capped(n: usize, c: bool) -> String {
 fn write_table(
     w: &mut dyn Write,
     f: &[Finding],
-    args: &ScansArgs,
+    args: &ScansConfig,
     names: Option<&super::InterfaceNames>,
     color: bool,
 ) -> Result<()> {

@@ -39,41 +39,20 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{read_logs, Filtered, Outcome, Windowed};
+use super::{
+    read_logs, warn_overflow, write_accounting, Filtered, InputJson, Labels, Outcome, Window,
+    Windowed,
+};
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
-use crate::cli::SummarizeArgs;
-use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
+use crate::config::SummarizeConfig;
+use crate::engine::{Accounting, Processor, RecordCtx};
 use crate::flowlog::record::{Action, FlowRecord, LogStatus};
 use crate::investigate::timeline::{Timeline, TimelineJson};
 use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
 };
 
-/// Interface labels for display (from an inventory): id → label.
-pub type Labels = std::collections::HashMap<String, Label>;
-
-/// What the inventory says of an interface: its kind (`alb`, `ecs-task`,
-/// `nat-gateway` …) and its security groups. Shown as the table's ROLE
-/// (`alb retail-store-alb`) and as `role`/`groups` in the JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
-    pub role: &'static str,
-    /// (group id, group name; the id when the group is not in the inventory).
-    pub groups: Vec<(String, String)>,
-}
-
-impl std::fmt::Display for Label {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.role)?;
-        for (i, (_, name)) in self.groups.iter().enumerate() {
-            f.write_str(if i == 0 { " " } else { "," })?;
-            f.write_str(name)?;
-        }
-        Ok(())
-    }
-}
-
-pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
+pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     // Interface addresses decide direction exactly; a directory argument
     // holding network-interfaces.json (as S3 downloads next to the
@@ -83,13 +62,10 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
             .paths
             .iter()
             .filter(|p| p.is_dir())
-            .find_map(|d| {
-                let f = d.join("network-interfaces.json");
-                f.is_file().then_some(f)
-            })
+            .find_map(|d| super::inventory_beside(d)?.interfaces.into_iter().next())
     };
     let (locals, labels) = match args.interfaces.clone().or_else(found) {
-        Some(p) => crate::commands::load_interfaces(&p)?,
+        Some(p) => super::load_interfaces(&p)?,
         None => (None, Labels::new()),
     };
     let window = super::window_filter(&args.window)?;
@@ -126,7 +102,7 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
-                eprintln!("flowscope: note: CSV output has no timeline (--bucket); use -o json or the table");
+                crate::note!("CSV output has no timeline (--bucket); use -o json or the table");
             }
             write_csv(&mut out, &summary, args.limit)?
         }
@@ -178,30 +154,6 @@ impl Processor for SummaryProc {
     }
 }
 
-/// Says on stderr when rejected traffic to rare ports was folded.
-pub fn warn_overflow(summary: &Summary) {
-    if summary.overflow > 0 {
-        let folded: Vec<&Row> = summary
-            .rows
-            .iter()
-            .filter(|r| r.ports_folded.is_some())
-            .collect();
-        let ports: u64 = folded
-            .iter()
-            .map(|r| r.ports_folded.unwrap_or(0) as u64)
-            .sum();
-        eprintln!(
-            "flowscope: warning: more than {} distinct rejected rows to rarely hit ports: {} records to {} \
-             (interface, port) pairs were counted in {} rows with port null and ports_folded (direction \
-             and action kept)",
-            thousands(crate::aggregate::MAX_REJECTED_KEYS),
-            thousands(summary.overflow),
-            thousands(ports),
-            folded.len()
-        );
-    }
-}
-
 /// Rows by flows (most first), ties by key.
 fn by_flows(summary: &Summary) -> Vec<&Row> {
     let mut v: Vec<&Row> = summary.rows.iter().collect();
@@ -220,22 +172,6 @@ struct JsonOut<'a> {
     interfaces: Vec<JsonInterface<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline: Option<TimelineJson>,
-}
-
-/// `input` in JSON: the accounting, and the records `--since/--until`
-/// left out (all zero without a window).
-#[derive(Serialize)]
-pub struct InputJson {
-    #[serde(flatten)]
-    pub accounting: AccountingJson,
-    pub filtered: Filtered,
-}
-
-/// Time window of the data.
-#[derive(Serialize, Clone, Copy)]
-pub struct Window {
-    pub start: u64,
-    pub end: u64,
 }
 
 #[derive(Serialize)]
@@ -571,48 +507,4 @@ fn write_table(
         )?;
     }
     Ok(())
-}
-
-/// The input accounting in one or two lines. Records outside
-/// `--since/--until` are counted where they belong (records, NODATA,
-/// SKIPDATA: they were read and parsed) and then said to be outside:
-/// `Input: …: 40,000 records (1,200 outside --since/--until), …`.
-pub fn write_accounting(
-    w: &mut dyn Write,
-    acc: &Accounting,
-    filtered: Filtered,
-) -> std::io::Result<()> {
-    let outside = |n: u64| {
-        if n > 0 {
-            format!(" ({} outside --since/--until)", thousands(n))
-        } else {
-            String::new()
-        }
-    };
-    write!(
-        w,
-        "Input: {} ({} failed), {}: {}{}, {} NODATA{}, {} SKIPDATA{}, {}, {} skipped",
-        report::count(acc.files, "file", "files"),
-        acc.files_failed,
-        report::count(acc.lines, "line", "lines"),
-        report::count(acc.records, "record", "records"),
-        outside(filtered.records),
-        thousands(acc.nodata),
-        outside(filtered.nodata),
-        thousands(acc.skipdata),
-        outside(filtered.skipdata),
-        report::count(acc.headers, "header line", "header lines"),
-        thousands(acc.skipped_total())
-    )?;
-    let reasons = acc.skipped_by_reason();
-    if !reasons.is_empty() {
-        let r: Vec<String> = reasons.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        write!(w, " ({})", r.join(", "))?;
-    }
-    writeln!(
-        w,
-        "; {} read, {} decompressed",
-        human_bytes(acc.bytes_read),
-        human_bytes(acc.bytes_decompressed)
-    )
 }

@@ -9,99 +9,20 @@
 //! (null without `--bucket`).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use clap::Args;
 use serde::Serialize;
 
 use super::{read_logs, Outcome};
-use crate::cli::InputArgs;
+use crate::config::TopConfig;
 use crate::engine;
-use crate::investigate::parse::parse_duration;
 use crate::investigate::timeline::TimelineJson;
 use crate::investigate::top::{Metric, Stat, TopBy, TopKey, TopProc, TopRow, TOP_COUNTERS};
-use crate::investigate::{Filter, FilterArgs};
+use crate::investigate::Filter;
 use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
 };
-
-const LONG_ABOUT: &str = "\
-Rank sources, destinations, interfaces, service ports or address pairs by \
-flows, bytes or packets, with totals and when each was first and last \
-seen. Totals are exact up to a memory bound (262,144 keys kept over all \
-threads); past it the heavy hitters are listed with an error bound, and \
-the output says so. Every \
-query filter applies first (--action REJECT ranks who was blocked most; \
---dst 10.0.1.0/24 ranks who talked to a subnet).
-
---by port ranks the service port: the listening side's port of each flow \
-(from tcp-flags when present, else the port heuristics), so ephemeral \
-client ports never show up. --by pair ranks source -> destination pairs.
-
---bucket adds a timeline of the matching records (per-interval flows, \
-packets and bytes by record start) under the table, so a spike shows.
-
-Examples:
-  # where did the bytes go?
-  flowscope top logs/ --by dst --metric bytes
-  # who was rejected most, in the incident window
-  flowscope top logs/ --by src --action reject --since 2025-11-20T10:00:00Z
-  # busiest services of one interface, with a 5-minute timeline
-  flowscope top logs/ --by port --eni eni-0a1b2c3d4e5f60718 --bucket 5m
-  # the 100 biggest conversations, as CSV
-  flowscope top logs/ --by pair --metric bytes -n 100 -o csv";
-
-#[derive(Debug, Args)]
-#[command(
-    about = "Top talkers: sources, destinations, interfaces, ports or pairs by flows, bytes or packets",
-    long_about = LONG_ABOUT
-)]
-pub struct TopArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    /// What to rank
-    #[arg(long, value_enum)]
-    pub by: TopBy,
-
-    /// What to rank by
-    #[arg(long, value_enum, default_value = "flows")]
-    pub metric: Metric,
-
-    /// Show the first N (0: all)
-    #[arg(
-        short = 'n',
-        long = "limit",
-        alias = "top",
-        value_name = "N",
-        default_value_t = 20
-    )]
-    pub n: usize,
-
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-    pub output: OutputFormat,
-
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = report::parse_output_path)]
-    pub output_file: Option<PathBuf>,
-
-    /// `aws ec2 describe-network-interfaces` JSON: a NAME column in the table
-    /// (role and group names of the interface, or of the interface owning
-    /// the address)
-    #[arg(long, value_name = "FILE")]
-    pub interfaces: Option<PathBuf>,
-
-    /// Add a timeline: flows, packets and bytes per interval (30s, 5m, 1h, 1d)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub bucket: Option<u64>,
-
-    #[command(flatten)]
-    pub filter: FilterArgs,
-}
 
 /// `-o json` (`docs/json.md`): one object whatever the flags.
 #[derive(Serialize)]
@@ -257,7 +178,7 @@ fn counters() -> usize {
         .unwrap_or(TOP_COUNTERS)
 }
 
-pub fn run(args: &TopArgs) -> Result<Outcome> {
+pub fn run(args: &TopConfig) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
@@ -278,7 +199,7 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
         ),
     )?;
     for d in filter.diagnostics() {
-        eprintln!("flowscope: warning: {d}");
+        crate::warning!("{d}");
     }
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
@@ -306,7 +227,7 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
     });
     if let Some(n) = &approx_note {
         if args.output != OutputFormat::Table {
-            eprintln!("flowscope: warning: {n}");
+            crate::warning!("{n}");
         }
     }
     match args.output {

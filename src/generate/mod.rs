@@ -35,107 +35,63 @@ use rng::Rng;
 use topology::{EniKind, Topology, ACCOUNT_ID, FLOW_LOG_ID, REGION, VPC_CIDR, VPC_ID};
 use traffic::{FileGen, WINDOW};
 
-/// Record format choice of `--format`.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+/// Record format of the generated files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormatArg {
     /// AWS default format (version 2 fields in the default order).
     V2,
-    /// Custom format with version 3 fields (vpc-id, subnet-id, instance-id, type,
-    /// pkt-srcaddr, pkt-dstaddr, tcp-flags) in a non-default column order.
+    /// Custom format with version 3 fields in a non-default column order.
     V3,
-    /// Custom format with version 3-5 fields (adds flow-direction, region, az-id,
-    /// pkt-src/dst-aws-service, traffic-path) in a non-default column order.
+    /// Custom format with version 3-5 fields in a non-default column order.
     V5,
     /// Files alternate v2, v3 and v5 (as when several flow logs write to one bucket).
     Mixed,
 }
 
 /// Which estate `generate` describes.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// The ECS retail store of one account (with manifest.json, template.json).
     Retail,
-    /// A busy multi-account estate: 200 interfaces in 4 accounts, dual-stack, secondary
-    /// addresses, NAT gateways, internet-facing load balancers, 20,000 public and 4,000
-    /// private clients, 3,000 scanners; files of 50,000 records; truth.csv holds the true
-    /// row (interface, rule direction, protocol, port, action) of every record.
+    /// A busy multi-account estate (see `busy`).
     Busy,
 }
 
-/// Generate a realistic VPC flow-log dataset (S3 layout) with inventory and ground truth.
-#[derive(clap::Args, Debug, Clone)]
-pub struct GenerateArgs {
-    /// Estate to generate.
-    #[arg(long, value_enum, default_value_t = Profile::Retail)]
+/// What to generate (`flowscope generate`'s flags; `new` gives their defaults).
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
     pub profile: Profile,
-
-    /// Output directory (created if missing). Logs go under DIR/AWSLogs/...; previously
-    /// generated log files of this flow log in DIR are replaced.
-    #[arg(long, value_name = "DIR")]
+    /// Output directory.
     pub out: PathBuf,
-
-    /// Total number of data records (all non-header lines, NODATA and SKIPDATA included).
-    #[arg(long, value_name = "N", default_value_t = 40_000)]
+    /// Data records in all (NODATA and SKIPDATA included).
     pub records: u64,
-
-    /// Number of log files, spread over the time window by 5-minute delivery times
-    /// (retail profile; the busy profile writes files of 50,000 records).
-    #[arg(long, value_name = "N", default_value_t = 24)]
+    /// Log files (retail profile).
     pub files: usize,
-
-    /// Write one single .log.gz file holding everything (overrides --files).
-    #[arg(long)]
+    /// One file holding everything (overrides `files`).
     pub single_file: bool,
-
-    /// Start of the time window (default 2025-11-20T00:00:00Z): RFC 3339, a
-    /// date, epoch seconds or milliseconds, or an age like 6h or 7d (that long before now).
-    #[arg(long, value_name = "TIME", default_value_t = 1_763_596_800,
-          value_parser = crate::investigate::parse::parse_time)]
+    /// Start of the time window, epoch seconds.
     pub start: u64,
-
-    /// Length of the time window in hours.
-    #[arg(long, value_name = "H", default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=720))]
+    /// Length of the time window, hours (1 to 720).
     pub hours: u64,
-
-    /// Random seed of the traffic (the topology is fixed). Same arguments and seed give
-    /// byte-identical output.
-    #[arg(long, value_name = "S", default_value_t = 1)]
+    /// Seed of the traffic.
     pub seed: u64,
-
-    /// Record format of the files (busy profile: v2 unless v3 or v5 is given).
-    #[arg(long, value_enum, default_value_t = FormatArg::Mixed)]
     pub format: FormatArg,
-
-    /// Write plain .log files instead of gzip.
-    #[arg(long)]
+    /// Plain .log files instead of gzip.
     pub no_gzip: bool,
-
-    /// Gzip compression level (0-9).
-    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    /// Gzip level (0-9).
     pub level: u32,
-
-    /// Add incident traffic: a port scan of the ALB, a data exfiltration from an orders task
-    /// and a lateral-movement sweep from a catalog task (facts in manifest.json).
-    #[arg(long)]
+    /// Add the incident traffic.
     pub incidents: bool,
-
-    /// Do not write security-groups.json, network-interfaces.json and template.json
-    /// (manifest.json is still written).
-    #[arg(long)]
+    /// Write no security-groups.json, network-interfaces.json, template.json.
     pub no_inventory: bool,
-
-    /// Write into a directory that is not empty. Without it a non-empty DIR is refused, so
-    /// that a mistyped --out never overwrites an inventory or deletes logs; with it, log
-    /// files of the generated flow log found there are removed and the inventory, manifest
-    /// and truth files overwritten (other files are left as they are).
-    #[arg(long)]
+    /// Write into a directory that is not empty.
     pub force: bool,
 }
 
-impl GenerateArgs {
+impl GenerateOptions {
     /// The defaults of the command line, writing to `out`.
     pub fn new(out: impl Into<PathBuf>) -> Self {
-        GenerateArgs {
+        GenerateOptions {
             profile: Profile::Retail,
             out: out.into(),
             records: 40_000,
@@ -151,6 +107,53 @@ impl GenerateArgs {
             no_inventory: false,
             force: false,
         }
+    }
+}
+
+/// What `run` wrote, for the command to report (the library never prints).
+#[derive(Debug, Clone)]
+pub struct GenerateSummary {
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+    /// Rows of truth.csv (busy profile only).
+    pub truth_rows: Option<u64>,
+    pub incidents: bool,
+    pub files: u64,
+    pub size_bytes: u64,
+    pub out: PathBuf,
+    pub elapsed: std::time::Duration,
+}
+
+impl std::fmt::Display for GenerateSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.truth_rows {
+            Some(rows) => write!(
+                f,
+                "generated {} busy-profile records ({} NODATA, {} SKIPDATA, {rows} true rows)",
+                self.records, self.nodata, self.skipdata
+            )?,
+            None => write!(
+                f,
+                "generated {} records ({} NODATA, {} SKIPDATA{})",
+                self.records,
+                self.nodata,
+                self.skipdata,
+                if self.incidents {
+                    ", with incidents"
+                } else {
+                    ""
+                }
+            )?,
+        }
+        write!(
+            f,
+            " in {} files ({:.1} MB) under {} in {:.2}s",
+            self.files,
+            self.size_bytes as f64 / 1e6,
+            self.out.display(),
+            self.elapsed.as_secs_f64()
+        )
     }
 }
 
@@ -204,8 +207,8 @@ struct FilePlan {
     incidents: std::ops::Range<usize>,
 }
 
-/// Generate the dataset described by `args` and print a one-line summary to stderr.
-pub fn run(args: &GenerateArgs) -> Result<()> {
+/// Generates the dataset described by `args`; returns what was written (for the command to say).
+pub fn run(args: &GenerateOptions) -> Result<GenerateSummary> {
     check_out_dir(&args.out, args.force)?;
     if args.profile == Profile::Busy {
         return busy::run(args);
@@ -273,25 +276,20 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let manifest = manifest(args, &topo, &plans, &stats, &totals, inc_facts.as_ref());
     write_json(&args.out.join("manifest.json"), &manifest)?;
 
-    eprintln!(
-        "generated {} records ({} NODATA, {} SKIPDATA{}) in {} files ({:.1} MB) under {} in {:.2}s",
-        totals.records,
-        totals.nodata_records,
-        totals.skipdata_records,
-        if args.incidents {
-            ", with incidents"
-        } else {
-            ""
-        },
-        totals.files,
-        totals.size_bytes as f64 / 1e6,
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(GenerateSummary {
+        records: totals.records,
+        nodata: totals.nodata_records,
+        skipdata: totals.skipdata_records,
+        truth_rows: None,
+        incidents: args.incidents,
+        files: totals.files,
+        size_bytes: totals.size_bytes,
+        out: args.out.clone(),
+        elapsed: started.elapsed(),
+    })
 }
 
-fn format_of(args: &GenerateArgs, files: usize, i: usize) -> FormatKind {
+fn format_of(args: &GenerateOptions, files: usize, i: usize) -> FormatKind {
     match args.format {
         FormatArg::V2 => FormatKind::V2,
         FormatArg::V3 => FormatKind::V3,
@@ -302,11 +300,11 @@ fn format_of(args: &GenerateArgs, files: usize, i: usize) -> FormatKind {
 }
 
 /// Index of the file written as two concatenated gzip members (mixed mode only).
-fn multi_member_index(args: &GenerateArgs, files: usize) -> Option<usize> {
+fn multi_member_index(args: &GenerateOptions, files: usize) -> Option<usize> {
     (args.format == FormatArg::Mixed && !args.no_gzip).then_some(if files > 1 { 1 } else { 0 })
 }
 
-fn plan(args: &GenerateArgs, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
+fn plan(args: &GenerateOptions, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
     let span = args.hours * 3600;
     let normal = args.records - inc.len() as u64;
     let mm = multi_member_index(args, files);
@@ -343,19 +341,8 @@ fn plan(args: &GenerateArgs, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
 
 /// (year, month, day, hour, minute) of a unix time (UTC).
 fn civil(t: u64) -> (i64, u32, u32, u32, u32) {
-    let days = (t / 86400) as i64;
-    let secs = t % 86400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, (secs / 3600) as u32, (secs % 3600 / 60) as u32)
+    let d = crate::time::DateTime::from_epoch(t);
+    (d.year, d.month, d.day, d.hour, d.minute)
 }
 
 fn log_dir(out: &Path) -> PathBuf {
@@ -442,7 +429,7 @@ pub(crate) enum Sink {
 
 impl Sink {
     /// As `--no-gzip` and `--level` ask.
-    pub(crate) fn new(w: BufWriter<File>, args: &GenerateArgs) -> Sink {
+    pub(crate) fn new(w: BufWriter<File>, args: &GenerateOptions) -> Sink {
         if args.no_gzip {
             Sink::Plain(w)
         } else {
@@ -497,7 +484,7 @@ impl Counter {
 }
 
 fn write_file(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     topo: &Topology,
     p: &FilePlan,
     inc: &[Rec],
@@ -628,7 +615,7 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
 }
 
 fn manifest(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     topo: &Topology,
     plans: &[FilePlan],
     stats: &[FileStats],

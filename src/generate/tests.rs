@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 
-use super::{civil, run, FormatArg, GenerateArgs};
+use super::{civil, run, FormatArg, GenerateOptions};
 
 fn tmpdir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -18,11 +18,11 @@ fn tmpdir(name: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
-fn small(out: &Path) -> GenerateArgs {
-    GenerateArgs {
+fn small(out: &Path) -> GenerateOptions {
+    GenerateOptions {
         records: 6000,
         files: 6,
-        ..GenerateArgs::new(out)
+        ..GenerateOptions::new(out)
     }
 }
 
@@ -72,7 +72,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     let (a, b, c) = (tmpdir("a"), tmpdir("b"), tmpdir("c"));
     run(&small(a.path())).unwrap();
     run(&small(b.path())).unwrap();
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         seed: 2,
         ..small(c.path())
     })
@@ -171,11 +171,11 @@ fn v5_rows(dir: &Path) -> Vec<HashMap<String, String>> {
 #[test]
 fn record_semantics() {
     let d = tmpdir("sem");
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         format: FormatArg::V5,
         records: 20_000,
         files: 4,
-        ..GenerateArgs::new(d.path())
+        ..GenerateOptions::new(d.path())
     })
     .unwrap();
     let m = manifest(d.path());
@@ -270,11 +270,11 @@ fn record_semantics() {
 #[test]
 fn incidents_facts_match_records() {
     let d = tmpdir("inc");
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         format: FormatArg::V5,
         records: 15_000,
         incidents: true,
-        ..GenerateArgs::new(d.path())
+        ..GenerateOptions::new(d.path())
     })
     .unwrap();
     let m = manifest(d.path());
@@ -330,12 +330,12 @@ fn incidents_facts_match_records() {
 #[test]
 fn plain_single_file_and_no_inventory() {
     let d = tmpdir("plain");
-    run(&GenerateArgs {
+    run(&GenerateOptions {
         records: 500,
         single_file: true,
         no_gzip: true,
         no_inventory: true,
-        ..GenerateArgs::new(d.path())
+        ..GenerateOptions::new(d.path())
     })
     .unwrap();
     let files = all_files(d.path());
@@ -345,37 +345,4 @@ fn plain_single_file_and_no_inventory() {
         .find(|p| p.to_string_lossy().ends_with(".log"))
         .unwrap();
     assert_eq!(read_text(log).lines().count(), 501);
-}
-
-#[test]
-fn cli_defaults_match_new() {
-    use clap::Parser;
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: GenerateArgs,
-    }
-    let a = Cli::try_parse_from(["flowscope", "--out", "d"])
-        .unwrap()
-        .args;
-    let b = GenerateArgs::new("d");
-    assert_eq!(format!("{a:?}"), format!("{b:?}"));
-    let c = Cli::try_parse_from([
-        "flowscope",
-        "--out",
-        "d",
-        "--format",
-        "v3",
-        "--level",
-        "1",
-        "--incidents",
-    ])
-    .unwrap()
-    .args;
-    assert_eq!((c.format, c.level, c.incidents), (FormatArg::V3, 1, true));
-    assert!(Cli::try_parse_from(["flowscope", "--out", "d", "--level", "10"]).is_err());
-    assert!(
-        Cli::try_parse_from(["flowscope"]).is_err(),
-        "--out is required"
-    );
 }

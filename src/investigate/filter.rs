@@ -1,5 +1,5 @@
-//! Record filters shared by `query`, `top` and `scans`: the clap flags and
-//! their compiled, allocation-free form.
+//! Record filters shared by `query`, `top` and `scans`: what to filter on
+//! (`FilterSpec`) and its compiled, allocation-free form (`Filter`).
 //!
 //! Flags combine with AND; a repeated flag is an OR of its values.
 //! Addresses and CIDR blocks are precomputed as inclusive `u128` ranges in
@@ -9,11 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use clap::Args;
-
-use super::parse::{
-    parse_action, parse_addr_range, parse_port_range, parse_protocol, parse_time, parse_until,
-};
+use super::parse::{parse_addr_range, parse_port_range};
 use crate::engine::RecordCtx;
 use crate::flowlog::format::Field;
 use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, LogStatus};
@@ -32,7 +28,8 @@ impl AddrRange {
     }
 }
 
-fn addr_range(s: &str) -> Result<AddrRange, String> {
+/// `ADDR` or `CIDR` → its range of addresses.
+pub fn addr_range(s: &str) -> Result<AddrRange, String> {
     parse_addr_range(s).map(|(lo, hi)| AddrRange { lo, hi })
 }
 
@@ -50,74 +47,35 @@ impl PortRange {
     }
 }
 
-fn port_range(s: &str) -> Result<PortRange, String> {
+/// `PORT` or `LO-HI` → its range.
+pub fn port_range(s: &str) -> Result<PortRange, String> {
     parse_port_range(s).map(|(lo, hi)| PortRange { lo, hi })
 }
 
-/// Filter flags (clap). Flatten into a command's arguments.
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Filters (different flags: AND; a repeated flag: OR)")]
-pub struct FilterArgs {
-    /// Address or CIDR block on either side (srcaddr or dstaddr), IPv4 or IPv6
-    #[arg(long, value_name = "ADDR|CIDR", value_parser = addr_range)]
+/// What to filter on, as given (`query`, `top` and `scans` take it from
+/// their flags): different fields AND, the values of one field OR.
+#[derive(Debug, Clone, Default)]
+pub struct FilterSpec {
+    /// Either side (srcaddr or dstaddr).
     pub addr: Vec<AddrRange>,
-
-    /// Address or CIDR block of the source (srcaddr)
-    #[arg(long, value_name = "ADDR|CIDR", value_parser = addr_range)]
     pub src: Vec<AddrRange>,
-
-    /// Address or CIDR block of the destination (dstaddr)
-    #[arg(long, value_name = "ADDR|CIDR", value_parser = addr_range)]
     pub dst: Vec<AddrRange>,
-
-    /// Network interface (interface-id), e.g. eni-0a1b2c3d4e5f60718
-    #[arg(long, value_name = "ENI")]
+    /// Interface ids.
     pub eni: Vec<String>,
-
-    /// Port or range (8000-8100) on either side (srcport or dstport)
-    #[arg(long, value_name = "PORT|LO-HI", value_parser = port_range)]
+    /// Either side (srcport or dstport).
     pub port: Vec<PortRange>,
-
-    /// Source port or range
-    #[arg(long, value_name = "PORT|LO-HI", value_parser = port_range)]
     pub sport: Vec<PortRange>,
-
-    /// Destination port or range
-    #[arg(long, value_name = "PORT|LO-HI", value_parser = port_range)]
     pub dport: Vec<PortRange>,
-
-    /// Protocol: IANA number or tcp, udp, icmp, icmpv6
-    #[arg(long, value_name = "PROTO", value_parser = parse_protocol)]
+    /// IANA protocol numbers.
     pub protocol: Vec<u8>,
-
-    /// ACCEPT or REJECT (any case)
-    #[arg(long, value_name = "ACTION", value_parser = parse_action)]
     pub action: Option<Action>,
-
-    /// Records that end at or after this time: RFC 3339
-    /// (2025-11-20T10:00:00Z, 2025-11-20T12:00:00+02:00), a date (2025-11-20),
-    /// epoch seconds or milliseconds (13 digits), or an age (30m, 1h, 7d: that
-    /// long before now). Times and dates without an offset are UTC, as flow
-    /// logs are
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// Records that end at or after this time (epoch seconds).
     pub since: Option<u64>,
-
-    /// Records that start at or before this time (same forms as --since; a
-    /// date alone means the END of that day). With --since: the records
-    /// whose [start, end] overlaps the window
-    #[arg(long, value_name = "TIME", value_parser = parse_until)]
+    /// Records that start at or before this time (epoch seconds).
     pub until: Option<u64>,
-
-    /// VPC (vpc-id column, exact text); files whose format has no vpc-id match nothing
-    #[arg(long, value_name = "VPC")]
+    /// Raw columns, matched as text.
     pub vpc: Vec<String>,
-
-    /// Subnet (subnet-id column, exact text); files without the field match nothing
-    #[arg(long, value_name = "SUBNET")]
     pub subnet: Vec<String>,
-
-    /// Instance (instance-id column, exact text); files without the field match nothing
-    #[arg(long, value_name = "INSTANCE")]
     pub instance: Vec<String>,
 }
 
@@ -157,7 +115,7 @@ pub struct Filter {
 
 impl Filter {
     /// Compiles the flags. Fails when --since is after --until.
-    pub fn new(a: &FilterArgs) -> Result<Filter, String> {
+    pub fn new(a: &FilterSpec) -> Result<Filter, String> {
         if let (Some(s), Some(u)) = (a.since, a.until) {
             if s > u {
                 return Err("--since is after --until".into());
@@ -353,7 +311,7 @@ mod tests {
     use crate::flowlog::parse::Parser;
     use std::sync::Arc;
 
-    fn check(args: &FilterArgs, fmt: &str, line: &str) -> bool {
+    fn check(args: &FilterSpec, fmt: &str, line: &str) -> bool {
         let format = Format::parse(fmt).unwrap();
         let rec = Parser::new(&format).parse(line.as_bytes()).unwrap();
         let file: Arc<str> = "f".into();
@@ -371,7 +329,7 @@ mod tests {
 
     #[test]
     fn combined_filters() {
-        let mut a = FilterArgs::default();
+        let mut a = FilterSpec::default();
         assert!(check(&a, V2, L));
         a.addr = vec![addr_range("198.51.100.0/24").unwrap()];
         assert!(check(&a, V2, L));
@@ -404,7 +362,7 @@ mod tests {
 
     #[test]
     fn time_window_overlap() {
-        let mut a = FilterArgs {
+        let mut a = FilterSpec {
             since: Some(150),
             ..Default::default()
         };
@@ -416,7 +374,7 @@ mod tests {
         assert!(check(&a, V2, L)); // starts at 100
         a.until = Some(99);
         assert!(!check(&a, V2, L));
-        assert!(Filter::new(&FilterArgs {
+        assert!(Filter::new(&FilterSpec {
             since: Some(5),
             until: Some(4),
             ..Default::default()
@@ -427,7 +385,7 @@ mod tests {
     #[test]
     fn nodata_matches_only_what_it_can() {
         let nodata = "2 1 eni-0a - - - - - - - 100 160 - NODATA";
-        let args = FilterArgs {
+        let args = FilterSpec {
             eni: vec!["eni-0a".into()],
             ..Default::default()
         };
@@ -444,7 +402,7 @@ mod tests {
         assert!(!f.matches(&rec, &ctx));
         f.include_nodata = true;
         assert!(f.matches(&rec, &ctx));
-        let mut f = Filter::new(&FilterArgs {
+        let mut f = Filter::new(&FilterSpec {
             port: vec![port_range("443").unwrap()],
             ..args
         })
@@ -458,7 +416,7 @@ mod tests {
         let fmt = "version vpc-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
         let line =
             "3 vpc-0abc eni-0a 10.0.1.10 198.51.100.77 40000 443 6 10 5000 100 160 ACCEPT OK";
-        let mut a = FilterArgs {
+        let mut a = FilterSpec {
             vpc: vec!["vpc-0abc".into()],
             ..Default::default()
         };

@@ -10,5 +10,5 @@ pub mod scans;
 pub mod timeline;
 pub mod top;
 
-pub use filter::{Filter, FilterArgs};
+pub use filter::{Filter, FilterSpec};
 pub use timeline::Timeline;

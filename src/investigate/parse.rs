@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::flowlog::record::{Action, Ip};
-use crate::report::days_from_civil;
+use crate::time::parse_rfc3339;
 
 /// The forms `--since`, `--until` and `generate --start` accept, for
 /// messages and help.
@@ -89,80 +89,6 @@ fn parse_age(s: &str) -> Option<Result<u64, String>> {
             .and_then(|n| n.checked_mul(mult))
             .ok_or_else(|| format!("'{s}' is too long ago")),
     )
-}
-
-/// RFC 3339, a date alone, or a date and time without offset, as epoch seconds.
-fn parse_rfc3339(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let t = b.get(r)?;
-        if t.is_empty() || !t.iter().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        std::str::from_utf8(t).ok()?.parse().ok()
-    };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
-        return None;
-    }
-    let days = days_from_civil(year as i64, month, day);
-    if days < 0 {
-        return None;
-    }
-    let mut secs = days as u64 * 86400;
-    if b.len() == 10 {
-        return Some(secs);
-    }
-    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
-        return None;
-    }
-    let (h, m) = (num(11..13)?, num(14..16)?);
-    let mut i = 16;
-    let mut sec = 0;
-    if b.get(i) == Some(&b':') {
-        sec = num(17..19)?;
-        i = 19;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            while b.get(i).is_some_and(|c| c.is_ascii_digit()) {
-                i += 1;
-            }
-        }
-    }
-    if h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    secs += (h * 3600 + m * 60 + sec.min(59)) as u64;
-    let offset: i64 = match &b[i..] {
-        [] | [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
-            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let o = (oh * 3600 + om * 60) as i64;
-            if *sign == b'+' {
-                o
-            } else {
-                -o
-            }
-        }
-        _ => return None,
-    };
-    let t = secs as i64 - offset;
-    u64::try_from(t).ok()
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
 }
 
 /// A duration: `30s`, `5m`, `1h`, `1d`, or bare seconds. Must be > 0.

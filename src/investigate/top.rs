@@ -40,22 +40,22 @@ use super::filter::{column, Filter};
 use super::timeline::Timeline;
 
 /// What to group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopBy {
-    /// Source address (srcaddr)
+    /// Source address (srcaddr).
     Src,
-    /// Destination address (dstaddr)
+    /// Destination address (dstaddr).
     Dst,
-    /// Network interface (interface-id)
+    /// Network interface (interface-id).
     Eni,
-    /// Service port and protocol: the listening side's port, never an ephemeral one
+    /// Service port and protocol: the listening side's port.
     Port,
-    /// Source → destination address pair
+    /// Source → destination address pair.
     Pair,
 }
 
 /// What to rank by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     Flows,
     Bytes,

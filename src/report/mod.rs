@@ -10,25 +10,24 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
 /// Output formats a command can emit (`-o`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// Aligned columns for people
+    /// Aligned columns for people.
     Table,
-    /// One JSON document (a documented contract)
+    /// One JSON document (a documented contract).
     Json,
-    /// Comma-separated rows with a header
+    /// Comma-separated rows with a header.
     Csv,
 }
 
 /// When to colour the output (`--color`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb.
     #[default]
     Auto,
-    /// Always (even into a pipe or a file)
+    /// Always (even into a pipe or a file).
     Always,
-    /// Never
     Never,
 }
 
@@ -228,51 +227,11 @@ fn terminal_columns() -> usize {
     0
 }
 
-/// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn fmt_time(t: u64) -> String {
-    let days = (t / 86400) as i64;
-    let secs = t % 86400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        y,
-        m,
-        d,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub use crate::time::fmt_time;
 
 /// Optional time, `-` when absent.
 pub fn fmt_opt_time(t: Option<u64>) -> String {
     t.map(fmt_time).unwrap_or_else(|| "-".into())
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Bytes for people: 1.2 GB, 340 KB, 12 B (decimal units).
@@ -321,17 +280,6 @@ pub fn proto_label(p: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_formatting_roundtrips() {
-        assert_eq!(fmt_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(fmt_time(1763596800), "2025-11-20T00:00:00Z");
-        assert_eq!(fmt_time(951782400), "2000-02-29T00:00:00Z");
-        for d in [-1000i64, 0, 10957, 20412, 60000] {
-            let (y, m, dd) = civil_from_days(d);
-            assert_eq!(days_from_civil(y, m, dd), d);
-        }
-    }
 
     #[test]
     fn table_cells_cannot_drive_the_terminal() {

@@ -31,7 +31,10 @@ use serde_json::json;
 
 use super::format::{push_u64, Field, FormatKind, Status};
 use super::rng::Rng;
-use super::{civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateArgs, Sink};
+use super::{
+    civil, create_dirs, remove_old_logs, write_json, FormatArg, GenerateOptions, GenerateSummary,
+    Sink,
+};
 use estate::{Estate, REGION};
 use traffic::{FileGen, Rec, WINDOW};
 
@@ -89,7 +92,7 @@ fn truth_key(r: &Rec) -> u64 {
         | port << 26
 }
 
-fn format_of(args: &GenerateArgs) -> FormatKind {
+fn format_of(args: &GenerateOptions) -> FormatKind {
     match args.format {
         FormatArg::V3 => FormatKind::V3,
         FormatArg::V5 => FormatKind::V5,
@@ -98,7 +101,7 @@ fn format_of(args: &GenerateArgs) -> FormatKind {
     }
 }
 
-pub fn run(args: &GenerateArgs) -> Result<()> {
+pub fn run(args: &GenerateOptions) -> Result<GenerateSummary> {
     let started = Instant::now();
     if args.records == 0 {
         bail!("--records must be at least 1");
@@ -148,22 +151,21 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             &inventory::security_groups(&estate),
         )?;
     }
-    eprintln!(
-        "generated {} busy-profile records ({} NODATA, {} SKIPDATA, {} true rows) in {} files ({:.1} MB) under {} in {:.2}s",
-        totals.records,
-        totals.nodata_records,
-        totals.skipdata_records,
-        totals.truth_rows,
-        totals.files,
-        totals.size_bytes as f64 / 1e6,
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(GenerateSummary {
+        records: totals.records,
+        nodata: totals.nodata_records,
+        skipdata: totals.skipdata_records,
+        truth_rows: Some(totals.truth_rows),
+        incidents: false,
+        files: totals.files,
+        size_bytes: totals.size_bytes,
+        out: args.out.clone(),
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Files of 50,000 records, dealt to the accounts in turn, each account's files in time order.
-fn plan(args: &GenerateArgs, estate: &Estate) -> Vec<Plan> {
+fn plan(args: &GenerateOptions, estate: &Estate) -> Vec<Plan> {
     let files = args.records.div_ceil(RECORDS_PER_FILE) as usize;
     let accounts = estate.accounts.len();
     let span = args.hours * 3600;
@@ -211,7 +213,7 @@ fn prepare_dirs(out: &Path, estate: &Estate, plans: &[Plan]) -> Result<()> {
 }
 
 fn write_file(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     estate: &Estate,
     kind: FormatKind,
     p: &Plan,
@@ -404,7 +406,7 @@ fn write_truth_csv(path: &Path, e: &Estate, truth: &HashMap<u64, u64>) -> Result
 }
 
 fn truth_json(
-    args: &GenerateArgs,
+    args: &GenerateOptions,
     kind: FormatKind,
     e: &Estate,
     plans: &[Plan],

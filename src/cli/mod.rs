@@ -1,12 +1,18 @@
-//! Command-line definition (clap). Flags only: validation and the real
-//! work happen in `commands`.
+//! Command-line definition (clap): the flags ("low args", as ripgrep's
+//! `LowArgs`), checked value by value, then converted once into the plain
+//! `config` values the commands run on (`Cli::into_config`). This is the
+//! only module that knows clap; nothing below it imports `cli`.
+
+mod generate;
+mod investigate;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{self, Config, InputConfig, RecommendConfig, SummarizeConfig, WindowConfig};
 use crate::investigate::parse::{parse_time, parse_until};
-use crate::report::{parse_output_path, ColorChoice, OutputFormat};
+use crate::report::{self, parse_output_path};
 
 /// Fast AWS VPC flow-log analysis: summarize traffic per interface, turn it
 /// into least-privilege security groups, investigate incidents.
@@ -77,11 +83,11 @@ pub enum Command {
     /// topology, with security-groups.json, network-interfaces.json, a
     /// CloudFormation template and a manifest of the ground truth. Used for
     /// sample-logs/, tests and benchmarks.
-    Generate(crate::generate::GenerateArgs),
+    Generate(generate::GenerateArgs),
 
-    Query(crate::commands::query::QueryArgs),
-    Top(crate::commands::top::TopArgs),
-    Scans(crate::commands::scans::ScansArgs),
+    Query(investigate::QueryArgs),
+    Top(investigate::TopArgs),
+    Scans(investigate::ScansArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_long_help = COMPLETIONS_HELP)]
@@ -285,6 +291,132 @@ pub struct WindowArgs {
     /// --until D is the whole day D)
     #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<u64>,
+}
+
+/// Output formats a command can emit (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people
+    Table,
+    /// One JSON document (a documented contract)
+    Json,
+    /// Comma-separated rows with a header
+    Csv,
+}
+
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb
+    #[default]
+    Auto,
+    /// Always (even into a pipe or a file)
+    Always,
+    /// Never
+    Never,
+}
+
+/// `From` between a clap choice and its plain twin, variant by variant
+/// (the help text of each choice stays here, with the flags).
+macro_rules! mirror {
+    ($from:ty => $to:ty { $($v:ident),* $(,)? }) => {
+        impl From<$from> for $to {
+            fn from(v: $from) -> $to {
+                match v {
+                    $(<$from>::$v => <$to>::$v,)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use mirror;
+
+mirror!(OutputFormat => report::OutputFormat { Table, Json, Csv });
+mirror!(ColorChoice => report::ColorChoice { Auto, Always, Never });
+mirror!(RecommendFormat => config::RecommendFormat { Table, Json, Cli, Cfn });
+
+impl Cli {
+    /// The run these flags ask for. Completions and the manual page are
+    /// made here, from the clap definition: the commands never see it.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let command = match self.command {
+            Command::Summarize(a) => config::Command::Summarize(a.into()),
+            Command::Recommend(a) => config::Command::Recommend(a.into()),
+            Command::Generate(a) => config::Command::Generate(a.into()),
+            Command::Query(a) => config::Command::Query(a.into()),
+            Command::Top(a) => config::Command::Top(a.into()),
+            Command::Scans(a) => config::Command::Scans(a.into()),
+            Command::Completions { shell } => {
+                let mut buf = Vec::new();
+                clap_complete::generate(shell, &mut command(), "flowscope", &mut buf);
+                config::Command::Print(buf)
+            }
+            Command::Man => {
+                let mut buf = Vec::new();
+                clap_mangen::Man::new(command()).render(&mut buf)?;
+                config::Command::Print(buf)
+            }
+        };
+        Ok(Config {
+            color: self.color.into(),
+            wide: self.wide,
+            command,
+        })
+    }
+}
+
+impl From<InputArgs> for InputConfig {
+    fn from(a: InputArgs) -> InputConfig {
+        InputConfig {
+            paths: a.paths,
+            format: a.format,
+            threads: a.threads,
+            strict: a.strict,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<WindowArgs> for WindowConfig {
+    fn from(a: WindowArgs) -> WindowConfig {
+        WindowConfig {
+            since: a.since,
+            until: a.until,
+        }
+    }
+}
+
+impl From<SummarizeArgs> for SummarizeConfig {
+    fn from(a: SummarizeArgs) -> SummarizeConfig {
+        SummarizeConfig {
+            input: a.input.into(),
+            output: a.output.into(),
+            window: a.window.into(),
+            output_file: a.output_file,
+            interfaces: a.interfaces,
+            limit: a.limit,
+            bucket: a.bucket,
+        }
+    }
+}
+
+impl From<RecommendArgs> for RecommendConfig {
+    fn from(a: RecommendArgs) -> RecommendConfig {
+        RecommendConfig {
+            input: a.input.into(),
+            output: a.output.into(),
+            window: a.window.into(),
+            output_file: a.output_file,
+            groups: a.groups,
+            interfaces: a.interfaces,
+            template: a.template,
+            stack_resources: a.stack_resources,
+            prefix_lists: a.prefix_lists,
+            max_groups: a.max_groups,
+            max_prefixes: a.max_prefixes,
+            public_peers: a.public_peers,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,383 @@
+//! Reading the logs for a command and accounting for them: the engine
+//! run with its diagnostics (`read_logs`), the `--since/--until` window of
+//! summarize and recommend (`Windowed`), and the input accounting every
+//! report shows (`write_accounting`, `InputJson`).
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use super::{Outcome, DATA_ERRORS};
+use crate::aggregate::{Row, Summary};
+use crate::config::{InputConfig, WindowConfig};
+use crate::engine::{self, Accounting, AccountingJson, EngineOptions, Processor, RunOutput};
+use crate::flowlog::format::Format;
+use crate::flowlog::reader::{dedup_inputs, expand_inputs};
+use crate::report::{self, human_bytes, thousands};
+
+/// Reads every input with `make()`-built processors; prints problems on
+/// stderr. Fails (usage error) when nothing can be read at all.
+pub fn read_logs<P, F>(args: &InputConfig, make: F) -> Result<(RunOutput<P>, Outcome)>
+where
+    P: Processor,
+    F: Fn() -> P + Sync,
+{
+    let format = match &args.format {
+        Some(f) => {
+            let (format, unknown) =
+                Format::parse_typed(f).with_context(|| format!("--format '{f}'"))?;
+            for name in unknown {
+                crate::warning!(
+                    "--format: '{name}' is not a field flowscope knows: \
+                     its column is read and ignored"
+                );
+            }
+            format
+        }
+        None => Format::default_v2(),
+    };
+    let (inputs, problems) = expand_inputs(&args.paths);
+    let (inputs, repeated) = dedup_inputs(inputs);
+    if !args.quiet {
+        for name in &repeated {
+            crate::warning!("{name}: named more than once; read once");
+        }
+    }
+    for p in &problems {
+        crate::error!("{p}");
+    }
+    if inputs.is_empty() {
+        bail!("no input to read");
+    }
+    let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
+    let opts = EngineOptions {
+        threads: thread_count(args.threads),
+        default_format: format,
+        max_bad_lines: 10,
+        cancel: crate::interrupt::token(),
+        progress: progress.as_ref().map(|p| p.handle()).unwrap_or_default(),
+    };
+    let mut out = engine::run(&inputs, &opts, make);
+    drop(progress);
+    // Inputs that never reached the engine count as read and failed.
+    let unopened = problems.iter().filter(|p| p.failed_input).count() as u64;
+    out.accounting.files += unopened;
+    out.accounting.files_failed += unopened;
+    for e in &out.file_errors {
+        crate::error!("{e}");
+    }
+    warn_files(&out.file_warnings);
+    if engine::interrupted() {
+        return Err(engine::Interrupted(out.accounting.summary_line()).into());
+    }
+    let skipped = out.accounting.skipped_total();
+    if skipped > 0 && (!args.quiet || args.strict) {
+        for b in &out.bad_lines {
+            crate::warning!("{b}");
+        }
+        let reasons: Vec<String> = out
+            .accounting
+            .skipped_by_reason()
+            .iter()
+            .map(|(r, n)| format!("{r}: {n}"))
+            .collect();
+        crate::warning!(
+            "{skipped} of {} lines skipped ({}){}",
+            out.accounting.lines,
+            reasons.join(", "),
+            if (out.bad_lines.len() as u64) < skipped {
+                "; the first ones are shown above"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut outcome = if out.file_errors.is_empty() && problems.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::DataErrors
+    };
+    if args.strict && skipped > 0 {
+        crate::error!("--strict: {skipped} malformed lines");
+        outcome = Outcome::DataErrors;
+    }
+    if outcome == Outcome::DataErrors {
+        DATA_ERRORS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok((out, outcome))
+}
+
+/// Threads for a run: `-j` (already 1 to `cli::MAX_THREADS`) or the
+/// default, capped at four per core: past the cores, a single input gains
+/// nothing from more workers, and each one holds chunk buffers (about
+/// 3 MiB). With several inputs the engine further caps the count at the
+/// number of files.
+fn thread_count(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .unwrap_or_else(engine::default_threads)
+        .clamp(1, (4 * cores).max(16))
+}
+
+/// Records outside `--since/--until`, by status: left out of a report and
+/// shown in its input accounting.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Filtered {
+    /// Data records (status OK).
+    pub records: u64,
+    pub nodata: u64,
+    pub skipdata: u64,
+}
+
+impl Filtered {
+    pub fn total(&self) -> u64 {
+        self.records + self.nodata + self.skipdata
+    }
+
+    /// Says so on stderr when the window left out every record read: an
+    /// empty report with exit 0 is easy to take for "no traffic" (a
+    /// relative `--since 7d` over logs from last year, a date typo).
+    pub fn warn_if_everything(&self, acc: &engine::Accounting) {
+        if acc.records > 0 && self.records == acc.records {
+            crate::warning!(
+                "all {} outside --since/--until: nothing was summarized \
+                 (the window is compared with each record's start and end; relative forms \
+                 such as 7d count back from now)",
+                crate::report::count(acc.records, "record read is", "records read are")
+            );
+        }
+    }
+}
+
+/// A processor behind the `--since/--until` window of summarize and
+/// recommend: the records outside go no further and are counted. The test
+/// is `investigate::Filter`'s, the one query, top and scans use (a record
+/// is inside when its [start, end] overlaps the window).
+pub struct Windowed<P> {
+    pub inner: P,
+    filter: Option<std::sync::Arc<crate::investigate::Filter>>,
+    pub filtered: Filtered,
+}
+
+impl<P> Windowed<P> {
+    /// `filter`: None when no window is given (every record passes).
+    pub fn new(inner: P, filter: Option<std::sync::Arc<crate::investigate::Filter>>) -> Self {
+        Windowed {
+            inner,
+            filter,
+            filtered: Filtered::default(),
+        }
+    }
+}
+
+/// The compiled window, None without --since/--until.
+pub fn window_filter(
+    w: &WindowConfig,
+) -> Result<Option<std::sync::Arc<crate::investigate::Filter>>> {
+    if w.since.is_none() && w.until.is_none() {
+        return Ok(None);
+    }
+    let mut f = crate::investigate::Filter::new(&crate::investigate::FilterSpec {
+        since: w.since,
+        until: w.until,
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    // NODATA/SKIPDATA records have times too: the window applies to them.
+    f.include_nodata = true;
+    Ok(Some(std::sync::Arc::new(f)))
+}
+
+impl<P: Processor> Processor for Windowed<P> {
+    #[inline(always)]
+    fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
+        if let Some(f) = &self.filter {
+            if !f.matches(rec, ctx) {
+                use crate::flowlog::record::LogStatus;
+                match rec.status {
+                    LogStatus::Ok => self.filtered.records += 1,
+                    LogStatus::NoData => self.filtered.nodata += 1,
+                    LogStatus::SkipData => self.filtered.skipdata += 1,
+                }
+                return;
+            }
+        }
+        self.inner.record(rec, ctx);
+    }
+
+    fn end_chunk(&mut self) {
+        self.inner.end_chunk();
+    }
+
+    fn done(&self) -> bool {
+        self.inner.done()
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.inner.merge(other.inner);
+        self.filtered.records += other.filtered.records;
+        self.filtered.nodata += other.filtered.nodata;
+        self.filtered.skipdata += other.filtered.skipdata;
+    }
+}
+
+/// Prints per-file warnings, one line per distinct message: the first file
+/// named, and how many others share it (hundreds of S3 objects written
+/// with one format would otherwise repeat one line hundreds of times).
+fn warn_files(warnings: &[engine::FileError]) {
+    let mut groups: Vec<(&engine::FileError, usize)> = Vec::new();
+    for w in warnings {
+        match groups.iter_mut().find(|(g, _)| g.message == w.message) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((w, 0)),
+        }
+    }
+    for (w, others) in groups {
+        let more = match others {
+            0 => String::new(),
+            n => format!(
+                " (and {})",
+                crate::report::count(n as u64, "other file", "other files")
+            ),
+        };
+        crate::warning!("{w}{more}");
+    }
+}
+
+/// Says on stderr when rejected traffic to rare ports was folded.
+pub fn warn_overflow(summary: &Summary) {
+    if summary.overflow > 0 {
+        let folded: Vec<&Row> = summary
+            .rows
+            .iter()
+            .filter(|r| r.ports_folded.is_some())
+            .collect();
+        let ports: u64 = folded
+            .iter()
+            .map(|r| r.ports_folded.unwrap_or(0) as u64)
+            .sum();
+        crate::warning!(
+            "more than {} distinct rejected rows to rarely hit ports: {} records to {} \
+             (interface, port) pairs were counted in {} rows with port null and ports_folded (direction \
+             and action kept)",
+            thousands(crate::aggregate::MAX_REJECTED_KEYS),
+            thousands(summary.overflow),
+            thousands(ports),
+            folded.len()
+        );
+    }
+}
+
+/// `input` in JSON: the accounting, and the records `--since/--until`
+/// left out (all zero without a window).
+#[derive(Serialize)]
+pub struct InputJson {
+    #[serde(flatten)]
+    pub accounting: AccountingJson,
+    pub filtered: Filtered,
+}
+
+/// Time window of the data.
+#[derive(Serialize, Clone, Copy)]
+pub struct Window {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// The input accounting in one or two lines. Records outside
+/// `--since/--until` are counted where they belong (records, NODATA,
+/// SKIPDATA: they were read and parsed) and then said to be outside:
+/// `Input: …: 40,000 records (1,200 outside --since/--until), …`.
+pub fn write_accounting(
+    w: &mut dyn Write,
+    acc: &Accounting,
+    filtered: Filtered,
+) -> std::io::Result<()> {
+    let outside = |n: u64| {
+        if n > 0 {
+            format!(" ({} outside --since/--until)", thousands(n))
+        } else {
+            String::new()
+        }
+    };
+    write!(
+        w,
+        "Input: {} ({} failed), {}: {}{}, {} NODATA{}, {} SKIPDATA{}, {}, {} skipped",
+        report::count(acc.files, "file", "files"),
+        acc.files_failed,
+        report::count(acc.lines, "line", "lines"),
+        report::count(acc.records, "record", "records"),
+        outside(filtered.records),
+        thousands(acc.nodata),
+        outside(filtered.nodata),
+        thousands(acc.skipdata),
+        outside(filtered.skipdata),
+        report::count(acc.headers, "header line", "header lines"),
+        thousands(acc.skipped_total())
+    )?;
+    let reasons = acc.skipped_by_reason();
+    if !reasons.is_empty() {
+        let r: Vec<String> = reasons.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        write!(w, " ({})", r.join(", "))?;
+    }
+    writeln!(
+        w,
+        "; {} read, {} decompressed",
+        human_bytes(acc.bytes_read),
+        human_bytes(acc.bytes_decompressed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_error(file: &str, message: &str) -> engine::FileError {
+        engine::FileError {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn file_warnings_are_grouped_by_message() {
+        let ((), lines) = crate::messages::capture(|| {
+            warn_files(&[
+                file_error("a.log", "no header"),
+                file_error("b.log", "other"),
+                file_error("c.log", "no header"),
+                file_error("d.log", "no header"),
+            ])
+        });
+        assert_eq!(
+            lines,
+            [
+                "flowscope: warning: a.log: no header (and 2 other files)",
+                "flowscope: warning: b.log: other",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_window_that_leaves_out_everything_is_said() {
+        let acc = engine::Accounting {
+            records: 3,
+            ..Default::default()
+        };
+        let all = Filtered {
+            records: 3,
+            ..Default::default()
+        };
+        let ((), lines) = crate::messages::capture(|| all.warn_if_everything(&acc));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0]
+            .starts_with("flowscope: warning: all 3 records read are outside --since/--until"));
+        let some = Filtered {
+            records: 2,
+            ..Default::default()
+        };
+        let ((), lines) = crate::messages::capture(|| some.warn_if_everything(&acc));
+        assert!(lines.is_empty(), "{lines:?}");
+    }
+}
