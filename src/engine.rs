@@ -76,6 +76,14 @@ pub trait Processor: Send {
     fn done(&self) -> bool {
         false
     }
+    /// False when the processor never looks at `RecordCtx::line` (nor at
+    /// columns it does not get from the record): a Parquet input then has
+    /// no line to render and decodes only the columns a record needs
+    /// (`flowlog::parquet`). An interface id that is not a plain `eni-`
+    /// id still comes with a line holding its column.
+    fn wants_lines(&self) -> bool {
+        true
+    }
     fn merge(&mut self, other: Self)
     where
         Self: Sized;
@@ -643,6 +651,9 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
     let file: Arc<str> = input.display().into();
     let before = w.acc.clone();
     w.first_bad = None;
+    if parquet_input(w, &file, input) {
+        return;
+    }
     let (mut reader, consumed, compression) = match read_whole(w, input, default) {
         Some(whole) => whole,
         None => match open(input) {
@@ -729,6 +740,9 @@ fn process_pipelined<P: Processor, F: Fn() -> P + Sync>(
     make: &F,
 ) -> Worker<P> {
     let file: Arc<str> = input.display().into();
+    if let Some(w) = parquet_pipelined(input, &file, threads, max_bad, make) {
+        return w;
+    }
     let mut total = Worker::new(make(), max_bad);
     let opened = match open(input) {
         Ok(o) => o,
@@ -894,6 +908,93 @@ where
         file_errors: total.errors,
         file_warnings: total.warnings,
     }
+}
+
+// ---- Parquet inputs (flowlog::parquet): told by their `PAR1` magic and
+// read into the same processors and accounting as text. ----
+
+/// Reads `input` if it is a Parquet file (true), on this thread.
+#[cfg(feature = "parquet")]
+fn parquet_input<P: Processor>(w: &mut Worker<P>, file: &Arc<str>, input: &Input) -> bool {
+    let Input::Path(path) = input else {
+        return false;
+    };
+    if !crate::flowlog::parquet::is_parquet_file(path) {
+        return false;
+    }
+    use crate::flowlog::parquet;
+    let report = parquet::read(path, file, &mut w.proc, &mut w.acc, &mut w.bad, w.max_bad);
+    w.parquet_done(file, report);
+    true
+}
+
+/// Reads `input` with `threads` workers over its row groups if it is a
+/// Parquet file.
+#[cfg(feature = "parquet")]
+fn parquet_pipelined<P: Processor, F: Fn() -> P + Sync>(
+    input: &Input,
+    file: &Arc<str>,
+    threads: usize,
+    max_bad: usize,
+    make: &F,
+) -> Option<Worker<P>> {
+    let Input::Path(path) = input else {
+        return None;
+    };
+    if !crate::flowlog::parquet::is_parquet_file(path) {
+        return None;
+    }
+    let (parts, report) =
+        crate::flowlog::parquet::read_parallel(path, file, threads, max_bad, make);
+    let mut total = Worker::new(make(), max_bad);
+    for p in parts {
+        let mut w = Worker::new(p.proc, max_bad);
+        w.acc = p.acc;
+        w.bad = p.bad;
+        total.merge(w);
+    }
+    total.parquet_done(file, report);
+    Some(total)
+}
+
+#[cfg(feature = "parquet")]
+impl<P: Processor> Worker<P> {
+    /// Counts a Parquet file read, with its error and warnings.
+    fn parquet_done(&mut self, file: &Arc<str>, report: crate::flowlog::parquet::Report) {
+        crate::progress::file_done();
+        self.acc.files += 1;
+        if let Some(message) = report.error {
+            self.acc.files_failed += 1;
+            self.errors.push(FileError {
+                file: file.clone(),
+                message,
+            });
+        }
+        for message in report.warnings {
+            self.warnings.push(FileError {
+                file: file.clone(),
+                message,
+            });
+        }
+    }
+}
+
+/// Without the `parquet` feature, Parquet files reach the text reader,
+/// which refuses them by their magic (`sniff`).
+#[cfg(not(feature = "parquet"))]
+fn parquet_input<P: Processor>(_: &mut Worker<P>, _: &Arc<str>, _: &Input) -> bool {
+    false
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_pipelined<P: Processor, F: Fn() -> P + Sync>(
+    _: &Input,
+    _: &Arc<str>,
+    _: usize,
+    _: usize,
+    _: &F,
+) -> Option<Worker<P>> {
+    None
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 
 mod fast;
 pub mod format;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod parse;
 pub mod reader;
 pub mod record;
