@@ -524,3 +524,82 @@ fn skipped<P>(
         detail,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a processor was given: the columns of `RecordCtx::format`, the
+    /// records that came with a line, and the lines.
+    struct Seen {
+        lines: bool,
+        columns: usize,
+        with_line: u64,
+        records: u64,
+        first_line: String,
+    }
+
+    impl Processor for Seen {
+        fn record(&mut self, _: &FlowRecord, ctx: &RecordCtx<'_>) {
+            self.columns = ctx.format.len();
+            self.records += 1;
+            if !ctx.line.is_empty() {
+                self.with_line += 1;
+                if self.first_line.is_empty() {
+                    self.first_line = String::from_utf8_lossy(ctx.line).into_owned();
+                }
+            }
+        }
+        fn wants_lines(&self) -> bool {
+            self.lines
+        }
+        fn merge(&mut self, _: Self) {}
+    }
+
+    fn twin_file() -> std::path::PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "sample-logs/incident-parquet/AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/11/20",
+        );
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.remove(0)
+    }
+
+    fn seen(lines: bool) -> (Seen, Accounting) {
+        let path = twin_file();
+        assert!(is_parquet_file(&path));
+        let mut p = Seen {
+            lines,
+            columns: 0,
+            with_line: 0,
+            records: 0,
+            first_line: String::new(),
+        };
+        let mut acc = Accounting::default();
+        let report = read(&path, &"twin".into(), &mut p, &mut acc, &mut Vec::new(), 10);
+        assert!(report.error.is_none(), "{report:?}");
+        (p, acc)
+    }
+
+    #[test]
+    fn only_the_columns_a_record_needs_are_read_unless_lines_are_wanted() {
+        // The v5 twin has 27 columns, 16 of which a FlowRecord holds.
+        let (all, all_acc) = seen(true);
+        assert_eq!(all.columns, 27);
+        assert_eq!(all.with_line, all.records);
+        assert!(
+            all.first_line.starts_with("5 123456789012 vpc-"),
+            "{}",
+            all.first_line
+        );
+        let (some, some_acc) = seen(false);
+        assert_eq!(some.columns, 16);
+        assert_eq!(some.with_line, 0);
+        assert_eq!(some.records, all.records);
+        assert!(some_acc.bytes_decompressed < all_acc.bytes_decompressed);
+        assert!(all_acc.is_balanced() && some_acc.is_balanced());
+    }
+}
