@@ -440,6 +440,11 @@ fn parquet_that_is_not_a_flow_log_or_on_stdin_is_refused_clearly() {
         stderr(&out)
     );
     let twin = std::fs::read(first_parquet(TWIN)).unwrap();
+    // Told by its magic, whatever its name.
+    let named = write(dir.path(), "misnamed.log.gz", &twin);
+    let out = run(&["summarize", "-o", "json", &named]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(json(&out)["input"]["records"].as_u64().unwrap() > 0);
     let out = run_stdin(&["summarize", "-"], &twin);
     no_panic(&out);
     assert_eq!(code(&out), 1);

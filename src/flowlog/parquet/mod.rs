@@ -27,7 +27,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 
 use columns::{Column, Role, RowState};
 
@@ -92,6 +92,24 @@ pub fn read<P: Processor>(
     bad: &mut Vec<BadLine>,
     max_bad: usize,
 ) -> Report {
+    match File::open(path) {
+        Ok(f) => read_from(f, file_len(path), file, proc, acc, bad, max_bad),
+        Err(e) => Report::failed(format!("cannot open: {e}")),
+    }
+}
+
+/// `read` for a Parquet file held elsewhere than in a local file: an S3
+/// object fetched whole (`bytes::Bytes`) or any `ChunkReader` (ranges
+/// read on demand), of `size` bytes.
+pub fn read_from<P: Processor, R: ChunkReader + 'static>(
+    source: R,
+    size: u64,
+    file: &Arc<str>,
+    proc: &mut P,
+    acc: &mut Accounting,
+    bad: &mut Vec<BadLine>,
+    max_bad: usize,
+) -> Report {
     let want_lines = proc.wants_lines();
     let mut sink = Sink {
         proc,
@@ -101,11 +119,11 @@ pub fn read<P: Processor>(
         file,
     };
     let before = sink.acc.records;
-    let (reader, mut plan) = match open(path, want_lines) {
+    let (reader, mut plan) = match open(source, want_lines) {
         Ok(o) => o,
         Err(e) => return Report::failed(e),
     };
-    sink.acc.bytes_read += file_len(path);
+    sink.acc.bytes_read += size;
     let groups = 0..reader.num_row_groups();
     let error = guarded(|| read_groups(&reader, &mut plan, groups, &mut sink)).err();
     let mut report = Report {
@@ -132,7 +150,10 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
         bad: Vec::new(),
     };
     let want_lines = first.proc.wants_lines();
-    let groups = match open(path, want_lines) {
+    let groups = match File::open(path)
+        .map_err(|e| format!("cannot open: {e}"))
+        .and_then(|f| open(f, want_lines))
+    {
         Ok((r, _)) => r.num_row_groups(),
         Err(e) => return (vec![first], Report::failed(e)),
     };
@@ -169,7 +190,8 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
                 };
                 s.spawn(move || {
                     let r = (|| {
-                        let (reader, mut plan) = open(path, want_lines)?;
+                        let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+                        let (reader, mut plan) = open(f, want_lines)?;
                         let mut sink = Sink {
                             proc: &mut part.proc,
                             acc: &mut part.acc,
@@ -285,8 +307,10 @@ struct Plan {
 
 /// Opens a Parquet file and plans which columns to read, or says why it
 /// cannot be read as a flow log.
-fn open(path: &Path, want_lines: bool) -> Result<(SerializedFileReader<File>, Plan), String> {
-    let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+fn open<R: ChunkReader + 'static>(
+    f: R,
+    want_lines: bool,
+) -> Result<(SerializedFileReader<R>, Plan), String> {
     let reader = guarded(|| {
         SerializedFileReader::new(f).map_err(|e| {
             format!(
@@ -298,7 +322,10 @@ fn open(path: &Path, want_lines: bool) -> Result<(SerializedFileReader<File>, Pl
     Ok((reader, plan))
 }
 
-fn plan(reader: &SerializedFileReader<File>, want_lines: bool) -> Result<Plan, String> {
+fn plan<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    want_lines: bool,
+) -> Result<Plan, String> {
     let schema = reader.metadata().file_metadata().schema_descr();
     let mut fields = Vec::new();
     for c in schema.columns() {
@@ -372,8 +399,8 @@ fn plan(reader: &SerializedFileReader<File>, want_lines: bool) -> Result<Plan, S
 }
 
 /// Reads the row groups `groups` into the sink.
-fn read_groups<P: Processor>(
-    reader: &SerializedFileReader<File>,
+fn read_groups<P: Processor, R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
     plan: &mut Plan,
     groups: impl Iterator<Item = usize>,
     sink: &mut Sink<'_, P>,
