@@ -293,24 +293,27 @@ impl Column {
                     }),
                 },
                 Role::Action => match text {
-                    None => Ok(rec.action = Action::Unknown),
-                    Some(b"ACCEPT") => Ok(rec.action = Action::Accept),
-                    Some(b"REJECT") => Ok(rec.action = Action::Reject),
+                    None => Ok(Action::Unknown),
+                    Some(b"ACCEPT") => Ok(Action::Accept),
+                    Some(b"REJECT") => Ok(Action::Reject),
                     Some(_) => Err(SkipReason::BadAction),
-                },
+                }
+                .map(|a| rec.action = a),
                 Role::Status => match text {
-                    Some(b"OK") => Ok(rec.status = LogStatus::Ok),
-                    Some(b"NODATA") => Ok(rec.status = LogStatus::NoData),
-                    Some(b"SKIPDATA") => Ok(rec.status = LogStatus::SkipData),
+                    Some(b"OK") => Ok(LogStatus::Ok),
+                    Some(b"NODATA") => Ok(LogStatus::NoData),
+                    Some(b"SKIPDATA") => Ok(LogStatus::SkipData),
                     // As `-` in text: not a status.
                     _ => Err(SkipReason::BadLogStatus),
-                },
+                }
+                .map(|s| rec.status = s),
                 Role::Direction => match text {
-                    None => Ok(rec.flow_direction = None),
-                    Some(b"ingress") => Ok(rec.flow_direction = Some(PacketDirection::Ingress)),
-                    Some(b"egress") => Ok(rec.flow_direction = Some(PacketDirection::Egress)),
+                    None => Ok(None),
+                    Some(b"ingress") => Ok(Some(PacketDirection::Ingress)),
+                    Some(b"egress") => Ok(Some(PacketDirection::Egress)),
                     Some(_) => Err(SkipReason::BadDirection),
-                },
+                }
+                .map(|d| rec.flow_direction = d),
                 _ => Ok(()),
             };
             if let Err(reason) = outcome {
