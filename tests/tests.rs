@@ -11,6 +11,8 @@ mod incident;
 mod inputs;
 mod inventory;
 mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod properties;
 mod query;
 mod readme;

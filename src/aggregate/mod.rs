@@ -330,6 +330,11 @@ impl Processor for Aggregate {
         self.add(rec);
     }
 
+    /// Lines only for odd interface ids (above), which always come with one.
+    fn wants_lines(&self) -> bool {
+        false
+    }
+
     fn merge(&mut self, other: Self) {
         self.merge_from(other);
     }

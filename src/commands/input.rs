@@ -214,6 +214,10 @@ impl<P: Processor> Processor for Windowed<P> {
         self.inner.done()
     }
 
+    fn wants_lines(&self) -> bool {
+        self.filter.as_ref().is_some_and(|f| f.needs_lines()) || self.inner.wants_lines()
+    }
+
     fn merge(&mut self, other: Self) {
         self.inner.merge(other.inner);
         self.filtered.records += other.filtered.records;

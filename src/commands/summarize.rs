@@ -146,6 +146,10 @@ impl Processor for SummaryProc {
         }
     }
 
+    fn wants_lines(&self) -> bool {
+        self.aggregate.wants_lines()
+    }
+
     fn merge(&mut self, other: Self) {
         self.aggregate.merge(other.aggregate);
         if let (Some(a), Some(b)) = (&mut self.timeline, other.timeline) {

@@ -16,6 +16,7 @@
 //! and progress (`progress::ProgressHandle`) come in `EngineOptions`.
 
 mod accounting;
+mod parquet;
 mod pipelined;
 mod sequential;
 #[cfg(test)]
@@ -84,6 +85,14 @@ pub trait Processor: Send {
     /// lines not read are not in the accounting.
     fn done(&self) -> bool {
         false
+    }
+    /// False when the processor never looks at `RecordCtx::line` (nor at
+    /// columns it does not get from the record): a Parquet input then has
+    /// no line to render and decodes only the columns a record needs
+    /// (`flowlog::parquet`). An interface id that is not a plain `eni-`
+    /// id still comes with a line holding its column.
+    fn wants_lines(&self) -> bool {
+        true
     }
     fn merge(&mut self, other: Self)
     where

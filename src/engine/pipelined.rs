@@ -23,6 +23,9 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
     make: &F,
 ) -> Worker<P> {
     let file: Arc<str> = input.display().into();
+    if let Some(w) = super::parquet::read_parallel(input, &file, threads, opts, make) {
+        return w;
+    }
     let mut total = Worker::new(make(), opts);
     let Opened {
         source,

@@ -65,6 +65,9 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
     let file: Arc<str> = input.display().into();
     let before = w.acc.clone();
     w.first_bad = None;
+    if super::parquet::read_one(w, &file, input) {
+        return;
+    }
     let Opened {
         source,
         compression,

@@ -18,20 +18,20 @@ use crate::progress::ProgressHandle;
 pub(super) struct Worker<P> {
     pub(super) proc: P,
     pub(super) acc: Accounting,
-    bad: Vec<BadLine>,
-    errors: Vec<FileError>,
-    warnings: Vec<FileError>,
+    pub(super) bad: Vec<BadLine>,
+    pub(super) errors: Vec<FileError>,
+    pub(super) warnings: Vec<FileError>,
     /// The first skipped line of the input being read (its number and
     /// first bytes), to say what an input none of whose lines parses
     /// looks like (`sniff::looks_like`).
     pub(super) first_bad: Option<(u64, Vec<u8>)>,
-    max_bad: usize,
+    pub(super) max_bad: usize,
     /// Chunk buffers kept from one input's reader for the next.
     pub(super) buffers: Vec<Buffers>,
     /// Opens inputs, small gzip files whole.
     pub(super) opener: Opener,
     pub(super) cancel: Cancel,
-    progress: ProgressHandle,
+    pub(super) progress: ProgressHandle,
 }
 
 impl<P: Processor> Worker<P> {

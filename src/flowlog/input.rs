@@ -48,7 +48,8 @@ pub fn expand_inputs(args: &[PathBuf]) -> (Vec<Input>, Vec<InputProblem>) {
                 if out.len() == before {
                     problems.push(InputProblem::new(
                         a,
-                        "no flow-log files (*.log, *.gz, *.zst, *.txt) in this directory".into(),
+                        "no flow-log files (*.log, *.gz, *.zst, *.txt, *.parquet) in this directory"
+                            .into(),
                         false,
                     ));
                 }
@@ -178,7 +179,7 @@ fn looks_like_log(p: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     !name.starts_with('.')
-        && [".log", ".gz", ".zst", ".txt"]
+        && [".log", ".gz", ".zst", ".txt", ".parquet"]
             .iter()
             .any(|ext| name.ends_with(ext))
 }

@@ -18,6 +18,8 @@
 pub mod format;
 pub mod input;
 pub mod open;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod parse;
 pub mod reader;
 pub mod record;

@@ -11,6 +11,8 @@ mod aws_json;
 pub mod busy;
 mod format;
 mod incidents;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod rng;
 mod topology;
 mod traffic;
@@ -46,6 +48,18 @@ pub enum FormatArg {
     V5,
     /// Files alternate v2, v3 and v5 (as when several flow logs write to one bucket).
     Mixed,
+    /// Parquet files (`--file-format parquet`), records as `mixed` (busy profile: v2).
+    Parquet,
+}
+
+/// File format of `--file-format`: how AWS delivers to S3 (`FileFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Text lines with a header line (gzip unless --no-gzip).
+    Text,
+    /// Apache Parquet as AWS writes it: one column per field of the format (underscore
+    /// names, INT32/INT64 numbers, strings), GZIP inside, row groups of 16,384 rows.
+    Parquet,
 }
 
 /// Which estate `generate` describes.
@@ -78,6 +92,8 @@ pub struct GenerateOptions {
     pub format: FormatArg,
     /// Plain .log files instead of gzip.
     pub no_gzip: bool,
+    /// Text or Parquet files.
+    pub file_format: FileFormat,
     /// Gzip level (0-9).
     pub level: u32,
     /// Add the incident traffic.
@@ -102,10 +118,27 @@ impl GenerateOptions {
             seed: 1,
             format: FormatArg::Mixed,
             no_gzip: false,
+            file_format: FileFormat::Text,
             level: 6,
             incidents: false,
             no_inventory: false,
             force: false,
+        }
+    }
+
+    /// Parquet files (`--file-format parquet` or `--format parquet`).
+    pub fn parquet(&self) -> bool {
+        self.file_format == FileFormat::Parquet || self.format == FormatArg::Parquet
+    }
+
+    /// The log files' extension.
+    pub(crate) fn log_ext(&self) -> &'static str {
+        if self.parquet() {
+            "log.parquet"
+        } else if self.no_gzip {
+            "log"
+        } else {
+            "log.gz"
         }
     }
 }
@@ -210,6 +243,9 @@ struct FilePlan {
 /// Generates the dataset described by `args`; returns what was written (for the command to say).
 pub fn run(args: &GenerateOptions) -> Result<GenerateSummary> {
     check_out_dir(&args.out, args.force)?;
+    if args.parquet() && !cfg!(feature = "parquet") {
+        bail!("--file-format parquet: this flowscope was built without the `parquet` feature");
+    }
     if args.profile == Profile::Busy {
         return busy::run(args);
     }
@@ -294,14 +330,20 @@ fn format_of(args: &GenerateOptions, files: usize, i: usize) -> FormatKind {
         FormatArg::V2 => FormatKind::V2,
         FormatArg::V3 => FormatKind::V3,
         FormatArg::V5 => FormatKind::V5,
-        FormatArg::Mixed if files == 1 => FormatKind::V5,
-        FormatArg::Mixed => [FormatKind::V2, FormatKind::V3, FormatKind::V5][i % 3],
+        FormatArg::Mixed | FormatArg::Parquet if files == 1 => FormatKind::V5,
+        FormatArg::Mixed | FormatArg::Parquet => {
+            [FormatKind::V2, FormatKind::V3, FormatKind::V5][i % 3]
+        }
     }
 }
 
 /// Index of the file written as two concatenated gzip members (mixed mode only).
 fn multi_member_index(args: &GenerateOptions, files: usize) -> Option<usize> {
-    (args.format == FormatArg::Mixed && !args.no_gzip).then_some(if files > 1 { 1 } else { 0 })
+    (args.format == FormatArg::Mixed && !args.no_gzip && !args.parquet()).then_some(if files > 1 {
+        1
+    } else {
+        0
+    })
 }
 
 fn plan(args: &GenerateOptions, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
@@ -320,7 +362,7 @@ fn plan(args: &GenerateOptions, files: usize, inc: &[Rec]) -> Vec<FilePlan> {
             let stamp = t1.div_ceil(300) * 300;
             let (y, mo, d, h, mi) = civil(stamp);
             let hash = Rng::derive(args.seed, 0xf11e_0000 + k).next_u64() as u32;
-            let ext = if args.no_gzip { "log" } else { "log.gz" };
+            let ext = args.log_ext();
             let rel_path = format!(
                 "AWSLogs/{ACCOUNT_ID}/vpcflowlogs/{REGION}/{y:04}/{mo:02}/{d:02}/\
                  {ACCOUNT_ID}_vpcflowlogs_{REGION}_{FLOW_LOG_ID}_{y:04}{mo:02}{d:02}T{h:02}{mi:02}Z_{hash:08x}.{ext}"
@@ -385,7 +427,7 @@ fn prepare_dirs(out: &Path, plans: &[FilePlan]) -> Result<()> {
     create_dirs(out, plans.iter().map(|p| p.rel_path.as_str()))
 }
 
-/// Removes the log files (`.log.gz`, `.log`) below `root` whose name starts with `prefix`
+/// Removes the log files (`.log.gz`, `.log`, `.log.parquet`) below `root` whose name starts with `prefix`
 /// (one flow log's files): a dataset generated again replaces the old one, and other files
 /// are left alone. Nothing to do when `root` does not exist.
 pub(crate) fn remove_old_logs(root: &Path, prefix: &str) -> Result<()> {
@@ -402,7 +444,10 @@ pub(crate) fn remove_old_logs(root: &Path, prefix: &str) -> Result<()> {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(prefix) && (name.ends_with(".log.gz") || name.ends_with(".log")) {
+            let log = [".log.gz", ".log", ".log.parquet"]
+                .iter()
+                .any(|ext| name.ends_with(ext));
+            if name.starts_with(prefix) && log {
                 fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             }
         }
@@ -421,15 +466,22 @@ pub(crate) fn create_dirs<'a>(out: &Path, rel_paths: impl Iterator<Item = &'a st
 }
 
 /// A log file being written: plain text, or through a gzip encoder (one member; a
-/// multi-member file takes the writer back with `into_inner` and starts another).
+/// multi-member file takes the writer back with `into_inner` and starts another), or
+/// turned into Parquet.
 pub(crate) enum Sink {
     Plain(BufWriter<File>),
     Gz(Box<GzEncoder<BufWriter<File>>>),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<parquet::ParquetSink>),
 }
 
 impl Sink {
-    /// As `--no-gzip` and `--level` ask.
+    /// As `--no-gzip`, `--file-format` and `--level` ask.
     pub(crate) fn new(w: BufWriter<File>, args: &GenerateOptions) -> Sink {
+        #[cfg(feature = "parquet")]
+        if args.parquet() {
+            return Sink::Parquet(Box::new(parquet::ParquetSink::new(w, args.level)));
+        }
         if args.no_gzip {
             Sink::Plain(w)
         } else {
@@ -441,6 +493,8 @@ impl Sink {
         match self {
             Sink::Plain(w) => w.write_all(b),
             Sink::Gz(w) => w.write_all(b),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(w) => w.write_all(b),
         }
     }
 
@@ -449,6 +503,8 @@ impl Sink {
         match self {
             Sink::Plain(w) => Ok(w),
             Sink::Gz(w) => w.finish(),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(w) => w.finish(),
         }
     }
 }
@@ -499,9 +555,10 @@ fn write_file(
             path: p.rel_path.clone(),
             format: p.format.name().into(),
             header: header.clone(),
-            gzip_members: if args.no_gzip { 0 } else { 1 },
+            gzip_members: if args.no_gzip || args.parquet() { 0 } else { 1 },
             lines: 0,
-            header_lines: 1,
+            // A Parquet file's schema is its header: it has no header line.
+            header_lines: u64::from(!args.parquet()),
             records: 0,
             ok_records: 0,
             nodata_records: 0,
@@ -692,7 +749,9 @@ fn manifest(
         "args": {
             "records": args.records, "files": plans.len(), "single_file": args.single_file,
             "start": args.start, "hours": args.hours, "seed": args.seed,
-            "format": format!("{:?}", args.format).to_lowercase(), "gzip": !args.no_gzip,
+            "format": format!("{:?}", args.format).to_lowercase(),
+            "gzip": !args.no_gzip && !args.parquet(),
+            "file_format": if args.parquet() { "parquet" } else { "text" },
             "level": args.level, "incidents": args.incidents, "inventory": !args.no_inventory,
         },
         "account_id": ACCOUNT_ID,

@@ -157,6 +157,12 @@ impl Filter {
         })
     }
 
+    /// True when matching reads a record's line (the raw-column filters):
+    /// `Processor::wants_lines`.
+    pub fn needs_lines(&self) -> bool {
+        !self.raw.is_empty()
+    }
+
     /// True when the filters need traffic fields (addresses, ports,
     /// protocol, action) that NODATA/SKIPDATA records do not have.
     fn needs_traffic(&self) -> bool {

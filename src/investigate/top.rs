@@ -332,6 +332,11 @@ impl Processor for TopProc {
             .add(1, rec.packets, rec.bytes, rec.start, rec.end);
     }
 
+    /// Lines for the raw-column filters; odd interface ids come with one.
+    fn wants_lines(&self) -> bool {
+        self.filter.needs_lines()
+    }
+
     fn merge(&mut self, mut o: Self) {
         // Each side down to its share first, so the merged table fits in
         // the one this worker already has (no table of twice the size).

@@ -20,8 +20,9 @@ mod scalar;
 mod v2;
 
 use self::cols::Col;
+pub(crate) use self::scalar::parse_ip;
+use self::scalar::token_end;
 pub use self::scalar::{epoch_seconds, parse_u64};
-use self::scalar::{parse_ip, token_end};
 use super::format::{Field, Format};
 use super::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
 use super::window::Window;

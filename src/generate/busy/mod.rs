@@ -97,7 +97,7 @@ fn format_of(args: &GenerateOptions) -> FormatKind {
         FormatArg::V3 => FormatKind::V3,
         FormatArg::V5 => FormatKind::V5,
         // The default format is what most estates have.
-        FormatArg::V2 | FormatArg::Mixed => FormatKind::V2,
+        FormatArg::V2 | FormatArg::Mixed | FormatArg::Parquet => FormatKind::V2,
     }
 }
 
@@ -179,7 +179,7 @@ fn plan(args: &GenerateOptions, estate: &Estate) -> Vec<Plan> {
             let stamp = t1.div_ceil(300) * 300;
             let (y, mo, d, h, mi) = civil(stamp);
             let hash = Rng::derive(args.seed, 0xb05f_0000 + i as u64).next_u64() as u32;
-            let ext = if args.no_gzip { "log" } else { "log.gz" };
+            let ext = args.log_ext();
             let acc = &estate.accounts[a];
             let (id, fl) = (acc.id, &acc.flow_log_id);
             Plan {
@@ -418,7 +418,8 @@ fn truth_json(
         "generator_version": env!("CARGO_PKG_VERSION"),
         "args": {
             "records": args.records, "seed": args.seed, "start": args.start, "hours": args.hours,
-            "format": kind.name(), "gzip": !args.no_gzip, "level": args.level,
+            "format": kind.name(), "gzip": !args.no_gzip && !args.parquet(),
+            "file_format": if args.parquet() { "parquet" } else { "text" }, "level": args.level,
             "inventory": !args.no_inventory,
         },
         "records_per_file": RECORDS_PER_FILE,

@@ -410,6 +410,10 @@ impl Processor for ScanProc {
         }
     }
 
+    fn wants_lines(&self) -> bool {
+        self.filter.needs_lines()
+    }
+
     fn merge(&mut self, o: Self) {
         let cfg = self.cfg.clone();
         for (k, c) in o.cells {
