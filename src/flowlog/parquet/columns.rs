@@ -419,3 +419,27 @@ fn set_number(rec: &mut FlowRecord, role: Role, n: u64) -> Result<(), SkipReason
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_render_as_fmt_does() {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            1_763_596_800,
+            -1,
+            i64::MAX,
+            i64::MIN,
+            i32::MIN as i64,
+        ] {
+            let mut out = b"x".to_vec();
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
+}
