@@ -188,9 +188,13 @@ pub struct RecommendArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// Flow-log files, directories (walked recursively: the S3 layout
-    /// AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), or - for stdin
+    /// AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), s3://bucket/prefix
+    /// URLs, or - for stdin
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub s3: crate::source::s3::S3Args,
 
     /// Format of input without a header line, in AWS's syntax:
     /// '${version} ${account-id} ${interface-id} ...'. Files with a header

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod recommend;
 pub mod report;
 pub mod simd;
+pub mod source;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<commands::Outcome> {

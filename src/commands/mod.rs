@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::InputArgs;
 use crate::engine::{self, EngineOptions, Processor, RunOutput};
 use crate::flowlog::format::Format;
-use crate::flowlog::reader::{dedup_inputs, expand_inputs};
+use crate::flowlog::reader::dedup_inputs;
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,21 @@ where
     P: Processor,
     F: Fn() -> P + Sync,
 {
+    read_logs_in(args, (None, None), make)
+}
+
+/// `read_logs`, leaving unread the files and S3 objects that the
+/// `(since, until)` window excludes by the dates in their keys
+/// (`source::layout`).
+pub fn read_logs_in<P, F>(
+    args: &InputArgs,
+    (since, until): (Option<u64>, Option<u64>),
+    make: F,
+) -> Result<(RunOutput<P>, Outcome)>
+where
+    P: Processor,
+    F: Fn() -> P + Sync,
+{
     let stderr = std::io::stderr();
     let format = match &args.format {
         Some(f) => {
@@ -70,7 +85,8 @@ where
         }
         None => Format::default_v2(),
     };
-    let (inputs, problems) = expand_inputs(&args.paths);
+    let window = crate::source::layout::Window { since, until };
+    let (inputs, problems) = crate::source::expand(&args.paths, &args.s3, window);
     let (inputs, repeated) = dedup_inputs(inputs);
     let mut err = stderr.lock();
     if !args.quiet {
@@ -105,6 +121,7 @@ where
         let _ = writeln!(err, "flowscope: error: {e}");
     }
     warn_files(&mut err, &out.file_warnings);
+    crate::source::report(&mut err, args.quiet);
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use clap::Args;
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::cli::InputArgs;
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::record::FlowRecord;
@@ -355,13 +355,16 @@ pub fn run(args: &QueryArgs) -> Result<Outcome> {
         shared.write(csv_header().as_bytes());
     }
     let bucket = args.bucket;
-    let (run, outcome) = read_logs(&args.input, || QueryProc {
-        shared: shared.clone(),
-        renderer: Renderer::new(kind),
-        buf: Vec::new(),
-        held: HeldSet::new(args.limit),
-        timeline: bucket.map(Timeline::new),
-    })?;
+    let (run, outcome) =
+        super::read_logs_in(&args.input, (args.filter.since, args.filter.until), || {
+            QueryProc {
+                shared: shared.clone(),
+                renderer: Renderer::new(kind),
+                buf: Vec::new(),
+                held: HeldSet::new(args.limit),
+                timeline: bucket.map(Timeline::new),
+            }
+        })?;
     for d in shared.filter.diagnostics() {
         eprintln!("flowscope: warning: {d}");
     }

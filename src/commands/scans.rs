@@ -24,7 +24,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde::Serialize;
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::cli::InputArgs;
 use crate::investigate::parse::parse_duration;
 use crate::investigate::scans::{
@@ -155,7 +155,11 @@ pub fn run(args: &ScansArgs) -> Result<Outcome> {
         attempt_cap: DEFAULT_ATTEMPT_CAP,
         max_cells: args.max_cells,
     });
-    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
+    let (run, outcome) = super::read_logs_in(
+        &args.input,
+        (args.filter.since, args.filter.until),
+        ScanProc::new(filter.clone(), cfg),
+    )?;
     for d in filter.diagnostics() {
         eprintln!("flowscope: warning: {d}");
     }

@@ -39,7 +39,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{read_logs, Filtered, Outcome, Windowed};
+use super::{Filtered, Outcome, Windowed};
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
 use crate::cli::SummarizeArgs;
 use crate::engine::{Accounting, AccountingJson, Processor, RecordCtx};
@@ -94,15 +94,16 @@ pub fn run(args: &SummarizeArgs) -> Result<Outcome> {
     };
     let window = super::window_filter(&args.window)?;
     let keys = std::sync::Arc::new(RejectedKeys::default());
-    let (run, outcome) = read_logs(&args.input, || {
-        Windowed::new(
-            SummaryProc {
-                aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
-                timeline: args.bucket.map(Timeline::new),
-            },
-            window.clone(),
-        )
-    })?;
+    let (run, outcome) =
+        super::read_logs_in(&args.input, (args.window.since, args.window.until), || {
+            Windowed::new(
+                SummaryProc {
+                    aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
+                    timeline: args.bucket.map(Timeline::new),
+                },
+                window.clone(),
+            )
+        })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }

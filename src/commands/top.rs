@@ -16,7 +16,7 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use serde::Serialize;
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::cli::InputArgs;
 use crate::engine;
 use crate::investigate::parse::parse_duration;
@@ -266,8 +266,9 @@ pub fn run(args: &TopArgs) -> Result<Outcome> {
         .threads
         .unwrap_or_else(engine::default_threads)
         .max(1);
-    let (run, outcome) = read_logs(
+    let (run, outcome) = super::read_logs_in(
         &args.input,
+        (args.filter.since, args.filter.until),
         TopProc::maker(
             filter.clone(),
             args.by,

@@ -34,11 +34,13 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// Read size for files (256 KiB).
 const READ_BUF: usize = 256 * 1024;
 
-/// One input: a file or standard input.
+/// One input: a file, standard input or an S3 object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Path(PathBuf),
     Stdin,
+    /// Listed and fetched by `source::s3`.
+    S3(crate::source::s3::Object),
 }
 
 impl Input {
@@ -47,6 +49,7 @@ impl Input {
         match self {
             Input::Path(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_string(),
+            Input::S3(o) => o.url().to_string(),
         }
     }
 }
@@ -419,6 +422,7 @@ pub fn open(input: &Input) -> Result<Opened, ReadError> {
     let raw: Box<dyn Read + Send> = match input {
         Input::Path(p) => Box::new(File::open(p).map_err(ReadError::Open)?),
         Input::Stdin => Box::new(io::stdin()),
+        Input::S3(o) => Box::new(o.open().map_err(ReadError::Open)?),
     };
     let mut br = BufReader::with_capacity(
         READ_BUF,
@@ -892,6 +896,8 @@ pub fn dedup_inputs(inputs: Vec<Input>) -> (Vec<Input>, Vec<String>) {
         let first = match &i {
             Input::Stdin => !std::mem::replace(&mut stdin_seen, true),
             Input::Path(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            // A URL is never a canonical (absolute) path.
+            Input::S3(o) => seen.insert(PathBuf::from(o.url())),
         };
         if first {
             out.push(i);
@@ -979,7 +985,7 @@ fn walk(
     }
 }
 
-fn looks_like_log(p: &Path) -> bool {
+pub fn looks_like_log(p: &Path) -> bool {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
