@@ -278,6 +278,13 @@ async fn fetch(job: Job, stats: Arc<Stats>) {
 /// response had them, never a request's headers.
 fn describe(e: &object_store::Error) -> String {
     let text = e.to_string();
+    // The last source of the chain failed: the instance role's endpoint.
+    if text.contains("169.254.169.254") {
+        return "no AWS credentials: none in the environment or the profile, and no \
+                instance role answered (use --profile, AWS_ACCESS_KEY_ID and \
+                AWS_SECRET_ACCESS_KEY, or --no-sign-request for a public bucket)"
+            .into();
+    }
     let tag = |t: &str| {
         let open = format!("<{t}>");
         let start = text.find(&open)? + open.len();
@@ -567,5 +574,28 @@ mod tests {
         );
         assert!(parse_url("s3:///x").unwrap().is_err());
         assert!(parse_url("logs/").is_none());
+    }
+
+    #[test]
+    fn errors_in_a_line() {
+        let e = |s: &str| object_store::Error::Generic {
+            store: "S3",
+            source: s.to_string().into(),
+        };
+        let m = describe(&e(
+            "Error performing PUT http://169.254.169.254/latest/api/token",
+        ));
+        assert!(
+            m.starts_with("no AWS credentials") && m.contains("--profile"),
+            "{m}"
+        );
+        let m = describe(&e("status 403: <Error><Code>InvalidObjectState</Code>\
+                             <Message>archived</Message></Error>"));
+        assert_eq!(m, "InvalidObjectState: archived");
+        let nf = object_store::Error::NotFound {
+            path: "k".into(),
+            source: "404".into(),
+        };
+        assert_eq!(describe(&nf), "not found");
     }
 }

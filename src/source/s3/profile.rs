@@ -375,7 +375,10 @@ mod tests {
         let (c, exp) = run_process("p", ok).unwrap();
         assert_eq!((c.key_id.as_str(), c.token.as_deref()), ("AK", Some("T")));
         assert_eq!(exp, Some(1_893_456_000));
-        assert_eq!(without_fraction("2030-01-01T00:00:00.5+02:00"), "2030-01-01T00:00:00+02:00");
+        assert_eq!(
+            without_fraction("2030-01-01T00:00:00.5+02:00"),
+            "2030-01-01T00:00:00+02:00"
+        );
         let e = run_process("p", "printf '{\"Version\":1,\"AccessKeyId\":\"AK\"}'").unwrap_err();
         assert!(e.contains("not the JSON credentials"), "{e}");
         let e = run_process("p", "printf 'SECRETLEAK'; exit 3").unwrap_err();
