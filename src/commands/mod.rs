@@ -100,7 +100,9 @@ where
     for p in &problems {
         let _ = writeln!(err, "flowscope: error: {p}");
     }
-    if inputs.is_empty() {
+    // Everything left out by --since/--until is an empty report, said
+    // so (source::report), not a usage error.
+    if inputs.is_empty() && !crate::source::pruned_any() {
         bail!("no input to read");
     }
     let opts = EngineOptions {
@@ -121,7 +123,7 @@ where
         let _ = writeln!(err, "flowscope: error: {e}");
     }
     warn_files(&mut err, &out.file_warnings);
-    crate::source::report(&mut err, args.quiet);
+    crate::source::report(&mut err, args.quiet, out.accounting.files);
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }

@@ -72,13 +72,27 @@ fn problem(path: &str, message: String, failed_input: bool) -> InputProblem {
     }
 }
 
-/// Says on stderr what the window left unread, and with
-/// `FLOWSCOPE_DEBUG=s3` the S3 requests made (tests count fetches).
-pub fn report(err: &mut dyn Write, quiet: bool) {
+/// True when the window left out any file, object or date folder.
+pub fn pruned_any() -> bool {
+    let (objects, prefixes) = s3::pruned();
+    PRUNED_FILES.load(std::sync::atomic::Ordering::Relaxed) + objects + prefixes > 0
+}
+
+/// Says on stderr what the window left unread (`read`: the inputs read),
+/// and with `FLOWSCOPE_DEBUG=s3` the S3 requests made (tests count
+/// fetches).
+pub fn report(err: &mut dyn Write, quiet: bool, read: u64) {
     use std::sync::atomic::Ordering::Relaxed;
     let files = PRUNED_FILES.load(Relaxed);
     let (objects, prefixes) = s3::pruned();
-    if !quiet && files + objects + prefixes > 0 {
+    if read == 0 && pruned_any() {
+        // A warning even under -q: an empty report reads as "no traffic".
+        let _ = writeln!(
+            err,
+            "flowscope: warning: every input is outside --since/--until by the dates in its \
+             name: nothing was read (relative forms such as 7d count back from now)"
+        );
+    } else if !quiet && pruned_any() {
         let mut parts = Vec::new();
         if files + objects > 0 {
             parts.push(crate::report::count(files + objects, "file", "files"));
