@@ -39,6 +39,8 @@ pub enum Command {
 pub struct InputConfig {
     /// Files, directories, or `-` for stdin.
     pub paths: Vec<PathBuf>,
+    /// How s3:// inputs are reached.
+    pub s3: crate::source::s3::S3Config,
     /// `--format`: the format of input without a header line.
     pub format: Option<String>,
     /// Worker threads (`-j`, 1 to `cli::MAX_THREADS`); None: the default.

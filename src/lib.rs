@@ -27,6 +27,7 @@ pub mod progress;
 pub mod recommend;
 pub mod report;
 pub mod simd;
+pub mod source;
 pub mod time;
 
 /// Runs a command (`cli::Cli::into_config` makes one from the flags).

@@ -18,6 +18,7 @@ mod query;
 mod readme;
 mod recommend;
 mod regression;
+mod s3;
 mod scans;
 mod summarize;
 mod top;

@@ -194,9 +194,13 @@ pub struct RecommendArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// Flow-log files, directories (walked recursively: the S3 layout
-    /// AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), or - for stdin
+    /// AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), s3://bucket/prefix
+    /// URLs, or - for stdin
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub s3: S3Args,
 
     /// Format of input without a header line, in AWS's syntax:
     /// '${version} ${account-id} ${interface-id} ...'. Files with a header
@@ -216,6 +220,40 @@ pub struct InputArgs {
     /// Do not print warnings about skipped lines, nor the progress line (errors are still printed)
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Where and how s3:// inputs are read, as the AWS CLI's options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct S3Args {
+    /// AWS region of s3:// inputs (default: AWS_REGION, AWS_DEFAULT_REGION,
+    /// the profile's region, else the bucket's own, asked of S3)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// URL of an S3-compatible store for s3:// inputs (default:
+    /// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Read s3:// inputs without credentials (public buckets)
+    #[arg(long)]
+    pub no_sign_request: bool,
+
+    /// AWS profile for s3:// inputs, from ~/.aws/config and
+    /// ~/.aws/credentials (default: AWS_PROFILE, else the default profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl From<S3Args> for crate::source::s3::S3Config {
+    fn from(a: S3Args) -> Self {
+        crate::source::s3::S3Config {
+            region: a.region,
+            endpoint_url: a.endpoint_url,
+            no_sign_request: a.no_sign_request,
+            profile: a.profile,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -369,6 +407,7 @@ impl From<InputArgs> for InputConfig {
     fn from(a: InputArgs) -> InputConfig {
         InputConfig {
             paths: a.paths,
+            s3: a.s3.into(),
             format: a.format,
             threads: a.threads,
             strict: a.strict,

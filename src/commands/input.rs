@@ -13,12 +13,27 @@ use crate::aggregate::{Row, Summary};
 use crate::config::{InputConfig, WindowConfig};
 use crate::engine::{self, Accounting, AccountingJson, EngineOptions, Processor, RunOutput};
 use crate::flowlog::format::Format;
-use crate::flowlog::reader::{dedup_inputs, expand_inputs};
+use crate::flowlog::reader::dedup_inputs;
 use crate::report::{self, human_bytes, thousands};
 
 /// Reads every input with `make()`-built processors; prints problems on
 /// stderr. Fails (usage error) when nothing can be read at all.
 pub fn read_logs<P, F>(args: &InputConfig, make: F) -> Result<(RunOutput<P>, Outcome)>
+where
+    P: Processor,
+    F: Fn() -> P + Sync,
+{
+    read_logs_in(args, (None, None), make)
+}
+
+/// `read_logs`, leaving unread the files and S3 objects that the
+/// `(since, until)` window excludes by the dates in their keys
+/// (`source::layout`).
+pub fn read_logs_in<P, F>(
+    args: &InputConfig,
+    (since, until): (Option<u64>, Option<u64>),
+    make: F,
+) -> Result<(RunOutput<P>, Outcome)>
 where
     P: Processor,
     F: Fn() -> P + Sync,
@@ -37,7 +52,8 @@ where
         }
         None => Format::default_v2(),
     };
-    let (inputs, problems) = expand_inputs(&args.paths);
+    let window = crate::source::layout::Window { since, until };
+    let (inputs, problems) = crate::source::expand(&args.paths, &args.s3, window);
     let (inputs, repeated) = dedup_inputs(inputs);
     if !args.quiet {
         for name in &repeated {
@@ -47,7 +63,9 @@ where
     for p in &problems {
         crate::error!("{p}");
     }
-    if inputs.is_empty() {
+    // Everything left out by --since/--until is an empty report, said
+    // so (source::report), not a usage error.
+    if inputs.is_empty() && !crate::source::pruned_any() {
         bail!("no input to read");
     }
     let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
@@ -68,6 +86,11 @@ where
         crate::error!("{e}");
     }
     warn_files(&out.file_warnings);
+    crate::source::report(
+        &mut std::io::stderr().lock(),
+        args.quiet,
+        out.accounting.files,
+    );
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }

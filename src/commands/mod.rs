@@ -13,8 +13,8 @@ pub mod summarize;
 pub mod top;
 
 pub use input::{
-    read_logs, warn_overflow, window_filter, write_accounting, Filtered, InputJson, Window,
-    Windowed,
+    read_logs, read_logs_in, warn_overflow, window_filter, write_accounting, Filtered, InputJson,
+    Window, Windowed,
 };
 pub use interfaces::{
     inventory_beside, labels_of, load_interfaces, locals_of, InterfaceNames, Label, Labels,

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::config::{QueryConfig, QueryFormat};
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::record::FlowRecord;
@@ -262,13 +262,16 @@ pub fn run(args: &QueryConfig) -> Result<Outcome> {
         shared.write(csv_header().as_bytes());
     }
     let bucket = args.bucket;
-    let (run, outcome) = read_logs(&args.input, || QueryProc {
-        shared: shared.clone(),
-        renderer: Renderer::new(kind),
-        buf: Vec::new(),
-        held: HeldSet::new(args.limit),
-        timeline: bucket.map(Timeline::new),
-    })?;
+    let (run, outcome) =
+        super::read_logs_in(&args.input, (args.filter.since, args.filter.until), || {
+            QueryProc {
+                shared: shared.clone(),
+                renderer: Renderer::new(kind),
+                buf: Vec::new(),
+                held: HeldSet::new(args.limit),
+                timeline: bucket.map(Timeline::new),
+            }
+        })?;
     for d in shared.filter.diagnostics() {
         crate::warning!("{d}");
     }

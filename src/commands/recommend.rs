@@ -42,7 +42,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::{locals_of, read_logs, Filtered, Outcome, Windowed};
+use super::{locals_of, Filtered, Outcome, Windowed};
 use super::{write_accounting, InputJson, Window};
 use crate::aggregate::Aggregate;
 use crate::config::{RecommendConfig, RecommendFormat};
@@ -79,12 +79,13 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let locals = Arc::new(locals_of(&inv));
     let window = super::window_filter(&args.window)?;
     let keys = Arc::new(crate::aggregate::RejectedKeys::default());
-    let (run, outcome) = read_logs(&args.input, || {
-        Windowed::new(
-            Aggregate::sharing(Some(locals.clone()), keys.clone()),
-            window.clone(),
-        )
-    })?;
+    let (run, outcome) =
+        super::read_logs_in(&args.input, (args.window.since, args.window.until), || {
+            Windowed::new(
+                Aggregate::sharing(Some(locals.clone()), keys.clone()),
+                window.clone(),
+            )
+        })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::config::ScansConfig;
 use crate::investigate::scans::{
     Finding, ScanConfig, ScanProc, DEFAULT_ATTEMPT_CAP, DEFAULT_SET_CAP,
@@ -68,7 +68,11 @@ pub fn run(args: &ScansConfig) -> Result<Outcome> {
         attempt_cap: DEFAULT_ATTEMPT_CAP,
         max_cells: args.max_cells,
     });
-    let (run, outcome) = read_logs(&args.input, ScanProc::new(filter.clone(), cfg))?;
+    let (run, outcome) = super::read_logs_in(
+        &args.input,
+        (args.filter.since, args.filter.until),
+        ScanProc::new(filter.clone(), cfg),
+    )?;
     for d in filter.diagnostics() {
         crate::warning!("{d}");
     }

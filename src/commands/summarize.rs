@@ -40,8 +40,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{
-    read_logs, warn_overflow, write_accounting, Filtered, InputJson, Labels, Outcome, Window,
-    Windowed,
+    warn_overflow, write_accounting, Filtered, InputJson, Labels, Outcome, Window, Windowed,
 };
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
 use crate::config::SummarizeConfig;
@@ -70,15 +69,16 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     };
     let window = super::window_filter(&args.window)?;
     let keys = std::sync::Arc::new(RejectedKeys::default());
-    let (run, outcome) = read_logs(&args.input, || {
-        Windowed::new(
-            SummaryProc {
-                aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
-                timeline: args.bucket.map(Timeline::new),
-            },
-            window.clone(),
-        )
-    })?;
+    let (run, outcome) =
+        super::read_logs_in(&args.input, (args.window.since, args.window.until), || {
+            Windowed::new(
+                SummaryProc {
+                    aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
+                    timeline: args.bucket.map(Timeline::new),
+                },
+                window.clone(),
+            )
+        })?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }

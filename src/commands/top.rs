@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
-use super::{read_logs, Outcome};
+use super::Outcome;
 use crate::config::TopConfig;
 use crate::engine;
 use crate::investigate::timeline::TimelineJson;
@@ -187,8 +187,9 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
         .threads
         .unwrap_or_else(engine::default_threads)
         .max(1);
-    let (run, outcome) = read_logs(
+    let (run, outcome) = super::read_logs_in(
         &args.input,
+        (args.filter.since, args.filter.until),
         TopProc::maker(
             filter.clone(),
             args.by,

@@ -10,11 +10,13 @@ use walkdir::WalkDir;
 
 use super::sniff::printable;
 
-/// One input: a file or standard input.
+/// One input: a file, standard input or an S3 object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Path(PathBuf),
     Stdin,
+    /// Listed and fetched by `source::s3`.
+    S3(crate::source::s3::Object),
 }
 
 impl Input {
@@ -23,6 +25,7 @@ impl Input {
         match self {
             Input::Path(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_string(),
+            Input::S3(o) => o.url().to_string(),
         }
     }
 }
@@ -74,6 +77,8 @@ pub fn dedup_inputs(inputs: Vec<Input>) -> (Vec<Input>, Vec<String>) {
         let first = match &i {
             Input::Stdin => !std::mem::replace(&mut stdin_seen, true),
             Input::Path(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            // A URL is never a canonical (absolute) path.
+            Input::S3(o) => seen.insert(PathBuf::from(o.url())),
         };
         if first {
             out.push(i);
@@ -173,7 +178,7 @@ fn walk(dir: &Path, out: &mut Vec<Input>, problems: &mut Vec<InputProblem>) {
     }
 }
 
-fn looks_like_log(p: &Path) -> bool {
+pub fn looks_like_log(p: &Path) -> bool {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())

@@ -74,6 +74,7 @@ pub fn open(input: &Input) -> Result<Opened, ReadError> {
     let raw: Stream = match input {
         Input::Path(p) => Box::new(File::open(p).map_err(ReadError::Open)?),
         Input::Stdin => Box::new(io::stdin()),
+        Input::S3(o) => Box::new(o.open().map_err(ReadError::Open)?),
     };
     let mut br = BufReader::with_capacity(
         READ_BUF,
