@@ -182,6 +182,21 @@ pub struct RecommendArgs {
     /// A world-open rule used by at least N internet addresses is public traffic: kept
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub public_peers: usize,
+
+    // Where public destinations may be pinned (recommend::destinations); without these,
+    // public destinations are allowed by port only, never pinned to the addresses seen.
+    /// Public ranges you declare stable (partners, your offices): one CIDR a line, `#` comments
+    #[arg(long, value_name = "FILE")]
+    pub stable_cidrs: Option<PathBuf>,
+
+    /// AWS's ip-ranges.json (offline copy): names the AWS service of public destinations
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
+
+    /// `aws ec2 describe-prefix-lists` or `describe-managed-prefix-lists` JSON: the AWS-managed
+    /// prefix lists (S3, DynamoDB) proposed for their services' addresses
+    #[arg(long, value_name = "FILE")]
+    pub aws_prefix_lists: Option<PathBuf>,
 }
 
 /// Options shared by every command that reads flow logs.

@@ -258,6 +258,7 @@ fn recommend_json_fields_are_the_documented_ones() {
                 "window_end",
                 "interfaces",
                 "interfaces_logged",
+                "public_destinations",
             ])
         );
     }

@@ -26,7 +26,7 @@ fn group_ids() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn recommend_json(args: &[&str]) -> serde_json::Value {
+pub fn recommend_json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["recommend", "-o", "json"];
     a.extend_from_slice(args);
     let out = run(&a);
@@ -395,7 +395,7 @@ fn bad_inventory_is_named_and_unknown_interfaces_are_reported() {
 
 /// An account of one group and one interface (10.0.1.10) with the given ingress permissions,
 /// and v2 log lines, in `dir` as recommend finds them next to the logs.
-fn small_account(dir: &std::path::Path, permissions: serde_json::Value, lines: &[String]) {
+pub fn small_account(dir: &std::path::Path, permissions: serde_json::Value, lines: &[String]) {
     let sgs = serde_json::json!({"SecurityGroups": [{
         "GroupId": "sg-0a", "GroupName": "app", "OwnerId": "111111111111", "VpcId": "vpc-1",
         "IpPermissions": permissions,

@@ -15,6 +15,7 @@ mod properties;
 mod query;
 mod readme;
 mod recommend;
+mod recommend_destinations;
 mod regression;
 mod scans;
 mod summarize;

@@ -50,13 +50,15 @@ use crate::engine::Accounting;
 use crate::inventory::{
     Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
 };
+use crate::recommend::destinations::KnownRanges;
 use crate::recommend::{
     self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
 };
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendArgs) -> Result<Outcome> {
-    let inv = load_inventory(args)?;
+    let mut inv = load_inventory(args)?;
+    let known = load_known_ranges(args, &mut inv)?;
     for w in &inv.warnings {
         eprintln!("flowscope: warning: inventory: {w}");
     }
@@ -96,6 +98,7 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
         public_peers: args.public_peers.max(1),
+        known: Arc::new(known),
         ..Settings::default()
     };
     // Groups of another account or region than the logs' explain nothing:
@@ -212,6 +215,47 @@ fn load_inventory(args: &RecommendArgs) -> Result<Inventory> {
         );
     }
     Inventory::load(&paths).context("loading the inventory")
+}
+
+/// The public ranges that may be pinned (`--stable-cidrs`, `--aws-ip-ranges`,
+/// `--aws-prefix-lists`). The entries of each AWS-managed list join the inventory's prefix
+/// lists, so that rules naming them (and proposals) can be evaluated.
+fn load_known_ranges(args: &RecommendArgs, inv: &mut Inventory) -> Result<KnownRanges> {
+    use crate::recommend::destinations::{
+        parse_ip_ranges, parse_managed_lists, parse_stable_cidrs,
+    };
+    fn read<T>(
+        path: &Option<PathBuf>,
+        parse: fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<Option<T>> {
+        let Some(p) = path else { return Ok(None) };
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        parse(&text)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    }
+    let mut known = KnownRanges {
+        stable: read(&args.stable_cidrs, parse_stable_cidrs)?.unwrap_or_default(),
+        aws: read(&args.aws_ip_ranges, parse_ip_ranges)?.unwrap_or_default(),
+        lists: read(&args.aws_prefix_lists, parse_managed_lists)?.unwrap_or_default(),
+    };
+    let mut usable = Vec::new();
+    for l in std::mem::take(&mut known.lists) {
+        let entries = known.entries_of(&l);
+        if entries.is_empty() {
+            eprintln!(
+                "flowscope: warning: prefix list {} ({}): its entries are unknown (give --aws-ip-ranges, \
+                 or describe-prefix-lists output, which lists them); it is not proposed",
+                l.id, l.name
+            );
+            continue;
+        }
+        inv.prefix_lists.entry(l.id.clone()).or_insert(entries);
+        usable.push(l);
+    }
+    known.lists = usable;
+    Ok(known)
 }
 
 /// Says that files found next to the logs are not used because a flag named others.

@@ -90,5 +90,6 @@ pub(crate) fn evidence(
         window_end: window.map(|w| w.1),
         interfaces: n_if,
         interfaces_logged: logged,
+        public_destinations: Vec::new(),
     }
 }

@@ -19,6 +19,7 @@
 
 mod attribute;
 pub mod cidr;
+pub mod destinations;
 mod evidence;
 mod labels;
 mod simulate;
@@ -52,6 +53,8 @@ pub struct Settings {
     /// Up to this many addresses outside our groups are listed as /32
     /// (/128) prefixes rather than merged into wider ones.
     pub max_hosts: usize,
+    /// Public ranges that may be pinned: declared stable, published by AWS, AWS-managed lists.
+    pub known: std::sync::Arc<destinations::KnownRanges>,
 }
 
 impl Default for Settings {
@@ -61,6 +64,7 @@ impl Default for Settings {
             max_prefixes: 4,
             public_peers: 32,
             max_hosts: 8,
+            known: Default::default(),
         }
     }
 }
@@ -275,6 +279,9 @@ pub struct Evidence {
     /// Interfaces carrying the group, and how many of them were logged.
     pub interfaces: u64,
     pub interfaces_logged: u64,
+    /// Public peers of the rule and how the proposal allows them (never pinned to the address
+    /// itself: see `destinations`). Empty when there were none.
+    pub public_destinations: Vec<destinations::PublicDestination>,
 }
 
 /// One recommendation.
@@ -528,7 +535,7 @@ pub fn propose(
         let port_specs = narrowed_ports(r, &ports_used);
         // Allow-all egress: rebuild from what the interfaces initiated.
         if r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world {
-            let proposed = egress_proposal(inv, r, hits, s);
+            let (proposed, public) = egress_proposal(inv, r, hits, s);
             let conf = if proposed.len() > 25 {
                 Confidence::Low
             } else {
@@ -540,11 +547,15 @@ pub fn propose(
                 proposed.clone(),
                 conf,
                 format!(
-                    "egress initiated by the group's interfaces used {} destination services; responses to inbound traffic need no egress rule (groups are stateful)",
-                    hits.by_service.len() + hits.many.len()
+                    "egress initiated by the group's interfaces used {} destination services; responses to inbound traffic need no egress rule (groups are stateful){}",
+                    hits.by_service.len() + hits.many.len(),
+                    public_reason(&public)
                 ),
                 format!("{name}: replace allow-all egress with {} rule(s): {}{}", proposed.len(), list.join("; "), if proposed.len() > 6 { "; …" } else { "" }),
             ));
+            if let Some(last) = out.last_mut() {
+                last.evidence.public_destinations = public;
+            }
             continue;
         }
         let RuleTarget::Cidr(net) = &r.target else {
@@ -617,7 +628,8 @@ pub fn propose(
             .clone()
             .unwrap_or_else(|| vec![(r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535))]);
         let t = targets_for(inv, &peers, false, Some(net), s);
-        if !t.groups.is_empty() {
+        // Groups plus the whole internet again is no tightening: narrow ports instead.
+        if !t.groups.is_empty() && !(t.world && world) {
             // Peers are interfaces of a few groups (plus, perhaps, a few
             // addresses of our own): reference the groups.
             let mut proposed = Vec::new();
@@ -663,6 +675,7 @@ pub fn propose(
                     net
                 ),
             ));
+            attach_public(&mut out, &t.public);
             continue;
         }
         // Otherwise: the smallest covering prefixes, when much narrower.
@@ -678,9 +691,15 @@ pub fn propose(
                 Kind::NarrowCidr,
                 proposed,
                 Confidence::Medium,
-                format!("the {} peers fit in {}", peers.len(), nets.join(", ")),
+                format!(
+                    "the {} peers fit in {}{}",
+                    peers.len(),
+                    nets.join(", "),
+                    public_reason(&t.public)
+                ),
                 format!("{name}: narrow {what} to {}", nets.join(", ")),
             ));
+            attach_public(&mut out, &t.public);
             continue;
         }
         if let Some(specs) = port_specs {
@@ -710,6 +729,51 @@ pub fn propose(
     });
     dedupe(&mut out);
     out
+}
+
+/// Says which public peers were not pinned, and through what the pinned ones are allowed.
+fn public_reason(public: &[destinations::PublicDestination]) -> String {
+    if public.is_empty() {
+        return String::new();
+    }
+    let world: Vec<&str> = public
+        .iter()
+        .filter(|p| p.allowed_as.ends_with("/0"))
+        .map(|p| p.address.as_str())
+        .collect();
+    let pinned: Vec<String> = public
+        .iter()
+        .filter(|p| !p.allowed_as.ends_with("/0"))
+        .map(|p| match &p.aws_service {
+            Some(svc) => format!("{} (AWS {svc}) through {}", p.address, p.allowed_as),
+            None => format!("{} through {}", p.address, p.allowed_as),
+        })
+        .collect();
+    let mut out = String::new();
+    if !world.is_empty() {
+        let shown: Vec<&str> = world.iter().take(4).copied().collect();
+        out.push_str(&format!(
+            "; {} public destination(s) ({}{}) are not pinned: addresses of third-party and AWS services change, \
+             so they are allowed by port to the internet (declare stable ranges with --stable-cidrs, \
+             AWS ranges with --aws-ip-ranges and --aws-prefix-lists)",
+            world.len(),
+            shown.join(", "),
+            if world.len() > 4 { ", …" } else { "" }
+        ));
+    }
+    if !pinned.is_empty() {
+        out.push_str(&format!(
+            "; public destinations in stable ranges: {}",
+            pinned.join(", ")
+        ));
+    }
+    out
+}
+
+fn attach_public(out: &mut [Recommendation], public: &[destinations::PublicDestination]) {
+    if let Some(last) = out.last_mut() {
+        last.evidence.public_destinations = public.to_vec();
+    }
 }
 
 /// Two rules of one group used by the same flows (catalog's `8080 from
