@@ -129,6 +129,9 @@ pub enum RecommendFormat {
     Cli,
     /// The CloudFormation template with its rules rewritten
     Cfn,
+    /// Terraform (AWS provider): new rules as resources, the rules they replace imported by
+    /// their sgr- ids, to be removed in a second step
+    Terraform,
 }
 
 #[derive(Debug, Args)]

@@ -47,13 +47,12 @@ use crate::aggregate::Aggregate;
 use crate::cli::{RecommendArgs, RecommendFormat};
 use crate::commands::summarize::{write_accounting, InputJson, Window};
 use crate::engine::Accounting;
-use crate::inventory::{
-    Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
-};
+use crate::inventory::{Inventory, InventoryPaths, RuleDirection, RuleSpec, RuleTarget};
 use crate::recommend::destinations::KnownRanges;
 use crate::recommend::{
     self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
 };
+use crate::report::proposals::{self, api_ports, conf};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendArgs) -> Result<Outcome> {
@@ -129,8 +128,9 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
             write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?
         }
         RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting, filtered)?,
-        RecommendFormat::Cli => write_cli(&mut out, &inv, &analysis)?,
-        RecommendFormat::Cfn => write_cfn(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cli => proposals::write_cli(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cfn => proposals::write_cfn(&mut out, &inv, &analysis)?,
+        RecommendFormat::Terraform => proposals::write_terraform(&mut out, &inv, &analysis)?,
     }
     out.finish()?;
     Ok(outcome)
@@ -348,22 +348,6 @@ struct JsonFindings<'a> {
     rejected_open: &'a [recommend::RejectedOpen],
     unknown_interfaces: &'a [recommend::UnknownInterface],
     unknown_direction_flows: u64,
-}
-
-/// Ports as the EC2 API writes them: ICMP type/code, -1 for "all".
-fn api_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> (Option<i32>, Option<i32>) {
-    match p {
-        Protocol::All => (None, None),
-        p if p.has_ports() => (
-            Some(from.unwrap_or(0) as i32),
-            Some(to.unwrap_or(65535) as i32),
-        ),
-        p if p.is_icmp() => (
-            Some(from.map_or(-1, i32::from)),
-            Some(to.map_or(-1, i32::from)),
-        ),
-        _ => (None, None),
-    }
 }
 
 fn rule_spec_json(s: &RuleSpec) -> JsonRuleSpec {
@@ -758,201 +742,10 @@ fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
     }
 }
 
-fn conf(c: recommend::Confidence) -> &'static str {
-    match c {
-        recommend::Confidence::High => "high",
-        recommend::Confidence::Medium => "medium",
-        recommend::Confidence::Low => "low",
-    }
-}
-
 fn trim(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
-}
-
-// ---------------------------------------------------------------- CLI
-
-/// The `--ip-permissions` JSON of one rule.
-pub fn ip_permissions(s: &RuleSpec) -> serde_json::Value {
-    use serde_json::json;
-    let mut p = serde_json::Map::new();
-    p.insert("IpProtocol".into(), json!(s.protocol.aws_name()));
-    let (from, to) = api_ports(&s.protocol, s.from_port, s.to_port);
-    if let (Some(f), Some(t)) = (from, to) {
-        p.insert("FromPort".into(), json!(f));
-        p.insert("ToPort".into(), json!(t));
-    }
-    let mut entry = serde_json::Map::new();
-    if let Some(d) = &s.description {
-        entry.insert("Description".into(), json!(d));
-    }
-    match &s.target {
-        RuleTarget::Cidr(n @ ipnet::IpNet::V4(_)) => {
-            entry.insert("CidrIp".into(), json!(n.to_string()));
-            p.insert("IpRanges".into(), json!([entry]));
-        }
-        RuleTarget::Cidr(n) => {
-            entry.insert("CidrIpv6".into(), json!(n.to_string()));
-            p.insert("Ipv6Ranges".into(), json!([entry]));
-        }
-        RuleTarget::Group { group_id, user_id } => {
-            entry.insert("GroupId".into(), json!(group_id));
-            if let Some(u) = user_id {
-                entry.insert("UserId".into(), json!(u));
-            }
-            p.insert("UserIdGroupPairs".into(), json!([entry]));
-        }
-        RuleTarget::PrefixList(id) => {
-            entry.insert("PrefixListId".into(), json!(id));
-            p.insert("PrefixListIds".into(), json!([entry]));
-        }
-    }
-    serde_json::Value::Array(vec![serde_json::Value::Object(p)])
-}
-
-/// Text for a `#` comment of the script: names and descriptions come from the inventory, and a
-/// newline in one (a tag, a template, a hand-edited JSON) would end the comment and run the rest
-/// as a command, so every control character becomes a space.
-fn comment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Single-quotes a string for POSIX shells.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn verb(d: RuleDirection) -> &'static str {
-    match d {
-        RuleDirection::Ingress => "ingress",
-        RuleDirection::Egress => "egress",
-    }
-}
-
-fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
-    writeln!(w, "#!/bin/sh")?;
-    writeln!(
-        w,
-        "# flowscope recommend: AWS CLI commands. Review before running. Every authorize comes"
-    )?;
-    writeln!(
-        w,
-        "# before any revoke, so running them in order never opens a gap in allowed traffic."
-    )?;
-    if let Some((s, e)) = a.window {
-        writeln!(w, "# Evidence window: {} to {}", fmt_time(s), fmt_time(e))?;
-    }
-    writeln!(w, "set -e")?;
-    let changes: Vec<&Recommendation> = first_change_per_rule(a);
-    if changes.is_empty() {
-        writeln!(w, "# No changes recommended.")?;
-        return Ok(());
-    }
-    writeln!(w, "\n# 1. Authorize the replacement rules")?;
-    for r in &changes {
-        if r.proposed.is_empty() {
-            continue;
-        }
-        writeln!(
-            w,
-            "\n# [{}] {} (confidence {})",
-            r.kind.as_str(),
-            comment(&r.headline),
-            conf(r.confidence)
-        )?;
-        writeln!(
-            w,
-            "# evidence: {} flows, {}, {} peers",
-            thousands(r.evidence.flows),
-            human_bytes(r.evidence.bytes),
-            r.evidence.peers
-        )?;
-        for p in &r.proposed {
-            writeln!(
-                w,
-                "aws ec2 authorize-security-group-{} --group-id {} --ip-permissions {}",
-                verb(r.rule.direction),
-                shell_quote(&r.rule.group_id),
-                shell_quote(&ip_permissions(p).to_string())
-            )?;
-        }
-    }
-    writeln!(w, "\n# 2. Revoke the rules they replace, and unused rules")?;
-    for r in &changes {
-        writeln!(
-            w,
-            "\n# [{}] {} (confidence {}): {}",
-            r.kind.as_str(),
-            comment(&r.headline),
-            conf(r.confidence),
-            comment(&r.reason)
-        )?;
-        let group = &inv.groups[r.group_index];
-        match &r.rule.rule_id {
-            Some(id) => writeln!(
-                w,
-                "aws ec2 revoke-security-group-{} --group-id {} --security-group-rule-ids {}",
-                verb(r.rule.direction),
-                shell_quote(&group.group_id),
-                shell_quote(id)
-            )?,
-            None => {
-                let mut spec = RuleSpec::from_rule(&r.rule);
-                spec.description = None;
-                writeln!(
-                    w,
-                    "aws ec2 revoke-security-group-{} --group-id {} --ip-permissions {}",
-                    verb(r.rule.direction),
-                    shell_quote(&group.group_id),
-                    shell_quote(&ip_permissions(&spec).to_string())
-                )?
-            }
-        }
-    }
-    Ok(())
-}
-
-/// One rule-changing recommendation per rule (the first by kind order),
-/// as `applied_rules` applies them.
-fn first_change_per_rule(a: &Analysis) -> Vec<&Recommendation> {
-    let mut seen = std::collections::BTreeSet::new();
-    a.recommendations
-        .iter()
-        .filter(|r| r.kind.changes_rules() && seen.insert((r.group_index, r.rule_index)))
-        .collect()
-}
-
-// ---------------------------------------------------------------- CFN
-
-fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
-    let t = inv.template.as_ref().context("no template")?;
-    let mut edits = Vec::new();
-    for r in first_change_per_rule(a) {
-        match t.find_rule_for(&r.rule) {
-            Some(at) => {
-                if r.proposed.is_empty() {
-                    edits.push(TemplateEdit::Remove { at });
-                } else {
-                    edits.push(TemplateEdit::Replace { at, with: r.proposed.clone() });
-                }
-            }
-            None => eprintln!(
-                "flowscope: warning: -o cfn: {} {} {} is not in the template; change it by hand: {}",
-                r.rule.group_id,
-                r.rule.direction,
-                rule_ports(&r.rule),
-                r.headline
-            ),
-        }
-    }
-    let patched = t.patched(&edits);
-    serde_json::to_writer_pretty(&mut *w, &patched)?;
-    writeln!(w)?;
-    Ok(())
 }
