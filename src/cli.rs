@@ -200,6 +200,20 @@ pub struct RecommendArgs {
     /// prefix lists (S3, DynamoDB) proposed for their services' addresses
     #[arg(long, value_name = "FILE")]
     pub aws_prefix_lists: Option<PathBuf>,
+
+    // Which recommendations every output shows (the analysis covers every group).
+    /// Only this group's recommendations (repeatable)
+    #[arg(long, value_name = "SG-ID", action = clap::ArgAction::Append)]
+    pub group: Vec<String>,
+
+    /// Only this kind of recommendation (repeatable): replace-cidr-with-group, narrow-cidr,
+    /// narrow-ports, remove-unused, tighten-egress, review-public
+    #[arg(long, value_name = "KIND", value_parser = crate::recommend::KindArg::parse, action = clap::ArgAction::Append)]
+    pub kind: Vec<crate::recommend::KindArg>,
+
+    /// Leave out recommendations below this confidence: low, medium, high
+    #[arg(long, value_name = "LEVEL", value_parser = crate::recommend::ConfidenceArg::parse, default_value = "low")]
+    pub min_confidence: crate::recommend::ConfidenceArg,
 }
 
 /// Options shared by every command that reads flow logs.

@@ -65,7 +65,15 @@ fn headline_allow_8080_from_the_alb_group_instead_of_the_world() {
         assert_eq!(proposed[0]["group_id"], *alb);
         assert_eq!(proposed[0]["from_port"], 8080);
         assert_eq!(proposed[0]["to_port"], 8080);
-        assert_eq!(r["confidence"], "high");
+        // Six hours of logs: not high, and the reason says why.
+        assert_eq!(r["confidence"], "medium");
+        assert!(
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("only 6.0 hours of logs"),
+            "{r}"
+        );
         assert!(r["evidence"]["flows"].as_u64().unwrap() > 100);
     }
     // Orders is also called by checkout: two groups.

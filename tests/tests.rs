@@ -16,6 +16,7 @@ mod query;
 mod readme;
 mod recommend;
 mod recommend_destinations;
+mod recommend_findings;
 mod recommend_terraform;
 mod regression;
 mod scans;

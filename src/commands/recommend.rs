@@ -119,7 +119,8 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
         );
         return Ok(Outcome::DataErrors);
     }
-    let analysis = recommend::analyse(&inv, &summary, &settings);
+    let mut analysis = recommend::analyse(&inv, &summary, &settings);
+    select(&mut analysis, args);
     for v in &analysis.safety.violations {
         eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
     }
@@ -134,6 +135,20 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
     }
     out.finish()?;
     Ok(outcome)
+}
+
+/// `--group`, `--kind`, `--min-confidence`: which recommendations every output shows. The
+/// analysis (and its safety check) covers every group; the filters only hide.
+fn select(a: &mut Analysis, args: &RecommendArgs) {
+    a.recommendations.retain(|r| {
+        (args.group.is_empty() || args.group.iter().any(|g| *g == r.rule.group_id))
+            && (args.kind.is_empty() || args.kind.iter().any(|k| k.0 == r.kind))
+            && r.confidence >= args.min_confidence.0
+    });
+    if !args.group.is_empty() {
+        a.group_findings
+            .retain(|f| args.group.iter().any(|g| *g == f.group_id));
+    }
 }
 
 /// Inventory files from the flags (files or directories, each flag repeatable), else from the
@@ -337,6 +352,7 @@ struct JsonRecommendation<'a> {
     confidence: recommend::Confidence,
     reason: &'a str,
     headline: &'a str,
+    controls: &'a [recommend::controls::Control],
 }
 
 #[derive(Serialize)]
@@ -348,6 +364,7 @@ struct JsonFindings<'a> {
     rejected_open: &'a [recommend::RejectedOpen],
     unknown_interfaces: &'a [recommend::UnknownInterface],
     unknown_direction_flows: u64,
+    groups: &'a [recommend::controls::GroupFinding],
 }
 
 fn rule_spec_json(s: &RuleSpec) -> JsonRuleSpec {
@@ -427,6 +444,7 @@ fn write_json(
             confidence: r.confidence,
             reason: &r.reason,
             headline: &r.headline,
+            controls: &r.controls,
         })
         .collect();
     let doc = JsonOut {
@@ -446,6 +464,7 @@ fn write_json(
             rejected_open: &a.rejected_open,
             unknown_interfaces: &a.unknown_interfaces,
             unknown_direction_flows: a.unknown_direction_flows,
+            groups: &a.group_findings,
         },
         safety: &a.safety,
     };
@@ -500,10 +519,11 @@ fn write_table(
         for r in &recs {
             writeln!(
                 w,
-                "  [{:<6}] {:<23} {}",
+                "  [{:<6}] {:<23} {}{}",
                 conf(r.confidence),
                 r.kind.as_str(),
-                r.headline
+                r.headline,
+                controls_label(&r.controls)
             )?;
         }
     }
@@ -690,6 +710,19 @@ fn write_table(
             )?;
         }
     }
+    if !a.group_findings.is_empty() {
+        writeln!(w, "Group findings:")?;
+        for f in &a.group_findings {
+            writeln!(
+                w,
+                "  {:<23} {}: {}{}",
+                f.kind,
+                group_label(inv, &f.group_id),
+                f.detail,
+                controls_label(&f.controls)
+            )?;
+        }
+    }
     for u in &a.unknown_interfaces {
         writeln!(
             w,
@@ -739,6 +772,35 @@ fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
             )
         }
         _ => spec_label(s),
+    }
+}
+
+/// ` [Security Hub EC2.13, EC2.53; CIS 1.2.0 4.1, 3.0.0 5.2]`, or nothing.
+fn controls_label(cs: &[recommend::controls::Control]) -> String {
+    let fsbp: Vec<&str> = cs
+        .iter()
+        .filter(|c| c.standard == "aws-fsbp")
+        .map(|c| c.id)
+        .collect();
+    let cis: Vec<String> = cs
+        .iter()
+        .filter_map(|c| {
+            c.standard
+                .strip_prefix("cis-aws-foundations-")
+                .map(|v| format!("{v} {}", c.id))
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !fsbp.is_empty() {
+        parts.push(format!("Security Hub {}", fsbp.join(", ")));
+    }
+    if !cis.is_empty() {
+        parts.push(format!("CIS {}", cis.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", parts.join("; "))
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod attribute;
 pub mod cidr;
+pub mod controls;
 pub mod destinations;
 mod evidence;
 mod labels;
@@ -36,7 +37,7 @@ use serde::Serialize;
 
 use crate::aggregate::Summary;
 use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
-use evidence::{evidence, unused_confidence};
+use evidence::{coverage_cap, evidence, unused_confidence};
 use labels::{port_label, ports_label};
 use targets::{egress_proposal, targets_for};
 
@@ -240,6 +241,36 @@ impl Kind {
     }
 }
 
+/// A `--kind` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindArg(pub Kind);
+
+impl KindArg {
+    pub fn parse(s: &str) -> Result<KindArg, String> {
+        use Kind::*;
+        [ReplaceCidrWithGroup, NarrowCidr, NarrowPorts, RemoveUnused, TightenEgress, ReviewPublic]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .map(KindArg)
+            .ok_or_else(|| format!("unknown kind {s:?}: one of replace-cidr-with-group, narrow-cidr, narrow-ports, remove-unused, tighten-egress, review-public"))
+    }
+}
+
+/// A `--min-confidence` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfidenceArg(pub Confidence);
+
+impl ConfidenceArg {
+    pub fn parse(s: &str) -> Result<ConfidenceArg, String> {
+        match s {
+            "low" => Ok(ConfidenceArg(Confidence::Low)),
+            "medium" => Ok(ConfidenceArg(Confidence::Medium)),
+            "high" => Ok(ConfidenceArg(Confidence::High)),
+            _ => Err(format!("unknown confidence {s:?}: low, medium or high")),
+        }
+    }
+}
+
 /// How sure we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -247,6 +278,16 @@ pub enum Confidence {
     Low,
     Medium,
     High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 /// A peer named in evidence.
@@ -298,6 +339,8 @@ pub struct Recommendation {
     pub reason: String,
     /// One line for people: what to do.
     pub headline: String,
+    /// Security Hub / CIS controls the rule fails (world-open ingress only).
+    pub controls: Vec<controls::Control>,
 }
 
 /// An accepted flow no rule explains.
@@ -380,6 +423,8 @@ pub struct Analysis {
     pub unknown_direction_flows: u64,
     pub safety: Safety,
     pub window: Option<(u64, u64)>,
+    /// Default group in use or with rules, unattached groups, stale references.
+    pub group_findings: Vec<controls::GroupFinding>,
 }
 
 /// Runs the three steps. A change the simulation finds unsafe is withdrawn
@@ -387,6 +432,7 @@ pub struct Analysis {
 /// round freezes at least one more rule, so this ends.
 pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analysis {
     let mut a = attribute(inv, summary);
+    a.group_findings = controls::group_findings(inv);
     let mut frozen: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut withdrawn = Vec::new();
     loop {
@@ -471,6 +517,7 @@ pub fn propose(
                 confidence,
                 reason,
                 headline,
+                controls: controls::for_rule(r),
             }
         };
         let name = group_label(inv, &group.group_id);
@@ -721,6 +768,22 @@ pub fn propose(
                     ports_label(&ports_used)
                 ),
             ));
+        }
+    }
+    // Confidence knows how much was seen.
+    for rec in out.iter_mut().filter(|r| r.kind.changes_rules()) {
+        let group = &inv.groups[rec.group_index].group_id;
+        let skipdata: u64 = inv
+            .interfaces_with_group(group)
+            .filter_map(|i| logged_ifaces.get(i.id.as_str()))
+            .map(|s| s.skipdata)
+            .sum();
+        if let Some((cap, why)) = coverage_cap(rec.kind, window, skipdata) {
+            if rec.confidence > cap {
+                rec.confidence = cap;
+                rec.reason
+                    .push_str(&format!("; confidence at most {}: {why}", cap.as_str()));
+            }
         }
     }
     out.retain(|r| !r.kind.changes_rules() || !frozen.contains(&(r.group_index, r.rule_index)));
