@@ -52,7 +52,7 @@ use crate::recommend::destinations::KnownRanges;
 use crate::recommend::{
     self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
 };
-use crate::report::proposals::{self, api_ports, conf};
+use crate::report::proposals::{self, api_ports, conf, controls_label};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendArgs) -> Result<Outcome> {
@@ -141,13 +141,13 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
 /// analysis (and its safety check) covers every group; the filters only hide.
 fn select(a: &mut Analysis, args: &RecommendArgs) {
     a.recommendations.retain(|r| {
-        (args.group.is_empty() || args.group.iter().any(|g| *g == r.rule.group_id))
+        (args.group.is_empty() || args.group.contains(&r.rule.group_id))
             && (args.kind.is_empty() || args.kind.iter().any(|k| k.0 == r.kind))
             && r.confidence >= args.min_confidence.0
     });
     if !args.group.is_empty() {
         a.group_findings
-            .retain(|f| args.group.iter().any(|g| *g == f.group_id));
+            .retain(|f| args.group.contains(&f.group_id));
     }
 }
 
@@ -772,35 +772,6 @@ fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
             )
         }
         _ => spec_label(s),
-    }
-}
-
-/// ` [Security Hub EC2.13, EC2.53; CIS 1.2.0 4.1, 3.0.0 5.2]`, or nothing.
-fn controls_label(cs: &[recommend::controls::Control]) -> String {
-    let fsbp: Vec<&str> = cs
-        .iter()
-        .filter(|c| c.standard == "aws-fsbp")
-        .map(|c| c.id)
-        .collect();
-    let cis: Vec<String> = cs
-        .iter()
-        .filter_map(|c| {
-            c.standard
-                .strip_prefix("cis-aws-foundations-")
-                .map(|v| format!("{v} {}", c.id))
-        })
-        .collect();
-    let mut parts = Vec::new();
-    if !fsbp.is_empty() {
-        parts.push(format!("Security Hub {}", fsbp.join(", ")));
-    }
-    if !cis.is_empty() {
-        parts.push(format!("CIS {}", cis.join(", ")));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", parts.join("; "))
     }
 }
 

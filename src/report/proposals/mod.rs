@@ -105,3 +105,32 @@ pub fn first_change_per_rule(a: &Analysis) -> Vec<&Recommendation> {
         .filter(|r| r.kind.changes_rules() && seen.insert((r.group_index, r.rule_index)))
         .collect()
 }
+
+/// ` [Security Hub EC2.13, EC2.53; CIS 1.2.0 4.1, 3.0.0 5.2]`, or nothing.
+pub fn controls_label(cs: &[crate::recommend::controls::Control]) -> String {
+    let fsbp: Vec<&str> = cs
+        .iter()
+        .filter(|c| c.standard == "aws-fsbp")
+        .map(|c| c.id)
+        .collect();
+    let cis: Vec<String> = cs
+        .iter()
+        .filter_map(|c| {
+            c.standard
+                .strip_prefix("cis-aws-foundations-")
+                .map(|v| format!("{v} {}", c.id))
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !fsbp.is_empty() {
+        parts.push(format!("Security Hub {}", fsbp.join(", ")));
+    }
+    if !cis.is_empty() {
+        parts.push(format!("CIS {}", cis.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", parts.join("; "))
+    }
+}
