@@ -214,6 +214,14 @@ pub struct RecommendArgs {
     /// Leave out recommendations below this confidence: low, medium, high
     #[arg(long, value_name = "LEVEL", value_parser = crate::recommend::ConfidenceArg::parse, default_value = "low")]
     pub min_confidence: crate::recommend::ConfidenceArg,
+
+    /// -o cli: write low-confidence changes as commands (by default they are commented out)
+    #[arg(long)]
+    pub include_low: bool,
+
+    /// -o cli: arguments for every aws call, e.g. '--profile prod --region us-east-1'
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub aws_args: Option<String>,
 }
 
 /// Options shared by every command that reads flow logs.

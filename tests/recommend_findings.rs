@@ -179,3 +179,39 @@ fn six_hours_never_rate_a_change_high_and_filters_apply_to_every_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("low, medium or high"));
 }
+
+#[test]
+fn cli_comments_out_low_confidence_changes_unless_asked_and_takes_aws_args() {
+    let out = stdout(&run(&["recommend", "-o", "cli", SAMPLE]));
+    // Six hours: every egress rebuild is low confidence, so commented out.
+    assert!(
+        out.contains("\n# aws ec2 authorize-security-group-egress "),
+        "{out}"
+    );
+    assert!(
+        !out.contains("\naws ec2 authorize-security-group-egress "),
+        "{out}"
+    );
+    assert!(
+        out.contains("\naws ec2 authorize-security-group-ingress "),
+        "{out}"
+    );
+    let out = stdout(&run(&[
+        "recommend",
+        "-o",
+        "cli",
+        "--include-low",
+        "--aws-args",
+        "--profile prod --region us-east-1",
+        SAMPLE,
+    ]));
+    assert!(
+        out.contains("\nAWS_ARGS='--profile prod --region us-east-1'\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\naws $AWS_ARGS ec2 authorize-security-group-egress "),
+        "{out}"
+    );
+    assert!(!out.contains("\n# aws"), "{out}");
+}

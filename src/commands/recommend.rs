@@ -129,7 +129,13 @@ pub fn run(args: &RecommendArgs) -> Result<Outcome> {
             write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?
         }
         RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting, filtered)?,
-        RecommendFormat::Cli => proposals::write_cli(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cli => {
+            let o = proposals::CliOptions {
+                include_low: args.include_low,
+                aws_args: args.aws_args.clone(),
+            };
+            proposals::write_cli(&mut out, &inv, &analysis, &o)?
+        }
         RecommendFormat::Cfn => proposals::write_cfn(&mut out, &inv, &analysis)?,
         RecommendFormat::Terraform => proposals::write_terraform(&mut out, &inv, &analysis)?,
     }

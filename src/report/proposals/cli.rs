@@ -6,10 +6,20 @@ use anyhow::Result;
 
 use super::{comment, conf, first_change_per_rule, ip_permissions, shell_quote, verb};
 use crate::inventory::{Inventory, RuleSpec};
-use crate::recommend::{Analysis, Recommendation};
+use crate::recommend::{Analysis, Confidence, Recommendation};
 use crate::report::{fmt_time, human_bytes, thousands};
 
-pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
+/// How the script is written.
+#[derive(Debug, Clone, Default)]
+pub struct CliOptions {
+    /// Low-confidence changes as commands (else commented out, to be read, not run).
+    pub include_low: bool,
+    /// Arguments for every `aws` call (`--profile prod --region us-east-1`), set once in a
+    /// variable at the top.
+    pub aws_args: Option<String>,
+}
+
+pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis, o: &CliOptions) -> Result<()> {
     writeln!(w, "#!/bin/sh")?;
     writeln!(
         w,
@@ -23,6 +33,27 @@ pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()>
         writeln!(w, "# Evidence window: {} to {}", fmt_time(s), fmt_time(e))?;
     }
     writeln!(w, "set -e")?;
+    let aws = match &o.aws_args {
+        Some(args) => {
+            writeln!(w, "AWS_ARGS={}", shell_quote(args))?;
+            "aws $AWS_ARGS"
+        }
+        None => "aws",
+    };
+    if !o.include_low {
+        writeln!(
+            w,
+            "# Low-confidence changes are commented out (--include-low writes them as commands)."
+        )?;
+    }
+    // A low-confidence change is written for review, not to run.
+    let lead = |r: &Recommendation| {
+        if r.confidence == Confidence::Low && !o.include_low {
+            "# "
+        } else {
+            ""
+        }
+    };
     let changes: Vec<&Recommendation> = first_change_per_rule(a);
     if changes.is_empty() {
         writeln!(w, "# No changes recommended.")?;
@@ -50,7 +81,8 @@ pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()>
         for p in &r.proposed {
             writeln!(
                 w,
-                "aws ec2 authorize-security-group-{} --group-id {} --ip-permissions {}",
+                "{}{aws} ec2 authorize-security-group-{} --group-id {} --ip-permissions {}",
+                lead(r),
                 verb(r.rule.direction),
                 shell_quote(&r.rule.group_id),
                 shell_quote(&ip_permissions(p).to_string())
@@ -71,7 +103,8 @@ pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()>
         match &r.rule.rule_id {
             Some(id) => writeln!(
                 w,
-                "aws ec2 revoke-security-group-{} --group-id {} --security-group-rule-ids {}",
+                "{}{aws} ec2 revoke-security-group-{} --group-id {} --security-group-rule-ids {}",
+                lead(r),
                 verb(r.rule.direction),
                 shell_quote(&group.group_id),
                 shell_quote(id)
@@ -81,7 +114,8 @@ pub fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()>
                 spec.description = None;
                 writeln!(
                     w,
-                    "aws ec2 revoke-security-group-{} --group-id {} --ip-permissions {}",
+                    "{}{aws} ec2 revoke-security-group-{} --group-id {} --ip-permissions {}",
+                    lead(r),
                     verb(r.rule.direction),
                     shell_quote(&group.group_id),
                     shell_quote(&ip_permissions(&spec).to_string())

@@ -7,7 +7,7 @@ mod cli;
 mod terraform;
 
 pub use cfn::write_cfn;
-pub use cli::write_cli;
+pub use cli::{write_cli, CliOptions};
 pub use terraform::write_terraform;
 
 use crate::inventory::{Protocol, RuleDirection, RuleSpec, RuleTarget};
