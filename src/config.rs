@@ -80,6 +80,7 @@ pub enum RecommendFormat {
     Json,
     Cli,
     Cfn,
+    Terraform,
 }
 
 /// `flowscope recommend`.
@@ -97,6 +98,14 @@ pub struct RecommendConfig {
     pub max_groups: usize,
     pub max_prefixes: usize,
     pub public_peers: usize,
+    pub stable_cidrs: Option<PathBuf>,
+    pub aws_ip_ranges: Option<PathBuf>,
+    pub aws_prefix_lists: Option<PathBuf>,
+    pub group: Vec<String>,
+    pub kind: Vec<crate::recommend::KindArg>,
+    pub min_confidence: crate::recommend::ConfidenceArg,
+    pub include_low: bool,
+    pub aws_args: Option<String>,
 }
 
 /// Output formats of `query`.

@@ -240,6 +240,7 @@ fn recommend_json_fields_are_the_documented_ones() {
                 "confidence",
                 "reason",
                 "headline",
+                "controls",
             ])
         );
         assert_eq!(
@@ -258,6 +259,7 @@ fn recommend_json_fields_are_the_documented_ones() {
                 "window_end",
                 "interfaces",
                 "interfaces_logged",
+                "public_destinations",
             ])
         );
     }
@@ -271,6 +273,7 @@ fn recommend_json_fields_are_the_documented_ones() {
             "rejected_open",
             "unknown_interfaces",
             "unknown_direction_flows",
+            "groups",
         ])
     );
     assert_eq!(

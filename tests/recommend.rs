@@ -26,7 +26,7 @@ fn group_ids() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn recommend_json(args: &[&str]) -> serde_json::Value {
+pub fn recommend_json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["recommend", "-o", "json"];
     a.extend_from_slice(args);
     let out = run(&a);
@@ -65,7 +65,15 @@ fn headline_allow_8080_from_the_alb_group_instead_of_the_world() {
         assert_eq!(proposed[0]["group_id"], *alb);
         assert_eq!(proposed[0]["from_port"], 8080);
         assert_eq!(proposed[0]["to_port"], 8080);
-        assert_eq!(r["confidence"], "high");
+        // Six hours of logs: not high, and the reason says why.
+        assert_eq!(r["confidence"], "medium");
+        assert!(
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("only 6.0 hours of logs"),
+            "{r}"
+        );
         assert!(r["evidence"]["flows"].as_u64().unwrap() > 100);
     }
     // Orders is also called by checkout: two groups.
@@ -395,7 +403,7 @@ fn bad_inventory_is_named_and_unknown_interfaces_are_reported() {
 
 /// An account of one group and one interface (10.0.1.10) with the given ingress permissions,
 /// and v2 log lines, in `dir` as recommend finds them next to the logs.
-fn small_account(dir: &std::path::Path, permissions: serde_json::Value, lines: &[String]) {
+pub fn small_account(dir: &std::path::Path, permissions: serde_json::Value, lines: &[String]) {
     let sgs = serde_json::json!({"SecurityGroups": [{
         "GroupId": "sg-0a", "GroupName": "app", "OwnerId": "111111111111", "VpcId": "vpc-1",
         "IpPermissions": permissions,

@@ -135,6 +135,9 @@ pub enum RecommendFormat {
     Cli,
     /// The CloudFormation template with its rules rewritten
     Cfn,
+    /// Terraform (AWS provider): new rules as resources, the rules they replace imported by
+    /// their sgr- ids, to be removed in a second step
+    Terraform,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +191,43 @@ pub struct RecommendArgs {
     /// A world-open rule used by at least N internet addresses is public traffic: kept
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub public_peers: usize,
+
+    // Where public destinations may be pinned (recommend::destinations); without these,
+    // public destinations are allowed by port only, never pinned to the addresses seen.
+    /// Public ranges you declare stable (partners, your offices): one CIDR a line, `#` comments
+    #[arg(long, value_name = "FILE")]
+    pub stable_cidrs: Option<PathBuf>,
+
+    /// AWS's ip-ranges.json (offline copy): names the AWS service of public destinations
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
+
+    /// `aws ec2 describe-prefix-lists` or `describe-managed-prefix-lists` JSON: the AWS-managed
+    /// prefix lists (S3, DynamoDB) proposed for their services' addresses
+    #[arg(long, value_name = "FILE")]
+    pub aws_prefix_lists: Option<PathBuf>,
+
+    // Which recommendations every output shows (the analysis covers every group).
+    /// Only this group's recommendations (repeatable)
+    #[arg(long, value_name = "SG-ID", action = clap::ArgAction::Append)]
+    pub group: Vec<String>,
+
+    /// Only this kind of recommendation (repeatable): replace-cidr-with-group, narrow-cidr,
+    /// narrow-ports, remove-unused, tighten-egress, review-public
+    #[arg(long, value_name = "KIND", value_parser = crate::recommend::KindArg::parse, action = clap::ArgAction::Append)]
+    pub kind: Vec<crate::recommend::KindArg>,
+
+    /// Leave out recommendations below this confidence: low, medium, high
+    #[arg(long, value_name = "LEVEL", value_parser = crate::recommend::ConfidenceArg::parse, default_value = "low")]
+    pub min_confidence: crate::recommend::ConfidenceArg,
+
+    /// -o cli: write low-confidence changes as commands (by default they are commented out)
+    #[arg(long)]
+    pub include_low: bool,
+
+    /// -o cli: arguments for every aws call, e.g. '--profile prod --region us-east-1'
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub aws_args: Option<String>,
 }
 
 /// Options shared by every command that reads flow logs.
@@ -371,7 +411,7 @@ pub(crate) use mirror;
 
 mirror!(OutputFormat => report::OutputFormat { Table, Json, Csv });
 mirror!(ColorChoice => report::ColorChoice { Auto, Always, Never });
-mirror!(RecommendFormat => config::RecommendFormat { Table, Json, Cli, Cfn });
+mirror!(RecommendFormat => config::RecommendFormat { Table, Json, Cli, Cfn, Terraform });
 
 impl Cli {
     /// The run these flags ask for. Completions and the manual page are
@@ -454,6 +494,14 @@ impl From<RecommendArgs> for RecommendConfig {
             max_groups: a.max_groups,
             max_prefixes: a.max_prefixes,
             public_peers: a.public_peers,
+            stable_cidrs: a.stable_cidrs,
+            aws_ip_ranges: a.aws_ip_ranges,
+            aws_prefix_lists: a.aws_prefix_lists,
+            group: a.group,
+            kind: a.kind,
+            min_confidence: a.min_confidence,
+            include_low: a.include_low,
+            aws_args: a.aws_args,
         }
     }
 }

@@ -47,16 +47,17 @@ use super::{write_accounting, InputJson, Window};
 use crate::aggregate::Aggregate;
 use crate::config::{RecommendConfig, RecommendFormat};
 use crate::engine::Accounting;
-use crate::inventory::{
-    Inventory, InventoryPaths, Protocol, RuleDirection, RuleSpec, RuleTarget, TemplateEdit,
-};
+use crate::inventory::{Inventory, InventoryPaths, RuleDirection, RuleSpec, RuleTarget};
+use crate::recommend::destinations::KnownRanges;
 use crate::recommend::{
     self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
 };
+use crate::report::proposals::{self, api_ports, conf, controls_label};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendConfig) -> Result<Outcome> {
-    let inv = load_inventory(args)?;
+    let mut inv = load_inventory(args)?;
+    let known = load_known_ranges(args, &mut inv)?;
     for w in &inv.warnings {
         eprintln!("flowscope: warning: inventory: {w}");
     }
@@ -97,6 +98,7 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
         public_peers: args.public_peers.max(1),
+        known: Arc::new(known),
         ..Settings::default()
     };
     // Groups of another account or region than the logs' explain nothing:
@@ -118,7 +120,8 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
         );
         return Ok(Outcome::DataErrors);
     }
-    let analysis = recommend::analyse(&inv, &summary, &settings);
+    let mut analysis = recommend::analyse(&inv, &summary, &settings);
+    select(&mut analysis, args);
     for v in &analysis.safety.violations {
         eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
     }
@@ -127,11 +130,32 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
             write_table(&mut out, &inv, &analysis, &run.accounting, filtered)?
         }
         RecommendFormat::Json => write_json(&mut out, &inv, &analysis, &run.accounting, filtered)?,
-        RecommendFormat::Cli => write_cli(&mut out, &inv, &analysis)?,
-        RecommendFormat::Cfn => write_cfn(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cli => {
+            let o = proposals::CliOptions {
+                include_low: args.include_low,
+                aws_args: args.aws_args.clone(),
+            };
+            proposals::write_cli(&mut out, &inv, &analysis, &o)?
+        }
+        RecommendFormat::Cfn => proposals::write_cfn(&mut out, &inv, &analysis)?,
+        RecommendFormat::Terraform => proposals::write_terraform(&mut out, &inv, &analysis)?,
     }
     out.finish()?;
     Ok(outcome)
+}
+
+/// `--group`, `--kind`, `--min-confidence`: which recommendations every output shows. The
+/// analysis (and its safety check) covers every group; the filters only hide.
+fn select(a: &mut Analysis, args: &RecommendConfig) {
+    a.recommendations.retain(|r| {
+        (args.group.is_empty() || args.group.contains(&r.rule.group_id))
+            && (args.kind.is_empty() || args.kind.iter().any(|k| k.0 == r.kind))
+            && r.confidence >= args.min_confidence.0
+    });
+    if !args.group.is_empty() {
+        a.group_findings
+            .retain(|f| args.group.contains(&f.group_id));
+    }
 }
 
 /// Inventory files from the flags (files or directories, each flag repeatable), else from the
@@ -215,6 +239,47 @@ fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
     Inventory::load(&paths).context("loading the inventory")
 }
 
+/// The public ranges that may be pinned (`--stable-cidrs`, `--aws-ip-ranges`,
+/// `--aws-prefix-lists`). The entries of each AWS-managed list join the inventory's prefix
+/// lists, so that rules naming them (and proposals) can be evaluated.
+fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<KnownRanges> {
+    use crate::recommend::destinations::{
+        parse_ip_ranges, parse_managed_lists, parse_stable_cidrs,
+    };
+    fn read<T>(
+        path: &Option<PathBuf>,
+        parse: fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<Option<T>> {
+        let Some(p) = path else { return Ok(None) };
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        parse(&text)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    }
+    let mut known = KnownRanges {
+        stable: read(&args.stable_cidrs, parse_stable_cidrs)?.unwrap_or_default(),
+        aws: read(&args.aws_ip_ranges, parse_ip_ranges)?.unwrap_or_default(),
+        lists: read(&args.aws_prefix_lists, parse_managed_lists)?.unwrap_or_default(),
+    };
+    let mut usable = Vec::new();
+    for l in std::mem::take(&mut known.lists) {
+        let entries = known.entries_of(&l);
+        if entries.is_empty() {
+            eprintln!(
+                "flowscope: warning: prefix list {} ({}): its entries are unknown (give --aws-ip-ranges, \
+                 or describe-prefix-lists output, which lists them); it is not proposed",
+                l.id, l.name
+            );
+            continue;
+        }
+        inv.prefix_lists.entry(l.id.clone()).or_insert(entries);
+        usable.push(l);
+    }
+    known.lists = usable;
+    Ok(known)
+}
+
 /// Says that files found next to the logs are not used because a flag named others.
 fn ignored<'a>(flag: &str, given: &[PathBuf], files: impl IntoIterator<Item = &'a PathBuf>) {
     for f in files.into_iter().filter(|f| !given.contains(f)) {
@@ -294,6 +359,7 @@ struct JsonRecommendation<'a> {
     confidence: recommend::Confidence,
     reason: &'a str,
     headline: &'a str,
+    controls: &'a [recommend::controls::Control],
 }
 
 #[derive(Serialize)]
@@ -305,22 +371,7 @@ struct JsonFindings<'a> {
     rejected_open: &'a [recommend::RejectedOpen],
     unknown_interfaces: &'a [recommend::UnknownInterface],
     unknown_direction_flows: u64,
-}
-
-/// Ports as the EC2 API writes them: ICMP type/code, -1 for "all".
-fn api_ports(p: &Protocol, from: Option<u16>, to: Option<u16>) -> (Option<i32>, Option<i32>) {
-    match p {
-        Protocol::All => (None, None),
-        p if p.has_ports() => (
-            Some(from.unwrap_or(0) as i32),
-            Some(to.unwrap_or(65535) as i32),
-        ),
-        p if p.is_icmp() => (
-            Some(from.map_or(-1, i32::from)),
-            Some(to.map_or(-1, i32::from)),
-        ),
-        _ => (None, None),
-    }
+    groups: &'a [recommend::controls::GroupFinding],
 }
 
 fn rule_spec_json(s: &RuleSpec) -> JsonRuleSpec {
@@ -400,6 +451,7 @@ fn write_json(
             confidence: r.confidence,
             reason: &r.reason,
             headline: &r.headline,
+            controls: &r.controls,
         })
         .collect();
     let doc = JsonOut {
@@ -419,6 +471,7 @@ fn write_json(
             rejected_open: &a.rejected_open,
             unknown_interfaces: &a.unknown_interfaces,
             unknown_direction_flows: a.unknown_direction_flows,
+            groups: &a.group_findings,
         },
         safety: &a.safety,
     };
@@ -473,10 +526,11 @@ fn write_table(
         for r in &recs {
             writeln!(
                 w,
-                "  [{:<6}] {:<23} {}",
+                "  [{:<6}] {:<23} {}{}",
                 conf(r.confidence),
                 r.kind.as_str(),
-                r.headline
+                r.headline,
+                controls_label(&r.controls)
             )?;
         }
     }
@@ -663,6 +717,19 @@ fn write_table(
             )?;
         }
     }
+    if !a.group_findings.is_empty() {
+        writeln!(w, "Group findings:")?;
+        for f in &a.group_findings {
+            writeln!(
+                w,
+                "  {:<23} {}: {}{}",
+                f.kind,
+                group_label(inv, &f.group_id),
+                f.detail,
+                controls_label(&f.controls)
+            )?;
+        }
+    }
     for u in &a.unknown_interfaces {
         writeln!(
             w,
@@ -715,201 +782,10 @@ fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
     }
 }
 
-fn conf(c: recommend::Confidence) -> &'static str {
-    match c {
-        recommend::Confidence::High => "high",
-        recommend::Confidence::Medium => "medium",
-        recommend::Confidence::Low => "low",
-    }
-}
-
 fn trim(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
-}
-
-// ---------------------------------------------------------------- CLI
-
-/// The `--ip-permissions` JSON of one rule.
-pub fn ip_permissions(s: &RuleSpec) -> serde_json::Value {
-    use serde_json::json;
-    let mut p = serde_json::Map::new();
-    p.insert("IpProtocol".into(), json!(s.protocol.aws_name()));
-    let (from, to) = api_ports(&s.protocol, s.from_port, s.to_port);
-    if let (Some(f), Some(t)) = (from, to) {
-        p.insert("FromPort".into(), json!(f));
-        p.insert("ToPort".into(), json!(t));
-    }
-    let mut entry = serde_json::Map::new();
-    if let Some(d) = &s.description {
-        entry.insert("Description".into(), json!(d));
-    }
-    match &s.target {
-        RuleTarget::Cidr(n @ ipnet::IpNet::V4(_)) => {
-            entry.insert("CidrIp".into(), json!(n.to_string()));
-            p.insert("IpRanges".into(), json!([entry]));
-        }
-        RuleTarget::Cidr(n) => {
-            entry.insert("CidrIpv6".into(), json!(n.to_string()));
-            p.insert("Ipv6Ranges".into(), json!([entry]));
-        }
-        RuleTarget::Group { group_id, user_id } => {
-            entry.insert("GroupId".into(), json!(group_id));
-            if let Some(u) = user_id {
-                entry.insert("UserId".into(), json!(u));
-            }
-            p.insert("UserIdGroupPairs".into(), json!([entry]));
-        }
-        RuleTarget::PrefixList(id) => {
-            entry.insert("PrefixListId".into(), json!(id));
-            p.insert("PrefixListIds".into(), json!([entry]));
-        }
-    }
-    serde_json::Value::Array(vec![serde_json::Value::Object(p)])
-}
-
-/// Text for a `#` comment of the script: names and descriptions come from the inventory, and a
-/// newline in one (a tag, a template, a hand-edited JSON) would end the comment and run the rest
-/// as a command, so every control character becomes a space.
-fn comment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Single-quotes a string for POSIX shells.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn verb(d: RuleDirection) -> &'static str {
-    match d {
-        RuleDirection::Ingress => "ingress",
-        RuleDirection::Egress => "egress",
-    }
-}
-
-fn write_cli(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
-    writeln!(w, "#!/bin/sh")?;
-    writeln!(
-        w,
-        "# flowscope recommend: AWS CLI commands. Review before running. Every authorize comes"
-    )?;
-    writeln!(
-        w,
-        "# before any revoke, so running them in order never opens a gap in allowed traffic."
-    )?;
-    if let Some((s, e)) = a.window {
-        writeln!(w, "# Evidence window: {} to {}", fmt_time(s), fmt_time(e))?;
-    }
-    writeln!(w, "set -e")?;
-    let changes: Vec<&Recommendation> = first_change_per_rule(a);
-    if changes.is_empty() {
-        writeln!(w, "# No changes recommended.")?;
-        return Ok(());
-    }
-    writeln!(w, "\n# 1. Authorize the replacement rules")?;
-    for r in &changes {
-        if r.proposed.is_empty() {
-            continue;
-        }
-        writeln!(
-            w,
-            "\n# [{}] {} (confidence {})",
-            r.kind.as_str(),
-            comment(&r.headline),
-            conf(r.confidence)
-        )?;
-        writeln!(
-            w,
-            "# evidence: {} flows, {}, {} peers",
-            thousands(r.evidence.flows),
-            human_bytes(r.evidence.bytes),
-            r.evidence.peers
-        )?;
-        for p in &r.proposed {
-            writeln!(
-                w,
-                "aws ec2 authorize-security-group-{} --group-id {} --ip-permissions {}",
-                verb(r.rule.direction),
-                shell_quote(&r.rule.group_id),
-                shell_quote(&ip_permissions(p).to_string())
-            )?;
-        }
-    }
-    writeln!(w, "\n# 2. Revoke the rules they replace, and unused rules")?;
-    for r in &changes {
-        writeln!(
-            w,
-            "\n# [{}] {} (confidence {}): {}",
-            r.kind.as_str(),
-            comment(&r.headline),
-            conf(r.confidence),
-            comment(&r.reason)
-        )?;
-        let group = &inv.groups[r.group_index];
-        match &r.rule.rule_id {
-            Some(id) => writeln!(
-                w,
-                "aws ec2 revoke-security-group-{} --group-id {} --security-group-rule-ids {}",
-                verb(r.rule.direction),
-                shell_quote(&group.group_id),
-                shell_quote(id)
-            )?,
-            None => {
-                let mut spec = RuleSpec::from_rule(&r.rule);
-                spec.description = None;
-                writeln!(
-                    w,
-                    "aws ec2 revoke-security-group-{} --group-id {} --ip-permissions {}",
-                    verb(r.rule.direction),
-                    shell_quote(&group.group_id),
-                    shell_quote(&ip_permissions(&spec).to_string())
-                )?
-            }
-        }
-    }
-    Ok(())
-}
-
-/// One rule-changing recommendation per rule (the first by kind order),
-/// as `applied_rules` applies them.
-fn first_change_per_rule(a: &Analysis) -> Vec<&Recommendation> {
-    let mut seen = std::collections::BTreeSet::new();
-    a.recommendations
-        .iter()
-        .filter(|r| r.kind.changes_rules() && seen.insert((r.group_index, r.rule_index)))
-        .collect()
-}
-
-// ---------------------------------------------------------------- CFN
-
-fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
-    let t = inv.template.as_ref().context("no template")?;
-    let mut edits = Vec::new();
-    for r in first_change_per_rule(a) {
-        match t.find_rule_for(&r.rule) {
-            Some(at) => {
-                if r.proposed.is_empty() {
-                    edits.push(TemplateEdit::Remove { at });
-                } else {
-                    edits.push(TemplateEdit::Replace { at, with: r.proposed.clone() });
-                }
-            }
-            None => eprintln!(
-                "flowscope: warning: -o cfn: {} {} {} is not in the template; change it by hand: {}",
-                r.rule.group_id,
-                r.rule.direction,
-                rule_ports(&r.rule),
-                r.headline
-            ),
-        }
-    }
-    let patched = t.patched(&edits);
-    serde_json::to_writer_pretty(&mut *w, &patched)?;
-    writeln!(w)?;
-    Ok(())
 }

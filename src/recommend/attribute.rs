@@ -294,6 +294,7 @@ pub fn attribute(inv: &Inventory, summary: &Summary) -> Analysis {
     Analysis {
         rules,
         recommendations: Vec::new(),
+        group_findings: Vec::new(),
         unexplained,
         unexplained_flows,
         unattributed,

@@ -19,13 +19,17 @@
 
 mod attribute;
 pub mod cidr;
+pub mod controls;
+pub mod destinations;
 mod evidence;
 mod labels;
+mod propose;
 mod simulate;
 mod targets;
 
 pub use attribute::attribute;
 pub use labels::{group_label, rule_ports, spec_label, spec_ports};
+pub use propose::propose;
 pub use simulate::{applied_rules, rule_from_spec, simulate};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,10 +38,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::aggregate::Summary;
-use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleSpec, RuleTarget};
-use evidence::{evidence, unused_confidence};
-use labels::{port_label, ports_label};
-use targets::{egress_proposal, targets_for};
+use crate::inventory::{Inventory, Protocol, Rule, RuleSpec, RuleTarget};
 
 /// Tuning knobs (documented in `--help`).
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub struct Settings {
     /// Up to this many addresses outside our groups are listed as /32
     /// (/128) prefixes rather than merged into wider ones.
     pub max_hosts: usize,
+    /// Public ranges that may be pinned: declared stable, published by AWS, AWS-managed lists.
+    pub known: std::sync::Arc<destinations::KnownRanges>,
 }
 
 impl Default for Settings {
@@ -61,6 +64,7 @@ impl Default for Settings {
             max_prefixes: 4,
             public_peers: 32,
             max_hosts: 8,
+            known: Default::default(),
         }
     }
 }
@@ -236,6 +240,36 @@ impl Kind {
     }
 }
 
+/// A `--kind` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindArg(pub Kind);
+
+impl KindArg {
+    pub fn parse(s: &str) -> Result<KindArg, String> {
+        use Kind::*;
+        [ReplaceCidrWithGroup, NarrowCidr, NarrowPorts, RemoveUnused, TightenEgress, ReviewPublic]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .map(KindArg)
+            .ok_or_else(|| format!("unknown kind {s:?}: one of replace-cidr-with-group, narrow-cidr, narrow-ports, remove-unused, tighten-egress, review-public"))
+    }
+}
+
+/// A `--min-confidence` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfidenceArg(pub Confidence);
+
+impl ConfidenceArg {
+    pub fn parse(s: &str) -> Result<ConfidenceArg, String> {
+        match s {
+            "low" => Ok(ConfidenceArg(Confidence::Low)),
+            "medium" => Ok(ConfidenceArg(Confidence::Medium)),
+            "high" => Ok(ConfidenceArg(Confidence::High)),
+            _ => Err(format!("unknown confidence {s:?}: low, medium or high")),
+        }
+    }
+}
+
 /// How sure we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -243,6 +277,16 @@ pub enum Confidence {
     Low,
     Medium,
     High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 /// A peer named in evidence.
@@ -275,6 +319,9 @@ pub struct Evidence {
     /// Interfaces carrying the group, and how many of them were logged.
     pub interfaces: u64,
     pub interfaces_logged: u64,
+    /// Public peers of the rule and how the proposal allows them (never pinned to the address
+    /// itself: see `destinations`). Empty when there were none.
+    pub public_destinations: Vec<destinations::PublicDestination>,
 }
 
 /// One recommendation.
@@ -291,6 +338,8 @@ pub struct Recommendation {
     pub reason: String,
     /// One line for people: what to do.
     pub headline: String,
+    /// Security Hub / CIS controls the rule fails (world-open ingress only).
+    pub controls: Vec<controls::Control>,
 }
 
 /// An accepted flow no rule explains.
@@ -373,6 +422,8 @@ pub struct Analysis {
     pub unknown_direction_flows: u64,
     pub safety: Safety,
     pub window: Option<(u64, u64)>,
+    /// Default group in use or with rules, unattached groups, stale references.
+    pub group_findings: Vec<controls::GroupFinding>,
 }
 
 /// Runs the three steps. A change the simulation finds unsafe is withdrawn
@@ -380,6 +431,7 @@ pub struct Analysis {
 /// round freezes at least one more rule, so this ends.
 pub fn analyse(inv: &Inventory, summary: &Summary, settings: &Settings) -> Analysis {
     let mut a = attribute(inv, summary);
+    a.group_findings = controls::group_findings(inv);
     let mut frozen: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut withdrawn = Vec::new();
     loop {
@@ -427,364 +479,6 @@ pub fn sensitive_ports(r: &Rule) -> Vec<(u16, &'static str)> {
                 .collect()
         }
         _ => Vec::new(),
-    }
-}
-
-/// Step 2: proposals per rule.
-/// Rules in `frozen` (group index, rule index) get advice only: a change
-/// to them was found unsafe.
-pub fn propose(
-    inv: &Inventory,
-    summary: &Summary,
-    rules: &[RuleReport],
-    s: &Settings,
-    frozen: &BTreeSet<(usize, usize)>,
-) -> Vec<Recommendation> {
-    let mut out = Vec::new();
-    let window = summary.window;
-    let seen = attribute::group_interfaces(inv, summary);
-    let logged_ifaces = attribute::logged_interfaces(summary);
-    for rr in rules {
-        let r = &rr.rule;
-        let group = &inv.groups[rr.group_index];
-        let (n_if, logged) = seen[rr.group_index];
-        let ev = evidence(inv, rr, window, n_if, logged);
-        let mk = |kind: Kind,
-                  proposed: Vec<RuleSpec>,
-                  confidence: Confidence,
-                  reason: String,
-                  headline: String| {
-            Recommendation {
-                kind,
-                group_index: rr.group_index,
-                rule_index: rr.rule_index,
-                rule: r.clone(),
-                proposed,
-                evidence: ev.clone(),
-                confidence,
-                reason,
-                headline,
-            }
-        };
-        let name = group_label(inv, &group.group_id);
-        let what = format!(
-            "{} {} {} {}",
-            rule_ports(r),
-            if r.direction == RuleDirection::Ingress {
-                "from"
-            } else {
-                "to"
-            },
-            r.target,
-            ""
-        );
-        let what = what.trim_end().to_string();
-        let world = is_world(&r.target);
-        let sensitive = if world && r.direction == RuleDirection::Ingress {
-            sensitive_ports(r)
-        } else {
-            Vec::new()
-        };
-        if !sensitive.is_empty() {
-            let names: Vec<String> = sensitive
-                .iter()
-                .take(6)
-                .map(|(p, n)| format!("{p} ({n})"))
-                .collect();
-            out.push(mk(
-                Kind::ReviewPublic,
-                Vec::new(),
-                Confidence::High,
-                format!(
-                    "administrative or database ports open to the whole internet: {}{}",
-                    names.join(", "),
-                    if sensitive.len() > 6 { ", …" } else { "" }
-                ),
-                format!(
-                    "{name}: {what} exposes {} to the internet",
-                    names.join(", ")
-                ),
-            ));
-        }
-        match rr.status {
-            RuleStatus::Unobserved | RuleStatus::Unobservable => continue,
-            RuleStatus::Unused => {
-                let (conf, why) = unused_confidence(inv, &logged_ifaces, &group.group_id, window);
-                let egress_all =
-                    r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world;
-                out.push(mk(
-                    if egress_all { Kind::TightenEgress } else { Kind::RemoveUnused },
-                    Vec::new(),
-                    conf,
-                    format!("no accepted flow matched this rule on the {logged} logged interfaces of the group; {why}"),
-                    format!("{name}: remove {} {what} (unused)", r.direction),
-                ));
-                continue;
-            }
-            RuleStatus::Used => {}
-        }
-        let hits = &rr.hits;
-        let ports_used = hits.ports();
-        let port_specs = narrowed_ports(r, &ports_used);
-        // Allow-all egress: rebuild from what the interfaces initiated.
-        if r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world {
-            let proposed = egress_proposal(inv, r, hits, s);
-            let conf = if proposed.len() > 25 {
-                Confidence::Low
-            } else {
-                Confidence::Medium
-            };
-            let list: Vec<String> = proposed.iter().take(6).map(spec_label).collect();
-            out.push(mk(
-                Kind::TightenEgress,
-                proposed.clone(),
-                conf,
-                format!(
-                    "egress initiated by the group's interfaces used {} destination services; responses to inbound traffic need no egress rule (groups are stateful)",
-                    hits.by_service.len() + hits.many.len()
-                ),
-                format!("{name}: replace allow-all egress with {} rule(s): {}{}", proposed.len(), list.join("; "), if proposed.len() > 6 { "; …" } else { "" }),
-            ));
-            continue;
-        }
-        let RuleTarget::Cidr(net) = &r.target else {
-            // Group and prefix-list targets: only ports can narrow.
-            if let Some(specs) = port_specs {
-                let proposed: Vec<RuleSpec> = specs
-                    .iter()
-                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
-                    .collect();
-                out.push(mk(
-                    Kind::NarrowPorts,
-                    proposed.clone(),
-                    Confidence::Medium,
-                    format!(
-                        "only ports {} of {} were used",
-                        ports_label(&ports_used),
-                        rule_ports(r)
-                    ),
-                    format!(
-                        "{name}: narrow {what} to {}",
-                        proposed
-                            .iter()
-                            .map(spec_label)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-            continue;
-        };
-        let peers = hits.peers();
-        let public: Vec<&IpAddr> = peers
-            .keys()
-            .filter(|ip| inv.groups_of_addr(**ip).is_empty())
-            .collect();
-        if world && (hits.has_many() || public.len() >= s.public_peers) {
-            out.push(mk(
-                Kind::ReviewPublic,
-                Vec::new(),
-                Confidence::High,
-                format!(
-                    "real public traffic: {}{} distinct addresses without a security group of ours; keep the rule",
-                    if hits.has_many() { "more than " } else { "" },
-                    public.len().max(if hits.has_many() { crate::aggregate::peers::EXACT_PEERS } else { 0 })
-                ),
-                format!("{name}: keep {what}: it serves the internet"),
-            ));
-            if let Some(specs) = port_specs {
-                let proposed: Vec<RuleSpec> = specs
-                    .iter()
-                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
-                    .collect();
-                out.push(mk(
-                    Kind::NarrowPorts,
-                    proposed,
-                    Confidence::Medium,
-                    format!("only ports {} were used", ports_label(&ports_used)),
-                    format!(
-                        "{name}: narrow {what} to ports {}",
-                        ports_label(&ports_used)
-                    ),
-                ));
-            }
-            continue;
-        }
-        if hits.has_many() {
-            continue; // too many peers to narrow a non-world rule safely
-        }
-        let port_ranges = port_specs
-            .clone()
-            .unwrap_or_else(|| vec![(r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535))]);
-        let t = targets_for(inv, &peers, false, Some(net), s);
-        if !t.groups.is_empty() {
-            // Peers are interfaces of a few groups (plus, perhaps, a few
-            // addresses of our own): reference the groups.
-            let mut proposed = Vec::new();
-            for target in t.all() {
-                for &(f, to) in &port_ranges {
-                    proposed.push(spec(r, f, to, target.clone()));
-                }
-            }
-            let labels: Vec<String> = t.groups.iter().map(|g| group_label(inv, g)).collect();
-            let extra = if t.cidrs.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " and {}",
-                    t.cidrs
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let conf = if hits.flows >= 50 && logged == n_if && t.cidrs.is_empty() {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            };
-            out.push(mk(
-                Kind::ReplaceCidrWithGroup,
-                proposed,
-                conf,
-                format!(
-                    "{} of the {} peers are interfaces of {}; a group reference follows them as they scale and admits nobody else",
-                    t.grouped_peers,
-                    peers.len(),
-                    labels.join(" and ")
-                ),
-                format!(
-                    "{name}: allow {} {} {}{} instead of {}",
-                    port_label(r, &port_ranges),
-                    if r.direction == RuleDirection::Ingress { "from" } else { "to" },
-                    labels.join(" and "),
-                    extra,
-                    net
-                ),
-            ));
-            continue;
-        }
-        // Otherwise: the smallest covering prefixes, when much narrower.
-        if !t.cidrs.is_empty() && !t.world && cidr::share_of(&t.cidrs, net) <= 0.25 {
-            let mut proposed = Vec::new();
-            for n in &t.cidrs {
-                for &(f, to) in &port_ranges {
-                    proposed.push(spec(r, f, to, RuleTarget::Cidr(*n)));
-                }
-            }
-            let nets: Vec<String> = t.cidrs.iter().map(|n| n.to_string()).collect();
-            out.push(mk(
-                Kind::NarrowCidr,
-                proposed,
-                Confidence::Medium,
-                format!("the {} peers fit in {}", peers.len(), nets.join(", ")),
-                format!("{name}: narrow {what} to {}", nets.join(", ")),
-            ));
-            continue;
-        }
-        if let Some(specs) = port_specs {
-            let proposed: Vec<RuleSpec> = specs
-                .iter()
-                .map(|&(f, t)| spec(r, f, t, r.target.clone()))
-                .collect();
-            out.push(mk(
-                Kind::NarrowPorts,
-                proposed,
-                Confidence::Medium,
-                format!(
-                    "only ports {} of {} were used",
-                    ports_label(&ports_used),
-                    rule_ports(r)
-                ),
-                format!(
-                    "{name}: narrow {what} to ports {}",
-                    ports_label(&ports_used)
-                ),
-            ));
-        }
-    }
-    out.retain(|r| !r.kind.changes_rules() || !frozen.contains(&(r.group_index, r.rule_index)));
-    out.sort_by(|a, b| {
-        (a.group_index, a.rule_index, a.kind).cmp(&(b.group_index, b.rule_index, b.kind))
-    });
-    dedupe(&mut out);
-    out
-}
-
-/// Two rules of one group used by the same flows (catalog's `8080 from
-/// 0.0.0.0/0` and `8080-8090 from 10.0.0.0/16`) would both be replaced by
-/// the same rule; EC2 rejects duplicate permissions, so the later one's
-/// duplicates are dropped: the earlier replacement covers its flows.
-fn dedupe(recs: &mut [Recommendation]) {
-    let key = |gi: usize, d: RuleDirection, p: &RuleSpec| {
-        (
-            gi,
-            d,
-            p.protocol,
-            p.from_port,
-            p.to_port,
-            p.target.to_string(),
-        )
-    };
-    let mut seen = BTreeSet::new();
-    let mut changed_rules = BTreeSet::new();
-    for rec in recs.iter_mut().filter(|r| r.kind.changes_rules()) {
-        if !changed_rules.insert((rec.group_index, rec.rule_index)) {
-            continue; // only the first change of a rule is applied
-        }
-        let before = rec.proposed.len();
-        let (gi, d) = (rec.group_index, rec.rule.direction);
-        rec.proposed.retain(|p| seen.insert(key(gi, d, p)));
-        if rec.proposed.len() < before {
-            rec.reason.push_str(&format!(
-                "; {} of the {} replacement rules are already proposed for another rule of this group",
-                before - rec.proposed.len(),
-                before
-            ));
-            if rec.proposed.is_empty() {
-                rec.headline.push_str(" (redundant: remove it)");
-            }
-        }
-    }
-}
-
-fn spec(r: &Rule, from: u16, to: u16, target: RuleTarget) -> RuleSpec {
-    let (from_port, to_port) = if r.protocol.has_ports() {
-        (Some(from), Some(to))
-    } else if r.protocol.is_icmp() {
-        (r.icmp_type.map(u16::from), r.icmp_code.map(u16::from))
-    } else {
-        (None, None)
-    };
-    RuleSpec {
-        protocol: r.protocol,
-        from_port,
-        to_port,
-        target,
-        description: Some(format!(
-            "flowscope: {}",
-            r.description.clone().unwrap_or_else(|| "tightened".into())
-        )),
-    }
-}
-
-/// The used ports as ranges, when a tcp/udp rule's range is wider.
-fn narrowed_ports(r: &Rule, used: &BTreeSet<u16>) -> Option<Vec<(u16, u16)>> {
-    if !r.protocol.has_ports() || used.is_empty() {
-        return None;
-    }
-    let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
-    if f == t {
-        return None;
-    }
-    let v: Vec<u16> = used.iter().copied().collect();
-    let ranges = cidr::port_ranges(&v, 3);
-    let width: u32 = ranges.iter().map(|(a, b)| (*b - *a) as u32 + 1).sum();
-    if width < (t - f) as u32 + 1 {
-        Some(ranges)
-    } else {
-        None
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::destinations::{PublicDestination, Stable};
 use super::{cidr, PeerHit, RuleHits, Service, Settings};
 use crate::flowlog::record::has_ports;
 use crate::inventory::{Inventory, Protocol, Rule, RuleSpec, RuleTarget};
@@ -18,6 +19,10 @@ pub(crate) struct Targets {
     pub cidrs: Vec<IpNet>,
     pub world: bool,
     pub grouped_peers: usize,
+    /// AWS-managed prefix lists holding public peers.
+    pub lists: Vec<String>,
+    /// How each public peer is allowed, and why (evidence).
+    pub public: Vec<PublicDestination>,
 }
 
 impl Targets {
@@ -28,6 +33,7 @@ impl Targets {
                 group_id: g.clone(),
                 user_id: None,
             })
+            .chain(self.lists.iter().map(|l| RuleTarget::PrefixList(l.clone())))
             .chain(self.cidrs.iter().map(|n| RuleTarget::Cidr(*n)))
             .collect()
     }
@@ -75,36 +81,113 @@ pub(crate) fn targets_for(
     if rest.is_empty() {
         return t;
     }
-    let public = rest.iter().filter(|ip| !is_private(ip)).count();
+    let open = within.is_none_or(|w| w.prefix_len() == 0);
+    if open {
+        // Public addresses are pinned only through a range that stays put; the rest of the
+        // world is allowed on this service alone (see `destinations`).
+        let public: Vec<IpAddr> = rest.iter().copied().filter(|ip| !is_private(ip)).collect();
+        if !public.is_empty() {
+            rest.retain(is_private);
+            public_targets(&mut t, &public, s);
+        }
+        if rest.is_empty() {
+            return t;
+        }
+    }
     if rest.len() <= s.max_hosts {
-        t.cidrs = rest.iter().map(|ip| IpNet::from(*ip)).collect();
-    } else if public >= s.public_peers / 2 && within.is_none_or(|w| w.prefix_len() == 0) {
-        t.world = true;
-        if rest.iter().any(|a| a.is_ipv4()) {
-            t.cidrs.push(world4);
-        }
-        if rest.iter().any(|a| a.is_ipv6()) {
-            t.cidrs.push(world6);
-        }
+        t.cidrs.extend(rest.iter().map(|ip| IpNet::from(*ip)));
     } else {
         let cover = cidr::cover(&rest, s.max_prefixes, within);
         let too_wide = cover.iter().any(|n| match n {
             IpNet::V4(x) => x.prefix_len() < 16,
             IpNet::V6(x) => x.prefix_len() < 48,
         });
-        if too_wide && within.is_none_or(|w| w.prefix_len() == 0) {
-            t.world = true;
-            if rest.iter().any(|a| a.is_ipv4()) {
-                t.cidrs.push(world4);
-            }
-            if rest.iter().any(|a| a.is_ipv6()) {
-                t.cidrs.push(world6);
-            }
+        if too_wide && open {
+            add_world(&mut t, &rest);
         } else {
-            t.cidrs = cover;
+            t.cidrs.extend(cover);
         }
     }
     t
+}
+
+fn add_world(t: &mut Targets, addrs: &[IpAddr]) {
+    t.world = true;
+    for (v4, net) in [(true, "0.0.0.0/0"), (false, "::/0")] {
+        let net: IpNet = net.parse().expect("cidr");
+        if addrs.iter().any(|a| a.is_ipv4() == v4) && !t.cidrs.contains(&net) {
+            t.cidrs.push(net);
+        }
+    }
+}
+
+/// Public peers: through their declared, listed or published ranges when every one has one;
+/// else the whole internet of their address family (on the rule's service only).
+fn public_targets(t: &mut Targets, public: &[IpAddr], s: &Settings) {
+    let stable: Vec<Option<Stable>> = public.iter().map(|ip| s.known.stable_target(*ip)).collect();
+    let all_stable = stable.iter().all(Option::is_some);
+    if !all_stable {
+        add_world(t, public);
+    }
+    let third_party = stable.iter().filter(|x| x.is_none()).count();
+    for (ip, st) in public.iter().zip(stable) {
+        let aws = s.known.aws_range(*ip);
+        let world = if ip.is_ipv4() { "0.0.0.0/0" } else { "::/0" };
+        let (allowed_as, range, why) = match (&st, all_stable) {
+            (Some(Stable::Declared(n)), true) => {
+                push_unique(&mut t.cidrs, *n);
+                (n.to_string(), Some(*n), "in a range declared stable (--stable-cidrs)".to_string())
+            }
+            (Some(Stable::List(id)), true) => {
+                if !t.lists.contains(id) {
+                    t.lists.push(id.clone());
+                }
+                let svc = aws.map_or("its service".to_string(), |a| a.service.clone());
+                (
+                    id.clone(),
+                    aws.map(|a| a.net),
+                    format!("an AWS {svc} address: the AWS-managed prefix list follows the service's addresses"),
+                )
+            }
+            (Some(Stable::Published(n)), true) => {
+                push_unique(&mut t.cidrs, *n);
+                (
+                    n.to_string(),
+                    Some(*n),
+                    "in a range AWS publishes (ip-ranges.json); no managed prefix list of the service was given".to_string(),
+                )
+            }
+            (Some(_), false) => (
+                world.to_string(),
+                aws.map(|a| a.net),
+                format!(
+                    "in a stable or AWS range, but {third_party} other public destination(s) of this service are not: \
+                     the service is allowed by port, not per address"
+                ),
+            ),
+            (None, _) => (
+                world.to_string(),
+                None,
+                "a third-party public address (in no stable or AWS range): it can change at any time, \
+                 so it is allowed by port, not pinned"
+                    .to_string(),
+            ),
+        };
+        t.public.push(PublicDestination {
+            address: ip.to_string(),
+            aws_service: aws.map(|a| a.service.clone()),
+            aws_region: aws.map(|a| a.region.clone()),
+            range: range.map(|n| n.to_string()),
+            allowed_as,
+            why,
+        });
+    }
+}
+
+fn push_unique(v: &mut Vec<IpNet>, n: IpNet) {
+    if !v.contains(&n) {
+        v.push(n);
+    }
 }
 
 /// RFC 1918, unique-local and link-local addresses.
@@ -153,8 +236,9 @@ pub(crate) fn egress_proposal(
     r: &Rule,
     hits: &RuleHits,
     s: &Settings,
-) -> Vec<RuleSpec> {
+) -> (Vec<RuleSpec>, Vec<PublicDestination>) {
     let mut out: Vec<RuleSpec> = Vec::new();
+    let mut public: Vec<PublicDestination> = Vec::new();
     let services: BTreeSet<Service> = hits
         .by_service
         .keys()
@@ -176,8 +260,13 @@ pub(crate) fn egress_proposal(
         } else {
             None
         };
-        let targets = targets_for(inv, &peers, many, within.as_ref(), s).all();
-        for t in targets {
+        let found = targets_for(inv, &peers, many, within.as_ref(), s);
+        for p in &found.public {
+            if !public.contains(p) {
+                public.push(p.clone());
+            }
+        }
+        for t in found.all() {
             let sp = RuleSpec {
                 protocol,
                 from_port: from,
@@ -197,5 +286,5 @@ pub(crate) fn egress_proposal(
             sp.to_port = None;
         }
     }
-    out
+    (out, public)
 }

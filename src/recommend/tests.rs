@@ -7,7 +7,7 @@
 use super::*;
 use crate::aggregate::{Aggregate, Locals};
 use crate::flowlog::record::{has_ports, Action, EniId, FlowRecord, Ip, PacketDirection};
-use crate::inventory::{InterfaceKind, NetworkInterface, SecurityGroup};
+use crate::inventory::{InterfaceKind, NetworkInterface, RuleDirection, SecurityGroup};
 use crate::matching::{rule_allows, Match};
 use std::sync::Arc;
 
@@ -168,8 +168,25 @@ fn proposals_never_deny_accepted_initiating_flows() {
     let mut checked = 0;
     let mut unattributed = 0;
     let mut changes = 0;
-    for _case in 0..300 {
-        let inv = topology(&mut rng);
+    let mut pinned = 0;
+    for case in 0..300 {
+        let mut inv = topology(&mut rng);
+        // Every other case knows where the public peers (203.0.113.0-49) are stable: half in a
+        // declared range, half in an AWS-managed list, so proposals pin them through those.
+        let mut settings = Settings::default();
+        if case % 2 == 1 {
+            let list: ipnet::IpNet = "203.0.113.32/27".parse().unwrap();
+            inv.prefix_lists.insert("pl-aws".into(), vec![list]);
+            settings.known = Arc::new(destinations::KnownRanges {
+                stable: vec![("203.0.113.0/27".parse().unwrap(), String::new())],
+                aws: Vec::new(),
+                lists: vec![destinations::ManagedList {
+                    id: "pl-aws".into(),
+                    name: "com.amazonaws.test-1.s3".into(),
+                    cidrs: vec![list],
+                }],
+            });
+        }
         let locals: Locals = inv
             .interfaces
             .iter()
@@ -242,7 +259,13 @@ fn proposals_never_deny_accepted_initiating_flows() {
             }
         }
         let summary = agg.finish();
-        let a = analyse(&inv, &summary, &Settings::default());
+        let a = analyse(&inv, &summary, &settings);
+        pinned += a
+            .recommendations
+            .iter()
+            .flat_map(|r| &r.proposed)
+            .filter(|p| matches!(&p.target, RuleTarget::PrefixList(id) if id == "pl-aws"))
+            .count();
         assert!(a.safety.violations.is_empty(), "{:?}", a.safety.violations);
         let after = applied_rules(&inv, &a.recommendations);
         changes += a
@@ -270,6 +293,8 @@ fn proposals_never_deny_accepted_initiating_flows() {
     // Not vacuous: flows only an unknown source may admit, and changes.
     assert!(unattributed > 1_000, "{unattributed}");
     assert!(changes > 1_000, "{changes}");
+    // The known-range cases pinned public peers through the managed list, and stayed safe.
+    assert!(pinned > 50, "{pinned}");
 }
 
 /// Rejected probes folded by the aggregator (no one port) are not reported

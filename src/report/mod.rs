@@ -3,6 +3,7 @@
 //! Reporters only format; they never compute.
 
 mod output;
+pub mod proposals;
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
