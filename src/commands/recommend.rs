@@ -137,7 +137,11 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
             };
             proposals::write_cli(&mut out, &inv, &analysis, &o)?
         }
-        RecommendFormat::Cfn => proposals::write_cfn(&mut out, &inv, &analysis)?,
+        RecommendFormat::Cfn => {
+            for w in proposals::write_cfn(&mut out, &inv, &analysis)? {
+                crate::warning!("{w}");
+            }
+        }
         RecommendFormat::Terraform => proposals::write_terraform(&mut out, &inv, &analysis)?,
     }
     out.finish()?;

@@ -8,29 +8,35 @@ use super::first_change_per_rule;
 use crate::inventory::{Inventory, TemplateEdit};
 use crate::recommend::{rule_ports, Analysis};
 
-pub fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<()> {
+/// Writes the patched template; returns the changes it could not make (a
+/// rule that is not in the template), for the command to say.
+pub fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<Vec<String>> {
     let t = inv.template.as_ref().context("no template")?;
     let mut edits = Vec::new();
+    let mut by_hand = Vec::new();
     for r in first_change_per_rule(a) {
         match t.find_rule_for(&r.rule) {
             Some(at) => {
                 if r.proposed.is_empty() {
                     edits.push(TemplateEdit::Remove { at });
                 } else {
-                    edits.push(TemplateEdit::Replace { at, with: r.proposed.clone() });
+                    edits.push(TemplateEdit::Replace {
+                        at,
+                        with: r.proposed.clone(),
+                    });
                 }
             }
-            None => eprintln!(
-                "flowscope: warning: -o cfn: {} {} {} is not in the template; change it by hand: {}",
+            None => by_hand.push(format!(
+                "-o cfn: {} {} {} is not in the template; change it by hand: {}",
                 r.rule.group_id,
                 r.rule.direction,
                 rule_ports(&r.rule),
                 r.headline
-            ),
+            )),
         }
     }
     let patched = t.patched(&edits);
     serde_json::to_writer_pretty(&mut *w, &patched)?;
     writeln!(w)?;
-    Ok(())
+    Ok(by_hand)
 }
