@@ -101,6 +101,20 @@ pub(super) struct CellKey {
 
 const FOLDED: u64 = 1 << 47;
 
+impl super::slots::SlotKey for CellKey {
+    /// The interface's and the address's words xored (each varies in its
+    /// low word: ENI digits, IPv4), then the packed service.
+    #[inline(always)]
+    fn words(&self) -> [u64; 3] {
+        let (e, a) = (self.eni.0, self.addr.0);
+        [
+            e as u64 ^ (a as u64).rotate_left(32),
+            (e >> 64) as u64 ^ (a >> 64) as u64,
+            self.small,
+        ]
+    }
+}
+
 impl CellKey {
     #[cfg(test)]
     pub fn new(

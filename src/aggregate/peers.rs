@@ -30,6 +30,15 @@ impl PeerStat {
     }
 }
 
+/// Peers kept in a plain vector, found by a linear scan, before a set
+/// becomes a hash table. Most cells that see more than one peer see a
+/// handful (a service port's few callers, a conversation between two
+/// interfaces seen from both): a table for them cost ~450 bytes and a
+/// hash per record; four to eight entries cost 32 bytes each and a scan of
+/// at most eight comparisons. (At 50 million busy records, 750,000 cells
+/// held 2.2 million peers, nearly all in sets of two to four.)
+const FEW_PEERS: usize = 8;
+
 /// The peers of one row. Most cells see a single peer (one server, one
 /// client): that case lives inline, without a heap allocation.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +49,8 @@ enum Peers {
     #[default]
     Empty,
     One(Ip, PeerStat),
+    /// Two to `FEW_PEERS` peers, in the order they came.
+    Few(Vec<(Ip, PeerStat)>),
     /// A record's peer is most often the previous record's (a request and
     /// its response), which `Slots` finds without hashing.
     Exact(Box<Slots<Ip, PeerStat>>),
@@ -52,6 +63,10 @@ impl PeerSet {
     pub fn add(&mut self, ip: Ip, flows: u64, bytes: u64) {
         let s = match &mut self.0 {
             Peers::One(a, s) if *a == ip => s,
+            Peers::Few(v) => match v.iter_mut().find(|e| e.0 == ip) {
+                Some(e) => &mut e.1,
+                None => return self.add_new(ip, flows, bytes),
+            },
             Peers::Exact(m) => match m.last(&ip) {
                 Some(s) => s,
                 None => return self.add_new(ip, flows, bytes),
@@ -70,13 +85,23 @@ impl PeerSet {
             Peers::Empty => self.0 = Peers::One(ip, stat),
             Peers::One(a, s) if *a == ip => s.add(stat),
             Peers::One(a, s) => {
-                // A second peer: likely more to come (a server's
-                // clients), so room for a few before the first growth.
-                let mut m = Box::new(Slots::with_capacity(8));
-                m.get_or_insert_with(*a, PeerStat::default).add(*s);
-                m.get_or_insert_with(ip, PeerStat::default).add(stat);
-                self.0 = Peers::Exact(m);
+                let mut v = Vec::with_capacity(2);
+                v.extend([(*a, *s), (ip, stat)]);
+                self.0 = Peers::Few(v);
             }
+            Peers::Few(v) => match v.iter().position(|e| e.0 == ip) {
+                Some(i) => v[i].1.add(stat),
+                None if v.len() < FEW_PEERS => v.push((ip, stat)),
+                None => {
+                    // Many peers: likely many more (a server's clients).
+                    let mut m = Box::new(Slots::with_capacity(4 * FEW_PEERS));
+                    for &(a, s) in v.iter() {
+                        m.get_or_insert_with(a, PeerStat::default).add(s);
+                    }
+                    m.get_or_insert_with(ip, PeerStat::default).add(stat);
+                    self.0 = Peers::Exact(m);
+                }
+            },
             Peers::Exact(m) => {
                 m.get_or_insert_with(ip, PeerStat::default).add(stat);
                 if m.len() > EXACT_PEERS {
@@ -109,6 +134,11 @@ impl PeerSet {
         match other.0 {
             Peers::Empty => {}
             Peers::One(ip, s) => self.add(ip, s.flows, s.bytes),
+            Peers::Few(v) => {
+                for (ip, s) in v {
+                    self.add(ip, s.flows, s.bytes);
+                }
+            }
             Peers::Exact(m) => {
                 for (ip, s) in *m {
                     self.add(ip, s.flows, s.bytes);
@@ -131,6 +161,7 @@ impl PeerSet {
         match &self.0 {
             Peers::Empty => 0,
             Peers::One(..) => 1,
+            Peers::Few(v) => v.len(),
             Peers::Exact(m) => m.len(),
             Peers::Sketch(_) => usize::MAX,
         }
@@ -141,6 +172,7 @@ impl PeerSet {
         match &self.0 {
             Peers::Empty => 0,
             Peers::One(..) => 1,
+            Peers::Few(v) => v.len() as u64,
             Peers::Exact(m) => m.len() as u64,
             Peers::Sketch(regs) => hll_estimate(regs),
         }
@@ -165,6 +197,7 @@ impl PeerSet {
         Some(match &self.0 {
             Peers::Empty => Vec::new(),
             Peers::One(ip, s) => vec![(*ip, *s)],
+            Peers::Few(v) => v.clone(),
             Peers::Exact(m) => m.iter().map(|(a, s)| (*a, *s)).collect(),
             Peers::Sketch(_) => return None,
         })
@@ -173,12 +206,15 @@ impl PeerSet {
     /// The exact peers in no particular order, without copying them
     /// (none once a sketch).
     pub fn iter_exact(&self) -> impl Iterator<Item = (Ip, PeerStat)> + '_ {
-        let (one, many) = match &self.0 {
-            Peers::One(ip, s) => (Some((*ip, *s)), None),
-            Peers::Exact(m) => (None, Some(m.iter().map(|(a, s)| (*a, *s)))),
-            _ => (None, None),
+        let (one, few, many) = match &self.0 {
+            Peers::One(ip, s) => (Some((*ip, *s)), None, None),
+            Peers::Few(v) => (None, Some(v.iter().copied()), None),
+            Peers::Exact(m) => (None, None, Some(m.iter().map(|(a, s)| (*a, *s)))),
+            _ => (None, None, None),
         };
-        one.into_iter().chain(many.into_iter().flatten())
+        one.into_iter()
+            .chain(few.into_iter().flatten())
+            .chain(many.into_iter().flatten())
     }
 
     /// The top `n` peers by flows (ties by address), if exact.
@@ -282,6 +318,8 @@ mod tests {
         let kinds = [
             (0, 0),
             (5, 1),
+            (4, 3),
+            (2, FEW_PEERS as u32),
             (3, 40),
             (20, 700),
             (0, EXACT_PEERS as u32 - 5),

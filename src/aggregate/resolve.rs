@@ -82,15 +82,12 @@ pub(super) fn rows(
                 false
             } else if certain.contains(&(k.eni, f, k.proto(), alt)) {
                 true
-            } else if (p >= 32768) == (alt >= 32768) {
-                // (Only where the lower port won: a port outside the
-                // ephemeral range against one in it was already decided,
-                // and a client that keeps one source port pairs it with
-                // every service it calls.)
+            } else {
+                // (Only pairs where the lower port won reach here: a port
+                // outside the ephemeral range against one in it is decided
+                // per record, `Evidence::EphemeralRange`.)
                 let n = |port| fan.get(&(k.eni, k.proto(), port)).copied().unwrap_or(0);
                 n(alt) > 2 * n(p) + 1
-            } else {
-                false
             };
             if correct {
                 dir = f;
