@@ -189,7 +189,12 @@ pub(super) enum Proof {
     Inventory,
 }
 
-/// Places a record on its interface (rules 1-4 above).
+/// Places a record on its interface (rules 1-4 above). Without
+/// `flow-direction`, a record and its mirror (sides and `dst_server`
+/// swapped) get the same row, which `Aggregate::add` relies on to key a
+/// response as its request. (But for an inventory listing both sides, an
+/// interface calling one of its own addresses: keyed as the request, both
+/// records are ingress to the listener.)
 #[inline]
 pub(super) fn place(
     src: Ip,

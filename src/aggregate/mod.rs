@@ -113,12 +113,22 @@ impl Aggregate {
             Evidence::AmbiguousPorts | Evidence::RejectedFromServicePort
         );
         let alt = open as u64 * u64::MAX;
+        // Without `flow-direction`, a record goes where its mirror (the
+        // same conversation's other direction) goes: every rule of
+        // `direction::place` is symmetric in the two sides once the
+        // listener is known. So a response is keyed as its request
+        // (client first, server second), and the two records of one
+        // conversation in one window are summed in the front table and
+        // placed once: on busy data that halves the records reaching the
+        // full path.
+        let (src, dst) = (rec.srcaddr.unwrap_or_default(), rec.dstaddr.unwrap_or_default());
+        let mirror = !dst_server & rec.flow_direction.is_none();
         let key = FlowKey::new(
             rec.interface,
-            rec.srcaddr.unwrap_or_default(),
-            rec.dstaddr.unwrap_or_default(),
+            hint::select_unpredictable(mirror, dst, src),
+            hint::select_unpredictable(mirror, src, dst),
             Service::of_ports(port & ports, other & ports & alt, proto, rec.action),
-            dst_server,
+            dst_server | mirror,
             rec.flow_direction,
         );
         if let Some(out) = self.front.add(key, rec.packets, rec.bytes, span) {
