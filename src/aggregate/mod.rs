@@ -121,7 +121,10 @@ impl Aggregate {
         // conversation in one window are summed in the front table and
         // placed once: on busy data that halves the records reaching the
         // full path.
-        let (src, dst) = (rec.srcaddr.unwrap_or_default(), rec.dstaddr.unwrap_or_default());
+        let (src, dst) = (
+            rec.srcaddr.unwrap_or_default(),
+            rec.dstaddr.unwrap_or_default(),
+        );
         let mirror = !dst_server & rec.flow_direction.is_none();
         let key = FlowKey::new(
             rec.interface,

@@ -321,7 +321,7 @@ fn a_record_and_its_mirror_give_the_same_rows() {
             dstaddr: r.srcaddr,
             srcport: r.dstport,
             dstport: r.srcport,
-            ..r.clone()
+            ..*r
         })
         .collect();
     let mut locals = Locals::new();
