@@ -5,6 +5,7 @@
 //! record).
 
 use super::direction::is_service_port;
+use super::peers::Bound;
 use super::summary::Direction;
 use crate::flowlog::record::{Action, EniId, Ip};
 
@@ -201,6 +202,23 @@ impl CellKey {
     /// budget (see `fold`): its port is none, its ports are in the cell.
     pub fn is_folded(&self) -> bool {
         self.small & FOLDED != 0
+    }
+
+    /// The peer bound of the cell: small for rejected traffic placed on
+    /// its row's side (rules are never built from it), full for accepted
+    /// traffic, for rejected cells whose port may be corrected (the
+    /// correction looks at their exact peers) and for unresolved cells
+    /// (whose peers help learn the interface's addresses).
+    #[inline]
+    pub fn peer_bound(&self) -> Bound {
+        match self.dir() {
+            CellDir::Known(_) | CellDir::PublicPeer(_)
+                if self.action() == Action::Reject && self.alt().is_none() =>
+            {
+                Bound::Small
+            }
+            _ => Bound::Full,
+        }
     }
 
     /// Rejected traffic to a port outside the service list, whose port is

@@ -225,7 +225,7 @@ impl Aggregate {
         cell.packets = cell.packets.saturating_add(f.packets);
         cell.bytes = cell.bytes.saturating_add(f.bytes);
         cell.span.widen(f.span);
-        cell.peers.add(peer, f.flows, f.bytes);
+        cell.peers.add_in(key.peer_bound(), peer, f.flows, f.bytes);
     }
 
     /// The cell of a key not among the last used: its own, or, for
@@ -260,7 +260,7 @@ impl Aggregate {
         o.drain_front();
         self.fold.merge(&o.fold);
         for (k, c) in o.cells {
-            self.cells.get_or_insert_with(k, Cell::default).merge(c);
+            self.cells.get_or_insert_with(k, Cell::default).merge(k, c);
         }
         for (k, s) in o.enis {
             self.enis.get_or_insert_with(k, EniStats::default).merge(s);
@@ -320,7 +320,7 @@ fn sweep(cells: &mut Slots<CellKey, Cell>, cut: u64) {
         } else {
             k
         };
-        cells.get_or_insert_with(k, Cell::default).merge(c);
+        cells.get_or_insert_with(k, Cell::default).merge(k, c);
     }
 }
 

@@ -6,7 +6,7 @@ use hashbrown::{HashMap, HashSet};
 use super::cells::{family, Cell, EniStats, PortSet};
 use super::keys::{CellDir, CellKey, Side};
 use super::learn::LearnedMap;
-use super::peers::PeerSet;
+use super::peers::{Bound, PeerSet};
 use super::slots::Slots;
 use super::summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row};
 use crate::flowlog::record::{Action, EniId, Ip};
@@ -130,7 +130,13 @@ pub(super) fn rows(
         row.packets = row.packets.saturating_add(cell.packets);
         row.bytes = row.bytes.saturating_add(cell.bytes);
         row.add_span(cell.span.first(), cell.span.last());
-        row.peers.merge(cell.peers);
+        // Rejected rows keep few exact peers (`Bound::Small`), whatever
+        // the bound of the cells they sum.
+        let bound = match k.action() {
+            Action::Reject => Bound::Small,
+            _ => Bound::Full,
+        };
+        row.peers.merge_in(bound, cell.peers);
         if let Some(p) = cell.ports {
             match &mut ports {
                 Some(s) => s.union(&p),
