@@ -1,5 +1,6 @@
 //! What is counted per cell and per interface while records come in.
 
+use super::keys::CellKey;
 use super::peers::PeerSet;
 use super::slots::Slots;
 use crate::flowlog::record::Ip;
@@ -95,12 +96,13 @@ pub(super) struct Cell {
 }
 
 impl Cell {
-    pub fn merge(&mut self, o: Cell) {
+    /// Adds another cell of the same key.
+    pub fn merge(&mut self, key: CellKey, o: Cell) {
         self.flows += o.flows;
         self.packets = self.packets.saturating_add(o.packets);
         self.bytes = self.bytes.saturating_add(o.bytes);
         self.span.widen(o.span);
-        self.peers.merge(o.peers);
+        self.peers.merge_in(key.peer_bound(), o.peers);
         if let Some(p) = o.ports {
             match &mut self.ports {
                 Some(s) => s.union(&p),

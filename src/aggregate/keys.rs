@@ -5,6 +5,7 @@
 //! record).
 
 use super::direction::is_service_port;
+use super::peers::Bound;
 use super::summary::Direction;
 use crate::flowlog::record::{Action, EniId, Ip};
 
@@ -101,6 +102,20 @@ pub(super) struct CellKey {
 
 const FOLDED: u64 = 1 << 47;
 
+impl super::slots::SlotKey for CellKey {
+    /// The interface's and the address's words xored (each varies in its
+    /// low word: ENI digits, IPv4), then the packed service.
+    #[inline(always)]
+    fn words(&self) -> [u64; 3] {
+        let (e, a) = (self.eni.0, self.addr.0);
+        [
+            e as u64 ^ (a as u64).rotate_left(32),
+            (e >> 64) as u64 ^ (a >> 64) as u64,
+            self.small,
+        ]
+    }
+}
+
 impl CellKey {
     #[cfg(test)]
     pub fn new(
@@ -187,6 +202,23 @@ impl CellKey {
     /// budget (see `fold`): its port is none, its ports are in the cell.
     pub fn is_folded(&self) -> bool {
         self.small & FOLDED != 0
+    }
+
+    /// The peer bound of the cell: small for rejected traffic placed on
+    /// its row's side (rules are never built from it), full for accepted
+    /// traffic, for rejected cells whose port may be corrected (the
+    /// correction looks at their exact peers) and for unresolved cells
+    /// (whose peers help learn the interface's addresses).
+    #[inline]
+    pub fn peer_bound(&self) -> Bound {
+        match self.dir() {
+            CellDir::Known(_) | CellDir::PublicPeer(_)
+                if self.action() == Action::Reject && self.alt().is_none() =>
+            {
+                Bound::Small
+            }
+            _ => Bound::Full,
+        }
     }
 
     /// Rejected traffic to a port outside the service list, whose port is

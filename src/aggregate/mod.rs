@@ -113,12 +113,25 @@ impl Aggregate {
             Evidence::AmbiguousPorts | Evidence::RejectedFromServicePort
         );
         let alt = open as u64 * u64::MAX;
-        let key = FlowKey::new(
-            rec.interface,
+        // Without `flow-direction`, a record goes where its mirror (the
+        // same conversation's other direction) goes: every rule of
+        // `direction::place` is symmetric in the two sides once the
+        // listener is known. So a response is keyed as its request
+        // (client first, server second), and the two records of one
+        // conversation in one window are summed in the front table and
+        // placed once: on busy data that halves the records reaching the
+        // full path.
+        let (src, dst) = (
             rec.srcaddr.unwrap_or_default(),
             rec.dstaddr.unwrap_or_default(),
+        );
+        let mirror = !dst_server & rec.flow_direction.is_none();
+        let key = FlowKey::new(
+            rec.interface,
+            hint::select_unpredictable(mirror, dst, src),
+            hint::select_unpredictable(mirror, src, dst),
             Service::of_ports(port & ports, other & ports & alt, proto, rec.action),
-            dst_server,
+            dst_server | mirror,
             rec.flow_direction,
         );
         if let Some(out) = self.front.add(key, rec.packets, rec.bytes, span) {
@@ -212,7 +225,7 @@ impl Aggregate {
         cell.packets = cell.packets.saturating_add(f.packets);
         cell.bytes = cell.bytes.saturating_add(f.bytes);
         cell.span.widen(f.span);
-        cell.peers.add(peer, f.flows, f.bytes);
+        cell.peers.add_in(key.peer_bound(), peer, f.flows, f.bytes);
     }
 
     /// The cell of a key not among the last used: its own, or, for
@@ -247,7 +260,7 @@ impl Aggregate {
         o.drain_front();
         self.fold.merge(&o.fold);
         for (k, c) in o.cells {
-            self.cells.get_or_insert_with(k, Cell::default).merge(c);
+            self.cells.get_or_insert_with(k, Cell::default).merge(k, c);
         }
         for (k, s) in o.enis {
             self.enis.get_or_insert_with(k, EniStats::default).merge(s);
@@ -307,7 +320,7 @@ fn sweep(cells: &mut Slots<CellKey, Cell>, cut: u64) {
         } else {
             k
         };
-        cells.get_or_insert_with(k, Cell::default).merge(c);
+        cells.get_or_insert_with(k, Cell::default).merge(k, c);
     }
 }
 

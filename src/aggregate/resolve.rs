@@ -6,7 +6,7 @@ use hashbrown::{HashMap, HashSet};
 use super::cells::{family, Cell, EniStats, PortSet};
 use super::keys::{CellDir, CellKey, Side};
 use super::learn::LearnedMap;
-use super::peers::PeerSet;
+use super::peers::{Bound, PeerSet};
 use super::slots::Slots;
 use super::summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row};
 use crate::flowlog::record::{Action, EniId, Ip};
@@ -82,15 +82,12 @@ pub(super) fn rows(
                 false
             } else if certain.contains(&(k.eni, f, k.proto(), alt)) {
                 true
-            } else if (p >= 32768) == (alt >= 32768) {
-                // (Only where the lower port won: a port outside the
-                // ephemeral range against one in it was already decided,
-                // and a client that keeps one source port pairs it with
-                // every service it calls.)
+            } else {
+                // (Only pairs where the lower port won reach here: a port
+                // outside the ephemeral range against one in it is decided
+                // per record, `Evidence::EphemeralRange`.)
                 let n = |port| fan.get(&(k.eni, k.proto(), port)).copied().unwrap_or(0);
                 n(alt) > 2 * n(p) + 1
-            } else {
-                false
             };
             if correct {
                 dir = f;
@@ -133,7 +130,13 @@ pub(super) fn rows(
         row.packets = row.packets.saturating_add(cell.packets);
         row.bytes = row.bytes.saturating_add(cell.bytes);
         row.add_span(cell.span.first(), cell.span.last());
-        row.peers.merge(cell.peers);
+        // Rejected rows keep few exact peers (`Bound::Small`), whatever
+        // the bound of the cells they sum.
+        let bound = match k.action() {
+            Action::Reject => Bound::Small,
+            _ => Bound::Full,
+        };
+        row.peers.merge_in(bound, cell.peers);
         if let Some(p) = cell.ports {
             match &mut ports {
                 Some(s) => s.union(&p),

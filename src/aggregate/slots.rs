@@ -9,16 +9,62 @@
 //! into a `HashMap` cannot be kept from one record to the next; a
 //! position can.)
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::BuildHasher;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::flowlog::record::{EniId, Ip};
+
+/// A key hashed by a few multiplications of its words (folded: the high
+/// and low halves of a 128-bit product xored, as foldhash does) instead
+/// of through `Hasher`'s byte stream: a cell key is five words, and the
+/// generic path cost ~40 instructions a lookup, once per record. The seed
+/// is random per map, so crafted logs cannot aim at one bucket.
+pub(super) trait SlotKey: Eq + Copy {
+    fn words(&self) -> [u64; 3];
+}
+
+impl SlotKey for Ip {
+    #[inline(always)]
+    fn words(&self) -> [u64; 3] {
+        [self.0 as u64, (self.0 >> 64) as u64, 0]
+    }
+}
+
+impl SlotKey for EniId {
+    #[inline(always)]
+    fn words(&self) -> [u64; 3] {
+        [self.0 as u64, (self.0 >> 64) as u64, 0]
+    }
+}
+
+impl SlotKey for u64 {
+    fn words(&self) -> [u64; 3] {
+        [*self, 0, 0]
+    }
+}
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = a as u128 * b as u128;
+    p as u64 ^ (p >> 64) as u64
+}
+
+#[inline(always)]
+fn hash<K: SlotKey>(seed: u64, key: &K) -> u64 {
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    let [a, b, c] = key.words();
+    let h = fold_mul(a ^ seed, b ^ K1);
+    fold_mul(h ^ c, K2 ^ seed)
+}
 
 #[derive(Debug, Clone)]
 pub(super) struct Slots<K, V> {
     list: Vec<(K, V)>,
     index: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    seed: u64,
     /// Positions of the entry last asked for and of the one before.
     last: usize,
     prev: usize,
@@ -29,14 +75,14 @@ impl<K, V> Default for Slots<K, V> {
         Slots {
             list: Vec::new(),
             index: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
+            seed: DefaultHashBuilder::default().hash_one(0u64) | 1,
             last: 0,
             prev: 0,
         }
     }
 }
 
-impl<K: Hash + Eq + Copy, V> Slots<K, V> {
+impl<K: SlotKey, V> Slots<K, V> {
     /// Room for `n` entries before the first growth.
     pub(super) fn with_capacity(n: usize) -> Self {
         Slots {
@@ -58,7 +104,7 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
     pub(super) fn contains(&self, key: &K) -> bool {
         let list = &self.list;
         self.index
-            .find(self.hasher.hash_one(key), |&i| list[i as usize].0 == *key)
+            .find(hash(self.seed, key), |&i| list[i as usize].0 == *key)
             .is_some()
     }
 
@@ -66,11 +112,11 @@ impl<K: Hash + Eq + Copy, V> Slots<K, V> {
     /// entry last asked for. Callers try `last` first.
     pub(super) fn get_or_insert_with(&mut self, key: K, new: impl FnOnce() -> V) -> &mut V {
         let list = &self.list;
-        let hasher = &self.hasher;
+        let seed = self.seed;
         let entry = self.index.entry(
-            hasher.hash_one(key),
+            hash(seed, &key),
             |&i| list[i as usize].0 == key,
-            |&i| hasher.hash_one(list[i as usize].0),
+            |&i| hash(seed, &list[i as usize].0),
         );
         let i = match entry {
             Entry::Occupied(e) => *e.get() as usize,
