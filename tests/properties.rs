@@ -1,5 +1,5 @@
-//! Property tests: CIDR and port narrowing, aggregation merge order, the
-//! line parser, and the engine's accounting identity.
+//! Property tests: CIDR and port narrowing, aggregation merge order and
+//! the engine's accounting identity (the line parser's are in parser.rs).
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -8,12 +8,12 @@ use std::sync::Arc;
 use flowscope::aggregate::{Aggregate, Locals, RejectedKeys, Summary};
 use flowscope::engine::{self, EngineOptions, Processor, RecordCtx};
 use flowscope::flowlog::reader::Input;
-use flowscope::flowlog::{EniId, FlowRecord, Format, Ip, Parser, SkipReason};
+use flowscope::flowlog::{EniId, FlowRecord, Format, Ip, Parser};
 use flowscope::recommend::cidr;
 use ipnet::IpNet;
 use proptest::prelude::*;
 
-fn config(cases: u32) -> ProptestConfig {
+pub(crate) fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,
@@ -118,7 +118,7 @@ fn record_strategy() -> impl Strategy<Value = String> {
         })
 }
 
-const FD_FORMAT: &str =
+pub(crate) const FD_FORMAT: &str =
     "interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action flow-direction";
 
 type RowKey = (
@@ -214,273 +214,6 @@ proptest! {
             total.merge_from(part);
         }
         prop_assert_eq!(whole, rows(total.finish()));
-    }
-}
-
-fn v2() -> Parser {
-    Parser::new(&Format::default_v2())
-}
-
-proptest! {
-    #![proptest_config(config(2000))]
-
-    #[test]
-    fn parser_never_panics_on_any_bytes(line in prop::collection::vec(any::<u8>(), 0..300)) {
-        for p in [v2(), Parser::new(&Format::parse(FD_FORMAT).unwrap())] {
-            match p.parse(&line) {
-                Ok(_) => {}
-                Err(e) => prop_assert!(SkipReason::ALL.contains(&e.reason)),
-            }
-        }
-    }
-
-    #[test]
-    fn parser_never_panics_on_near_records(
-        toks in prop::collection::vec(
-            prop::sample::select(vec![
-                "2", "-", "eni-0a", "10.0.0.1", "::1", "fe80::1%eth0", "65536", "0", "255",
-                "256", "18446744073709551615", "18446744073709551616", "ACCEPT", "REJECT",
-                "OK", "NODATA", "SKIPDATA", "ingress", "", " ", "\r", "é", "1.2.3", "::ffff:1.2.3.4",
-            ]),
-            0..20,
-        ),
-    ) {
-        let line = toks.join(" ");
-        let _ = v2().parse(line.as_bytes());
-    }
-
-    #[test]
-    fn formatted_v2_records_roundtrip(
-        eni in 0u64..(1 << 60),
-        src in any::<u32>(),
-        dst in any::<u128>(),
-        sp in any::<u16>(),
-        dp in any::<u16>(),
-        proto in any::<u8>(),
-        packets in any::<u64>(),
-        bytes in any::<u64>(),
-        start in any::<u64>(),
-        end in any::<u64>(),
-        accept in any::<bool>(),
-        crlf in any::<bool>(),
-        spaces in 1usize..3,
-    ) {
-        let src_ip = IpAddr::V4(src.into());
-        let dst_ip = IpAddr::V6(dst.into());
-        let fields = [
-            "2".to_string(), "123456789010".into(), format!("eni-{eni:x}"), src_ip.to_string(),
-            dst_ip.to_string(), sp.to_string(), dp.to_string(), proto.to_string(),
-            packets.to_string(), bytes.to_string(), start.to_string(), end.to_string(),
-            if accept { "ACCEPT" } else { "REJECT" }.into(), "OK".into(),
-        ];
-        let mut line = fields.join(&" ".repeat(spaces));
-        if crlf {
-            line.push('\r');
-        }
-        let r = v2().parse(line.as_bytes()).unwrap();
-        prop_assert_eq!(r.interface, EniId::from_bytes(format!("eni-{eni:x}").as_bytes()));
-        prop_assert_eq!(r.srcaddr.map(|a| a.to_ip_addr()), Some(src_ip));
-        prop_assert_eq!(r.dstaddr.map(|a| a.to_ip_addr()), Some(dst_ip));
-        prop_assert_eq!((r.srcport, r.dstport, r.protocol), (Some(sp), Some(dp), Some(proto)));
-        prop_assert_eq!((r.packets, r.bytes, r.start, r.end), (packets, bytes, Some(start), Some(end)));
-        prop_assert_eq!(r.action == flowscope::flowlog::Action::Accept, accept);
-    }
-}
-
-/// Tokens that sit on the edges of what each column accepts.
-const EDGE_TOKENS: &[&str] = &[
-    "2",
-    "-",
-    "0",
-    "00",
-    "7",
-    "255",
-    "256",
-    "65535",
-    "65536",
-    "12345678",
-    "123456789",
-    "1763596801",
-    "9999999999999999",
-    "99999999999999999",
-    "18446744073709551615",
-    "18446744073709551616",
-    "+1",
-    "-1",
-    "1a",
-    "1.5",
-    "eni-0a1b2c3d4e5f60718",
-    "eni-0",
-    "eni-0123456789abcdef01",
-    "eni-XYZ",
-    "10.0.0.1",
-    "255.255.255.255",
-    "010.001.0.9",
-    "256.0.0.1",
-    "1.2.3",
-    "1.2.3.4.5",
-    "1..2.3",
-    ".1.2.3",
-    "1.2.3.",
-    "1.2.3.1000",
-    "2600:1f18::1",
-    "::ffff:10.0.0.1",
-    "fe80::1%eth0",
-    "ACCEPT",
-    "REJECT",
-    "ALLOW",
-    "OK",
-    "NODATA",
-    "SKIPDATA",
-    "FINE",
-    "ingress",
-    "egress",
-    "",
-    "\t",
-    "é",
-];
-
-/// A v2 field for column `c`, usually valid, sometimes an edge token.
-fn v2_field(c: usize) -> BoxedStrategy<String> {
-    let valid: BoxedStrategy<String> = match c {
-        2 => (0u64..(1 << 60))
-            .prop_map(|e| format!("eni-{e:017x}"))
-            .boxed(),
-        3 | 4 => prop_oneof![
-            any::<u32>().prop_map(|a| std::net::Ipv4Addr::from(a).to_string()),
-            any::<u128>().prop_map(|a| std::net::Ipv6Addr::from(a).to_string()),
-        ]
-        .boxed(),
-        5 | 6 => any::<u16>().prop_map(|p| p.to_string()).boxed(),
-        7 => any::<u8>().prop_map(|p| p.to_string()).boxed(),
-        8..=11 => prop_oneof![
-            any::<u64>().prop_map(|n| n.to_string()),
-            (0u64..100_000_000_000).prop_map(|n| n.to_string()),
-        ]
-        .boxed(),
-        12 => prop::sample::select(vec!["ACCEPT", "REJECT", "-"])
-            .prop_map(String::from)
-            .boxed(),
-        13 => prop::sample::select(vec!["OK", "NODATA", "SKIPDATA"])
-            .prop_map(String::from)
-            .boxed(),
-        _ => (0u64..1_000_000_000_000)
-            .prop_map(|n| n.to_string())
-            .boxed(),
-    };
-    prop_oneof![
-        6 => valid,
-        1 => prop::sample::select(EDGE_TOKENS).prop_map(String::from),
-    ]
-    .boxed()
-}
-
-fn v2_line() -> impl Strategy<Value = String> {
-    let fields: Vec<BoxedStrategy<String>> = (0..14).map(v2_field).collect();
-    (
-        fields,
-        prop::sample::select(vec![" ", " ", " ", "  "]),
-        0usize..16,
-        0usize..4,
-    )
-        .prop_map(|(f, sep, drop, cr)| {
-            let mut f = f;
-            if drop < f.len() && drop % 3 == 0 {
-                f.remove(drop); // a missing column now and then
-            }
-            let mut l = f.join(sep);
-            // One CR is a CRLF line ending; a second must not be dropped too.
-            l.push_str(&"\r".repeat(cr.saturating_sub(1)));
-            l
-        })
-}
-
-/// A line with the column widths of every record AWS writes today (the
-/// fixed head and tail that `parse_v2` decodes at constant positions),
-/// then up to three bytes replaced, inserted or removed, so that the
-/// shape is sometimes almost, but not quite, the fixed one.
-fn aws_shaped_line() -> impl Strategy<Value = String> {
-    let addr = || {
-        prop_oneof![
-            4 => any::<u32>().prop_map(|a| std::net::Ipv4Addr::from(a).to_string()),
-            1 => any::<u128>().prop_map(|a| std::net::Ipv6Addr::from(a).to_string()),
-        ]
-    };
-    let edit = (
-        0usize..128,
-        0u8..3,
-        prop::sample::select(b" 09a-.:xE\t".to_vec()),
-    );
-    (
-        (0u64..1_000_000_000_000, 0u64..(1 << 60), addr(), addr()),
-        // Counts kept short enough for most lines to fit parse_v2's 128 bytes.
-        (any::<u16>(), any::<u16>(), any::<u8>(), 0u32..100_000, 0u64..1_000_000_000),
-        (1_000_000_000u64..10_000_000_000, 0u64..100, any::<bool>()),
-        prop::collection::vec(edit, 0..4),
-    )
-        .prop_map(|((acct, eni, src, dst), (sp, dp, proto, pk, by), (start, len, ok), edits)| {
-            let action = if ok { "ACCEPT" } else { "REJECT" };
-            let mut l = format!(
-                "2 {acct:012} eni-{eni:017x} {src} {dst} {sp} {dp} {proto} {pk} {by} {start} {} {action} OK",
-                (start + len).min(9_999_999_999)
-            )
-            .into_bytes();
-            for (at, kind, b) in edits {
-                let at = at % (l.len() + 1);
-                match kind {
-                    0 if at < l.len() => l[at] = b,
-                    1 => l.insert(at, b),
-                    _ if at < l.len() => {
-                        l.remove(at);
-                    }
-                    _ => {}
-                }
-            }
-            String::from_utf8(l).expect("ASCII")
-        })
-}
-
-proptest! {
-    #![proptest_config(config(4000))]
-
-    /// `parse_v2`'s lane for the fixed head and tail (`v2_layout`) and its
-    /// fallback must agree with the general parser near that shape too.
-    #[test]
-    fn fast_path_agrees_on_aws_shaped_lines(line in aws_shaped_line()) {
-        let p = v2();
-        prop_assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{}", line);
-    }
-
-    /// The fast path reads a fixed window from the line's start, past its
-    /// end into the chunk's buffer (`Chunk::for_each_line_padded`): what
-    /// lies there must not change the record.
-    #[test]
-    fn bytes_after_the_line_do_not_matter(
-        line in prop_oneof![aws_shaped_line(), v2_line()],
-        after in prop::collection::vec(prop::sample::select(b" 0123456789.-\nABCabc:".to_vec()), 0..200),
-    ) {
-        let p = v2();
-        let mut padded = line.clone().into_bytes();
-        padded.extend_from_slice(&after);
-        let mut rec = FlowRecord::default();
-        let got = p.parse_into(&padded[..line.len()], &padded, false, &mut rec).map(|()| rec);
-        prop_assert_eq!(got, p.parse(line.as_bytes()), "{}", line);
-    }
-
-    /// The parser's fast path (flowlog/fast.rs) must agree with the
-    /// general parser on every line: the same record, or the same error.
-    #[test]
-    fn fast_path_agrees_with_the_general_parser(line in v2_line()) {
-        let p = v2();
-        prop_assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{}", line);
-        let custom = Parser::new(&Format::parse(FD_FORMAT).unwrap());
-        prop_assert_eq!(custom.parse(line.as_bytes()), custom.parse_general(line.as_bytes()));
-    }
-
-    #[test]
-    fn fast_path_agrees_on_any_bytes(line in prop::collection::vec(any::<u8>(), 0..300)) {
-        let p = v2();
-        prop_assert_eq!(p.parse(&line), p.parse_general(&line));
     }
 }
 

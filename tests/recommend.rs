@@ -127,14 +127,23 @@ fn bastion_unused_ssh_and_unused_rules() {
         .any(|r| r["rule"]["from_port"] == 443 && r["proposed"].as_array().unwrap().is_empty()));
     // The default group has no interfaces: unobserved, never "unused".
     let default = &ids["default"];
-    for r in doc["rules"]
+    let statuses: Vec<(&str, &str)> = doc["rules"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["group_id"] == *default)
-    {
-        assert_eq!(r["status"], "unobserved");
-    }
+        .map(|r| {
+            (
+                r["direction"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Its two rules (self-referencing ingress, allow-all egress).
+    assert_eq!(
+        statuses,
+        [("ingress", "unobserved"), ("egress", "unobserved")]
+    );
     assert!(recs_of(&doc, "remove-unused", default).is_empty());
 }
 

@@ -249,11 +249,17 @@ fn response_records_never_become_egress_to_ephemeral_ports() {
 
 #[test]
 fn same_result_at_any_thread_count_and_file_order() {
+    // Six files on three interfaces (file f on eni-0{f % 3}), the later
+    // files holding the earlier times: rows, peers and first/last seen
+    // come from several files, so a merge that kept one file's values
+    // instead of combining them would change with the order or the split.
     let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
     for f in 0..6 {
         let mut text = String::from(HEADER);
         for i in 0..400 {
             let peer = (f * 7 + i) % 250;
+            let start = 1000 + (5 - f) * 500 + i;
             text.push_str(&format!(
                 "2 1 eni-0{:x} 10.0.{}.{} 10.0.9.9 {} 443 6 2 {} {} {} ACCEPT OK\n",
                 f % 3,
@@ -261,20 +267,43 @@ fn same_result_at_any_thread_count_and_file_order() {
                 peer,
                 33000 + i,
                 100 + i,
-                1000 + i,
-                1010 + i
+                start,
+                start + 10
             ));
         }
-        write(dir.path(), &format!("f{f}.log.gz"), &gz(text.as_bytes()));
+        files.push(write(
+            dir.path(),
+            &format!("f{f}.log.gz"),
+            &gz(text.as_bytes()),
+        ));
     }
-    let d = dir.path().to_str().unwrap();
-    let base = run(&["summarize", "-o", "json", "-j", "1", d]);
-    for j in ["2", "4"] {
-        let other = run(&["summarize", "-o", "json", "-j", j, d]);
-        assert_eq!(stdout(&base), stdout(&other), "threads {j}");
+    let summarize = |j: &str, order: &[usize]| {
+        let mut args = vec!["summarize", "-o", "json", "-j", j];
+        args.extend(order.iter().map(|&i| files[i].as_str()));
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let base = summarize("1", &[0, 1, 2, 3, 4, 5]);
+    for j in ["1", "2", "4"] {
+        for order in [[5, 4, 3, 2, 1, 0], [3, 0, 4, 1, 5, 2]] {
+            assert_eq!(base, summarize(j, &order), "threads {j}, files {order:?}");
+        }
     }
-    let doc = json(&base);
+    let doc: serde_json::Value = serde_json::from_str(&base).unwrap();
     assert_eq!(sum_flows(&doc), 2400);
+    // eni-00 is in f0 (times 3500..3909) and f3 (2000..2409).
+    let eni0 = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["interface_id"] == "eni-00" && r["port"] == 443)
+        .expect("a row of eni-00");
+    assert_eq!(
+        (&eni0["first_seen"], &eni0["last_seen"]),
+        (&2000.into(), &3909.into()),
+        "{eni0}"
+    );
 }
 
 #[test]

@@ -5,95 +5,96 @@
 //! * any other `!Name v` → `{"Fn::Name": v}` (`!Sub`, `!Join`, `!Select`, `!If`, `!Equals`,
 //!   `!FindInMap`, `!Base64`, `!Cidr`, `!GetAZs`, `!ImportValue`, `!Split`, ...)
 //!
-//! Plain scalars are typed as YAML 1.2 core schema (null, booleans, integers, floats); quoted
-//! and block scalars are strings. Anchors and aliases are expanded; mapping keys must be
-//! scalars. Only the first document of a stream is used.
+//! The `saphyr` loader does the YAML: plain scalars typed by the YAML 1.2 core schema (null,
+//! booleans, integers, floats), quoted and block scalars as strings, anchors expanded (within a
+//! node budget, so a "billion laughs" file is an error, not an exhausted memory), a key given
+//! twice in one mapping an error. This file only maps its nodes, which keep their tags, to JSON.
+//! Mapping keys must be scalars. Only the first document of a stream is used.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, Tag, YamlData};
 use serde_json::{Map, Number, Value};
 
 /// Parse YAML text into a JSON value.
 pub fn to_json(text: &str) -> Result<Value, String> {
-    let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, false).map_err(|e| e.to_string())?;
-    if let Some(e) = b.error {
-        return Err(e);
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| e.to_string())?;
+    match docs.into_iter().next() {
+        // An empty document (comments only) is null, as an empty stream is.
+        None => Ok(Value::Null),
+        Some(MarkedYaml {
+            data: YamlData::BadValue,
+            ..
+        }) => Ok(Value::Null),
+        Some(doc) => convert(doc),
     }
-    Ok(b.root.unwrap_or(Value::Null))
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Value>,
-        anchor: usize,
-        tag: Option<Tag>,
-    },
-    Map {
-        map: Map<String, Value>,
-        key: Option<String>,
-        anchor: usize,
-        tag: Option<Tag>,
-    },
+fn at(node: &MarkedYaml<'_>, msg: &str) -> String {
+    let start = node.span.start;
+    format!("{msg} at line {} column {}", start.line(), start.col() + 1)
 }
 
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
-    root: Option<Value>,
-    error: Option<String>,
-    done: bool,
-}
-
-impl Builder {
-    fn fail(&mut self, msg: String, span: Span) {
-        if self.error.is_none() {
-            self.error = Some(format!(
-                "{msg} at line {} column {}",
-                span.start.line(),
-                span.start.col() + 1
-            ));
+fn convert(node: MarkedYaml<'_>) -> Result<Value, String> {
+    Ok(match node.data {
+        YamlData::Value(s) => scalar(s),
+        YamlData::Sequence(items) => {
+            Value::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?)
         }
-    }
-
-    fn complete(&mut self, v: Value, anchor: usize, span: Span) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
-        }
-        match self.stack.last_mut() {
-            None => {
-                self.root = Some(v);
-                self.done = true;
+        YamlData::Mapping(pairs) => {
+            let mut map = Map::new();
+            for (k, v) in pairs {
+                let key = match k.data {
+                    YamlData::Value(s) => match scalar(s) {
+                        Value::String(s) => s,
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    },
+                    _ => return Err(at(&k, "mapping key is not a scalar")),
+                };
+                map.insert(key, convert(v)?);
             }
-            Some(Frame::Seq { items, .. }) => items.push(v),
-            Some(Frame::Map { map, key, .. }) => match key.take() {
-                Some(k) => {
-                    map.insert(k, v);
-                }
-                None => match v {
-                    Value::String(s) => *key = Some(s),
-                    Value::Number(n) => *key = Some(n.to_string()),
-                    Value::Bool(b) => *key = Some(b.to_string()),
-                    Value::Null => *key = Some(String::new()),
-                    _ => self.fail("mapping key is not a scalar".to_string(), span),
-                },
-            },
+            Value::Object(map)
         }
+        YamlData::Tagged(tag, inner) => {
+            let v = match convert(*inner)? {
+                // `!GetAZs ''` and `!Ref` on an empty plain scalar: keep an empty string
+                Value::Null if tag.handle == "!" => Value::String(String::new()),
+                v => v,
+            };
+            apply_tag(&tag, v)
+        }
+        // The loader parses scalars (`early_parse`) and expands aliases; a scalar that its
+        // core-schema tag refuses (`!!int abc`) is a bad value.
+        YamlData::Representation(..) | YamlData::Alias(_) | YamlData::BadValue => {
+            return Err(at(&node, "a value that does not match its tag"))
+        }
+    })
+}
+
+fn scalar(s: Scalar<'_>) -> Value {
+    match s {
+        Scalar::Null => Value::Null,
+        Scalar::Boolean(b) => Value::Bool(b),
+        Scalar::Integer(i) => Value::Number(i.into()),
+        // JSON has no infinities or NaN: those stay text, as YAML writes them.
+        Scalar::FloatingPoint(f) => Number::from_f64(f.0).map_or_else(
+            || {
+                let text = match f.0 {
+                    x if x.is_nan() => ".nan",
+                    x if x > 0.0 => ".inf",
+                    _ => "-.inf",
+                };
+                Value::String(text.into())
+            },
+            Value::Number,
+        ),
+        Scalar::String(s) => Value::String(s.into_owned()),
     }
 }
 
-fn is_core(tag: &Tag) -> bool {
-    tag.is_yaml_core_schema() || tag.handle == "!!"
-}
-
-/// Wrap a value in its CloudFormation long form.
-fn apply_tag(tag: Option<Tag>, v: Value) -> Value {
-    let Some(tag) = tag else { return v };
-    if is_core(&tag) || tag.handle != "!" {
+/// Wrap a value in its CloudFormation long form (tags of the `!` handle only: core-schema
+/// tags have been applied by the loader, other handles are not CloudFormation's).
+fn apply_tag(tag: &Tag, v: Value) -> Value {
+    if tag.handle != "!" {
         return v;
     }
     let name = tag.suffix.as_str();
@@ -117,98 +118,6 @@ fn single(k: &str, v: Value) -> Value {
     let mut m = Map::new();
     m.insert(k.to_string(), v);
     Value::Object(m)
-}
-
-fn plain_scalar(s: &str) -> Value {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        _ => {}
-    }
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let int = if let Some(h) = s.strip_prefix("0x") {
-        i64::from_str_radix(h, 16).ok()
-    } else if let Some(o) = s.strip_prefix("0o") {
-        i64::from_str_radix(o, 8).ok()
-    } else if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
-        s.parse::<i64>().ok()
-    } else {
-        None
-    };
-    if let Some(i) = int {
-        return Value::Number(i.into());
-    }
-    let looks_float = s.chars().any(|c| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
-    if looks_float {
-        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
-    }
-    Value::String(s.to_string())
-}
-
-fn tag_owned(t: Option<Cow<'_, Tag>>) -> Option<Tag> {
-    t.map(Cow::into_owned)
-}
-
-impl<'input> SpannedEventReceiver<'input> for Builder {
-    fn on_event(&mut self, ev: Event<'input>, span: Span) {
-        if self.error.is_some() || self.done {
-            return;
-        }
-        match ev {
-            Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag_owned(tag);
-                let v = match (&tag, style) {
-                    (Some(t), _) if is_core(t) => match t.suffix.as_str() {
-                        "str" => Value::String(text.into_owned()),
-                        _ => plain_scalar(&text),
-                    },
-                    (_, ScalarStyle::Plain) => plain_scalar(&text),
-                    _ => Value::String(text.into_owned()),
-                };
-                // `!GetAZs ''` and `!Ref` on an empty plain scalar: keep an empty string
-                let v = match (&tag, v) {
-                    (Some(t), Value::Null) if !is_core(t) => Value::String(String::new()),
-                    (_, v) => v,
-                };
-                let v = apply_tag(tag, v);
-                self.complete(v, anchor, span);
-            }
-            Event::SequenceStart(anchor, tag) => self.stack.push(Frame::Seq {
-                items: Vec::new(),
-                anchor,
-                tag: tag_owned(tag),
-            }),
-            Event::MappingStart(anchor, tag) => self.stack.push(Frame::Map {
-                map: Map::new(),
-                key: None,
-                anchor,
-                tag: tag_owned(tag),
-            }),
-            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, anchor, tag }) => {
-                    self.complete(apply_tag(tag, Value::Array(items)), anchor, span)
-                }
-                Some(Frame::Map {
-                    map, anchor, tag, ..
-                }) => self.complete(apply_tag(tag, Value::Object(map)), anchor, span),
-                None => self.fail("unbalanced YAML events".to_string(), span),
-            },
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.complete(v, 0, span),
-                None => self.fail("unknown alias".to_string(), span),
-            },
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -274,18 +183,40 @@ K: !Condition C1
     }
 
     #[test]
-    fn errors_do_not_panic() {
+    fn anchors_keep_their_tags() {
+        let y = "a: &r !Ref Vpc\nb: *r\nc: &s !Sub [x, {k: v}]\nd: *s\n";
+        let v = to_json(y).unwrap();
+        assert_eq!(v["b"], json!({"Ref": "Vpc"}));
+        assert_eq!(v["d"], json!({"Fn::Sub": ["x", {"k": "v"}]}));
+    }
+
+    #[test]
+    fn bad_yaml_is_an_error_with_its_place() {
         for bad in [
             "a: [1, 2",
             "a: b: c",
             "? [a]\n: 1\n",
             "{",
             "a: *nope",
-            "\t- x",
+            // a key given twice: one of the two would be lost
+            "a: 1\nb: 2\na: 3\n",
+            // the same anchor nested ten times: 10^9 nodes if expanded
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\ni: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
         ] {
-            let _ = to_json(bad);
+            let e = to_json(bad).expect_err(bad);
+            assert!(e.contains("line "), "{bad:?}: {e}");
         }
-        assert!(to_json("a: [1, 2").is_err());
-        assert!(to_json("? [a]\n: 1\n").is_err());
+        // A tab before a block sequence's dash: read as the sequence, without a panic.
+        assert_eq!(to_json("\t- x").unwrap(), json!(["x"]));
+        assert_eq!(
+            to_json("x: 1\n? [a]\n: 1\n").unwrap_err(),
+            "mapping key is not a scalar at line 2 column 3"
+        );
+    }
+
+    #[test]
+    fn empty_documents_are_null() {
+        assert_eq!(to_json("").unwrap(), Value::Null);
+        assert_eq!(to_json("# only a comment\n").unwrap(), Value::Null);
     }
 }
