@@ -577,3 +577,64 @@ fn profiles_credential_process_and_unsigned() {
     }
     let _ = std::io::stdout().flush();
 }
+
+/// Parquet objects (the incident sample's Parquet twin) read in place give
+/// the JSON of the same files read locally, and of the text logs they
+/// were made from; an object is told Parquet by its bytes, not its name.
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_objects_read_as_the_same_files_on_disk() {
+    let Some(s) = server() else { return };
+    let twin = repo().join("sample-logs/incident-parquet");
+    s.aws(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        twin.join("AWSLogs").to_str().unwrap(),
+        &format!("s3://{BUCKET}/parquet-twin/AWSLogs"),
+    ]);
+    // The same Parquet bytes under a text-looking name.
+    let one = std::fs::read_dir(twin.join(DAY))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    s.aws(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        one.to_str().unwrap(),
+        &format!("s3://{BUCKET}/parquet-named-gz/one.log.gz"),
+    ]);
+    let url = format!("s3://{BUCKET}/parquet-twin/");
+    for cmd in [
+        vec!["summarize", "-o", "json"],
+        vec!["top", "-o", "json", "--by", "src"],
+    ] {
+        let local = ok_json(&s.flowscope(&[&cmd[..], &[twin.to_str().unwrap()]].concat()));
+        let remote = ok_json(&s.flowscope(&[&cmd[..], &[url.as_str()]].concat()));
+        assert!(local == remote, "{cmd:?}: the JSON differs");
+    }
+    let text = ok_json(&s.flowscope(&[
+        "summarize",
+        "-o",
+        "json",
+        repo().join("sample-logs/incident").to_str().unwrap(),
+    ]));
+    let remote = ok_json(&s.flowscope(&["summarize", "-o", "json", url.as_str()]));
+    assert_eq!(
+        text["rows"], remote["rows"],
+        "Parquet from S3 against the text logs"
+    );
+    assert_eq!(text["input"]["records"], remote["input"]["records"]);
+    assert!(remote["input"]["records"].as_u64().unwrap() > 1000);
+    let renamed = ok_json(&s.flowscope(&[
+        "summarize",
+        "-o",
+        "json",
+        &format!("s3://{BUCKET}/parquet-named-gz/one.log.gz"),
+    ]));
+    let file = ok_json(&s.flowscope(&["summarize", "-o", "json", one.to_str().unwrap()]));
+    assert_eq!(renamed["rows"], file["rows"]);
+    assert_eq!(renamed["input"]["records"], file["input"]["records"]);
+}

@@ -7,23 +7,54 @@ use super::worker::Worker;
 use super::{EngineOptions, FileError, Processor};
 use crate::flowlog::reader::Input;
 
-/// Reads `input` if it is a Parquet file (true), on this thread.
+/// Reads `input` if it is a Parquet file or S3 object (true), on this
+/// thread.
 #[cfg(feature = "parquet")]
 pub(super) fn read_one<P: Processor>(w: &mut Worker<P>, file: &Arc<str>, input: &Input) -> bool {
     use crate::flowlog::parquet;
-    let Input::Path(path) = input else {
-        return false;
-    };
-    if !parquet::is_parquet_file(path) {
-        return false;
-    }
     let opts = parquet::ReadOpts {
         max_bad: w.max_bad,
         progress: w.progress.clone(),
     };
-    let report = parquet::read(path, file, &mut w.proc, &mut w.acc, &mut w.bad, &opts);
+    let report = match input {
+        Input::Path(path) => {
+            if !parquet::is_parquet_file(path) {
+                return false;
+            }
+            parquet::read(path, file, &mut w.proc, &mut w.acc, &mut w.bad, &opts)
+        }
+        Input::S3(object) => match s3_parquet(object) {
+            None => return false,
+            Some(Err(e)) => {
+                w.open_failed(file.clone(), crate::flowlog::reader::ReadError::Open(e));
+                return true;
+            }
+            Some(Ok(body)) => {
+                let size = body.len() as u64;
+                parquet::read_from(body, size, file, &mut w.proc, &mut w.acc, &mut w.bad, &opts)
+            }
+        },
+        Input::Stdin => return false,
+    };
     w.parquet_done(file, report);
     true
+}
+
+/// An S3 object that is Parquet, fetched whole (the format's index, its
+/// footer, is at the end); None when the object is not Parquet, which is
+/// then read as text from its start.
+#[cfg(feature = "parquet")]
+fn s3_parquet(object: &crate::source::s3::Object) -> Option<std::io::Result<bytes::Bytes>> {
+    use std::io::Read;
+    match object.is_parquet() {
+        Ok(false) => None,
+        Err(e) => Some(Err(e)),
+        Ok(true) => Some(object.open().and_then(|mut r| {
+            let mut body = Vec::new();
+            r.read_to_end(&mut body)?;
+            Ok(body.into())
+        })),
+    }
 }
 
 /// Reads `input` with `threads` workers over its row groups if it is a
@@ -37,8 +68,14 @@ pub(super) fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
     make: &F,
 ) -> Option<Worker<P>> {
     use crate::flowlog::parquet;
-    let Input::Path(path) = input else {
-        return None;
+    let path = match input {
+        Input::Path(path) => path,
+        // An object is fetched whole and read on one thread.
+        Input::S3(_) => {
+            let mut w = Worker::new(make(), opts);
+            return read_one(&mut w, file, input).then_some(w);
+        }
+        Input::Stdin => return None,
     };
     if !parquet::is_parquet_file(path) {
         return None;
