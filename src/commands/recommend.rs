@@ -479,8 +479,7 @@ fn write_json(
         },
         safety: &a.safety,
     };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    writeln!(w)?;
+    crate::report::write_json_pretty(w, &doc)?;
     Ok(())
 }
 

@@ -107,8 +107,7 @@ pub fn run(args: &ScansConfig) -> Result<Outcome> {
                 records_ignored: notes.dropped,
                 findings: &findings,
             };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            crate::report::write_json_pretty(&mut out, &doc)?;
         }
         OutputFormat::Csv => write_csv(&mut out, &findings)?,
         OutputFormat::Table => {

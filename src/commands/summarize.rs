@@ -362,8 +362,7 @@ fn write_json(
             .collect(),
         timeline: timeline.map(Timeline::to_json),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    writeln!(w)?;
+    crate::report::write_json_pretty(w, &doc)?;
     Ok(())
 }
 

@@ -245,8 +245,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
                 rows: rows.iter().map(json_row).collect(),
                 timeline: p.timeline.as_ref().map(|t| t.to_json()),
             };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            crate::report::write_json_pretty(&mut out, &doc)?;
         }
         OutputFormat::Csv => {
             let mut c = csv::WriterBuilder::new()

@@ -36,7 +36,6 @@ pub fn write_cfn(w: &mut dyn Write, inv: &Inventory, a: &Analysis) -> Result<Vec
         }
     }
     let patched = t.patched(&edits);
-    serde_json::to_writer_pretty(&mut *w, &patched)?;
-    writeln!(w)?;
+    crate::report::write_json_pretty(w, &patched)?;
     Ok(by_hand)
 }
