@@ -192,6 +192,11 @@ pub enum FormatError {
     Misspelt { name: String, suggestion: String },
     #[error("'{0}' is not a flow-log field (see the field list in `flowscope --help` or AWS's documentation)")]
     Unknown(String),
+    /// A Transit Gateway flow log's header: its records have no
+    /// interface and no action, and each flow is logged once per
+    /// attachment, so reading them as VPC records would misreport them.
+    #[error("it is a Transit Gateway flow log's header (it names '{0}' and no interface-id); flowscope does not read Transit Gateway flow logs yet")]
+    TransitGateway(String),
 }
 
 /// The columns of one flow-log format and, for each interpreted field,
@@ -273,7 +278,21 @@ impl Format {
         }
         let text = std::str::from_utf8(line).ok()?;
         match Format::parse(text) {
-            Ok(f) => Some(f),
+            Ok(f) => {
+                // Refused by name rather than read with interfaces and
+                // actions of `-` and every flow counted twice.
+                let tgw = f.columns.iter().find_map(|c| match c {
+                    Field::Other(n) if n.starts_with("tgw-") => Some(n.clone()),
+                    _ => None,
+                });
+                match tgw {
+                    Some(name) if !f.has(&Field::InterfaceId) => Some(Format {
+                        problem: Some(FormatError::TransitGateway(name)),
+                        ..f
+                    }),
+                    _ => Some(f),
+                }
+            }
             Err(FormatError::Duplicate(name)) => {
                 let columns = text
                     .split_ascii_whitespace()
