@@ -110,6 +110,23 @@ pub fn propose(
         let hits = &rr.hits;
         let ports_used = hits.ports();
         let port_specs = narrowed_ports(r, &ports_used);
+        // The rule cut down to the ports used (world-open or not; only the
+        // reason's wording differs).
+        let narrow_ports = |specs: &[(u16, u16)], reason: String| {
+            mk(
+                Kind::NarrowPorts,
+                specs
+                    .iter()
+                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
+                    .collect(),
+                Confidence::Medium,
+                reason,
+                format!(
+                    "{name}: narrow {what} to ports {}",
+                    ports_label(&ports_used)
+                ),
+            )
+        };
         // Allow-all egress: rebuild from what the interfaces initiated.
         if r.direction == RuleDirection::Egress && r.protocol == Protocol::All && world {
             let (proposed, public) = egress_proposal(inv, r, hits, s);
@@ -180,20 +197,10 @@ pub fn propose(
                 ),
                 format!("{name}: keep {what}: it serves the internet"),
             ));
-            if let Some(specs) = port_specs {
-                let proposed: Vec<RuleSpec> = specs
-                    .iter()
-                    .map(|&(f, t)| spec(r, f, t, r.target.clone()))
-                    .collect();
-                out.push(mk(
-                    Kind::NarrowPorts,
-                    proposed,
-                    Confidence::Medium,
+            if let Some(specs) = &port_specs {
+                out.push(narrow_ports(
+                    specs,
                     format!("only ports {} were used", ports_label(&ports_used)),
-                    format!(
-                        "{name}: narrow {what} to ports {}",
-                        ports_label(&ports_used)
-                    ),
                 ));
             }
             continue;
@@ -280,23 +287,13 @@ pub fn propose(
             attach_public(&mut out, &t.public);
             continue;
         }
-        if let Some(specs) = port_specs {
-            let proposed: Vec<RuleSpec> = specs
-                .iter()
-                .map(|&(f, t)| spec(r, f, t, r.target.clone()))
-                .collect();
-            out.push(mk(
-                Kind::NarrowPorts,
-                proposed,
-                Confidence::Medium,
+        if let Some(specs) = &port_specs {
+            out.push(narrow_ports(
+                specs,
                 format!(
                     "only ports {} of {} were used",
                     ports_label(&ports_used),
                     rule_ports(r)
-                ),
-                format!(
-                    "{name}: narrow {what} to ports {}",
-                    ports_label(&ports_used)
                 ),
             ));
         }
