@@ -82,6 +82,27 @@ pub fn load_interfaces(
     Ok((Some(std::sync::Arc::new(locals_of(&inv))), labels_of(&inv)))
 }
 
+/// The interfaces' addresses and labels a run over `paths` decides
+/// direction with: `--interfaces FILE`, else `network-interfaces.json`
+/// beside a directory argument (as S3 downloads next to the describe-*
+/// outputs, and sample-logs/, have it). Summarize and `top --by port`
+/// take them from here, so they book every record alike.
+pub fn interfaces_for(
+    interfaces: Option<&Path>,
+    paths: &[std::path::PathBuf],
+) -> Result<(Option<std::sync::Arc<crate::aggregate::Locals>>, Labels)> {
+    let found = || {
+        paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .find_map(|d| inventory_beside(d)?.interfaces.into_iter().next())
+    };
+    match interfaces.map(Path::to_path_buf).or_else(found) {
+        Some(p) => load_interfaces(&p),
+        None => Ok((None, Labels::new())),
+    }
+}
+
 /// Interface names for tables (`--interfaces` on top and scans): each
 /// interface's id and own addresses → its role label and group names.
 #[derive(Debug, Default)]

@@ -53,20 +53,8 @@ use crate::report::{
 
 pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
-    // Interface addresses decide direction exactly; a directory argument
-    // holding network-interfaces.json (as S3 downloads next to the
-    // describe-* outputs, and sample-logs/, do) supplies them too.
-    let found = || {
-        args.input
-            .paths
-            .iter()
-            .filter(|p| p.is_dir())
-            .find_map(|d| super::inventory_beside(d)?.interfaces.into_iter().next())
-    };
-    let (locals, labels) = match args.interfaces.clone().or_else(found) {
-        Some(p) => super::load_interfaces(&p)?,
-        None => (None, Labels::new()),
-    };
+    // Interface addresses decide direction exactly.
+    let (locals, labels) = super::interfaces_for(args.interfaces.as_deref(), &args.input.paths)?;
     let window = super::window_filter(&args.window)?;
     let keys = std::sync::Arc::new(RejectedKeys::default());
     let (run, outcome) =

@@ -187,6 +187,12 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
         .threads
         .unwrap_or_else(engine::default_threads)
         .max(1);
+    // `--by port` books records as summarize does, with the same
+    // interface addresses.
+    let locals = match args.by {
+        TopBy::Port => super::interfaces_for(args.interfaces.as_deref(), &args.input.paths)?.0,
+        _ => None,
+    };
     let (run, outcome) = super::read_logs_in(
         &args.input,
         (args.filter.since, args.filter.until),
@@ -197,6 +203,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
             args.bucket,
             threads,
             counters(),
+            locals,
         ),
     )?;
     for d in filter.diagnostics() {
