@@ -31,17 +31,23 @@ pub mod source;
 pub mod time;
 
 /// Runs a command (`cli::Cli::into_config` makes one from the flags).
-pub fn run(config: config::Config) -> anyhow::Result<commands::Outcome> {
+pub fn run(
+    config: config::Config,
+    status: &commands::RunStatus,
+) -> anyhow::Result<commands::Outcome> {
     use config::Command;
-    report::set_color_choice(config.color);
-    report::set_wide(config.wide);
+    let s = commands::Session {
+        color: config.color,
+        wide: config.wide,
+        status,
+    };
     match config.command {
-        Command::Summarize(a) => commands::summarize::run(&a),
-        Command::Recommend(a) => commands::recommend::run(&a),
+        Command::Summarize(a) => commands::summarize::run(&a, &s),
+        Command::Recommend(a) => commands::recommend::run(&a, &s),
         Command::Generate(a) => commands::generate::run(&a),
-        Command::Query(a) => commands::query::run(&a),
-        Command::Top(a) => commands::top::run(&a),
-        Command::Scans(a) => commands::scans::run(&a),
+        Command::Query(a) => commands::query::run(&a, &s),
+        Command::Top(a) => commands::top::run(&a, &s),
+        Command::Scans(a) => commands::scans::run(&a, &s),
         Command::Print(text) => write_stdout(&text),
     }
 }

@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     // before the engine's "second Ctrl-C exits" one.
     flowscope::report::install_cleanup_handlers();
     flowscope::engine::install_interrupt_handler();
-    match flowscope::run(config) {
+    let status = flowscope::commands::RunStatus::default();
+    match flowscope::run(config, &status) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         // `flowscope ... | head` is not an error, whatever the output. The flag catches EPIPE
         // however a serializer wrapped it (serde_json::Error does not
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         // writes that bypass `report::Output` (query's stream).
         // The status is the complete run's: 1 if the input had data errors.
         Err(e) if flowscope::report::broken_pipe() || is_broken_pipe(&e) => {
-            ExitCode::from(flowscope::commands::outcome_so_far().exit_code())
+            ExitCode::from(status.outcome().exit_code())
         }
         Err(e) if e.is::<flowscope::engine::Interrupted>() => {
             flowscope::messages::line(format_args!("flowscope: {e}"));

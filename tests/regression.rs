@@ -19,7 +19,7 @@ fn timeline_with_times_at_the_ends_of_u64() {
         t.add_at(MAX, 1, MAX, MAX);
         t.add_at(MAX - 1, 1, 1, 1);
         let mut out = Vec::new();
-        t.write_text(&mut out).unwrap();
+        t.write_text(&mut out, None).unwrap();
         assert!(t.span_buckets() >= 2);
     }
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::{Outcome, DATA_ERRORS};
+use super::{Outcome, Session};
 use crate::aggregate::{Row, Summary};
 use crate::config::{InputConfig, WindowConfig};
 use crate::engine::{self, Accounting, AccountingJson, EngineOptions, Processor, RunOutput};
@@ -16,22 +16,15 @@ use crate::flowlog::format::Format;
 use crate::flowlog::reader::dedup_inputs;
 use crate::report::{self, human_bytes, thousands};
 
-/// Reads every input with `make()`-built processors; prints problems on
-/// stderr. Fails (usage error) when nothing can be read at all.
-pub fn read_logs<P, F>(args: &InputConfig, make: F) -> Result<(RunOutput<P>, Outcome)>
-where
-    P: Processor,
-    F: Fn() -> P + Sync,
-{
-    read_logs_in(args, (None, None), make)
-}
-
-/// `read_logs`, leaving unread the files and S3 objects that the
-/// `(since, until)` window excludes by the dates in their keys
-/// (`source::layout`).
+/// Reads every input with `make()`-built processors, leaving unread the
+/// files and S3 objects that the `(since, until)` window excludes by the
+/// dates in their keys (`source::layout`); prints problems on stderr and
+/// notes data errors in the session's status. Fails (usage error) when
+/// nothing can be read at all.
 pub fn read_logs_in<P, F>(
     args: &InputConfig,
     (since, until): (Option<u64>, Option<u64>),
+    session: &Session<'_>,
     make: F,
 ) -> Result<(RunOutput<P>, Outcome)>
 where
@@ -53,7 +46,11 @@ where
         None => Format::default_v2(),
     };
     let window = crate::source::layout::Window { since, until };
-    let (inputs, problems) = crate::source::expand(&args.paths, &args.s3, window);
+    let crate::source::Expanded {
+        inputs,
+        problems,
+        pruned,
+    } = crate::source::expand(&args.paths, &args.s3, window);
     let (inputs, repeated) = dedup_inputs(inputs);
     if !args.quiet {
         for name in &repeated {
@@ -65,7 +62,7 @@ where
     }
     // Everything left out by --since/--until is an empty report, said
     // so (source::report), not a usage error.
-    if inputs.is_empty() && !crate::source::pruned_any() {
+    if inputs.is_empty() && !pruned.any() {
         bail!("no input to read");
     }
     let progress = crate::progress::Progress::start(inputs.len(), !args.quiet);
@@ -90,6 +87,7 @@ where
         &mut std::io::stderr().lock(),
         args.quiet,
         out.accounting.files,
+        pruned,
     );
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
@@ -125,9 +123,7 @@ where
         crate::error!("--strict: {skipped} malformed lines");
         outcome = Outcome::DataErrors;
     }
-    if outcome == Outcome::DataErrors {
-        DATA_ERRORS.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+    session.status.record(outcome);
     Ok((out, outcome))
 }
 

@@ -13,8 +13,8 @@ pub mod summarize;
 pub mod top;
 
 pub use input::{
-    read_logs, read_logs_in, warn_overflow, window_filter, write_accounting, Filtered, InputJson,
-    Window, Windowed,
+    read_logs_in, warn_overflow, window_filter, write_accounting, Filtered, InputJson, Window,
+    Windowed,
 };
 pub use interfaces::{
     interfaces_for, inventory_beside, labels_of, load_interfaces, locals_of, InterfaceNames, Label,
@@ -30,16 +30,47 @@ pub enum Outcome {
     DataErrors,
 }
 
-/// Set once the input had data errors: a run cut short by a closed pipe
-/// still exits as the complete run would (see `outcome_so_far`).
-static DATA_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// What a run tells `main` besides its result: whether the input had
+/// data errors, so that a run cut short by a closed pipe still exits as
+/// the complete run would. `main` owns it and hands it to `crate::run`.
+#[derive(Debug, Default)]
+pub struct RunStatus {
+    data_errors: std::sync::atomic::AtomicBool,
+}
 
-/// The outcome of the input read so far (for `main` after EPIPE).
-pub fn outcome_so_far() -> Outcome {
-    if DATA_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
-        Outcome::DataErrors
-    } else {
-        Outcome::Clean
+impl RunStatus {
+    /// The outcome of the input read so far.
+    pub fn outcome(&self) -> Outcome {
+        if self.data_errors.load(std::sync::atomic::Ordering::Relaxed) {
+            Outcome::DataErrors
+        } else {
+            Outcome::Clean
+        }
+    }
+
+    fn record(&self, o: Outcome) {
+        if o == Outcome::DataErrors {
+            self.data_errors
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// What every command that reads logs gets besides its own settings: the
+/// run's global flags and its status.
+#[derive(Debug, Clone, Copy)]
+pub struct Session<'a> {
+    /// `--color`.
+    pub color: crate::report::ColorChoice,
+    /// `--wide`: tables are never narrowed.
+    pub wide: bool,
+    pub status: &'a RunStatus,
+}
+
+impl Session<'_> {
+    /// How tables are drawn on `out` (colour, width) in this run.
+    pub fn style(&self, out: &crate::report::Output) -> crate::report::Style {
+        crate::report::Style::of(out, self.color, self.wide)
     }
 }
 

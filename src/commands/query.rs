@@ -238,7 +238,7 @@ impl Processor for QueryProc {
     }
 }
 
-pub fn run(args: &QueryConfig) -> Result<Outcome> {
+pub fn run(args: &QueryConfig, session: &super::Session<'_>) -> Result<Outcome> {
     let mut filter = Filter::new(&args.filter).map_err(|e| anyhow!(e))?;
     filter.include_nodata = args.include_nodata;
     let kind = match args.output {
@@ -249,8 +249,11 @@ pub fn run(args: &QueryConfig) -> Result<Outcome> {
         QueryFormat::Csv => RecordFormat::Csv,
     };
     let sort = args.sort.is_some();
+    let out = Output::open(args.output_file.as_deref())?;
+    // The timeline on stderr fits the terminal as a table on `out` would.
+    let fit = session.style(&out).fit;
     let shared = Arc::new(Shared {
-        out: Mutex::new(Some(Output::open(args.output_file.as_deref())?)),
+        out: Mutex::new(Some(out)),
         filter,
         sort,
         limit: args.limit,
@@ -262,16 +265,18 @@ pub fn run(args: &QueryConfig) -> Result<Outcome> {
         shared.write(csv_header().as_bytes());
     }
     let bucket = args.bucket;
-    let (run, outcome) =
-        super::read_logs_in(&args.input, (args.filter.since, args.filter.until), || {
-            QueryProc {
-                shared: shared.clone(),
-                renderer: Renderer::new(kind),
-                buf: Vec::new(),
-                held: HeldSet::new(args.limit),
-                timeline: bucket.map(Timeline::new),
-            }
-        })?;
+    let (run, outcome) = super::read_logs_in(
+        &args.input,
+        (args.filter.since, args.filter.until),
+        session,
+        || QueryProc {
+            shared: shared.clone(),
+            renderer: Renderer::new(kind),
+            buf: Vec::new(),
+            held: HeldSet::new(args.limit),
+            timeline: bucket.map(Timeline::new),
+        },
+    )?;
     for d in shared.filter.diagnostics() {
         crate::warning!("{d}");
     }
@@ -306,7 +311,7 @@ pub fn run(args: &QueryConfig) -> Result<Outcome> {
     }
     if let Some(t) = &proc.timeline {
         let mut err = io::stderr().lock();
-        t.write_text(&mut err)?;
+        t.write_text(&mut err, fit)?;
     }
     Ok(outcome)
 }

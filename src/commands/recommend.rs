@@ -55,11 +55,11 @@ use crate::recommend::{
 use crate::report::proposals::{self, api_ports, conf, controls_label};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
-pub fn run(args: &RecommendConfig) -> Result<Outcome> {
+pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outcome> {
     let mut inv = load_inventory(args)?;
     let known = load_known_ranges(args, &mut inv)?;
     for w in &inv.warnings {
-        eprintln!("flowscope: warning: inventory: {w}");
+        crate::warning!("inventory: {w}");
     }
     if args.output == RecommendFormat::Cfn && inv.template.is_none() {
         bail!("-o cfn needs a CloudFormation template: --template FILE (or template.json in the directory)");
@@ -72,7 +72,7 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
         .and_then(|t| t.match_problem(&inv.groups))
     {
         if args.output == RecommendFormat::Cfn {
-            eprintln!("flowscope: error: -o cfn: {problem}");
+            crate::error!("-o cfn: {problem}");
             return Ok(Outcome::DataErrors);
         }
     }
@@ -80,13 +80,17 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let locals = Arc::new(locals_of(&inv));
     let window = super::window_filter(&args.window)?;
     let keys = Arc::new(crate::aggregate::RejectedKeys::default());
-    let (run, outcome) =
-        super::read_logs_in(&args.input, (args.window.since, args.window.until), || {
+    let (run, outcome) = super::read_logs_in(
+        &args.input,
+        (args.window.since, args.window.until),
+        session,
+        || {
             Windowed::new(
                 Aggregate::sharing(Some(locals.clone()), keys.clone()),
                 window.clone(),
             )
-        })?;
+        },
+    )?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
@@ -109,8 +113,8 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
         .filter_map(|s| s.interface_id.as_deref())
         .collect();
     if !logged.is_empty() && logged.iter().all(|id| inv.interface(id).is_none()) {
-        eprintln!(
-            "flowscope: error: none of the {} interfaces in the logs (e.g. {}) is in the inventory's {} network interfaces; \
+        crate::error!(
+            "none of the {} interfaces in the logs (e.g. {}) is in the inventory's {} network interfaces; \
              are the inventory and the logs from the same account and region?",
             logged.len(),
             // An interface id is any token of the log line: escapes it holds must not reach
@@ -123,7 +127,7 @@ pub fn run(args: &RecommendConfig) -> Result<Outcome> {
     let mut analysis = recommend::analyse(&inv, &summary, &settings);
     select(&mut analysis, args);
     for v in &analysis.safety.violations {
-        eprintln!("flowscope: error: safety check failed (a bug; please report): {v}");
+        crate::error!("safety check failed (a bug; please report): {v}");
     }
     match args.output {
         RecommendFormat::Table => {
@@ -216,8 +220,8 @@ fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
             continue;
         }
         if found.len() > 1 {
-            eprintln!(
-                "flowscope: warning: {} files found ({}); using the first: name one with {flag}",
+            crate::warning!(
+                "{} files found ({}); using the first: name one with {flag}",
                 found.len(),
                 found
                     .iter()
@@ -270,10 +274,11 @@ fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<Know
     for l in std::mem::take(&mut known.lists) {
         let entries = known.entries_of(&l);
         if entries.is_empty() {
-            eprintln!(
-                "flowscope: warning: prefix list {} ({}): its entries are unknown (give --aws-ip-ranges, \
+            crate::warning!(
+                "prefix list {} ({}): its entries are unknown (give --aws-ip-ranges, \
                  or describe-prefix-lists output, which lists them); it is not proposed",
-                l.id, l.name
+                l.id,
+                l.name
             );
             continue;
         }
@@ -287,7 +292,7 @@ fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<Know
 /// Says that files found next to the logs are not used because a flag named others.
 fn ignored<'a>(flag: &str, given: &[PathBuf], files: impl IntoIterator<Item = &'a PathBuf>) {
     for f in files.into_iter().filter(|f| !given.contains(f)) {
-        eprintln!("flowscope: note: {flag} given: {} is not read", f.display());
+        crate::note!("{flag} given: {} is not read", f.display());
     }
 }
 

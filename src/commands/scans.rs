@@ -49,7 +49,7 @@ struct JsonDoc<'a> {
     findings: &'a [Finding],
 }
 
-pub fn run(args: &ScansConfig) -> Result<Outcome> {
+pub fn run(args: &ScansConfig, session: &super::Session<'_>) -> Result<Outcome> {
     if args.min_reject_pct > 100 {
         bail!("--min-reject-pct must be 0 to 100");
     }
@@ -71,6 +71,7 @@ pub fn run(args: &ScansConfig) -> Result<Outcome> {
     let (run, outcome) = super::read_logs_in(
         &args.input,
         (args.filter.since, args.filter.until),
+        session,
         ScanProc::new(filter.clone(), cfg),
     )?;
     for d in filter.diagnostics() {
@@ -111,8 +112,8 @@ pub fn run(args: &ScansConfig) -> Result<Outcome> {
         }
         OutputFormat::Csv => write_csv(&mut out, &findings)?,
         OutputFormat::Table => {
-            let color = report::color_enabled(&out);
-            write_table(&mut out, &findings, args, names.as_ref(), color)?;
+            let style = session.style(&out);
+            write_table(&mut out, &findings, args, names.as_ref(), &style)?;
             if notes.pruned || notes.full {
                 // In the table too, not only on stderr.
                 writeln!(
@@ -175,7 +176,7 @@ fn write_table(
     f: &[Finding],
     args: &ScansConfig,
     names: Option<&super::InterfaceNames>,
-    color: bool,
+    style: &report::Style,
 ) -> Result<()> {
     // `10.0.1.5 (ecs-task orders)` with --interfaces, for known addresses.
     let named = |a: &String| match names.map(|n| n.name_of(a)) {
@@ -236,7 +237,7 @@ fn write_table(
             },
         ]);
     }
-    t.write(w, color)?;
+    t.write(w, style)?;
     writeln!(w)?;
     for x in f {
         writeln!(

@@ -51,14 +51,17 @@ use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
 };
 
-pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
+pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     // Interface addresses decide direction exactly.
     let (locals, labels) = super::interfaces_for(args.interfaces.as_deref(), &args.input.paths)?;
     let window = super::window_filter(&args.window)?;
     let keys = std::sync::Arc::new(RejectedKeys::default());
-    let (run, outcome) =
-        super::read_logs_in(&args.input, (args.window.since, args.window.until), || {
+    let (run, outcome) = super::read_logs_in(
+        &args.input,
+        (args.window.since, args.window.until),
+        session,
+        || {
             Windowed::new(
                 SummaryProc {
                     aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
@@ -66,7 +69,8 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 },
                 window.clone(),
             )
-        })?;
+        },
+    )?;
     if args.input.strict && outcome == Outcome::DataErrors {
         return Ok(outcome);
     }
@@ -95,7 +99,7 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
             write_csv(&mut out, &summary, args.limit)?
         }
         OutputFormat::Table => {
-            let color = report::color_enabled(&out);
+            let style = session.style(&out);
             write_table(
                 &mut out,
                 &run.accounting,
@@ -103,11 +107,11 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 &summary,
                 args.limit.unwrap_or(50),
                 &labels,
-                color,
+                &style,
             )?;
             if let Some(t) = &timeline {
                 writeln!(out)?;
-                t.write_text(&mut out)?;
+                t.write_text(&mut out, style.fit)?;
             }
         }
     }
@@ -166,6 +170,7 @@ struct JsonOut<'a> {
     timeline: Option<TimelineJson>,
 }
 
+/// A row in JSON and in CSV.
 #[derive(Serialize)]
 struct JsonRow<'a> {
     interface_id: Option<&'a str>,
@@ -180,46 +185,28 @@ struct JsonRow<'a> {
     last_seen: Option<u64>,
     peers: u64,
     peers_exact: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ports_folded: Option<u32>,
+    #[serde(skip_serializing_if = "Folded::is_left_out")]
+    ports_folded: Folded,
 }
 
-/// A row in CSV: every column on every line (`ports_folded` empty but on
-/// folded rows).
-#[derive(Serialize)]
-struct CsvRow<'a> {
-    interface_id: Option<&'a str>,
-    direction: &'static str,
-    protocol: u8,
-    port: Option<u16>,
-    action: Option<&'static str>,
-    flows: u64,
-    packets: u64,
-    bytes: u64,
-    first_seen: Option<u64>,
-    last_seen: Option<u64>,
-    peers: u64,
-    peers_exact: bool,
-    ports_folded: Option<u32>,
+/// `ports_folded`: JSON has the key only on folded rows; CSV has the
+/// column on every line (empty but on folded rows).
+#[derive(Debug, Clone, Copy)]
+struct Folded {
+    ports: Option<u32>,
+    /// Left out when empty (JSON).
+    omit_empty: bool,
 }
 
-impl<'a> From<JsonRow<'a>> for CsvRow<'a> {
-    fn from(r: JsonRow<'a>) -> CsvRow<'a> {
-        CsvRow {
-            interface_id: r.interface_id,
-            direction: r.direction,
-            protocol: r.protocol,
-            port: r.port,
-            action: r.action,
-            flows: r.flows,
-            packets: r.packets,
-            bytes: r.bytes,
-            first_seen: r.first_seen,
-            last_seen: r.last_seen,
-            peers: r.peers,
-            peers_exact: r.peers_exact,
-            ports_folded: r.ports_folded,
-        }
+impl Folded {
+    fn is_left_out(&self) -> bool {
+        self.omit_empty && self.ports.is_none()
+    }
+}
+
+impl Serialize for Folded {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.ports.serialize(s)
     }
 }
 
@@ -288,7 +275,10 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         last_seen: r.last_seen,
         peers: r.peers.count(),
         peers_exact: r.peers.is_exact(),
-        ports_folded: r.ports_folded,
+        ports_folded: Folded {
+            ports: r.ports_folded,
+            omit_empty: true,
+        },
     }
 }
 
@@ -361,7 +351,9 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
         None => s.rows.iter().collect(),
     };
     for r in rows {
-        c.serialize(CsvRow::from(json_row(r)))?;
+        let mut row = json_row(r);
+        row.ports_folded.omit_empty = false;
+        c.serialize(row)?;
     }
     if s.rows.is_empty() {
         c.write_record([
@@ -391,7 +383,7 @@ fn write_table(
     s: &Summary,
     top: usize,
     labels: &Labels,
-    color: bool,
+    style: &report::Style,
 ) -> Result<()> {
     let mut t = Table::new(&[
         ("INTERFACE", false),
@@ -436,7 +428,7 @@ fn write_table(
             fmt_opt_time(r.last_seen),
         ]);
     }
-    t.write(w, color)?;
+    t.write(w, style)?;
     if rows.len() > top {
         writeln!(
             w,

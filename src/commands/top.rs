@@ -178,7 +178,7 @@ fn counters() -> usize {
         .unwrap_or(TOP_COUNTERS)
 }
 
-pub fn run(args: &TopConfig) -> Result<Outcome> {
+pub fn run(args: &TopConfig, session: &super::Session<'_>) -> Result<Outcome> {
     let mut out = Output::open(args.output_file.as_deref())?;
     let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
@@ -196,6 +196,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
     let (run, outcome) = super::read_logs_in(
         &args.input,
         (args.filter.since, args.filter.until),
+        session,
         TopProc::maker(
             filter.clone(),
             args.by,
@@ -238,6 +239,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
             crate::warning!("{n}");
         }
     }
+    let style = session.style(&out);
     match args.output {
         OutputFormat::Json => {
             let doc = JsonDoc {
@@ -281,11 +283,10 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
             c.flush()?;
             drop(c);
             if let Some(t) = &p.timeline {
-                t.write_text(&mut std::io::stderr().lock())?;
+                t.write_text(&mut std::io::stderr().lock(), style.fit)?;
             }
         }
         OutputFormat::Table => {
-            let color = report::color_enabled(&out);
             let total = p.total.metric(args.metric).max(1);
             let mut cols = vec![("#", true), (title, false)];
             if names.is_some() {
@@ -335,7 +336,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
                 if p.exact { "" } else { "more than " },
                 report::count(all as u64, singular(args.by), plural),
             )?;
-            t.write(&mut out, color)?;
+            t.write(&mut out, &style)?;
             if all > rows.len() {
                 writeln!(out, "… {} more (-n 0 shows all)", all - rows.len())?;
             }
@@ -364,7 +365,7 @@ pub fn run(args: &TopConfig) -> Result<Outcome> {
                 )?;
             }
             if let Some(tl) = &p.timeline {
-                tl.write_text(&mut out)?;
+                tl.write_text(&mut out, style.fit)?;
             }
         }
     }

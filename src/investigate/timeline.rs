@@ -158,8 +158,9 @@ impl Timeline {
     }
 
     /// Text view: a header line, a row per bucket (when there are at
-    /// most 100), and flows/bytes sparklines with their peaks.
-    pub fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
+    /// most 100), and flows/bytes sparklines with their peaks; the table
+    /// within `fit` columns when given (`report::Style`).
+    pub fn write_text(&self, w: &mut dyn Write, fit: Option<usize>) -> io::Result<()> {
         let sorted = self.buckets();
         let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
             return writeln!(w, "timeline: no records with a time");
@@ -196,7 +197,7 @@ impl Timeline {
                     human_bytes(b.bytes),
                 ]);
             }
-            t.write(w, false)?;
+            t.write_fit(w, false, fit)?;
         }
         let group = (span as usize).div_ceil(SPARK_WIDTH) as u64;
         let per = if group > 1 {
@@ -303,7 +304,7 @@ mod tests {
         assert_eq!(j.buckets.len(), 3);
         assert_eq!(j.untimed, 1);
         let mut out = Vec::new();
-        a.write_text(&mut out).unwrap();
+        a.write_text(&mut out, None).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("5m buckets"), "{s}");
         assert!(s.contains("peak 3 at 1970-01-01T00:35:00Z"), "{s}");

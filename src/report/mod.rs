@@ -6,7 +6,6 @@ mod output;
 pub mod proposals;
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
 
@@ -32,26 +31,37 @@ pub enum ColorChoice {
     Never,
 }
 
-/// The `--color` choice of this run (set once by `run`).
-static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
-
-/// Records the `--color` choice; later calls are ignored.
-pub fn set_color_choice(c: ColorChoice) {
-    let _ = COLOR.set(c);
+/// How tables are drawn on one output: in colour or not, and within a
+/// width or not. Made from the run's `--color` and `--wide` and the
+/// output itself (`Style::of`); plain by default (no colour, full width).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    /// The width tables must fit: the terminal's, when the output is
+    /// stdout on a terminal and `--wide` is not given; None otherwise (a
+    /// pipe or a file gets every character).
+    pub fit: Option<usize>,
 }
 
-/// True when colour may be used on this output: `--color always`, or
-/// `auto` on a terminal without NO_COLOR (any value, as no-color.org
-/// says) and with a TERM other than `dumb`.
-pub fn color_enabled(out: &Output) -> bool {
-    match COLOR.get().copied().unwrap_or_default() {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            out.is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
+impl Style {
+    /// Colour when `--color always`, or `auto` on a terminal without
+    /// NO_COLOR (any value, as no-color.org says) and with a TERM other
+    /// than `dumb`; the terminal's width unless `wide`.
+    pub fn of(out: &Output, color: ColorChoice, wide: bool) -> Style {
+        let terminal = out.is_terminal();
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        };
+        let fit = (terminal && !wide)
+            .then(terminal_columns)
+            .filter(|&n| n > 0);
+        Style { color, fit }
     }
 }
 
@@ -86,10 +96,10 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Writes the table; on a terminal (see `fit_width`) narrowed to its
-    /// width unless `--wide`.
-    pub fn write(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
-        self.write_fit(w, color, fit_width())
+    /// Writes the table in `style`: on a terminal narrowed to its width
+    /// unless `--wide` (see `Style`).
+    pub fn write(&self, w: &mut dyn Write, style: &Style) -> io::Result<()> {
+        self.write_fit(w, style.color, style.fit)
     }
 
     /// Writes the table within `width` columns when given: the widest
@@ -176,37 +186,6 @@ fn ellipsize(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// Set by `--wide`: tables are never narrowed.
-static WIDE: AtomicBool = AtomicBool::new(false);
-/// The terminal's width when stdout is the output and a terminal (0: none).
-static FIT: AtomicUsize = AtomicUsize::new(0);
-
-/// Records `--wide`.
-pub fn set_wide(yes: bool) {
-    WIDE.store(yes, Ordering::Relaxed);
-}
-
-/// The width tables must fit: the terminal's, when the output is stdout on
-/// a terminal and `--wide` is not given; None otherwise (a pipe or a file
-/// gets every character).
-pub fn fit_width() -> Option<usize> {
-    if WIDE.load(Ordering::Relaxed) {
-        return None;
-    }
-    match FIT.load(Ordering::Relaxed) {
-        0 => None,
-        n => Some(n),
-    }
-}
-
-/// Called by `Output::open`: tables fit the terminal only on stdout.
-pub(crate) fn set_fit_terminal(on_terminal: bool) {
-    FIT.store(
-        if on_terminal { terminal_columns() } else { 0 },
-        Ordering::Relaxed,
-    );
 }
 
 /// Columns of the terminal on stdout: $COLUMNS, else TIOCGWINSZ; 0 if unknown.

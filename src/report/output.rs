@@ -67,9 +67,7 @@ impl Output {
             None => Sink::Stdout(io::BufWriter::with_capacity(BUFFER_BYTES, io::stdout())),
             Some(p) => open_file(p)?,
         };
-        let out = Output { sink };
-        super::set_fit_terminal(out.is_terminal());
-        Ok(out)
+        Ok(Output { sink })
     }
 
     /// True when writing to a terminal (for colour and table width).

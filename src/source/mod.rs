@@ -12,21 +12,39 @@ use std::path::PathBuf;
 use crate::flowlog::reader::{expand_inputs, Input, InputProblem};
 use layout::Window;
 
-/// Local files left out by their key dates (S3's are counted in
-/// `s3::Stats`).
-static PRUNED_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// What `--since/--until` left unread by the dates in the inputs' names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Local files and S3 objects.
+    pub files: u64,
+    /// S3 date folders not listed.
+    pub prefixes: u64,
+}
+
+impl Pruned {
+    /// True when the window left out any file, object or date folder.
+    pub fn any(&self) -> bool {
+        self.files + self.prefixes > 0
+    }
+}
+
+/// The inputs of a run, in order, and what could not be or was not read.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub inputs: Vec<Input>,
+    pub problems: Vec<InputProblem>,
+    pub pruned: Pruned,
+}
 
 /// Expands the command line's inputs in order: `s3://` URLs listed (and
 /// queued for fetching), the rest as `reader::expand_inputs` does. Files
 /// found in a directory, and objects, outside `window` by their date
-/// folders or names are left out; a file named on its own is read.
-pub fn expand(
-    args: &[PathBuf],
-    s3: &s3::S3Config,
-    window: Window,
-) -> (Vec<Input>, Vec<InputProblem>) {
+/// folders or names are left out (counted in `pruned`); a file named on
+/// its own is read.
+pub fn expand(args: &[PathBuf], s3: &s3::S3Config, window: Window) -> Expanded {
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    let mut pruned = Pruned::default();
     for a in args {
         let Some(url) = a.to_str().filter(|s| s.starts_with("s3://")) else {
             let (inputs, p) = expand_inputs(std::slice::from_ref(a));
@@ -43,7 +61,7 @@ pub fn expand(
                 if keep {
                     out.push(i);
                 } else {
-                    PRUNED_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    pruned.files += 1;
                 }
             }
             continue;
@@ -54,6 +72,8 @@ pub fn expand(
                     problems.push(problem(url, "no objects under this prefix".into(), false));
                 }
                 out.extend(listed.objects.into_iter().map(Input::S3));
+                pruned.files += listed.pruned_objects;
+                pruned.prefixes += listed.pruned_prefixes;
                 for (u, m) in listed.problems {
                     problems.push(problem(&u, m, true));
                 }
@@ -61,7 +81,11 @@ pub fn expand(
             Err(m) => problems.push(problem(url, m, true)),
         }
     }
-    (out, problems)
+    Expanded {
+        inputs: out,
+        problems,
+        pruned,
+    }
 }
 
 fn problem(path: &str, message: String, failed_input: bool) -> InputProblem {
@@ -72,30 +96,23 @@ fn problem(path: &str, message: String, failed_input: bool) -> InputProblem {
     }
 }
 
-/// True when the window left out any file, object or date folder.
-pub fn pruned_any() -> bool {
-    let (objects, prefixes) = s3::pruned();
-    PRUNED_FILES.load(std::sync::atomic::Ordering::Relaxed) + objects + prefixes > 0
-}
-
 /// Says on stderr what the window left unread (`read`: the inputs read),
 /// and with `FLOWSCOPE_DEBUG=s3` the S3 requests made (tests count
 /// fetches).
-pub fn report(err: &mut dyn Write, quiet: bool, read: u64) {
+pub fn report(err: &mut dyn Write, quiet: bool, read: u64, pruned: Pruned) {
     use std::sync::atomic::Ordering::Relaxed;
-    let files = PRUNED_FILES.load(Relaxed);
-    let (objects, prefixes) = s3::pruned();
-    if read == 0 && pruned_any() {
+    let Pruned { files, prefixes } = pruned;
+    if read == 0 && pruned.any() {
         // A warning even under -q: an empty report reads as "no traffic".
         let _ = writeln!(
             err,
             "flowscope: warning: every input is outside --since/--until by the dates in its \
              name: nothing was read (relative forms such as 7d count back from now)"
         );
-    } else if !quiet && pruned_any() {
+    } else if !quiet && pruned.any() {
         let mut parts = Vec::new();
-        if files + objects > 0 {
-            parts.push(crate::report::count(files + objects, "file", "files"));
+        if files > 0 {
+            parts.push(crate::report::count(files, "file", "files"));
         }
         if prefixes > 0 {
             parts.push(crate::report::count(

@@ -345,6 +345,10 @@ pub struct Listed {
     pub objects: Vec<Object>,
     /// Prefixes that could not be listed (URL, message).
     pub problems: Vec<(String, String)>,
+    /// Objects left out by --since/--until (by name).
+    pub pruned_objects: u64,
+    /// Date folders not listed: outside --since/--until.
+    pub pruned_prefixes: u64,
 }
 
 /// Lists `s3://bucket/prefix` (all of it, or with `window` the date
@@ -355,20 +359,18 @@ pub fn list(arg: &str, args: &S3Config, window: Window) -> Result<Listed, String
     let f = fetcher();
     let store = client(f, &bucket, args)?;
     let stats = f.stats.clone();
-    let (keys, problems) = f.rt.block_on(async {
+    let (keys, problems, pruned) = f.rt.block_on(async {
         let mut keys = Vec::new();
         let mut problems = Vec::new();
+        let mut pruned = (0, 0);
         let root = prefix.trim_end_matches('/');
-        walk(
-            &store,
-            &bucket,
-            root,
-            window,
-            &stats,
-            &mut keys,
-            &mut problems,
-        )
-        .await;
+        let mut walked = Walked {
+            stats: &stats,
+            keys: &mut keys,
+            problems: &mut problems,
+            pruned: &mut pruned,
+        };
+        walk(&store, &bucket, root, window, &mut walked).await;
         // A prefix that is a whole key (no '/' after it): that object.
         if keys.is_empty() && problems.is_empty() && !root.is_empty() && !prefix.ends_with('/') {
             match store.head(&KeyPath::from(root)).await {
@@ -377,7 +379,7 @@ pub fn list(arg: &str, args: &S3Config, window: Window) -> Result<Listed, String
                 Err(e) => problems.push((arg.to_string(), describe(&e))),
             }
         }
-        (keys, problems)
+        (keys, problems, pruned)
     });
     let mut objects = Vec::with_capacity(keys.len());
     let mut queued = f.queued.lock().map_err(|_| "poisoned".to_string())?;
@@ -404,7 +406,23 @@ pub fn list(arg: &str, args: &S3Config, window: Window) -> Result<Listed, String
             opened: Mutex::new(None),
         })));
     }
-    Ok(Listed { objects, problems })
+    Ok(Listed {
+        objects,
+        problems,
+        pruned_objects: pruned.0,
+        pruned_prefixes: pruned.1,
+    })
+}
+
+/// What `walk` gathers: keys to read, prefixes that failed, and the
+/// objects and date folders the window left out (also counted in the
+/// fetcher's `stats` for `FLOWSCOPE_DEBUG=s3`).
+struct Walked<'a> {
+    stats: &'a Stats,
+    keys: &'a mut Vec<KeyPath>,
+    problems: &'a mut Vec<(String, String)>,
+    /// (objects, date folders).
+    pruned: &'a mut (u64, u64),
 }
 
 /// Lists `prefix` into `keys`: flat (one request per 1,000 keys) when
@@ -415,10 +433,9 @@ async fn walk(
     bucket: &str,
     prefix: &str,
     window: Window,
-    stats: &Stats,
-    keys: &mut Vec<KeyPath>,
-    problems: &mut Vec<(String, String)>,
+    w: &mut Walked<'_>,
 ) {
+    let stats = w.stats;
     let dirs: Vec<&str> = prefix.split('/').filter(|d| !d.is_empty()).collect();
     let date = super::layout::date_prefix(&dirs);
     // Below the layout's hour folders, or outside it past any depth a
@@ -434,9 +451,10 @@ async fn walk(
             return;
         }
         if window.wants_key(key.as_ref()) {
-            keys.push(key);
+            w.keys.push(key);
         } else {
             stats.pruned_objects.fetch_add(1, Ordering::Relaxed);
+            w.pruned.0 += 1;
         }
     };
     stats.lists.fetch_add(1, Ordering::Relaxed);
@@ -446,7 +464,7 @@ async fn walk(
             match item {
                 Ok(m) => keep(m.location),
                 Err(e) => {
-                    problems.push((url(prefix), describe(&e)));
+                    w.problems.push((url(prefix), describe(&e)));
                     return;
                 }
             }
@@ -456,7 +474,7 @@ async fn walk(
     let listed = match store.list_with_delimiter(path.as_ref()).await {
         Ok(l) => l,
         Err(e) => {
-            problems.push((url(prefix), describe(&e)));
+            w.problems.push((url(prefix), describe(&e)));
             return;
         }
     };
@@ -467,9 +485,10 @@ async fn walk(
         let sub = sub.as_ref().to_string();
         let sub_dirs: Vec<&str> = sub.split('/').filter(|d| !d.is_empty()).collect();
         if window.wants_prefix(&sub_dirs) {
-            Box::pin(walk(store, bucket, &sub, window, stats, keys, problems)).await;
+            Box::pin(walk(store, bucket, &sub, window, w)).await;
         } else {
             stats.pruned_prefixes.fetch_add(1, Ordering::Relaxed);
+            w.pruned.1 += 1;
         }
     }
 }
@@ -562,17 +581,6 @@ fn client(f: &Fetcher, bucket: &str, args: &S3Config) -> Result<Arc<AmazonS3>, S
     let store = Arc::new(b.build().map_err(|e| format!("S3 settings: {e}"))?);
     clients.insert(bucket.to_string(), store.clone());
     Ok(store)
-}
-
-/// The date folders and objects left out, and the requests made, for
-/// stderr.
-pub fn pruned() -> (u64, u64) {
-    stats().map_or((0, 0), |s| {
-        (
-            s.pruned_objects.load(Ordering::Relaxed),
-            s.pruned_prefixes.load(Ordering::Relaxed),
-        )
-    })
 }
 
 #[cfg(test)]
