@@ -5,11 +5,11 @@ use crate::util::{repo, run, stderr, stdout};
 
 const SAMPLE: &str = "sample-logs/retail-store";
 
-/// A group name with a newline (EC2 tags and CloudFormation allow one; a hand-edited JSON too)
-/// must stay inside its `#` comment: otherwise `sh apply.sh` runs what follows it.
-/// The sample's security-groups.json with every GroupName passed through
-/// `rename`, written into `dir`; returns its path.
-fn groups_renamed(dir: &std::path::Path, rename: impl Fn(&str) -> String) -> std::path::PathBuf {
+/// `flowscope recommend` on the sample with every GroupName of its
+/// security-groups.json passed through `rename`, and `args` before the
+/// inputs.
+fn recommend_renamed(rename: impl Fn(&str) -> String, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
     let sample = repo().join(SAMPLE);
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sample.join("security-groups.json")).unwrap())
@@ -18,29 +18,29 @@ fn groups_renamed(dir: &std::path::Path, rename: impl Fn(&str) -> String) -> std
         let name = rename(g["GroupName"].as_str().unwrap());
         g["GroupName"] = name.into();
     }
-    let groups = dir.join("sgs.json");
+    let groups = dir.path().join("sgs.json");
     std::fs::write(&groups, serde_json::to_vec(&doc).unwrap()).unwrap();
-    groups
-}
-
-#[test]
-fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
-    let dir = tempfile::tempdir().unwrap();
-    let sample = repo().join(SAMPLE);
-    let groups = groups_renamed(dir.path(), |name| {
-        format!("{name}\ntouch /tmp/flowscope-injected #\r\u{b}x")
-    });
-    let out = run(&[
-        "recommend",
-        "-o",
-        "cli",
-        "-q",
+    let interfaces = sample.join("network-interfaces.json");
+    let logs = sample.join("AWSLogs");
+    let mut all = args.to_vec();
+    all.extend([
         "--groups",
         groups.to_str().unwrap(),
         "--interfaces",
-        sample.join("network-interfaces.json").to_str().unwrap(),
-        sample.join("AWSLogs").to_str().unwrap(),
+        interfaces.to_str().unwrap(),
+        logs.to_str().unwrap(),
     ]);
+    run(&all)
+}
+
+/// A group name with a newline (EC2 tags and CloudFormation allow one; a hand-edited JSON too)
+/// must stay inside its `#` comment: otherwise `sh apply.sh` runs what follows it.
+#[test]
+fn a_newline_in_a_group_name_does_not_become_a_command_in_the_cli_script() {
+    let out = recommend_renamed(
+        |name| format!("{name}\ntouch /tmp/flowscope-injected #\r\u{b}x"),
+        &["recommend", "-o", "cli", "-q"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let script = stdout(&out);
     assert!(script.contains("touch /tmp/flowscope-injected"), "{script}");
@@ -144,20 +144,10 @@ fn an_unknown_interface_with_an_escape_is_named_printably() {
 /// headlines): an escape sequence in one must not reach the terminal.
 #[test]
 fn an_escape_in_a_group_name_does_not_reach_the_recommend_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let sample = repo().join(SAMPLE);
-    let groups = groups_renamed(dir.path(), |name| format!("{name}\u{1b}]0;PWN\u{7}"));
-    let out = run(&[
-        "--color",
-        "never",
-        "recommend",
-        "-q",
-        "--groups",
-        groups.to_str().unwrap(),
-        "--interfaces",
-        sample.join("network-interfaces.json").to_str().unwrap(),
-        sample.join("AWSLogs").to_str().unwrap(),
-    ]);
+    let out = recommend_renamed(
+        |name| format!("{name}\u{1b}]0;PWN\u{7}"),
+        &["--color", "never", "recommend", "-q"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.contains(r"\u{1b}]0;PWN\u{7}"), "{table}");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{InputArgs, OutputFormat};
+use super::{InputArgs, OutputFileArgs, OutputFormat};
 use crate::config::{self, QueryConfig, ScansConfig, TopConfig};
 use crate::flowlog::record::Action;
 use crate::investigate::filter::{addr_range, port_range, AddrRange, PortRange};
@@ -254,10 +254,8 @@ pub struct TopArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
-    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output_file: OutputFileArgs,
 
     /// `aws ec2 describe-network-interfaces` JSON: a NAME column in the table
     /// (role and group names of the interface, or of the interface owning
@@ -343,10 +341,8 @@ pub struct ScansArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
-    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output_file: OutputFileArgs,
 
     /// `aws ec2 describe-network-interfaces` JSON: name the sources and
     /// the targets that were reached (role and group names) in the table
@@ -407,7 +403,7 @@ impl From<TopArgs> for TopConfig {
             metric: a.metric.into(),
             n: a.n,
             output: a.output.into(),
-            output_file: a.output_file,
+            output_file: a.output_file.output_file,
             interfaces: a.interfaces,
             bucket: a.bucket,
             filter: a.filter.into(),
@@ -425,7 +421,7 @@ impl From<ScansArgs> for ScansConfig {
             min_reject_pct: a.min_reject_pct,
             max_cells: a.max_cells,
             output: a.output.into(),
-            output_file: a.output_file,
+            output_file: a.output_file.output_file,
             interfaces: a.interfaces,
             filter: a.filter.into(),
         }

@@ -152,10 +152,8 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
-    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output_file: OutputFileArgs,
 
     /// `aws ec2 describe-security-groups` (or `describe-security-group-rules`) JSON or YAML.
     /// Repeat it, or name a directory (searched for security-groups.json), for several
@@ -308,10 +306,8 @@ pub struct SummarizeArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Write the output to FILE (a regular file is replaced atomically; a
-    /// pipe, device or symlink is written through)
-    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
-    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output_file: OutputFileArgs,
 
     /// `aws ec2 describe-network-interfaces` JSON: gives each interface's own
     /// addresses (for direction) and names interfaces in the table
@@ -369,6 +365,16 @@ pub struct WindowArgs {
     /// --until D is the whole day D)
     #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<u64>,
+}
+
+/// `--output-file`, as summarize, recommend, top and scans take it.
+/// Flatten into a command's arguments.
+#[derive(Debug, Args)]
+pub struct OutputFileArgs {
+    /// Write the output to FILE (a regular file is replaced atomically; a
+    /// pipe, device or symlink is written through)
+    #[arg(long, value_name = "FILE", value_parser = parse_output_path)]
+    pub output_file: Option<PathBuf>,
 }
 
 /// Output formats a command can emit (`-o`).
@@ -471,7 +477,7 @@ impl From<SummarizeArgs> for SummarizeConfig {
             input: a.input.into(),
             output: a.output.into(),
             window: a.window.into(),
-            output_file: a.output_file,
+            output_file: a.output_file.output_file,
             interfaces: a.interfaces,
             limit: a.limit,
             bucket: a.bucket,
@@ -485,7 +491,7 @@ impl From<RecommendArgs> for RecommendConfig {
             input: a.input.into(),
             output: a.output.into(),
             window: a.window.into(),
-            output_file: a.output_file,
+            output_file: a.output_file.output_file,
             groups: a.groups,
             interfaces: a.interfaces,
             template: a.template,

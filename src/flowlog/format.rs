@@ -58,59 +58,91 @@ pub enum Field {
     Other(String),
 }
 
-/// Every known field with its AWS name and the flow-log version that
-/// introduced it (DOMAIN.md 1.2; v8+ numbering is uncertain upstream).
-const KNOWN: &[(Field, &str, u8)] = &[
-    (Field::Version, "version", 2),
-    (Field::AccountId, "account-id", 2),
-    (Field::InterfaceId, "interface-id", 2),
-    (Field::SrcAddr, "srcaddr", 2),
-    (Field::DstAddr, "dstaddr", 2),
-    (Field::SrcPort, "srcport", 2),
-    (Field::DstPort, "dstport", 2),
-    (Field::Protocol, "protocol", 2),
-    (Field::Packets, "packets", 2),
-    (Field::Bytes, "bytes", 2),
-    (Field::Start, "start", 2),
-    (Field::End, "end", 2),
-    (Field::Action, "action", 2),
-    (Field::LogStatus, "log-status", 2),
-    (Field::VpcId, "vpc-id", 3),
-    (Field::SubnetId, "subnet-id", 3),
-    (Field::InstanceId, "instance-id", 3),
-    (Field::TcpFlags, "tcp-flags", 3),
-    (Field::Type, "type", 3),
-    (Field::PktSrcAddr, "pkt-srcaddr", 3),
-    (Field::PktDstAddr, "pkt-dstaddr", 3),
-    (Field::Region, "region", 4),
-    (Field::AzId, "az-id", 4),
-    (Field::SublocationType, "sublocation-type", 4),
-    (Field::SublocationId, "sublocation-id", 4),
-    (Field::PktSrcAwsService, "pkt-src-aws-service", 5),
-    (Field::PktDstAwsService, "pkt-dst-aws-service", 5),
-    (Field::FlowDirection, "flow-direction", 5),
-    (Field::TrafficPath, "traffic-path", 5),
-    (Field::EcsClusterArn, "ecs-cluster-arn", 7),
-    (Field::EcsClusterName, "ecs-cluster-name", 7),
-    (
-        Field::EcsContainerInstanceArn,
-        "ecs-container-instance-arn",
-        7,
-    ),
-    (
-        Field::EcsContainerInstanceId,
-        "ecs-container-instance-id",
-        7,
-    ),
-    (Field::EcsContainerId, "ecs-container-id", 7),
-    (Field::EcsSecondContainerId, "ecs-second-container-id", 7),
-    (Field::EcsServiceName, "ecs-service-name", 7),
-    (Field::EcsTaskDefinitionArn, "ecs-task-definition-arn", 7),
-    (Field::EcsTaskArn, "ecs-task-arn", 7),
-    (Field::EcsTaskId, "ecs-task-id", 7),
-    (Field::RejectReason, "reject-reason", 8),
-    (Field::ResourceId, "resource-id", 8),
-    (Field::EncryptionStatus, "encryption-status", 8),
+/// A known field: its name in text logs (hyphens), its column name in
+/// Parquet logs (underscores, as AWS writes them with `file-format
+/// parquet`, and as Athena and VRL spell it), and the flow-log version
+/// that introduced it.
+struct Known {
+    field: Field,
+    name: &'static str,
+    parquet: &'static str,
+    version: u8,
+}
+
+const fn known(field: Field, name: &'static str, parquet: &'static str, version: u8) -> Known {
+    Known {
+        field,
+        name,
+        parquet,
+        version,
+    }
+}
+
+/// Every known field, the one table of flow-log field names (DOMAIN.md
+/// 1.2; v8+ numbering is uncertain upstream): the text parser, the Parquet
+/// reader, the outputs and the generator all take names from here.
+#[rustfmt::skip]
+const KNOWN: &[Known] = &[
+    known(Field::Version, "version", "version", 2),
+    known(Field::AccountId, "account-id", "account_id", 2),
+    known(Field::InterfaceId, "interface-id", "interface_id", 2),
+    known(Field::SrcAddr, "srcaddr", "srcaddr", 2),
+    known(Field::DstAddr, "dstaddr", "dstaddr", 2),
+    known(Field::SrcPort, "srcport", "srcport", 2),
+    known(Field::DstPort, "dstport", "dstport", 2),
+    known(Field::Protocol, "protocol", "protocol", 2),
+    known(Field::Packets, "packets", "packets", 2),
+    known(Field::Bytes, "bytes", "bytes", 2),
+    known(Field::Start, "start", "start", 2),
+    known(Field::End, "end", "end", 2),
+    known(Field::Action, "action", "action", 2),
+    known(Field::LogStatus, "log-status", "log_status", 2),
+    known(Field::VpcId, "vpc-id", "vpc_id", 3),
+    known(Field::SubnetId, "subnet-id", "subnet_id", 3),
+    known(Field::InstanceId, "instance-id", "instance_id", 3),
+    known(Field::TcpFlags, "tcp-flags", "tcp_flags", 3),
+    known(Field::Type, "type", "type", 3),
+    known(Field::PktSrcAddr, "pkt-srcaddr", "pkt_srcaddr", 3),
+    known(Field::PktDstAddr, "pkt-dstaddr", "pkt_dstaddr", 3),
+    known(Field::Region, "region", "region", 4),
+    known(Field::AzId, "az-id", "az_id", 4),
+    known(Field::SublocationType, "sublocation-type", "sublocation_type", 4),
+    known(Field::SublocationId, "sublocation-id", "sublocation_id", 4),
+    known(Field::PktSrcAwsService, "pkt-src-aws-service", "pkt_src_aws_service", 5),
+    known(Field::PktDstAwsService, "pkt-dst-aws-service", "pkt_dst_aws_service", 5),
+    known(Field::FlowDirection, "flow-direction", "flow_direction", 5),
+    known(Field::TrafficPath, "traffic-path", "traffic_path", 5),
+    known(Field::EcsClusterArn, "ecs-cluster-arn", "ecs_cluster_arn", 7),
+    known(Field::EcsClusterName, "ecs-cluster-name", "ecs_cluster_name", 7),
+    known(Field::EcsContainerInstanceArn, "ecs-container-instance-arn", "ecs_container_instance_arn", 7),
+    known(Field::EcsContainerInstanceId, "ecs-container-instance-id", "ecs_container_instance_id", 7),
+    known(Field::EcsContainerId, "ecs-container-id", "ecs_container_id", 7),
+    known(Field::EcsSecondContainerId, "ecs-second-container-id", "ecs_second_container_id", 7),
+    known(Field::EcsServiceName, "ecs-service-name", "ecs_service_name", 7),
+    known(Field::EcsTaskDefinitionArn, "ecs-task-definition-arn", "ecs_task_definition_arn", 7),
+    known(Field::EcsTaskArn, "ecs-task-arn", "ecs_task_arn", 7),
+    known(Field::EcsTaskId, "ecs-task-id", "ecs_task_id", 7),
+    known(Field::RejectReason, "reject-reason", "reject_reason", 8),
+    known(Field::ResourceId, "resource-id", "resource_id", 8),
+    known(Field::EncryptionStatus, "encryption-status", "encryption_status", 8),
+];
+
+/// The fields of the default (v2) format, in AWS's order (`DEFAULT_V2`).
+pub const V2_FIELDS: [Field; 14] = [
+    Field::Version,
+    Field::AccountId,
+    Field::InterfaceId,
+    Field::SrcAddr,
+    Field::DstAddr,
+    Field::SrcPort,
+    Field::DstPort,
+    Field::Protocol,
+    Field::Packets,
+    Field::Bytes,
+    Field::Start,
+    Field::End,
+    Field::Action,
+    Field::LogStatus,
 ];
 
 /// The default (v2) format, in AWS's order.
@@ -134,10 +166,8 @@ impl Field {
                 }
             })
             .collect();
-        for (f, n, _) in KNOWN {
-            if *n == normal {
-                return Some(f.clone());
-            }
+        if let Some(k) = KNOWN.iter().find(|k| k.name == normal) {
+            return Some(k.field.clone());
         }
         Some(Field::Other(normal))
     }
@@ -147,25 +177,30 @@ impl Field {
         !matches!(self, Field::Other(_))
     }
 
-    /// The AWS (hyphenated) name.
+    fn known(&self) -> Option<&'static Known> {
+        KNOWN.iter().find(|k| k.field == *self)
+    }
+
+    /// The AWS (hyphenated) name, as in text logs and `--format`.
     pub fn name(&self) -> &str {
         match self {
             Field::Other(s) => s,
-            f => KNOWN
-                .iter()
-                .find(|(k, _, _)| k == f)
-                .map(|(_, n, _)| *n)
-                .unwrap_or("?"),
+            f => f.known().map_or("?", |k| k.name),
+        }
+    }
+
+    /// The column name in Parquet logs (underscores: `log_status`), also
+    /// the key of JSON and CSV outputs.
+    pub fn parquet_name(&self) -> std::borrow::Cow<'_, str> {
+        match self.known() {
+            Some(k) => k.parquet.into(),
+            None => self.name().replace('-', "_").into(),
         }
     }
 
     /// The flow-log version that introduced the field (0 if unknown).
     pub fn min_version(&self) -> u8 {
-        KNOWN
-            .iter()
-            .find(|(k, _, _)| k == self)
-            .map(|(_, _, v)| *v)
-            .unwrap_or(0)
+        self.known().map_or(0, |k| k.version)
     }
 }
 
@@ -377,7 +412,7 @@ fn nearest_known(name: &str) -> Option<&'static str> {
     let limit = if name.len() <= 5 { 1 } else { 2 };
     KNOWN
         .iter()
-        .map(|(_, n, _)| (edit_distance(name.as_bytes(), n.as_bytes()), *n))
+        .map(|k| (edit_distance(name.as_bytes(), k.name.as_bytes()), k.name))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, n)| n)
@@ -436,6 +471,28 @@ pub fn trim_line(mut line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one table's spellings agree: the default format's text is its
+    /// field list, every Parquet name is the text name with underscores
+    /// (AWS's rule) and reads back as its field, and no name is listed
+    /// twice.
+    #[test]
+    fn the_field_table_is_consistent() {
+        let names: Vec<&str> = V2_FIELDS.iter().map(|f| f.name()).collect();
+        assert_eq!(names.join(" "), DEFAULT_V2);
+        let mut seen = std::collections::HashSet::new();
+        for k in KNOWN {
+            assert_eq!(k.parquet, k.name.replace('-', "_"), "{}", k.name);
+            assert_eq!(k.field.parquet_name(), k.parquet);
+            assert_eq!(
+                Field::from_name(k.parquet.as_bytes()),
+                Some(k.field.clone())
+            );
+            assert_eq!(Field::from_name(k.name.as_bytes()), Some(k.field.clone()));
+            assert!(seen.insert(k.name), "{} twice", k.name);
+        }
+        assert_eq!(Field::Other("x-y".into()).parquet_name(), "x_y");
+    }
 
     #[test]
     fn default_format_has_14_columns_in_order() {

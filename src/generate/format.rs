@@ -2,71 +2,8 @@
 
 use super::topology::{AddrId, Topology, ACCOUNT_ID, REGION, VPC_ID};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Version,
-    AccountId,
-    InterfaceId,
-    SrcAddr,
-    DstAddr,
-    SrcPort,
-    DstPort,
-    Protocol,
-    Packets,
-    Bytes,
-    Start,
-    End,
-    Action,
-    LogStatus,
-    VpcId,
-    SubnetId,
-    InstanceId,
-    TcpFlags,
-    Type,
-    PktSrcAddr,
-    PktDstAddr,
-    Region,
-    AzId,
-    PktSrcAwsService,
-    PktDstAwsService,
-    FlowDirection,
-    TrafficPath,
-}
-
-impl Field {
-    pub fn name(self) -> &'static str {
-        use Field::*;
-        match self {
-            Version => "version",
-            AccountId => "account-id",
-            InterfaceId => "interface-id",
-            SrcAddr => "srcaddr",
-            DstAddr => "dstaddr",
-            SrcPort => "srcport",
-            DstPort => "dstport",
-            Protocol => "protocol",
-            Packets => "packets",
-            Bytes => "bytes",
-            Start => "start",
-            End => "end",
-            Action => "action",
-            LogStatus => "log-status",
-            VpcId => "vpc-id",
-            SubnetId => "subnet-id",
-            InstanceId => "instance-id",
-            TcpFlags => "tcp-flags",
-            Type => "type",
-            PktSrcAddr => "pkt-srcaddr",
-            PktDstAddr => "pkt-dstaddr",
-            Region => "region",
-            AzId => "az-id",
-            PktSrcAwsService => "pkt-src-aws-service",
-            PktDstAwsService => "pkt-dst-aws-service",
-            FlowDirection => "flow-direction",
-            TrafficPath => "traffic-path",
-        }
-    }
-}
+/// The flow-log fields, named in `flowlog::format`'s one table.
+pub use crate::flowlog::format::Field;
 
 /// Record format of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,25 +16,7 @@ pub enum FormatKind {
     V5,
 }
 
-const V2_FIELDS: &[Field] = {
-    use Field::*;
-    &[
-        Version,
-        AccountId,
-        InterfaceId,
-        SrcAddr,
-        DstAddr,
-        SrcPort,
-        DstPort,
-        Protocol,
-        Packets,
-        Bytes,
-        Start,
-        End,
-        Action,
-        LogStatus,
-    ]
-};
+const V2_FIELDS: &[Field] = &crate::flowlog::format::V2_FIELDS;
 
 const V3_FIELDS: &[Field] = {
     use Field::*;
@@ -334,6 +253,8 @@ pub fn write_line(buf: &mut Vec<u8>, kind: FormatKind, topo: &Topology, rec: &Re
                     push_u64(buf, topo.addr(rec.pkt_dst).path.code() as u64)
                 }
             }
+            // Fields none of the generator's formats has.
+            _ => buf.push(b'-'),
         }
     }
     buf.push(b'\n');

@@ -139,7 +139,7 @@ impl ParquetSink {
         let format = Format::parse(text).map_err(|e| invalid(e.to_string()))?;
         let mut schema = String::from("message flow_log {\n");
         for f in format.columns() {
-            let name = f.name().replace('-', "_");
+            let name = f.parquet_name();
             let k = kind(f);
             schema.push_str(&match k {
                 Kind::Int32 => format!("  optional int32 {name};\n"),

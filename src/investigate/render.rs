@@ -46,7 +46,7 @@ pub const CSV_FIELDS: [Field; 14] = [
 /// A field's name in JSON keys and CSV columns: `interface-id` →
 /// `interface_id`.
 pub fn output_name(f: &Field) -> String {
-    f.name().replace('-', "_")
+    f.parquet_name().into_owned()
 }
 
 /// The CSV header line.

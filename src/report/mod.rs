@@ -276,6 +276,26 @@ pub fn write_json_pretty<T: serde::Serialize + ?Sized>(
 mod tests {
     use super::*;
 
+    /// A file is never a terminal: colour only when asked `always`, and
+    /// the full width whatever `--wide` says.
+    #[test]
+    fn the_style_of_a_file_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::open(Some(&dir.path().join("t.txt"))).unwrap();
+        for wide in [false, true] {
+            let s = |c| Style::of(&out, c, wide);
+            assert_eq!(
+                s(ColorChoice::Always),
+                Style {
+                    color: true,
+                    fit: None
+                }
+            );
+            assert_eq!(s(ColorChoice::Auto), Style::default());
+            assert_eq!(s(ColorChoice::Never), Style::default());
+        }
+    }
+
     #[test]
     fn table_cells_cannot_drive_the_terminal() {
         let mut t = Table::new(&[("INTERFACE", false)]);

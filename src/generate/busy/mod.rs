@@ -357,6 +357,8 @@ fn write_line(buf: &mut Vec<u8>, kind: FormatKind, e: &Estate, r: &Rec) {
                     buf.push(b'8')
                 }
             }
+            // Fields none of the generator's formats has.
+            _ => buf.push(b'-'),
         }
     }
     buf.push(b'\n');
