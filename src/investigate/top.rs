@@ -541,6 +541,67 @@ mod tests {
         }
     }
 
+    /// Folded rows (rejected traffic to rarely hit ports, counted
+    /// together by summarize's aggregate) may hold any port of their
+    /// protocol: every listed key of that protocol gets their metric as
+    /// its error, and the result is not exact; other protocols stay exact.
+    #[test]
+    fn folded_rows_are_every_ports_error() {
+        use crate::aggregate::{Direction, Row, Summary};
+        use crate::flowlog::record::Action;
+        let row = |proto, port, action, flows, bytes, folded| Row {
+            eni: EniId::NONE,
+            interface_id: None,
+            direction: Direction::Ingress,
+            protocol: proto,
+            port,
+            action,
+            flows,
+            packets: flows,
+            bytes,
+            first_seen: Some(100),
+            last_seen: Some(200),
+            peers: Default::default(),
+            ports_folded: folded,
+        };
+        let summary = || Summary {
+            rows: vec![
+                row(6, Some(443), Action::Accept, 10, 1000, None),
+                row(6, Some(443), Action::Reject, 1, 40, None),
+                row(6, Some(22), Action::Reject, 3, 120, None),
+                row(6, None, Action::Reject, 5, 200, Some(40)),
+                row(6, None, Action::Reject, 2, 80, Some(7)),
+                row(17, Some(53), Action::Accept, 2, 300, None),
+            ],
+            interfaces: Vec::new(),
+            window: None,
+            overflow: 7,
+        };
+        let (map, floor) = port_table(summary(), Metric::Flows);
+        let port = |p, proto| {
+            map[&TopKey::Port {
+                port: Some(p),
+                proto,
+            }]
+        };
+        assert_eq!(floor, 7);
+        assert_eq!((port(443, 6).stat.flows, port(443, 6).error), (11, 7));
+        assert_eq!((port(22, 6).stat.flows, port(22, 6).error), (3, 7));
+        assert_eq!((port(53, 17).stat.flows, port(53, 17).error), (2, 0));
+        assert_eq!(map.len(), 3, "folded rows are no key of their own");
+        let (map, floor) = port_table(summary(), Metric::Bytes);
+        assert_eq!(floor, 280);
+        assert_eq!(
+            map[&TopKey::Port {
+                port: Some(443),
+                proto: 6
+            }]
+                .stat
+                .bytes,
+            1040
+        );
+    }
+
     #[test]
     fn exact_below_the_bound() {
         let make = maker(1000, 2);
