@@ -25,9 +25,8 @@ pub(super) enum Col {
     PktDst,
 }
 
-/// The columns of the default format (v2: `version account-id
-/// interface-id srcaddr dstaddr srcport dstport protocol packets bytes
-/// start end action log-status`), which `v2::parse_v2` decodes.
+/// The columns of the default format (`format::V2_FIELDS`, the v2 fields
+/// of the one table of field names), which `v2::parse_v2` decodes.
 pub(super) const V2: [Col; 14] = [
     Col::Skip,
     Col::Skip,
@@ -44,3 +43,21 @@ pub(super) const V2: [Col; 14] = [
     Col::Action,
     Col::Status,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::Parser;
+    use super::V2;
+    use crate::flowlog::format::{Format, V2_FIELDS};
+
+    /// `V2` is what the parser makes of the default format's fields, so
+    /// that format takes the fast path (a mismatch would only be slower).
+    #[test]
+    fn v2_is_the_default_formats_columns() {
+        let format = Format::default_v2();
+        assert_eq!(format.columns(), &V2_FIELDS[..]);
+        let p = Parser::new(&format);
+        assert_eq!(p.cols, V2);
+        assert!(p.v2);
+    }
+}
