@@ -115,8 +115,11 @@ pub(super) fn rows(
     }
     finish_row(&mut rows, ports);
     rows.reverse();
+    // An interface's text made once, not once per row (formatting it
+    // was ~1,000 instructions a row, and busy runs have 250,000 rows).
+    let mut names: HashMap<EniId, Option<String>> = HashMap::new();
     for r in rows.iter_mut() {
-        r.interface_id = name(r.eni);
+        r.interface_id = names.entry(r.eni).or_insert_with(|| name(r.eni)).clone();
     }
     rows.sort_by(|a, b| {
         let folded = |r: &Row| r.ports_folded.is_some();
