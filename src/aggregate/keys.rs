@@ -5,7 +5,7 @@
 //! record).
 
 use super::direction::is_service_port;
-use super::peers::Bound;
+use super::peers::{Bound, Words};
 use super::summary::Direction;
 use crate::flowlog::record::{Action, EniId, Ip};
 
@@ -90,12 +90,14 @@ impl Service {
     }
 }
 
-/// A cell's key in three words.
+/// A cell's key in five 8-byte words (the interface and the address as
+/// two words each, not as `u128`s: aligned to 16 bytes, they made every
+/// cell 16 bytes larger).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct CellKey {
-    pub eni: EniId,
+    eni: Words,
     /// Unresolved cells only (else unspecified): one side's address.
-    pub addr: Ip,
+    addr: Words,
     /// `Service` | direction << 44 | folded << 47 (`CellKey::with`).
     small: u64,
 }
@@ -107,12 +109,8 @@ impl super::slots::SlotKey for CellKey {
     /// low word: ENI digits, IPv4), then the packed service.
     #[inline(always)]
     fn words(&self) -> [u64; 3] {
-        let (e, a) = (self.eni.0, self.addr.0);
-        [
-            e as u64 ^ (a as u64).rotate_left(32),
-            (e >> 64) as u64 ^ (a >> 64) as u64,
-            self.small,
-        ]
+        let ([e0, e1], [a0, a1]) = (self.eni.words(), self.addr.words());
+        [e0 ^ a0.rotate_left(32), e1 ^ a1, self.small]
     }
 }
 
@@ -140,10 +138,18 @@ impl CellKey {
             CellDir::PublicPeer(Side::Client) => 6,
         };
         CellKey {
-            eni,
-            addr,
+            eni: Words::of(Ip(eni.0)),
+            addr: Words::of(addr),
             small: service.0 | dir << 44,
         }
+    }
+
+    pub fn eni(&self) -> EniId {
+        EniId(self.eni.ip().0)
+    }
+
+    pub fn addr(&self) -> Ip {
+        self.addr.ip()
     }
 
     pub fn port(&self) -> Option<u16> {
@@ -179,7 +185,7 @@ impl CellKey {
     /// one row have one key.
     pub fn row(&self, dir: Direction, port: Option<u16>) -> CellKey {
         let service = Service::of_ports(Service::pack(port), 0, self.proto(), self.action());
-        let mut k = CellKey::with(self.eni, Ip::default(), service, CellDir::Known(dir));
+        let mut k = CellKey::with(self.eni(), Ip::default(), service, CellDir::Known(dir));
         k.small |= self.small & FOLDED;
         k
     }
@@ -189,7 +195,7 @@ impl CellKey {
     pub fn row_order(&self) -> (EniId, u64, u8, Option<u16>, u64, bool) {
         let dir = self.small >> 44 & 7;
         (
-            self.eni,
+            self.eni(),
             dir,
             self.proto(),
             self.port(),
@@ -251,9 +257,8 @@ impl CellKey {
     pub fn fold_hash(&self) -> u64 {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let service = self.small & ((1 << 17) - 1) | self.small & (0x3ff << 34);
-        let mut z = (self.eni.0 as u64)
-            ^ ((self.eni.0 >> 64) as u64).rotate_left(23)
-            ^ service.wrapping_mul(K);
+        let [e0, e1] = self.eni.words();
+        let mut z = e0 ^ e1.rotate_left(23) ^ service.wrapping_mul(K);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)

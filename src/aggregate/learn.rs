@@ -17,7 +17,6 @@ use hashbrown::{HashMap, HashSet};
 
 use super::cells::{family, Cell, EniStats};
 use super::keys::{CellDir, CellKey};
-use std::borrow::Cow;
 
 use super::peers::{PeerSet, PeerStat};
 use super::slots::Slots;
@@ -37,34 +36,44 @@ pub(super) type LearnedMap = HashMap<EniId, [Option<Learned>; 2]>;
 /// Learns the addresses of every interface without an inventory.
 pub(super) fn learn(cells: &Slots<CellKey, Cell>, enis: &Slots<EniId, EniStats>) -> LearnedMap {
     let mut by_eni: HashMap<(EniId, usize), Vec<Sides>> = HashMap::new();
+    // Records whose other side is never the interface's, summed by the
+    // address on the key's side: public-peer cells (hundreds of thousands
+    // at 50 million busy records, mostly of one address per interface;
+    // one `Sides` each took more memory than anything else at the end of
+    // a run) and the sides proved by `flow-direction`.
+    let mut sums: HashMap<(EniId, Ip), u64> = HashMap::new();
     for (k, cell) in cells {
-        let others = match k.dir() {
+        match k.dir() {
             // Counted by address (`own_addresses`): any order.
-            CellDir::Unresolved(_) => Some(Cow::Borrowed(&cell.peers)),
+            CellDir::Unresolved(_) => {
+                by_eni
+                    .entry((k.eni(), family(k.addr())))
+                    .or_default()
+                    .push(Sides {
+                        addr: k.addr(),
+                        flows: cell.flows,
+                        others: Some(&cell.peers),
+                    })
+            }
             // The other side is public: never the interface's.
-            CellDir::PublicPeer(_) => None,
+            CellDir::PublicPeer(_) => *sums.entry((k.eni(), k.addr())).or_default() += cell.flows,
             CellDir::Known(_) => continue,
-        };
-        by_eni
-            .entry((k.eni, family(k.addr)))
-            .or_default()
-            .push(Sides {
-                addr: k.addr,
-                flows: cell.flows,
-                others,
-            });
+        }
     }
     for (e, s) in enis {
         if s.inventory.is_some() {
             continue;
         }
         for &(ip, flows) in &s.own {
-            by_eni.entry((*e, family(ip))).or_default().push(Sides {
-                addr: ip,
-                flows,
-                others: None,
-            });
+            *sums.entry((*e, ip)).or_default() += flows;
         }
+    }
+    for ((e, ip), flows) in sums {
+        by_eni.entry((e, family(ip))).or_default().push(Sides {
+            addr: ip,
+            flows,
+            others: None,
+        });
     }
     let none = HashSet::new();
     let first: Vec<((EniId, usize), Option<Found>)> = by_eni
@@ -120,7 +129,7 @@ pub(super) struct Sides<'a> {
     pub flows: u64,
     /// Borrowed from the cell: copying every cell's peers took as much
     /// memory again as the cells at the end of a run.
-    pub others: Option<Cow<'a, PeerSet>>,
+    pub others: Option<&'a PeerSet>,
 }
 
 impl Sides<'_> {

@@ -258,9 +258,22 @@ impl Aggregate {
     /// Combines another worker's aggregate into this one.
     pub fn merge_from(&mut self, mut o: Aggregate) {
         o.drain_front();
+        // The smaller table goes into the larger, a slice at a time from
+        // its end, each slice's memory given back before the next: the
+        // two tables are never both whole (they were the end of a run's
+        // peak memory).
+        if o.cells.len() > self.cells.len() {
+            std::mem::swap(&mut self.cells, &mut o.cells);
+        }
         self.fold.merge(&o.fold);
-        for (k, c) in o.cells {
-            self.cells.get_or_insert_with(k, Cell::default).merge(k, c);
+        let mut list = o.cells.into_list();
+        let slice = list.len() / 8 + 1;
+        while !list.is_empty() {
+            let at = list.len().saturating_sub(slice);
+            for (k, c) in list.drain(at..) {
+                self.cells.get_or_insert_with(k, Cell::default).merge(k, c);
+            }
+            list.shrink_to_fit();
         }
         for (k, s) in o.enis {
             self.enis.get_or_insert_with(k, EniStats::default).merge(s);
@@ -305,21 +318,26 @@ impl Aggregate {
 }
 
 /// Folds every foldable cell whose hash is below `cut` into its folded
-/// cell (see `fold`).
+/// cell (see `fold`), in place: the cells that fold are summed into a
+/// few folded ones (one per interface, side, direction, protocol and
+/// action) and dropped from the table.
 fn sweep(cells: &mut Slots<CellKey, Cell>, cut: u64) {
     let below = |k: &CellKey| k.foldable() && k.fold_hash() < cut;
     if cut == 0 || !cells.iter().any(|(k, _)| below(k)) {
         return;
     }
-    let old = std::mem::take(cells);
-    *cells = Slots::with_capacity(old.len());
-    for (k, mut c) in old {
-        let k = if below(&k) {
-            c.fold_port(k.port());
-            k.folded()
-        } else {
-            k
-        };
+    let mut folded: HashMap<CellKey, Cell> = HashMap::new();
+    cells.retain(|k, c| {
+        if !below(k) {
+            return true;
+        }
+        let mut c = std::mem::take(c);
+        c.fold_port(k.port());
+        let f = k.folded();
+        folded.entry(f).or_default().merge(f, c);
+        false
+    });
+    for (k, c) in folded {
         cells.get_or_insert_with(k, Cell::default).merge(k, c);
     }
 }

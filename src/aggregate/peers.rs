@@ -85,6 +85,29 @@ impl PeerStat {
 /// held 2.2 million peers, nearly all in sets of two to four.)
 const FEW_PEERS: usize = 8;
 
+/// An address as two 8-byte words, for structures held by the hundred
+/// thousand (see `Peers::One`, `keys::CellKey`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(super) struct Words([u64; 2]);
+
+impl Words {
+    #[inline(always)]
+    pub fn of(ip: Ip) -> Words {
+        Words([ip.0 as u64, (ip.0 >> 64) as u64])
+    }
+
+    #[inline(always)]
+    pub fn ip(self) -> Ip {
+        Ip(self.0[0] as u128 | (self.0[1] as u128) << 64)
+    }
+
+    /// The low and high words.
+    #[inline(always)]
+    pub fn words(self) -> [u64; 2] {
+        self.0
+    }
+}
+
 /// The peers of one row. Most cells see a single peer (one server, one
 /// client): that case lives inline, without a heap allocation.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +117,9 @@ pub struct PeerSet(Peers);
 enum Peers {
     #[default]
     Empty,
-    One(Ip, PeerStat),
+    /// The address as two words (`Words`): an `Ip` (a `u128`) is aligned
+    /// to 16 bytes, which made this enum, and every cell, 8 bytes larger.
+    One(Words, PeerStat),
     /// Two to `FEW_PEERS` peers (`SMALL_EXACT` for `Bound::Small`), in
     /// the order they came.
     Few(Vec<(Ip, PeerStat)>),
@@ -116,7 +141,7 @@ impl PeerSet {
     #[inline(always)]
     pub fn add_in(&mut self, bound: Bound, ip: Ip, flows: u64, bytes: u64) {
         let s = match &mut self.0 {
-            Peers::One(a, s) if *a == ip => s,
+            Peers::One(a, s) if *a == Words::of(ip) => s,
             Peers::Few(v) => match v.iter_mut().find(|e| e.0 == ip) {
                 Some(e) => &mut e.1,
                 None => return self.add_new(bound, ip, flows, bytes),
@@ -136,11 +161,11 @@ impl PeerSet {
     fn add_new(&mut self, bound: Bound, ip: Ip, flows: u64, bytes: u64) {
         let stat = PeerStat { flows, bytes };
         match &mut self.0 {
-            Peers::Empty => self.0 = Peers::One(ip, stat),
-            Peers::One(a, s) if *a == ip => s.add(stat),
+            Peers::Empty => self.0 = Peers::One(Words::of(ip), stat),
+            Peers::One(a, s) if *a == Words::of(ip) => s.add(stat),
             Peers::One(a, s) => {
                 let mut v = Vec::with_capacity(2);
-                v.extend([(*a, *s), (ip, stat)]);
+                v.extend([(a.ip(), *s), (ip, stat)]);
                 self.0 = Peers::Few(v);
             }
             Peers::Few(v) => match v.iter().position(|e| e.0 == ip) {
@@ -208,7 +233,7 @@ impl PeerSet {
         }
         match other.0 {
             Peers::Empty => {}
-            Peers::One(ip, s) => self.add_in(bound, ip, s.flows, s.bytes),
+            Peers::One(ip, s) => self.add_in(bound, ip.ip(), s.flows, s.bytes),
             Peers::Few(v) => {
                 for (ip, s) in v {
                     self.add_in(bound, ip, s.flows, s.bytes);
@@ -282,7 +307,7 @@ impl PeerSet {
     pub fn exact_unsorted(&self) -> Option<Vec<(Ip, PeerStat)>> {
         Some(match &self.0 {
             Peers::Empty => Vec::new(),
-            Peers::One(ip, s) => vec![(*ip, *s)],
+            Peers::One(ip, s) => vec![(ip.ip(), *s)],
             Peers::Few(v) => v.clone(),
             Peers::Exact(m) => m.iter().map(|(a, s)| (*a, *s)).collect(),
             Peers::Sketch(_) => return None,
@@ -293,7 +318,7 @@ impl PeerSet {
     /// (none once a sketch).
     pub fn iter_exact(&self) -> impl Iterator<Item = (Ip, PeerStat)> + '_ {
         let (one, few, many) = match &self.0 {
-            Peers::One(ip, s) => (Some((*ip, *s)), None, None),
+            Peers::One(ip, s) => (Some((ip.ip(), *s)), None, None),
             Peers::Few(v) => (None, Some(v.iter().copied()), None),
             Peers::Exact(m) => (None, None, Some(m.iter().map(|(a, s)| (*a, *s)))),
             _ => (None, None, None),

@@ -35,7 +35,7 @@ pub(super) fn rows(
         .iter()
         .zip(&dirs)
         .filter(|((k, _), _)| k.alt().is_none() && k.action() != Action::Reject)
-        .filter_map(|((k, _), d)| Some((k.eni, *d, k.proto(), k.port()?)))
+        .filter_map(|((k, _), d)| Some((k.eni(), *d, k.proto(), k.port()?)))
         .collect();
     // Otherwise the port paired with more ports in the interface's
     // guessed records is the service: an ALB reaching its targets' 15000
@@ -44,8 +44,8 @@ pub(super) fn rows(
     let mut fan: HashMap<(EniId, u8, u16), u32> = HashMap::new();
     for (k, _) in cells.iter().filter(|(k, _)| k.action() != Action::Reject) {
         if let (Some(p), Some(a)) = (k.port(), k.alt()) {
-            *fan.entry((k.eni, k.proto(), p)).or_default() += 1;
-            *fan.entry((k.eni, k.proto(), a)).or_default() += 1;
+            *fan.entry((k.eni(), k.proto(), p)).or_default() += 1;
+            *fan.entry((k.eni(), k.proto(), a)).or_default() += 1;
         }
     }
     // A rejected packet from a service port to another is taken for a
@@ -56,13 +56,13 @@ pub(super) fn rows(
         .iter()
         .zip(&dirs)
         .filter(|((k, _), _)| k.action() == Action::Reject && k.alt().is_some())
-        .filter_map(|((k, _), d)| Some((k.eni, *d, k.proto(), k.port()?)))
+        .filter_map(|((k, _), d)| Some((k.eni(), *d, k.proto(), k.port()?)))
         .collect();
     let mut called: HashSet<(EniId, Direction, u8, u16, Ip)> = HashSet::new();
     if !wanted.is_empty() {
         for ((k, c), d) in cells.iter().zip(&dirs) {
             let Some(port) = k.port() else { continue };
-            let key = (k.eni, *d, k.proto(), port);
+            let key = (k.eni(), *d, k.proto(), port);
             if k.action() == Action::Accept && k.alt().is_none() && wanted.contains(&key) {
                 for (ip, _) in c.peers.exact_unsorted().unwrap_or_default() {
                     called.insert((key.0, key.1, key.2, key.3, ip));
@@ -77,16 +77,16 @@ pub(super) fn rows(
                 let peers = c.peers.exact_unsorted().unwrap_or_default();
                 !peers
                     .iter()
-                    .any(|(ip, _)| called.contains(&(k.eni, dir, k.proto(), p, *ip)))
-            } else if certain.contains(&(k.eni, dir, k.proto(), p)) {
+                    .any(|(ip, _)| called.contains(&(k.eni(), dir, k.proto(), p, *ip)))
+            } else if certain.contains(&(k.eni(), dir, k.proto(), p)) {
                 false
-            } else if certain.contains(&(k.eni, f, k.proto(), alt)) {
+            } else if certain.contains(&(k.eni(), f, k.proto(), alt)) {
                 true
             } else {
                 // (Only pairs where the lower port won reach here: a port
                 // outside the ephemeral range against one in it is decided
                 // per record, `Evidence::EphemeralRange`.)
-                let n = |port| fan.get(&(k.eni, k.proto(), port)).copied().unwrap_or(0);
+                let n = |port| fan.get(&(k.eni(), k.proto(), port)).copied().unwrap_or(0);
                 n(alt) > 2 * n(p) + 1
             };
             if correct {
@@ -101,52 +101,25 @@ pub(super) fn rows(
     let mut rows: Vec<Row> = Vec::new();
     let mut ports: Option<PortSet> = None;
     let mut last: Option<CellKey> = None;
-    for (k, cell) in cells {
-        if last != Some(k) {
-            finish_row(&mut rows, ports.take());
-            last = Some(k);
-            let direction = match k.dir() {
-                CellDir::Known(d) => d,
-                _ => Direction::Unknown,
-            };
-            rows.push(Row {
-                eni: k.eni,
-                interface_id: None,
-                direction,
-                protocol: k.proto(),
-                port: k.port(),
-                action: k.action(),
-                flows: 0,
-                packets: 0,
-                bytes: 0,
-                first_seen: None,
-                last_seen: None,
-                peers: PeerSet::default(),
-                ports_folded: None,
-            });
+    // From the end, a slice at a time, each slice's memory given back
+    // before the next: the rows grow as the cells shrink (whole, the two
+    // were the end of a run's peak memory). Descending, so that the cells
+    // of a row stay together.
+    let slice = cells.len() / 8 + 1;
+    while !cells.is_empty() {
+        let at = cells.len().saturating_sub(slice);
+        for (k, cell) in cells.drain(at..).rev() {
+            add_cell(&mut rows, &mut ports, &mut last, k, cell);
         }
-        let row = rows.last_mut().expect("a row was pushed");
-        row.flows += cell.flows;
-        row.packets = row.packets.saturating_add(cell.packets);
-        row.bytes = row.bytes.saturating_add(cell.bytes);
-        row.add_span(cell.span.first(), cell.span.last());
-        // Rejected rows keep few exact peers (`Bound::Small`), whatever
-        // the bound of the cells they sum.
-        let bound = match k.action() {
-            Action::Reject => Bound::Small,
-            _ => Bound::Full,
-        };
-        row.peers.merge_in(bound, cell.peers);
-        if let Some(p) = cell.ports {
-            match &mut ports {
-                Some(s) => s.union(&p),
-                None => ports = Some(p),
-            }
-        }
+        cells.shrink_to_fit();
     }
     finish_row(&mut rows, ports);
+    rows.reverse();
+    // An interface's text made once, not once per row (formatting it
+    // was ~1,000 instructions a row, and busy runs have 250,000 rows).
+    let mut names: HashMap<EniId, Option<String>> = HashMap::new();
     for r in rows.iter_mut() {
-        r.interface_id = name(r.eni);
+        r.interface_id = names.entry(r.eni).or_insert_with(|| name(r.eni)).clone();
     }
     rows.sort_by(|a, b| {
         let folded = |r: &Row| r.ports_folded.is_some();
@@ -168,6 +141,58 @@ pub(super) fn rows(
             ))
     });
     rows
+}
+
+/// Adds a cell to the row last pushed, or to a new one if its key
+/// differs from the last cell's (cells come grouped by row).
+fn add_cell(
+    rows: &mut Vec<Row>,
+    ports: &mut Option<PortSet>,
+    last: &mut Option<CellKey>,
+    k: CellKey,
+    cell: Cell,
+) {
+    if *last != Some(k) {
+        finish_row(rows, ports.take());
+        *last = Some(k);
+        let direction = match k.dir() {
+            CellDir::Known(d) => d,
+            _ => Direction::Unknown,
+        };
+        rows.push(Row {
+            eni: k.eni(),
+            interface_id: None,
+            direction,
+            protocol: k.proto(),
+            port: k.port(),
+            action: k.action(),
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+            first_seen: None,
+            last_seen: None,
+            peers: PeerSet::default(),
+            ports_folded: None,
+        });
+    }
+    let row = rows.last_mut().expect("a row was pushed");
+    row.flows += cell.flows;
+    row.packets = row.packets.saturating_add(cell.packets);
+    row.bytes = row.bytes.saturating_add(cell.bytes);
+    row.add_span(cell.span.first(), cell.span.last());
+    // Rejected rows keep few exact peers (`Bound::Small`), whatever
+    // the bound of the cells they sum.
+    let bound = match k.action() {
+        Action::Reject => Bound::Small,
+        _ => Bound::Full,
+    };
+    row.peers.merge_in(bound, cell.peers);
+    if let Some(p) = cell.ports {
+        match ports {
+            Some(s) => s.union(&p),
+            None => *ports = Some(p),
+        }
+    }
 }
 
 /// The folded ports of the row last pushed.
@@ -195,10 +220,10 @@ fn flip(d: Direction) -> Option<Direction> {
 /// `addr`, when the client, is the peer.
 fn resolve(key: &CellKey, cell: &mut Cell, learned: &LearnedMap) -> Direction {
     let own = learned
-        .get(&key.eni)
-        .and_then(|f| f[family(key.addr)].as_ref())
+        .get(&key.eni())
+        .and_then(|f| f[family(key.addr())].as_ref())
         .filter(|l| !l.addresses.is_empty())
-        .map(|l| l.addresses.contains(&key.addr));
+        .map(|l| l.addresses.contains(&key.addr()));
     let (dir, peer_is_addr) = match (key.dir(), own) {
         (CellDir::Known(dir), _) => (dir, false),
         (CellDir::Unresolved(_), None) => (Direction::Unknown, false),
@@ -218,7 +243,7 @@ fn resolve(key: &CellKey, cell: &mut Cell, learned: &LearnedMap) -> Direction {
     };
     if peer_is_addr {
         let mut p = PeerSet::default();
-        p.add(key.addr, cell.flows, cell.bytes);
+        p.add(key.addr(), cell.flows, cell.bytes);
         cell.peers = p;
     }
     dir

@@ -164,6 +164,33 @@ impl<K: SlotKey, V> Slots<K, V> {
     }
 }
 
+impl<K: SlotKey, V> Slots<K, V> {
+    /// Keeps the entries for which `keep` is true (it may take what it
+    /// needs out of the others first), in place: the list is compacted
+    /// and the index rebuilt, so that dropping entries never holds two
+    /// copies of the table (a rebuilt copy was the run's peak memory).
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let before = self.list.len();
+        self.list.retain_mut(|(k, v)| keep(k, v));
+        if self.list.len() == before {
+            return;
+        }
+        // Memory freed only if the list gives it back.
+        if self.list.len() < self.list.capacity() / 2 {
+            self.list.shrink_to(self.list.len() * 5 / 4);
+        }
+        self.index.clear();
+        let (list, seed) = (&self.list, self.seed);
+        for i in 0..list.len() {
+            self.index
+                .insert_unique(hash(seed, &list[i].0), i as u32, |&j| {
+                    hash(seed, &list[j as usize].0)
+                });
+        }
+        (self.last, self.prev) = (0, 0);
+    }
+}
+
 impl<K, V> Slots<K, V> {
     /// The entries, without the index.
     pub(super) fn into_list(self) -> Vec<(K, V)> {
@@ -213,5 +240,30 @@ mod tests {
         }
         assert!(!s.contains(&99));
         assert!(s.last(&99).is_none());
+    }
+
+    #[test]
+    fn retain_keeps_a_working_map() {
+        let mut s: Slots<u64, u64> = Slots::default();
+        for k in 0..10_000u64 {
+            *s.get_or_insert_with(k, || 0) += k;
+        }
+        s.get_or_insert_with(9_999, || 0);
+        let mut dropped = 0;
+        s.retain(|k, v| {
+            dropped += (k % 3 == 0) as u64 * *v;
+            k % 3 != 0
+        });
+        assert_eq!(dropped, (0..10_000u64).filter(|k| k % 3 == 0).sum::<u64>());
+        assert_eq!(s.len(), (0..10_000).filter(|k| k % 3 != 0).count());
+        for k in 0..10_000u64 {
+            assert_eq!(s.contains(&k), k % 3 != 0, "{k}");
+            assert!(s.last(&k).is_none_or(|v| *v == k));
+        }
+        // New keys go in, old ones are found.
+        *s.get_or_insert_with(3, || 7) += 1;
+        assert_eq!(*s.get_or_insert_with(4, || 0), 4);
+        assert_eq!(s.last(&3).copied(), Some(8));
+        assert_eq!(s.len(), (0..10_000).filter(|k| k % 3 != 0).count() + 1);
     }
 }
