@@ -185,15 +185,15 @@ fn cli_comments_out_low_confidence_changes_unless_asked_and_takes_aws_args() {
     let out = stdout(&run(&["recommend", "-o", "cli", SAMPLE]));
     // Six hours: every egress rebuild is low confidence, so commented out.
     assert!(
-        out.contains("\n# aws ec2 authorize-security-group-egress "),
+        out.contains("\n# change aws ec2 authorize-security-group-egress "),
         "{out}"
     );
     assert!(
-        !out.contains("\naws ec2 authorize-security-group-egress "),
+        !out.contains("\nchange aws ec2 authorize-security-group-egress "),
         "{out}"
     );
     assert!(
-        out.contains("\naws ec2 authorize-security-group-ingress "),
+        out.contains("\nchange aws ec2 authorize-security-group-ingress "),
         "{out}"
     );
     let out = stdout(&run(&[
@@ -210,8 +210,8 @@ fn cli_comments_out_low_confidence_changes_unless_asked_and_takes_aws_args() {
         "{out}"
     );
     assert!(
-        out.contains("\naws $AWS_ARGS ec2 authorize-security-group-egress "),
+        out.contains("\nchange aws $AWS_ARGS ec2 authorize-security-group-egress "),
         "{out}"
     );
-    assert!(!out.contains("\n# aws"), "{out}");
+    assert!(!out.contains("\n# change aws"), "{out}");
 }
