@@ -180,6 +180,12 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "FILE")]
     pub prefix_lists: Option<PathBuf>,
 
+    /// `aws ec2 describe-stale-security-groups` JSON or YAML: its stale rules join the group
+    /// findings. Repeat it (one per VPC), or name a directory (searched for
+    /// stale-security-groups.json)
+    #[arg(long, value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub stale_groups: Vec<PathBuf>,
+
     /// At most this many source groups may replace one CIDR
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_groups: usize,
@@ -491,6 +497,7 @@ impl From<RecommendArgs> for RecommendConfig {
             template: a.template,
             stack_resources: a.stack_resources,
             prefix_lists: a.prefix_lists,
+            stale_groups: a.stale_groups,
             max_groups: a.max_groups,
             max_prefixes: a.max_prefixes,
             public_peers: a.public_peers,

@@ -166,13 +166,16 @@ fn select(a: &mut Analysis, args: &RecommendConfig) {
 /// directories among the inputs: every one of them, merged (two directories of logs are two
 /// accounts or regions, and each brings its own groups).
 fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
-    use crate::inventory::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
+    use crate::inventory::{
+        expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES, STALE_GROUP_FILES,
+    };
     let mut paths = InventoryPaths {
         groups: expand_dirs(&args.groups, &[GROUP_FILES, GROUP_RULE_FILES])?,
         interfaces: expand_dirs(&args.interfaces, &[INTERFACE_FILES])?,
         template: args.template.clone(),
         stack_resources: args.stack_resources.clone(),
         prefix_lists: args.prefix_lists.iter().cloned().collect(),
+        stale_groups: expand_dirs(&args.stale_groups, &[STALE_GROUP_FILES])?,
         ..Default::default()
     };
     let mut templates = Vec::new();
@@ -202,6 +205,11 @@ fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
             paths.prefix_lists.extend(found.prefix_lists);
         } else {
             ignored("--prefix-lists", &paths.prefix_lists, &found.prefix_lists);
+        }
+        if args.stale_groups.is_empty() {
+            paths.stale_groups.extend(found.stale_groups);
+        } else {
+            ignored("--stale-groups", &paths.stale_groups, &found.stale_groups);
         }
         templates.extend(found.template);
         stacks.extend(found.stack_resources);
