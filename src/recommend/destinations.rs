@@ -333,7 +333,41 @@ mod tests {
                 {"PrefixListId":"pl-0abc","PrefixListName":"office","OwnerId":"1"}]}"#,
             )
             .unwrap(),
+            observed: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_service_named_by_the_logs_goes_through_its_only_list() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut k = KnownRanges {
+            lists: parse_managed_lists(
+                r#"{"PrefixLists":[{"PrefixListId":"pl-63a5400a","PrefixListName":"com.amazonaws.us-east-1.s3"}]}"#,
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        k.observed.by_addr.insert(ip("52.216.8.9"), "S3".into());
+        k.observed.by_addr.insert(ip("3.5.0.1"), "AMAZON".into());
+        assert_eq!(k.service_of(ip("52.216.8.9")), Some("S3"));
+        assert_eq!(
+            k.stable_target(ip("52.216.8.9")),
+            Some(Stable::List("pl-63a5400a".into()))
+        );
+        assert_eq!(k.stable_target(ip("3.5.0.1")), None);
+        assert_eq!(
+            k.entries_of(&k.lists[0]),
+            vec!["52.216.8.9/32".parse::<IpNet>().unwrap()]
+        );
+        // Two regions' lists of the service: the logs do not say which.
+        k.lists.extend(
+            parse_managed_lists(
+                r#"{"PrefixLists":[{"PrefixListId":"pl-68a54001","PrefixListName":"com.amazonaws.us-west-2.s3"}]}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(k.stable_target(ip("52.216.8.9")), None);
+        assert!(k.entries_of(&k.lists[0]).is_empty());
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! `ip-ranges.json`: the evidence names the service, and an address of a service whose
 //! AWS-managed prefix list is given is allowed through that list.
 //!
-//! Parquet input: a processor that does not ask for lines (the aggregate) gets the columns
-//! a record needs only, so these two are not read there (left for later).
+//! Parquet input: the two columns are read from the record's line, so the tap asks for lines
+//! (`Processor::wants_lines`), and a Parquet file then has every column read and rendered.
+//! Reading only these two beside the record's would be cheaper (left for later: it needs the
+//! processor to name the columns it wants).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -142,8 +144,10 @@ impl<P: Processor> Processor for ServiceTap<P> {
         self.inner.done()
     }
 
+    /// Lines are needed to read the two columns: a Parquet input then reads and renders every
+    /// column (text input has its lines anyway).
     fn wants_lines(&self) -> bool {
-        self.inner.wants_lines()
+        true
     }
 
     fn merge(&mut self, other: Self) {
