@@ -131,7 +131,8 @@ pub enum RecommendFormat {
     Table,
     /// The full analysis (a documented contract)
     Json,
-    /// AWS CLI commands: every authorize before any revoke
+    /// A shell script of AWS CLI calls: every authorize before any revoke, one call per group
+    /// and direction, safe to run again; `sh FILE --dry-run` changes nothing
     Cli,
     /// The CloudFormation template with its rules rewritten
     Cfn,
