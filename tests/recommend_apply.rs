@@ -354,11 +354,33 @@ fn the_script_applies_reapplies_dry_runs_and_stops_on_errors() {
     assert_eq!(calls("authorize-security-group-ingress"), 1, "{text}");
     assert_eq!(calls("authorize-security-group-egress"), 1, "{text}");
     assert_eq!(calls("revoke-security-group-ingress"), 1, "{text}");
-    assert!(
-        text.contains(&format!(
-            "--ip-permissions '[{{\"IpProtocol\":\"tcp\",\"FromPort\":443"
-        )),
-        "{text}"
+    // Both of web's new ingress rules (443 and 8080 from the load balancer) in that call.
+    let batch: Value = text
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "change aws ec2 authorize-security-group-ingress --group-id '{}'",
+                v.web
+            ))
+        })
+        .and_then(|l| l.split("--ip-permissions '").nth(1))
+        .map(|j| serde_json::from_str(j.trim_end_matches('\'')).unwrap())
+        .unwrap();
+    let ports: Vec<(i64, &str)> = batch
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["FromPort"].as_i64().unwrap(),
+                p["UserIdGroupPairs"][0]["GroupId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [(443, v.lb.as_str()), (8080, v.lb.as_str())],
+        "{batch}"
     );
     let before = rules_of(s, &v.web);
     assert_eq!(before.len(), 4, "{before:?}");
