@@ -95,6 +95,8 @@ pub struct RecommendConfig {
     pub template: Option<PathBuf>,
     pub stack_resources: Option<PathBuf>,
     pub prefix_lists: Option<PathBuf>,
+    /// `describe-stale-security-groups` outputs (files or directories).
+    pub stale_groups: Vec<PathBuf>,
     pub max_groups: usize,
     pub max_prefixes: usize,
     pub public_peers: usize,

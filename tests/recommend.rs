@@ -237,7 +237,10 @@ fn cli_output_authorizes_before_revoking_with_valid_json() {
     let out = run(&["recommend", "-o", "cli", SAMPLE]);
     assert!(out.status.success());
     let text = stdout(&out);
-    let cmds: Vec<&str> = text.lines().filter(|l| l.starts_with("aws ")).collect();
+    let cmds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("change aws "))
+        .collect();
     let first_revoke = cmds
         .iter()
         .position(|l| l.contains(" revoke-"))

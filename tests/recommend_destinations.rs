@@ -90,7 +90,9 @@ fn the_retail_sample_pins_no_public_host_and_says_why() {
             .find(|p| p["address"] == "52.94.236.248")
             .unwrap();
         if extra.is_empty() {
-            assert!(amazon["aws_service"].is_null());
+            // Named by the v5 logs' pkt-dst-aws-service; no range without ip-ranges.json.
+            assert_eq!(amazon["aws_service"], "AMAZON");
+            assert!(amazon["range"].is_null());
         } else {
             // Named, though not pinned: the service's other destinations are third-party.
             assert_eq!(amazon["aws_service"], "AMAZON");
@@ -257,4 +259,101 @@ fn bad_range_files_are_named_with_the_place() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("line 1 column"), "{}", stderr(&out));
+}
+
+/// `egress_account`'s logs as v5 would write them: `pkt-dst-aws-service` added, `S3` for the
+/// addresses in `s3`.
+fn with_services(dir: &str, s3: &[&str]) {
+    let path = std::path::Path::new(dir).join("flows.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let extra = if i == 0 {
+            "pkt-dst-aws-service"
+        } else if s3.contains(&l.split(' ').nth(4).unwrap()) {
+            "S3"
+        } else {
+            "-"
+        };
+        out.push_str(&format!("{l} {extra}\n"));
+    }
+    std::fs::write(&path, out).unwrap();
+}
+
+/// (address, aws_service, allowed_as) of the egress evidence.
+fn services(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    doc["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "tighten-egress")
+        .flat_map(|r| r["evidence"]["public_destinations"].as_array().unwrap())
+        .map(|p| {
+            (
+                p["address"].as_str().unwrap().to_string(),
+                p["aws_service"].to_string(),
+                p["allowed_as"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn v5_logs_name_the_aws_service_and_its_managed_list_is_proposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = ["52.216.8.9", "52.216.20.1"];
+    let d = egress_account(dir.path(), &s3);
+    let lists = fixture(LISTS);
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    // v2 logs and no ip-ranges.json: nothing says these are AWS's; the S3 list's entries are
+    // unknown, so it cannot be proposed.
+    let doc = recommend_json(&["--aws-prefix-lists", &lists, &d]);
+    assert_eq!(egress_proposal(&doc), ["tcp 443 0.0.0.0/0"]);
+    assert_eq!(
+        services(&doc),
+        [
+            s("52.216.8.9", "null", "0.0.0.0/0"),
+            s("52.216.20.1", "null", "0.0.0.0/0")
+        ]
+    );
+    // The same flows from v5 logs: the service is named; still by port without its list.
+    with_services(&d, &s3);
+    let doc = recommend_json(&[&d]);
+    assert_eq!(egress_proposal(&doc), ["tcp 443 0.0.0.0/0"]);
+    assert_eq!(
+        services(&doc),
+        [
+            s("52.216.8.9", "\"S3\"", "0.0.0.0/0"),
+            s("52.216.20.1", "\"S3\"", "0.0.0.0/0")
+        ]
+    );
+    let why = doc["recommendations"][0]["evidence"]["public_destinations"][0]["why"]
+        .as_str()
+        .unwrap();
+    assert!(
+        why.contains("an AWS S3 address (named by the flow log)"),
+        "{why}"
+    );
+    // With the managed lists: S3's list, checked by the safety simulation.
+    let doc = recommend_json(&["--aws-prefix-lists", &lists, &d]);
+    assert_eq!(egress_proposal(&doc), ["tcp 443 pl-63a5400a"]);
+    assert_eq!(
+        services(&doc),
+        [
+            s("52.216.8.9", "\"S3\"", "pl-63a5400a"),
+            s("52.216.20.1", "\"S3\"", "pl-63a5400a")
+        ]
+    );
+    // A third-party destination beside them: the port to the internet; S3's still named.
+    let d = egress_account(dir.path(), &["52.216.8.9", "104.18.12.33"]);
+    with_services(&d, &s3);
+    let doc = recommend_json(&["--aws-prefix-lists", &lists, &d]);
+    assert_eq!(egress_proposal(&doc), ["tcp 443 0.0.0.0/0"]);
+    assert_eq!(
+        services(&doc),
+        [
+            s("52.216.8.9", "\"S3\"", "0.0.0.0/0"),
+            s("104.18.12.33", "null", "0.0.0.0/0")
+        ]
+    );
 }

@@ -72,9 +72,10 @@ fn sample_findings_carry_security_hub_and_cis_ids() {
     );
 }
 
-#[test]
-fn default_group_in_use_unattached_groups_and_stale_references() {
-    let dir = tempfile::tempdir().unwrap();
+/// An account of three groups: the default one (in use), `app` (a rule referencing sg-0gone of
+/// its own account, one referencing another account's group) and `old-batch` (attached to
+/// nothing), with one flow.
+fn findings_account(dir: &std::path::Path) {
     let sgs = serde_json::json!({"SecurityGroups": [
         {"GroupId": "sg-0d", "GroupName": "default", "OwnerId": "111111111111", "VpcId": "vpc-1",
          "IpPermissions": [], "IpPermissionsEgress": []},
@@ -89,22 +90,20 @@ fn default_group_in_use_unattached_groups_and_stale_references() {
         {"NetworkInterfaceId": "eni-0a1", "InterfaceType": "interface", "VpcId": "vpc-1",
          "PrivateIpAddress": "10.0.1.10", "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.1.10"}],
          "Groups": [{"GroupId": "sg-0a"}, {"GroupId": "sg-0d"}]}]});
+    write(dir, "security-groups.json", sgs.to_string().as_bytes());
+    write(dir, "network-interfaces.json", enis.to_string().as_bytes());
     write(
-        dir.path(),
-        "security-groups.json",
-        sgs.to_string().as_bytes(),
-    );
-    write(
-        dir.path(),
-        "network-interfaces.json",
-        enis.to_string().as_bytes(),
-    );
-    write(
-        dir.path(),
+        dir,
         "flows.log",
         b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
           2 111111111111 eni-0a1 10.0.1.10 10.0.2.2 40000 443 6 5 500 1763596800 1763596860 ACCEPT OK\n",
     );
+}
+
+#[test]
+fn default_group_in_use_unattached_groups_and_stale_references() {
+    let dir = tempfile::tempdir().unwrap();
+    findings_account(dir.path());
     let doc = recommend_json(&[dir.path().to_str().unwrap()]);
     let found: Vec<(String, String, Vec<String>)> = doc["findings"]["groups"]
         .as_array()
@@ -185,15 +184,15 @@ fn cli_comments_out_low_confidence_changes_unless_asked_and_takes_aws_args() {
     let out = stdout(&run(&["recommend", "-o", "cli", SAMPLE]));
     // Six hours: every egress rebuild is low confidence, so commented out.
     assert!(
-        out.contains("\n# aws ec2 authorize-security-group-egress "),
+        out.contains("\n# change aws ec2 authorize-security-group-egress "),
         "{out}"
     );
     assert!(
-        !out.contains("\naws ec2 authorize-security-group-egress "),
+        !out.contains("\nchange aws ec2 authorize-security-group-egress "),
         "{out}"
     );
     assert!(
-        out.contains("\naws ec2 authorize-security-group-ingress "),
+        out.contains("\nchange aws ec2 authorize-security-group-ingress "),
         "{out}"
     );
     let out = stdout(&run(&[
@@ -210,8 +209,93 @@ fn cli_comments_out_low_confidence_changes_unless_asked_and_takes_aws_args() {
         "{out}"
     );
     assert!(
-        out.contains("\naws $AWS_ARGS ec2 authorize-security-group-egress "),
+        out.contains("\nchange aws $AWS_ARGS ec2 authorize-security-group-egress "),
         "{out}"
     );
-    assert!(!out.contains("\n# aws"), "{out}");
+    assert!(!out.contains("\n# change aws"), "{out}");
+}
+
+#[test]
+fn stale_groups_from_aws_join_the_inventorys_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    findings_account(dir.path());
+    // AWS reports the inventory's own stale rule, the other account's group (its peering is
+    // gone) and a rule of a group the inventory does not have.
+    let stale = serde_json::json!({"StaleSecurityGroupSet": [
+        {"GroupId": "sg-0a", "GroupName": "app", "VpcId": "vpc-1",
+         "StaleIpPermissions": [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+            "UserIdGroupPairs": [{"GroupId": "sg-0gone", "UserId": "111111111111", "VpcId": "vpc-1"},
+                                 {"GroupId": "sg-0other", "UserId": "999999999999", "VpcId": "vpc-9",
+                                  "VpcPeeringConnectionId": "pcx-1", "PeeringStatus": "deleted"}]}],
+         "StaleIpPermissionsEgress": []},
+        {"GroupId": "sg-0x", "GroupName": "legacy", "VpcId": "vpc-1", "StaleIpPermissions": [],
+         "StaleIpPermissionsEgress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "UserIdGroupPairs": [{"GroupId": "sg-0y", "UserId": "111111111111"}]}]}]});
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = write(elsewhere.path(), "stale.json", stale.to_string().as_bytes());
+    let d = dir.path().to_str().unwrap();
+    let stale_of = |doc: &serde_json::Value| -> Vec<(String, String, String, String)> {
+        doc["findings"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "stale-reference")
+            .map(|f| {
+                let r = &f["reference"];
+                (
+                    f["group_name"].as_str().unwrap().to_string(),
+                    format!("{} {} {}", r["direction"], r["ports"], r["group_id"]),
+                    r["reported_by"].to_string(),
+                    r["vpc_peering_connection_id"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let by_flag = stale_of(&recommend_json(&["--stale-groups", &file, d]));
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        by_flag,
+        [
+            (
+                s("app"),
+                s(r#""ingress" "tcp 5432" "sg-0gone""#),
+                s(r#"["inventory","describe-stale-security-groups"]"#),
+                s("null")
+            ),
+            (
+                s("app"),
+                s(r#""ingress" "tcp 5432" "sg-0other""#),
+                s(r#"["describe-stale-security-groups"]"#),
+                s(r#""pcx-1""#)
+            ),
+            (
+                s("legacy"),
+                s(r#""egress" "tcp 443" "sg-0y""#),
+                s(r#"["describe-stale-security-groups"]"#),
+                s("null")
+            ),
+        ]
+    );
+    // Found next to the logs under its conventional name, the same.
+    write(
+        dir.path(),
+        "stale-security-groups.json",
+        stale.to_string().as_bytes(),
+    );
+    assert_eq!(stale_of(&recommend_json(&[d])), by_flag);
+    let table = stdout(&run(&["recommend", d]));
+    assert!(
+        table.contains("AWS reports stale (describe-stale-security-groups)")
+            && table.contains("peering pcx-1 (deleted)"),
+        "{table}"
+    );
+    // Not that output: refused, naming the file and what was expected.
+    let bad = write(elsewhere.path(), "bad.json", br#"{"SecurityGroups": []}"#);
+    let out = run(&["recommend", "--stale-groups", &bad, d]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.json: expected an object with \"StaleSecurityGroupSet\""),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -19,6 +19,7 @@ mod properties;
 mod query;
 mod readme;
 mod recommend;
+mod recommend_apply;
 mod recommend_destinations;
 mod recommend_findings;
 mod recommend_terraform;

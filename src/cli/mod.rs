@@ -131,7 +131,8 @@ pub enum RecommendFormat {
     Table,
     /// The full analysis (a documented contract)
     Json,
-    /// AWS CLI commands: every authorize before any revoke
+    /// A shell script of AWS CLI calls: every authorize before any revoke, one call per group
+    /// and direction, safe to run again; `sh FILE --dry-run` changes nothing
     Cli,
     /// The CloudFormation template with its rules rewritten
     Cfn,
@@ -177,6 +178,12 @@ pub struct RecommendArgs {
     /// `aws ec2 get-managed-prefix-list-entries` output keyed by prefix-list id
     #[arg(long, value_name = "FILE")]
     pub prefix_lists: Option<PathBuf>,
+
+    /// `aws ec2 describe-stale-security-groups` JSON or YAML: its stale rules join the group
+    /// findings. Repeat it (one per VPC), or name a directory (searched for
+    /// stale-security-groups.json)
+    #[arg(long, value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub stale_groups: Vec<PathBuf>,
 
     /// At most this many source groups may replace one CIDR
     #[arg(long, value_name = "N", default_value_t = 5)]
@@ -497,6 +504,7 @@ impl From<RecommendArgs> for RecommendConfig {
             template: a.template,
             stack_resources: a.stack_resources,
             prefix_lists: a.prefix_lists,
+            stale_groups: a.stale_groups,
             max_groups: a.max_groups,
             max_prefixes: a.max_prefixes,
             public_peers: a.public_peers,

@@ -49,15 +49,14 @@ use crate::config::{RecommendConfig, RecommendFormat};
 use crate::engine::Accounting;
 use crate::inventory::{Inventory, InventoryPaths, RuleDirection, RuleSpec, RuleTarget};
 use crate::recommend::destinations::KnownRanges;
-use crate::recommend::{
-    self, group_label, rule_ports, spec_label, Analysis, Kind, Recommendation, Settings,
-};
+use crate::recommend::services::ServiceTap;
+use crate::recommend::{self, group_label, rule_ports, Analysis, Kind, Recommendation, Settings};
 use crate::report::proposals::{self, api_ports, conf, controls_label};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
 pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outcome> {
     let mut inv = load_inventory(args)?;
-    let known = load_known_ranges(args, &mut inv)?;
+    let mut known = read_known_ranges(args)?;
     for w in &inv.warnings {
         crate::warning!("inventory: {w}");
     }
@@ -86,7 +85,7 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
         session,
         || {
             Windowed::new(
-                Aggregate::sharing(Some(locals.clone()), keys.clone()),
+                ServiceTap::new(Aggregate::sharing(Some(locals.clone()), keys.clone())),
                 window.clone(),
             )
         },
@@ -96,8 +95,17 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
     }
     let filtered = run.processor.filtered;
     filtered.warn_if_everything(&run.accounting);
-    let summary = run.processor.inner.finish();
+    let tap = run.processor.inner;
+    let summary = tap.inner.finish();
     super::warn_overflow(&summary);
+    known.observed = tap.services;
+    if known.observed.odd_values > 0 {
+        crate::warning!(
+            "{} pkt-src/dst-aws-service values are not AWS service names; they were not used",
+            known.observed.odd_values
+        );
+    }
+    usable_lists(&mut known, &mut inv);
     let settings = Settings {
         max_groups: args.max_groups.max(1),
         max_prefixes: args.max_prefixes.max(1),
@@ -125,7 +133,8 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
         return Ok(Outcome::DataErrors);
     }
     let mut analysis = recommend::analyse(&inv, &summary, &settings);
-    select(&mut analysis, args);
+    // --group, --kind, --min-confidence: what every output shows.
+    analysis.select(&args.group, &args.kind, args.min_confidence.0);
     for v in &analysis.safety.violations {
         crate::error!("safety check failed (a bug; please report): {v}");
     }
@@ -152,31 +161,20 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
     Ok(outcome)
 }
 
-/// `--group`, `--kind`, `--min-confidence`: which recommendations every output shows. The
-/// analysis (and its safety check) covers every group; the filters only hide.
-fn select(a: &mut Analysis, args: &RecommendConfig) {
-    a.recommendations.retain(|r| {
-        (args.group.is_empty() || args.group.contains(&r.rule.group_id))
-            && (args.kind.is_empty() || args.kind.iter().any(|k| k.0 == r.kind))
-            && r.confidence >= args.min_confidence.0
-    });
-    if !args.group.is_empty() {
-        a.group_findings
-            .retain(|f| args.group.contains(&f.group_id));
-    }
-}
-
 /// Inventory files from the flags (files or directories, each flag repeatable), else from the
 /// directories among the inputs: every one of them, merged (two directories of logs are two
 /// accounts or regions, and each brings its own groups).
 fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
-    use crate::inventory::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
+    use crate::inventory::{
+        expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES, STALE_GROUP_FILES,
+    };
     let mut paths = InventoryPaths {
         groups: expand_dirs(&args.groups, &[GROUP_FILES, GROUP_RULE_FILES])?,
         interfaces: expand_dirs(&args.interfaces, &[INTERFACE_FILES])?,
         template: args.template.clone(),
         stack_resources: args.stack_resources.clone(),
         prefix_lists: args.prefix_lists.iter().cloned().collect(),
+        stale_groups: expand_dirs(&args.stale_groups, &[STALE_GROUP_FILES])?,
         ..Default::default()
     };
     let mut templates = Vec::new();
@@ -206,6 +204,11 @@ fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
             paths.prefix_lists.extend(found.prefix_lists);
         } else {
             ignored("--prefix-lists", &paths.prefix_lists, &found.prefix_lists);
+        }
+        if args.stale_groups.is_empty() {
+            paths.stale_groups.extend(found.stale_groups);
+        } else {
+            ignored("--stale-groups", &paths.stale_groups, &found.stale_groups);
         }
         templates.extend(found.template);
         stacks.extend(found.stack_resources);
@@ -248,9 +251,8 @@ fn load_inventory(args: &RecommendConfig) -> Result<Inventory> {
 }
 
 /// The public ranges that may be pinned (`--stable-cidrs`, `--aws-ip-ranges`,
-/// `--aws-prefix-lists`). The entries of each AWS-managed list join the inventory's prefix
-/// lists, so that rules naming them (and proposals) can be evaluated.
-fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<KnownRanges> {
+/// `--aws-prefix-lists`), read before the logs so that a bad file fails fast.
+fn read_known_ranges(args: &RecommendConfig) -> Result<KnownRanges> {
     use crate::recommend::destinations::{
         parse_ip_ranges, parse_managed_lists, parse_stable_cidrs,
     };
@@ -265,13 +267,22 @@ fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<Know
             .map(Some)
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
     }
-    let mut known = KnownRanges {
+    Ok(KnownRanges {
         stable: read(&args.stable_cidrs, parse_stable_cidrs)?.unwrap_or_default(),
         aws: read(&args.aws_ip_ranges, parse_ip_ranges)?.unwrap_or_default(),
         lists: read(&args.aws_prefix_lists, parse_managed_lists)?.unwrap_or_default(),
-    };
+        observed: Default::default(),
+    })
+}
+
+/// The AWS-managed lists whose entries are known (given, from `ip-ranges.json`, or the
+/// addresses the logs name as the service): they join the inventory's prefix lists, so that
+/// rules naming them (and proposals) can be evaluated. The others are dropped, and said so.
+fn usable_lists(known: &mut KnownRanges, inv: &mut Inventory) {
     let mut usable = Vec::new();
-    for l in std::mem::take(&mut known.lists) {
+    // Cloned, not taken: the entries of one list depend on the others (the only list of its
+    // service).
+    for l in known.lists.clone() {
         let entries = known.entries_of(&l);
         if entries.is_empty() {
             crate::warning!(
@@ -286,7 +297,6 @@ fn load_known_ranges(args: &RecommendConfig, inv: &mut Inventory) -> Result<Know
         usable.push(l);
     }
     known.lists = usable;
-    Ok(known)
 }
 
 /// Says that files found next to the logs are not used because a flag named others.
@@ -622,7 +632,7 @@ fn write_table(
                     rec.reason
                 )?;
                 for p in &rec.proposed {
-                    writeln!(w, "          + {}", spec_label_named(inv, p))?;
+                    writeln!(w, "          + {}", recommend::spec_label_named(inv, p))?;
                 }
                 if rec.kind.changes_rules() {
                     writeln!(w, "          - {} {}", rule_ports(r), r.target)?;
@@ -775,19 +785,6 @@ fn write_table(
     )?;
     write_accounting(w, acc, filtered)?;
     Ok(())
-}
-
-fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
-    match &s.target {
-        RuleTarget::Group { group_id, .. } => {
-            format!(
-                "{} {}",
-                recommend::spec_ports(&s.protocol, s.from_port, s.to_port),
-                group_label(inv, group_id)
-            )
-        }
-        _ => spec_label(s),
-    }
 }
 
 fn trim(s: &str, n: usize) -> String {

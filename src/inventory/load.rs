@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 use super::{
-    network_interface, prefix_list, security_group, util, Inventory, InventoryError,
+    network_interface, prefix_list, security_group, stale, util, Inventory, InventoryError,
     InventoryPaths, NetworkInterface, Template,
 };
 
@@ -32,6 +32,12 @@ pub const INTERFACE_FILES: &[&str] = &[
     "network-interfaces.json",
     "network-interfaces.yaml",
     "network-interfaces.yml",
+];
+/// Conventional names of the describe-stale-security-groups outputs in a directory.
+pub const STALE_GROUP_FILES: &[&str] = &[
+    "stale-security-groups.json",
+    "stale-security-groups.yaml",
+    "stale-security-groups.yml",
 ];
 const PREFIX_LIST_FILES: &[&str] = &["prefix-lists.json", "prefix-lists.yaml", "prefix-lists.yml"];
 
@@ -145,11 +151,21 @@ impl Inventory {
             }
             None => None,
         };
+        let mut stale = Vec::new();
+        for p in &paths.stale_groups {
+            for r in stale::parse_file(p, &util::read_json(p)?)? {
+                // The same file given twice, or two pages that overlap: once.
+                if !stale.contains(&r) {
+                    stale.push(r);
+                }
+            }
+        }
         let mut inv = Inventory {
             groups,
             interfaces,
             prefix_lists,
             template,
+            stale,
             warnings,
             index: Default::default(),
         };
@@ -159,7 +175,8 @@ impl Inventory {
     }
 
     /// Look for the conventional file names in `dir`: `security-groups.json`,
-    /// `security-group-rules.json`, `network-interfaces.json`, `prefix-lists.json` (each also
+    /// `security-group-rules.json`, `network-interfaces.json`, `prefix-lists.json`,
+    /// `stale-security-groups.json` (each also
     /// as `.yaml`/`.yml`), `template.json` (or `.yaml`/`.yml`), `stack-resources.json`.
     /// `Ok(None)` when none of them exists.
     pub fn from_dir(dir: &Path) -> Result<Option<InventoryPaths>, InventoryError> {
@@ -177,6 +194,7 @@ impl Inventory {
             template: find(&["template.json", "template.yaml", "template.yml"]),
             stack_resources: find(&["stack-resources.json"]),
             prefix_lists: find(PREFIX_LIST_FILES).into_iter().collect(),
+            stale_groups: find(STALE_GROUP_FILES).into_iter().collect(),
         };
         Ok(if paths.is_empty() { None } else { Some(paths) })
     }

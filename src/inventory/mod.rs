@@ -19,6 +19,7 @@ mod load;
 pub mod network_interface;
 pub mod prefix_list;
 pub mod security_group;
+mod stale;
 mod util;
 pub mod yaml;
 
@@ -30,7 +31,8 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-pub use load::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES};
+pub use load::{expand_dirs, GROUP_FILES, GROUP_RULE_FILES, INTERFACE_FILES, STALE_GROUP_FILES};
+pub use stale::StaleReference;
 
 pub use cloudformation::{
     RuleLocation, RuleSpec, Template, TemplateEdit, TemplateGroup, TemplateRule, TemplateTarget,
@@ -307,6 +309,8 @@ pub struct InventoryPaths {
     /// `aws cloudformation describe-stack-resources` / `list-stack-resources` output.
     pub stack_resources: Option<PathBuf>,
     pub prefix_lists: Vec<PathBuf>,
+    /// `aws ec2 describe-stale-security-groups` output.
+    pub stale_groups: Vec<PathBuf>,
 }
 
 impl InventoryPaths {
@@ -352,6 +356,8 @@ pub struct Inventory {
     pub interfaces: Vec<NetworkInterface>,
     pub prefix_lists: HashMap<String, Vec<IpNet>>,
     pub template: Option<Template>,
+    /// Stale rules as `describe-stale-security-groups` reports them (empty when not given).
+    pub stale: Vec<StaleReference>,
     pub warnings: Vec<String>,
     index: Index,
 }

@@ -160,7 +160,7 @@ pub(crate) fn parse_file(path: &Path, v: &Value, out: &mut Loaded) -> Result<(),
 
 type NameRefs = Vec<(usize, String)>;
 
-fn parse_group(g: &Value) -> Result<(SecurityGroup, NameRefs), String> {
+pub(super) fn parse_group(g: &Value) -> Result<(SecurityGroup, NameRefs), String> {
     if !g.is_object() {
         return Err(format!("expected an object, got {}", kind(g)));
     }

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::is_world;
-use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleTarget};
+use crate::inventory::{Inventory, Protocol, Rule, RuleDirection, RuleTarget, StaleReference};
 
 /// One control of one standard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,10 +104,33 @@ pub struct GroupFinding {
     pub group_name: String,
     pub detail: String,
     pub controls: Vec<Control>,
+    /// The stale rule and what it references (`stale-reference` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
 }
 
+/// A rule that references a group that is gone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub direction: RuleDirection,
+    /// `tcp 22`, as the tables write it.
+    pub ports: String,
+    pub group_id: String,
+    pub user_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+    pub peering_status: Option<String>,
+    /// Who found it: `inventory` (the group is in none of the inventory's groups of the
+    /// account), `describe-stale-security-groups` (AWS says so).
+    pub reported_by: Vec<&'static str>,
+}
+
+const FROM_INVENTORY: &str = "inventory";
+const FROM_AWS: &str = "describe-stale-security-groups";
+
 /// Group findings from the inventory: the default group in use or with rules, groups attached
-/// to no interface, rules referencing a group of the same account that is not in it.
+/// to no interface, rules referencing a group that is gone: of the same account and in none of
+/// the inventory's groups, or reported stale by `describe-stale-security-groups` (once each).
 pub fn group_findings(inv: &Inventory) -> Vec<GroupFinding> {
     let mut out = Vec::new();
     for g in &inv.groups {
@@ -118,6 +141,7 @@ pub fn group_findings(inv: &Inventory) -> Vec<GroupFinding> {
             group_name: g.group_name.clone(),
             detail,
             controls: controls.to_vec(),
+            reference: None,
         };
         if g.group_name == "default" {
             if members > 0 {
@@ -165,20 +189,127 @@ pub fn group_findings(inv: &Inventory) -> Vec<GroupFinding> {
             };
             let same_account = user_id.is_none() || *user_id == g.owner_id;
             if same_account && inv.group(group_id).is_none() {
-                out.push(f(
-                    "stale-reference",
-                    format!(
-                        "{} {} rule references {group_id}, which is in none of the inventory's groups of this account \
-                         (deleted, or the inventory is partial)",
-                        r.direction,
-                        super::rule_ports(r)
-                    ),
-                    &[],
-                ));
+                out.push(stale_finding(r, &g.group_name, None));
+            }
+        }
+    }
+    for s in &inv.stale {
+        let key = stale_key(&s.rule);
+        match out.iter_mut().find(|f| {
+            f.kind == "stale-reference"
+                && f.reference
+                    .as_ref()
+                    .is_some_and(|x| x.key(&f.group_id) == key)
+        }) {
+            Some(f) => {
+                // Found by both: AWS's words, and both named.
+                *f = stale_finding(&s.rule, &f.group_name, Some(s));
+                if let Some(x) = &mut f.reference {
+                    x.reported_by.insert(0, FROM_INVENTORY);
+                }
+            }
+            None => {
+                let name = inv
+                    .group(&s.rule.group_id)
+                    .map_or(s.group_name.as_str(), |g| g.group_name.as_str());
+                out.push(stale_finding(&s.rule, name, Some(s)));
             }
         }
     }
     out
+}
+
+/// What makes two reports of a stale rule the same: group, direction, ports, referenced group.
+fn stale_key(r: &Rule) -> (String, RuleDirection, String, String) {
+    let target = match &r.target {
+        RuleTarget::Group { group_id, .. } => group_id.clone(),
+        t => t.to_string(),
+    };
+    (
+        r.group_id.clone(),
+        r.direction,
+        super::rule_ports(r),
+        target,
+    )
+}
+
+impl Reference {
+    fn key(&self, group_id: &str) -> (String, RuleDirection, String, String) {
+        (
+            group_id.to_string(),
+            self.direction,
+            self.ports.clone(),
+            self.group_id.clone(),
+        )
+    }
+}
+
+/// The finding of a stale rule `r` of group `group_name`; `aws` when
+/// describe-stale-security-groups reports it (the inventory may too: then both are named).
+fn stale_finding(r: &Rule, group_name: &str, aws: Option<&StaleReference>) -> GroupFinding {
+    let (group_id, user_id) = match &r.target {
+        RuleTarget::Group { group_id, user_id } => (group_id.clone(), user_id.clone()),
+        t => (t.to_string(), None),
+    };
+    let ports = super::rule_ports(r);
+    let (detail, reported_by) = match aws {
+        None => (
+            format!(
+                "{} {ports} rule references {group_id}, which is in none of the inventory's groups of this account \
+                 (deleted, or the inventory is partial)",
+                r.direction
+            ),
+            vec![FROM_INVENTORY],
+        ),
+        Some(s) => {
+            let mut where_ = Vec::new();
+            if let Some(u) = &s.referenced_user_id {
+                where_.push(format!("account {u}"));
+            }
+            if let Some(v) = &s.referenced_vpc_id {
+                where_.push(format!("VPC {v}"));
+            }
+            if let Some(p) = &s.peering_connection_id {
+                where_.push(format!(
+                    "peering {p}{}",
+                    s.peering_status
+                        .as_ref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default()
+                ));
+            }
+            (
+                format!(
+                    "{} {ports} rule references {group_id}{}, which AWS reports stale (describe-stale-security-groups): \
+                     the group, or the peering or transit gateway that reached it, is gone; the rule admits nothing: remove it",
+                    r.direction,
+                    if where_.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", where_.join(", "))
+                    }
+                ),
+                vec![FROM_AWS],
+            )
+        }
+    };
+    GroupFinding {
+        kind: "stale-reference",
+        group_id: r.group_id.clone(),
+        group_name: group_name.to_string(),
+        detail,
+        controls: Vec::new(),
+        reference: Some(Reference {
+            direction: r.direction,
+            ports,
+            group_id,
+            user_id: user_id.or_else(|| aws.and_then(|s| s.referenced_user_id.clone())),
+            vpc_id: aws.and_then(|s| s.referenced_vpc_id.clone()),
+            vpc_peering_connection_id: aws.and_then(|s| s.peering_connection_id.clone()),
+            peering_status: aws.and_then(|s| s.peering_status.clone()),
+            reported_by,
+        }),
+    }
 }
 
 #[cfg(test)]

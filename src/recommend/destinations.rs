@@ -58,13 +58,16 @@ pub struct KnownRanges {
     pub stable: Vec<(IpNet, String)>,
     pub aws: Vec<AwsRange>,
     pub lists: Vec<ManagedList>,
+    /// The services v5 flow logs name per address (`pkt-src/dst-aws-service`).
+    pub observed: super::services::AwsServices,
 }
 
 /// How a public destination is allowed by a proposal, and why (evidence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublicDestination {
     pub address: String,
-    /// AWS service subset of the address, from `ip-ranges.json`.
+    /// AWS service subset of the address, from `ip-ranges.json`, else from the flow logs'
+    /// `pkt-dst-aws-service` / `pkt-src-aws-service`.
     pub aws_service: Option<String>,
     pub aws_region: Option<String>,
     /// The stable or published range holding it.
@@ -88,7 +91,30 @@ pub enum Stable {
 
 impl KnownRanges {
     pub fn is_empty(&self) -> bool {
-        self.stable.is_empty() && self.aws.is_empty() && self.lists.is_empty()
+        self.stable.is_empty()
+            && self.aws.is_empty()
+            && self.lists.is_empty()
+            && self.observed.by_addr.is_empty()
+    }
+
+    /// The AWS service of `ip`: `ip-ranges.json`'s, else the one the flow logs name.
+    pub fn service_of(&self, ip: IpAddr) -> Option<&str> {
+        self.aws_range(ip)
+            .map(|r| r.service.as_str())
+            .or_else(|| self.observed.get(ip))
+    }
+
+    /// The one managed list of `service` (in upper case), when exactly one was given: the
+    /// logs name the service, not the region, and a list is regional.
+    fn only_list_of(&self, service: &str) -> Option<&ManagedList> {
+        let mut of = self
+            .lists
+            .iter()
+            .filter(|l| l.region_service().is_some_and(|(_, s)| s == service));
+        match (of.next(), of.next()) {
+            (Some(l), None) => Some(l),
+            _ => None,
+        }
     }
 
     /// The most specific published range holding `ip`; among equal ones, a named service
@@ -117,13 +143,21 @@ impl KnownRanges {
             return Some(l);
         }
         let mut services = self.aws.iter().filter(|r| r.net.contains(&ip));
-        services.find_map(|r| {
+        if let Some(l) = services.find_map(|r| {
             self.lists.iter().find(|l| {
                 l.cidrs.is_empty()
                     && l.region_service()
                         .is_some_and(|(reg, svc)| reg == r.region && svc == r.service)
             })
-        })
+        }) {
+            return Some(l);
+        }
+        // The service the logs name: its list, when its entries are not given (they would
+        // have been found above).
+        self.observed
+            .get(ip)
+            .and_then(|svc| self.only_list_of(svc))
+            .filter(|l| l.cidrs.is_empty())
     }
 
     /// Where `ip` can be pinned, best first: the user's word, a managed list, a published range.
@@ -143,7 +177,9 @@ impl KnownRanges {
     }
 
     /// The entries of a managed list: its own, else the published ranges of its service and
-    /// region (what AWS builds the list from).
+    /// region (what AWS builds the list from), else, for the only list of its service, the
+    /// addresses the logs name as that service (host prefixes: enough to check the flows
+    /// seen, which is what the entries are used for).
     pub fn entries_of(&self, list: &ManagedList) -> Vec<IpNet> {
         if !list.cidrs.is_empty() {
             return list.cidrs.clone();
@@ -151,11 +187,24 @@ impl KnownRanges {
         let Some((region, service)) = list.region_service() else {
             return Vec::new();
         };
-        self.aws
+        let published: Vec<IpNet> = self
+            .aws
             .iter()
             .filter(|r| r.region == region && r.service == service)
             .map(|r| r.net)
-            .collect()
+            .collect();
+        if !published.is_empty() || self.only_list_of(&service).is_none() {
+            return published;
+        }
+        let mut seen: Vec<IpNet> = self
+            .observed
+            .by_addr
+            .iter()
+            .filter(|(ip, s)| **s == service && self.aws_range(**ip).is_none())
+            .map(|(ip, _)| IpNet::from(*ip))
+            .collect();
+        seen.sort();
+        seen
     }
 }
 
@@ -284,7 +333,41 @@ mod tests {
                 {"PrefixListId":"pl-0abc","PrefixListName":"office","OwnerId":"1"}]}"#,
             )
             .unwrap(),
+            observed: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_service_named_by_the_logs_goes_through_its_only_list() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut k = KnownRanges {
+            lists: parse_managed_lists(
+                r#"{"PrefixLists":[{"PrefixListId":"pl-63a5400a","PrefixListName":"com.amazonaws.us-east-1.s3"}]}"#,
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        k.observed.by_addr.insert(ip("52.216.8.9"), "S3".into());
+        k.observed.by_addr.insert(ip("3.5.0.1"), "AMAZON".into());
+        assert_eq!(k.service_of(ip("52.216.8.9")), Some("S3"));
+        assert_eq!(
+            k.stable_target(ip("52.216.8.9")),
+            Some(Stable::List("pl-63a5400a".into()))
+        );
+        assert_eq!(k.stable_target(ip("3.5.0.1")), None);
+        assert_eq!(
+            k.entries_of(&k.lists[0]),
+            vec!["52.216.8.9/32".parse::<IpNet>().unwrap()]
+        );
+        // Two regions' lists of the service: the logs do not say which.
+        k.lists.extend(
+            parse_managed_lists(
+                r#"{"PrefixLists":[{"PrefixListId":"pl-68a54001","PrefixListName":"com.amazonaws.us-west-2.s3"}]}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(k.stable_target(ip("52.216.8.9")), None);
+        assert!(k.entries_of(&k.lists[0]).is_empty());
     }
 
     #[test]

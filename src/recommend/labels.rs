@@ -86,3 +86,17 @@ pub fn spec_label(s: &RuleSpec) -> String {
         s.target
     )
 }
+
+/// A proposed rule for people, a group target with its name.
+pub fn spec_label_named(inv: &Inventory, s: &RuleSpec) -> String {
+    match &s.target {
+        crate::inventory::RuleTarget::Group { group_id, .. } => {
+            format!(
+                "{} {}",
+                spec_ports(&s.protocol, s.from_port, s.to_port),
+                group_label(inv, group_id)
+            )
+        }
+        _ => spec_label(s),
+    }
+}

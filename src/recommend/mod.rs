@@ -24,11 +24,12 @@ pub mod destinations;
 mod evidence;
 mod labels;
 mod propose;
+pub mod services;
 mod simulate;
 mod targets;
 
 pub use attribute::attribute;
-pub use labels::{group_label, rule_ports, spec_label, spec_ports};
+pub use labels::{group_label, rule_ports, spec_label, spec_label_named, spec_ports};
 pub use propose::propose;
 pub use simulate::{applied_rules, rule_from_spec, simulate};
 
@@ -424,6 +425,22 @@ pub struct Analysis {
     pub window: Option<(u64, u64)>,
     /// Default group in use or with rules, unattached groups, stale references.
     pub group_findings: Vec<controls::GroupFinding>,
+}
+
+impl Analysis {
+    /// Keeps the recommendations of `groups` (all when empty), of `kinds` (all when empty), of
+    /// at least `min` confidence, and the group findings of `groups`: what every output shows.
+    /// The analysis (and its safety check) covered every group; this only hides.
+    pub fn select(&mut self, groups: &[String], kinds: &[KindArg], min: Confidence) {
+        self.recommendations.retain(|r| {
+            (groups.is_empty() || groups.contains(&r.rule.group_id))
+                && (kinds.is_empty() || kinds.iter().any(|k| k.0 == r.kind))
+                && r.confidence >= min
+        });
+        if !groups.is_empty() {
+            self.group_findings.retain(|f| groups.contains(&f.group_id));
+        }
+    }
 }
 
 /// Runs the three steps. A change the simulation finds unsafe is withdrawn

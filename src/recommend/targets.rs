@@ -132,6 +132,9 @@ fn public_targets(t: &mut Targets, public: &[IpAddr], s: &Settings) {
     let third_party = stable.iter().filter(|x| x.is_none()).count();
     for (ip, st) in public.iter().zip(stable) {
         let aws = s.known.aws_range(*ip);
+        // Named by ip-ranges.json, else by the flow logs (pkt-*-aws-service).
+        let service = s.known.service_of(*ip).map(str::to_string);
+        let from_logs = aws.is_none() && service.is_some();
         let world = if ip.is_ipv4() { "0.0.0.0/0" } else { "::/0" };
         let (allowed_as, range, why) = match (&st, all_stable) {
             (Some(Stable::Declared(n)), true) => {
@@ -142,11 +145,14 @@ fn public_targets(t: &mut Targets, public: &[IpAddr], s: &Settings) {
                 if !t.lists.contains(id) {
                     t.lists.push(id.clone());
                 }
-                let svc = aws.map_or("its service".to_string(), |a| a.service.clone());
+                let svc = service.clone().unwrap_or_else(|| "its service".to_string());
                 (
                     id.clone(),
                     aws.map(|a| a.net),
-                    format!("an AWS {svc} address: the AWS-managed prefix list follows the service's addresses"),
+                    format!(
+                        "an AWS {svc} address{}: the AWS-managed prefix list follows the service's addresses",
+                        if from_logs { " (named by the flow log)" } else { "" }
+                    ),
                 )
             }
             (Some(Stable::Published(n)), true) => {
@@ -165,17 +171,28 @@ fn public_targets(t: &mut Targets, public: &[IpAddr], s: &Settings) {
                      the service is allowed by port, not per address"
                 ),
             ),
-            (None, _) => (
-                world.to_string(),
-                None,
-                "a third-party public address (in no stable or AWS range): it can change at any time, \
-                 so it is allowed by port, not pinned"
-                    .to_string(),
-            ),
+            (None, _) => match &service {
+                Some(svc) => (
+                    world.to_string(),
+                    None,
+                    format!(
+                        "an AWS {svc} address (named by the flow log), in no range or prefix list given: \
+                         its addresses change, so it is allowed by port, not pinned \
+                         (--aws-prefix-lists names the service's managed prefix list)"
+                    ),
+                ),
+                None => (
+                    world.to_string(),
+                    None,
+                    "a third-party public address (in no stable or AWS range): it can change at any time, \
+                     so it is allowed by port, not pinned"
+                        .to_string(),
+                ),
+            },
         };
         t.public.push(PublicDestination {
             address: ip.to_string(),
-            aws_service: aws.map(|a| a.service.clone()),
+            aws_service: service,
             aws_region: aws.map(|a| a.region.clone()),
             range: range.map(|n| n.to_string()),
             allowed_as,

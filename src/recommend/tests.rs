@@ -185,6 +185,7 @@ fn proposals_never_deny_accepted_initiating_flows() {
                     name: "com.amazonaws.test-1.s3".into(),
                     cidrs: vec![list],
                 }],
+                observed: Default::default(),
             });
         }
         let locals: Locals = inv
