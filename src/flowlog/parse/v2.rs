@@ -520,20 +520,20 @@ mod tests {
             let mut rec = FlowRecord::default();
             // SAFETY: without `V3` nothing is required.
             let w = unsafe { Window::at::<false>(&buf) };
-            let in_place = parse_v2::<false>(&line, w, &mut rec).map(|()| rec.clone());
+            let in_place = parse_v2::<false>(&line, w, &mut rec).map(|()| rec);
             let text = String::from_utf8_lossy(&line);
             // The fast path may decline a line the general parser
             // accepts, never read one differently.
             if in_place.is_some() {
                 assert_eq!(in_place, want, "{text}");
             }
-            let copied = parse_v2::<false>(&line, None, &mut rec).map(|()| rec.clone());
+            let copied = parse_v2::<false>(&line, None, &mut rec).map(|()| rec);
             assert_eq!(copied, in_place, "{text}");
             #[cfg(target_arch = "x86_64")]
             if crate::simd::x86_64_v3() {
                 // SAFETY: the CPU is x86-64-v3 (checked just above).
                 let w3 = unsafe { Window::at::<true>(&buf) };
-                let v3 = parse_v2::<true>(&line, w3, &mut rec).map(|()| rec.clone());
+                let v3 = parse_v2::<true>(&line, w3, &mut rec).map(|()| rec);
                 assert_eq!(v3, in_place, "{text}");
             }
             // Unedited records are read here, not declined.
