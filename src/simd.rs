@@ -142,6 +142,76 @@ pub fn space_digit_newline_masks(block: &[u8; 16]) -> (u16, u16, u16) {
     }
 }
 
+/// The hex digits (`0-9`, `a-f`, `A-F`) and the colons of `block`, bit i
+/// for byte i: the two classes of an IPv6 address's bytes
+/// (`parse::ipv6`); and each byte's value as a hex digit, in `nibbles`
+/// (meaningless for other bytes): its low four bits, plus 9 for a byte
+/// above 0x40 (letters). SSE2, the x86_64 baseline.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn hex_colon_masks16(block: &[u8; 16], nibbles: &mut [u8; 16]) -> (u16, u16) {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
+        _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
+        _mm_sub_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load
+    // reads the 16 bytes of `block`, the store writes those of `nibbles`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        let c = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)));
+        // A digit is a byte at most 9 above '0' (as unsigned bytes); a
+        // letter, with 0x20 set (lower case), at most 5 above 'a'.
+        let nine = _mm_set1_epi8(9);
+        let d = _mm_max_epu8(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), nine);
+        let five = _mm_set1_epi8(5);
+        let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        let l = _mm_max_epu8(_mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8)), five);
+        let hex = _mm_or_si128(_mm_cmpeq_epi8(d, nine), _mm_cmpeq_epi8(l, five));
+        let letter = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x40));
+        let value = _mm_add_epi8(
+            _mm_and_si128(v, _mm_set1_epi8(0x0f)),
+            _mm_and_si128(letter, nine),
+        );
+        _mm_storeu_si128(nibbles.as_mut_ptr() as *mut __m128i, value);
+        (_mm_movemask_epi8(hex) as u16, c as u16)
+    }
+}
+
+/// `hex_colon_masks16` in plain integers (compiled everywhere, so that
+/// x86_64 tests check it against the SIMD version).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub fn hex_colon_masks16_swar(block: &[u8; 16], nibbles: &mut [u8; 16]) -> (u16, u16) {
+    let gather = |x: u64| ((x >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u16;
+    let half = |w: u64, out: &mut [u8]| {
+        let hex = in_range8(w, b'0', b'9') | in_range8(w | 0x2020_2020_2020_2020, b'a', b'f');
+        // Bytes above 0x40 and below 0x80 (`in_range8` leaves out higher
+        // ones, which are never hex digits anyway).
+        let letter = in_range8(w, 0x41, 0x7f) >> 7;
+        let value = (w & 0x0f0f_0f0f_0f0f_0f0f) + letter * 9;
+        out.copy_from_slice(&value.to_le_bytes());
+        (gather(hex), eq_mask8(w, b':') as u16)
+    };
+    let (lo, hi) = nibbles.split_at_mut(8);
+    let (h0, c0) = half(
+        u64::from_le_bytes(block[..8].try_into().expect("8 bytes")),
+        lo,
+    );
+    let (h1, c1) = half(
+        u64::from_le_bytes(block[8..].try_into().expect("8 bytes")),
+        hi,
+    );
+    (h0 | h1 << 8, c0 | c1 << 8)
+}
+
+/// `hex_colon_masks16` (portable version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub fn hex_colon_masks16(block: &[u8; 16], nibbles: &mut [u8; 16]) -> (u16, u16) {
+    hex_colon_masks16_swar(block, nibbles)
+}
+
 /// The spaces and the newlines of `block`, bit i for byte i, with AVX2.
 ///
 /// # Safety
@@ -320,6 +390,27 @@ mod tests {
                 // SAFETY: the CPU has AVX2 (checked just above); called
                 // out of line here, the intrinsics are still AVX2 code.
                 assert_eq!(unsafe { line_start_masks::<true>(&wide) }, want);
+            }
+            // Hex digits and colons, with the neighbours of their ranges
+            // and bytes that become letters with 0x20 set.
+            let pick = b"/09:;@AFG`afg\x80\xc1\xe6\xff";
+            let mut hexy = [0u8; 16];
+            for v in hexy.iter_mut() {
+                *v = pick[(rng.next() % pick.len() as u64) as usize];
+            }
+            let want = (0..16).fold((0u16, 0u16), |m, i| {
+                (
+                    m.0 | (hexy[i].is_ascii_hexdigit() as u16) << i,
+                    m.1 | ((hexy[i] == b':') as u16) << i,
+                )
+            });
+            let (mut simd, mut swar) = ([0u8; 16], [0u8; 16]);
+            assert_eq!(hex_colon_masks16(&hexy, &mut simd), want, "{hexy:?}");
+            assert_eq!(hex_colon_masks16_swar(&hexy, &mut swar), want, "{hexy:?}");
+            for i in 0..16 {
+                if let Some(d) = (hexy[i] as char).to_digit(16) {
+                    assert_eq!((simd[i] as u32, swar[i] as u32), (d, d), "{hexy:?}");
+                }
             }
             let w = u64::from_le_bytes(block[..8].try_into().unwrap());
             for (lo, hi) in [(b'0', b'9'), (b'a', b'f'), (0, 0x7f), (b'!', b'!')] {

@@ -119,6 +119,10 @@ impl Opener {
                     consumed: Arc::new(AtomicU64::new(read)),
                 });
             }
+            // Streamed: the buffer goes back for the stream's reader. It
+            // was dropped here, so every plain or zstd file allocated,
+            // zeroed and faulted in a new 1 MiB chunk buffer.
+            Buffers::put_back(pool, out);
         }
         open(input)
     }
@@ -165,4 +169,24 @@ impl ReadError {
 fn fill_at_least<R: Read>(br: &mut BufReader<R>, n: usize) -> io::Result<Vec<u8>> {
     let buf = br.fill_buf()?;
     Ok(buf[..buf.len().min(n)].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_input_leaves_its_buffer_in_the_pool() {
+        // A plain file is streamed: the buffer taken for a whole gzip
+        // file goes back, for the stream's reader to use.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        std::fs::write(&path, b"2 1 eni-0a - - - - - - - 1 2 - NODATA\n").unwrap();
+        let mut pool = vec![Buffers::from(vec![7u8; 4096])];
+        let opened = Opener::default()
+            .open(&Input::Path(path), &mut pool)
+            .unwrap();
+        assert!(matches!(opened.source, Source::Stream(_)));
+        assert_eq!(Buffers::take_largest(&mut pool), vec![7u8; 4096]);
+    }
 }

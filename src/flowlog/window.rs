@@ -30,6 +30,10 @@ pub(crate) struct Masks {
 pub(crate) struct Window<'a> {
     pub(crate) buf: &'a [u8; WINDOW],
     pub(crate) masks: Masks,
+    /// The line and everything after it in its buffer (`buf` is its
+    /// start): a line longer than 128 bytes is read from here
+    /// (`parse::v2::parse_v2_long`).
+    pub(crate) rest: &'a [u8],
 }
 
 impl<'a> Window<'a> {
@@ -44,7 +48,11 @@ impl<'a> Window<'a> {
         let buf: &[u8; WINDOW] = padded.get(..WINDOW)?.try_into().ok()?;
         // SAFETY: passed on from the caller.
         let masks = unsafe { masks::<V3>(buf) };
-        Some(Window { buf, masks })
+        Some(Window {
+            buf,
+            masks,
+            rest: padded,
+        })
     }
 
     /// The offset of the first `\n` in the window's first 128 bytes.

@@ -2,8 +2,6 @@
 //! in at most two eight-byte loads and three multiplies per load, with
 //! the digit check folded into the same word. Used by both fast paths.
 
-use crate::flowlog::window::WINDOW;
-
 /// Eight bytes from `s[at..]` as a little-endian word, zero-padded past
 /// the end of `s`. Inside a line the direct load is the rule.
 #[inline(always)]
@@ -87,7 +85,7 @@ pub(super) fn token_len(bounds: &[usize; 15], i: usize) -> usize {
 /// there, with '0' xored out and the bytes before the token cleared.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn digit_word(buf: &[u8; WINDOW], end: usize, n: usize) -> u64 {
+pub(super) fn digit_word<const W: usize>(buf: &[u8; W], end: usize, n: usize) -> u64 {
     (load8(buf, end - 8) ^ ZEROS) & (u64::MAX << ((8 - n) * 8))
 }
 
@@ -95,7 +93,7 @@ pub(super) fn digit_word(buf: &[u8; WINDOW], end: usize, n: usize) -> u64 {
 /// values, first digit lowest, if they are digits.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn two_bytes(buf: &[u8; WINDOW], at: usize) -> u64 {
+pub(super) fn two_bytes<const W: usize>(buf: &[u8; W], at: usize) -> u64 {
     (u16::from_le_bytes([buf[at], buf[at + 1]]) ^ 0x3030) as u64
 }
 

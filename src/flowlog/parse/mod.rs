@@ -10,12 +10,14 @@
 //!   eight bytes at a time, `scalar::token_end`) and alone reports errors.
 //!
 //! Dependencies run one way: this module → `v2` → `fast` → the leaves
-//! (`cols`, `scalar`, `digits`, `ipv4`, `flowlog::window`, `crate::simd`).
+//! (`cols`, `scalar`, `digits`, `ipv4`, `ipv6`, `flowlog::window`,
+//! `crate::simd`).
 
 mod cols;
 mod digits;
 mod fast;
 mod ipv4;
+mod ipv6;
 mod scalar;
 mod v2;
 

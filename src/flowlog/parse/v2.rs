@@ -17,7 +17,8 @@ use crate::flowlog::window::{Window, WINDOW};
 
 /// `parse` for the `V2` columns, the layout of nearly every S3 export, in
 /// straight-line code, for lines of up to 128 bytes (IPv4 records; longer
-/// ones take `parse`). It reads `WINDOW` bytes from the line's start:
+/// ones, as IPv6 records are, take `parse_v2_long` up to 256 bytes, and
+/// `parse` past that). It reads `WINDOW` bytes from the line's start:
 /// from `window`, the line and whatever follows it in its buffer, or,
 /// where there is no such window, from a zeroed copy of the line. Copying
 /// every line cost little in instructions but much in time: the copy's
@@ -48,13 +49,19 @@ pub(super) fn parse_v2<const V3: bool>(
 ) -> Option<()> {
     let n = line.len();
     if n > 128 {
-        *rec = parse(&V2, line)?;
-        return Some(());
+        if n > LONG_LINE {
+            *rec = parse(&V2, line)?;
+            return Some(());
+        }
+        return match window {
+            Some(w) => parse_v2_long::<V3>(line, w, rec),
+            None => parse_v2_long_copied(line, rec),
+        };
     }
     if n < 2 * V2.len() - 1 {
         return None;
     }
-    let Some(Window { buf, masks }) = window else {
+    let Some(Window { buf, masks, .. }) = window else {
         return parse_v2_copied(line, rec);
     };
     let (mask, digits) = (masks.spaces, masks.digits);
@@ -71,7 +78,7 @@ pub(super) fn parse_v2<const V3: bool>(
     // and the byte count, and the decoder is specialised to the constant
     // positions.
     if let Some(bounds) = v2_layout(mask, n) {
-        return v2_columns::<V3, true>(rec, buf, &bounds, mask, digits);
+        return v2_columns::<V3, true, true, WINDOW>(rec, buf, &bounds, mask, digits);
     }
     // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], with bounds[0] = -1
     // (as a wrapping usize) and bounds[14] = the line's length.
@@ -88,7 +95,146 @@ pub(super) fn parse_v2<const V3: bool>(
         return None;
     }
     bounds[14] = n;
-    v2_columns::<V3, false>(rec, buf, &bounds, mask, digits)
+    v2_columns::<V3, false, true, WINDOW>(rec, buf, &bounds, mask, digits)
+}
+
+/// Longest line `parse_v2_long` reads: the masks of two windows.
+const LONG_LINE: usize = 256;
+/// Bytes `parse_v2_long` reads from a line's start: its 256 bytes of
+/// masks, and as many past them as `WINDOW` reads past its 128.
+const LONG_WINDOW: usize = LONG_LINE + WINDOW - 128;
+
+/// `parse_v2` for a line of 129 to 256 bytes: a v2 record with IPv6
+/// addresses (150 to 170 bytes as AWS writes them; 2.6% of the busy
+/// profile's lines), or an IPv4 one with long counts. The spaces of its
+/// first 128 bytes are the window's the chunk loop made; those of the
+/// next 128 come from a second window, and the thirteen spaces are walked
+/// in both (the fixed head and tail of `v2_layout` are not assumed). The
+/// columns are then decoded as in `parse_v2`, but for the numeric
+/// columns, which test their own digits (the digit masks would be two
+/// words here). Such lines took the generic fast path (`fast::parse`),
+/// ~4,100 instructions with its byte-wise IPv6 reader.
+#[inline(always)]
+fn parse_v2_long<const V3: bool>(
+    line: &[u8],
+    window: Window<'_>,
+    rec: &mut FlowRecord,
+) -> Option<()> {
+    let n = line.len();
+    debug_assert!((129..=LONG_LINE).contains(&n));
+    let Some(buf) = window.rest.get(..LONG_WINDOW) else {
+        return parse_v2_long_copied(line, rec);
+    };
+    let buf: &[u8; LONG_WINDOW] = buf.try_into().expect("LONG_WINDOW bytes");
+    // SAFETY: passed on from the caller.
+    let second = unsafe { Window::at::<V3>(&buf[128..]) }?;
+    let lo = window.masks.spaces;
+    // Bytes past the line's end are not its own.
+    let hi = second.masks.spaces & (u128::MAX >> (LONG_LINE - n));
+    // No space leading, trailing or next to another (an empty token).
+    let paired = (lo & ((lo >> 1) | (hi << 127))) | (hi & (hi >> 1));
+    if paired | (lo & 1) | ((hi >> (n - 129)) & 1) != 0 {
+        return None;
+    }
+    if let Some(bounds) = v2_long_layout(lo, hi, n) {
+        return v2_columns::<V3, true, false, LONG_WINDOW>(rec, buf, &bounds, 0, 0);
+    }
+    // Token i is buf[bounds[i] + 1 .. bounds[i + 1]], as in `parse_v2`.
+    let mut bounds = [usize::MAX; 15];
+    let mut k = 1;
+    for (base, mut m) in [(0, lo), (128, hi)] {
+        while m != 0 {
+            if k == 14 {
+                return None;
+            }
+            bounds[k] = base + m.trailing_zeros() as usize;
+            m &= m - 1;
+            k += 1;
+        }
+    }
+    if k != 14 {
+        return None;
+    }
+    bounds[14] = n;
+    v2_columns::<V3, false, false, LONG_WINDOW>(rec, buf, &bounds, 0, 0)
+}
+
+/// `v2_layout` for `parse_v2_long`: the token bounds of a line of `n`
+/// (129..=256) bytes whose spaces are `lo` (bytes 0..128) and `hi`
+/// (128..256, none at or past `n`, and none next to another), when its
+/// head and tail have the widths of every record AWS writes. The six
+/// spaces between them are found in three 64-bit words of the mask: the
+/// one after each address, then the four after the ports, the protocol
+/// and the packets (a 13-step walk over two 128-bit words cost ~150
+/// instructions). `None` for any other shape.
+#[inline(always)]
+fn v2_long_layout(lo: u128, hi: u128, n: usize) -> Option<[usize; 15]> {
+    const HEAD: u128 = (1 << 1) | (1 << 14) | (1 << 36);
+    const TAIL: u64 = 1 | (1 << 11) | (1 << 22) | (1 << 29);
+    let words = [
+        lo as u64,
+        (lo >> 64) as u64,
+        hi as u64,
+        (hi >> 64) as u64,
+        0,
+    ];
+    // The mask's bits from `at` (below 256) on, 64 of them.
+    let bits = |at: usize| -> u64 {
+        let (w, b) = ((at >> 6) & 3, at & 63);
+        (words[w] >> b) | ((words[w + 1] << 1) << (63 - b))
+    };
+    if lo & ((1 << 37) - 1) != HEAD || bits(n - 32) != TAIL {
+        return None;
+    }
+    // The end of each address: the first space after its start (no
+    // address is 64 bytes long).
+    let src_end = 37 + bits(37).trailing_zeros() as usize;
+    let dst_end = src_end + 1 + bits(src_end + 1).trailing_zeros() as usize;
+    // Four spaces between the addresses and the tail, none other; the
+    // numbers there fit in 64 bytes (ports, protocol, 20-digit counts).
+    let from = dst_end + 1;
+    let room = (n - 32).checked_sub(from)?;
+    if room >= 64 {
+        return None;
+    }
+    let mut m = bits(from) & ((1 << room) - 1);
+    let mut mid = [0usize; 4];
+    for b in &mut mid {
+        *b = from + m.trailing_zeros() as usize; // past `n - 32` once they run out
+        m &= m.wrapping_sub(1);
+    }
+    if m != 0 || mid[3] >= n - 32 {
+        return None;
+    }
+    Some([
+        usize::MAX,
+        1,
+        14,
+        36,
+        src_end,
+        dst_end,
+        mid[0],
+        mid[1],
+        mid[2],
+        mid[3],
+        n - 32,
+        n - 21,
+        n - 10,
+        n - 3,
+        n,
+    ])
+}
+
+/// `parse_v2_long` for a line with fewer than `LONG_WINDOW` bytes after
+/// its start in its buffer: from a zeroed copy, out of line.
+#[cold]
+#[inline(never)]
+fn parse_v2_long_copied(line: &[u8], rec: &mut FlowRecord) -> Option<()> {
+    let mut copy = [0u8; LONG_WINDOW];
+    copy[..line.len()].copy_from_slice(line);
+    // SAFETY: without `V3` nothing is required.
+    let window = unsafe { Window::at::<false>(&copy) }?;
+    parse_v2_long::<false>(line, window, rec)
 }
 
 /// `parse_v2` for a line with fewer than `WINDOW` bytes after its start
@@ -158,11 +304,13 @@ fn v2_layout(mask: u128, n: usize) -> Option<[usize; 15]> {
 /// `v2_layout` fold into the loads. `TEN_DIGIT_TIMES`: the bounds are
 /// `v2_layout`'s, whose start and end have ten digits, so no time can be
 /// one the general parser must convert (`parse::epoch_seconds`); the
-/// other bounds leave that test in.
+/// other bounds leave that test in. `MASKED`: `mask` and `digits` are
+/// the line's spaces and digits (not for `parse_v2_long`, whose numbers
+/// test their own digits). `W`: the bytes of `buf`.
 #[inline(always)]
-fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool>(
+fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool, const MASKED: bool, const W: usize>(
     rec: &mut FlowRecord,
-    buf: &[u8; WINDOW],
+    buf: &[u8; W],
     bounds: &[usize; 15],
     mask: u128,
     digits: u128,
@@ -172,7 +320,7 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool>(
     // number (a `-` there, as in NODATA records, is left to the general
     // parser). `V3` code has no digits mask: `numbers_v3` tests the
     // bytes it decodes, and its fallback checks each number.
-    if !V3 {
+    if !V3 && MASKED {
         let numeric = (u128::MAX << (bounds[5] + 1)) & !(u128::MAX << bounds[12]);
         if numeric & !(digits | mask) != 0 {
             return None;
@@ -193,11 +341,15 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool>(
     }
     macro_rules! num {
         ($i:literal) => {
-            number::<V3>(buf, bounds[$i] + 1, bounds[$i + 1] - bounds[$i] - 1)?
+            if V3 || !MASKED {
+                number::<true>(buf, bounds[$i] + 1, bounds[$i + 1] - bounds[$i] - 1)?
+            } else {
+                number::<false>(buf, bounds[$i] + 1, bounds[$i + 1] - bounds[$i] - 1)?
+            }
         };
     }
     col!(2);
-    addresses::<V3>(rec, buf, bounds)?;
+    addresses::<V3, W>(rec, buf, bounds)?;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `V3` promises an x86-64-v3 CPU, and the code this inlines
     // into enables AVX2.
@@ -252,7 +404,7 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool>(
 /// enabled (`engine::Worker::chunk_v3`), or the intrinsics become calls.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn numbers_v3(buf: &[u8; WINDOW], bounds: &[usize; 15]) -> Option<[u64; 7]> {
+unsafe fn numbers_v3<const W: usize>(buf: &[u8; W], bounds: &[usize; 15]) -> Option<[u64; 7]> {
     let l = |i: usize| token_len(bounds, i);
     let len = [l(5), l(6), l(7), l(8), l(9), l(10), l(11)];
     if (len[0] > 8) | (len[1] > 8) | (len[2] > 8) | (len[3] > 8) | (len[4] > 8) {
@@ -292,9 +444,9 @@ unsafe fn numbers_v3(buf: &[u8; WINDOW], bounds: &[usize; 15]) -> Option<[u64; 7
 /// `V3` (see `parse_v2`) both are decoded inline; otherwise through
 /// the run-time check and a call (`ssse3::ipv4_pair`).
 #[inline(always)]
-fn addresses<const V3: bool>(
+fn addresses<const V3: bool, const W: usize>(
     rec: &mut FlowRecord,
-    buf: &[u8; WINDOW],
+    buf: &[u8; W],
     bounds: &[usize; 15],
 ) -> Option<()> {
     let (s, d) = (bounds[3] + 1, bounds[4] + 1);
@@ -325,6 +477,72 @@ fn addresses<const V3: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flowlog::format::Format;
+    use crate::flowlog::parse::Parser;
+
+    #[test]
+    fn long_lines_read_as_the_general_parser_reads_them() {
+        // IPv6 records (and IPv4 ones made long), with bytes changed,
+        // inserted or removed, read in place from a buffer of stale bytes
+        // (`parse_v2_long`), from a copy (`parse_v2_long_copied`), and in
+        // x86-64-v3 code, against the general parser.
+        let general = Parser::new(&Format::default_v2());
+        let bases: [&[u8]; 3] = [
+            b"2 123456789012 eni-0e81c6eeeca1cd526 2a02:43cf:b0b2:8368:e25f:4821:3981:4e0d 2a05:d018:c00:1:0:c13c:ddb4:a351 54360 443 6 27 6939 1763605443 1763605486 ACCEPT OK",
+            b"2 123456789012 eni-0e81c6eeeca1cd526 2A05:D018:0C00:0001::A351 fe80::1 443 54360 6 4200000000 18446744073709 1763605443 1763605486 REJECT OK",
+            b"2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.154 172.31.255.7 1552 8080 6 1234567890123456 1234567890123456 1763596801 1763596833 ACCEPT OK",
+        ];
+        let pick = b" 0123456789.-:aeFgOKx%";
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
+        let mut long = 0;
+        for round in 0..30_000 {
+            let mut line = bases[round % 3].to_vec();
+            for _ in 0..(round / 3) % 4 {
+                let at = (next() % line.len() as u64) as usize;
+                let b = pick[(next() % pick.len() as u64) as usize];
+                match next() % 3 {
+                    0 => line[at] = b,
+                    1 => line.insert(at, b),
+                    _ => drop(line.remove(at)),
+                }
+            }
+            if !(129..=LONG_LINE).contains(&line.len()) {
+                continue;
+            }
+            long += 1;
+            let want = general.parse_general(&line).ok();
+            let mut buf = [0u8; LONG_WINDOW + 7];
+            for b in buf.iter_mut() {
+                *b = pick[(next() % pick.len() as u64) as usize];
+            }
+            buf[..line.len()].copy_from_slice(&line);
+            let mut rec = FlowRecord::default();
+            // SAFETY: without `V3` nothing is required.
+            let w = unsafe { Window::at::<false>(&buf) };
+            let in_place = parse_v2::<false>(&line, w, &mut rec).map(|()| rec);
+            let text = String::from_utf8_lossy(&line);
+            // The fast path may decline a line the general parser
+            // accepts, never read one differently.
+            if in_place.is_some() {
+                assert_eq!(in_place, want, "{text}");
+            }
+            let copied = parse_v2::<false>(&line, None, &mut rec).map(|()| rec);
+            assert_eq!(copied, in_place, "{text}");
+            #[cfg(target_arch = "x86_64")]
+            if crate::simd::x86_64_v3() {
+                // SAFETY: the CPU is x86-64-v3 (checked just above).
+                let w3 = unsafe { Window::at::<true>(&buf) };
+                let v3 = parse_v2::<true>(&line, w3, &mut rec).map(|()| rec);
+                assert_eq!(v3, in_place, "{text}");
+            }
+            // Unedited records are read here, not declined.
+            if (round / 3) % 4 == 0 {
+                assert!(in_place.is_some(), "{text}");
+            }
+        }
+        assert!(long > 15_000, "{long}");
+    }
 
     #[test]
     fn v3_and_portable_parse_v2_agree() {

@@ -151,4 +151,12 @@ impl Buffers {
             .map(|b| std::mem::take(&mut b.bytes))
             .unwrap_or_default()
     }
+
+    /// Gives back a buffer `take_largest` took from `pool` and did not
+    /// use: into the slot it left empty.
+    pub fn put_back(pool: &mut [Buffers], bytes: Vec<u8>) {
+        if let Some(slot) = pool.iter_mut().find(|b| b.bytes.capacity() == 0) {
+            slot.bytes = bytes;
+        }
+    }
 }
