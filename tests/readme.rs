@@ -140,6 +140,7 @@ fn summarize_json_fields_are_the_documented_ones() {
                 "last_seen",
                 "peers",
                 "peers_exact",
+                "kind",
             ])
         );
     }

@@ -28,4 +28,5 @@ mod s3;
 mod scans;
 mod summarize;
 mod templates;
+mod tgw;
 mod top;

@@ -45,7 +45,8 @@ use super::{
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
 use crate::config::SummarizeConfig;
 use crate::engine::{Accounting, Processor, RecordCtx};
-use crate::flowlog::record::{Action, FlowRecord, LogStatus};
+use crate::flowlog::record::{Action, EniId, FlowRecord, LogStatus};
+use crate::flowlog::tgw::{AttachmentSides, Attachments};
 use crate::investigate::timeline::{Timeline, TimelineJson};
 use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
@@ -75,6 +76,7 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 SummaryProc {
                     aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
                     timeline: args.bucket.map(Timeline::new),
+                    attachments: Attachments::default(),
                 },
                 window.clone(),
             )
@@ -87,7 +89,9 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     let SummaryProc {
         aggregate,
         timeline,
+        attachments,
     } = run.processor.inner;
+    let tgw = &attachments;
     let summary = aggregate.finish();
     warn_overflow(&summary);
     match args.output {
@@ -99,12 +103,13 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
             args.limit,
             timeline.as_ref(),
             &labels,
+            tgw,
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
                 crate::note!("CSV output has no timeline (--bucket); use -o json or the table");
             }
-            write_csv(&mut out, &summary, args.limit)?
+            write_csv(&mut out, &summary, args.limit, tgw)?
         }
         OutputFormat::Table => {
             let color = report::color_enabled(&out);
@@ -115,6 +120,7 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 &summary,
                 args.limit.unwrap_or(50),
                 &labels,
+                tgw,
                 color,
             )?;
             if let Some(t) = &timeline {
@@ -132,12 +138,17 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
 struct SummaryProc {
     aggregate: Aggregate,
     timeline: Option<Timeline>,
+    /// Transit Gateway attachments' VPCs and lost packets.
+    attachments: Attachments,
 }
 
 impl Processor for SummaryProc {
     #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.aggregate.record(rec, ctx);
+        if rec.interface.is_attachment() && rec.status == LogStatus::Ok {
+            self.attachments.add(rec, ctx.line, ctx.format);
+        }
         if let Some(t) = &mut self.timeline {
             // The rows count data records only; so does the timeline.
             if rec.status == LogStatus::Ok {
@@ -152,6 +163,7 @@ impl Processor for SummaryProc {
 
     fn merge(&mut self, other: Self) {
         self.aggregate.merge(other.aggregate);
+        self.attachments.merge(other.attachments);
         if let (Some(a), Some(b)) = (&mut self.timeline, other.timeline) {
             a.merge(b);
         }
@@ -181,6 +193,8 @@ struct JsonOut<'a> {
 #[derive(Serialize)]
 struct JsonRow<'a> {
     interface_id: Option<&'a str>,
+    /// `interface`, or `tgw-attachment` for a Transit Gateway attachment.
+    kind: &'static str,
     direction: &'static str,
     protocol: u8,
     port: Option<u16>,
@@ -194,6 +208,12 @@ struct JsonRow<'a> {
     peers_exact: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     ports_folded: Option<u32>,
+    /// Attachments only: the VPC(s) behind it, and those beyond the
+    /// transit gateway it exchanged traffic with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpcs: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_vpcs: Option<Vec<&'a str>>,
 }
 
 /// A row in CSV: every column on every line (`ports_folded` empty but on
@@ -213,6 +233,9 @@ struct CsvRow<'a> {
     peers: u64,
     peers_exact: bool,
     ports_folded: Option<u32>,
+    kind: &'static str,
+    /// Attachments: the VPC(s) behind it, `;`-separated.
+    vpcs: String,
 }
 
 impl<'a> From<JsonRow<'a>> for CsvRow<'a> {
@@ -231,6 +254,8 @@ impl<'a> From<JsonRow<'a>> for CsvRow<'a> {
             peers: r.peers,
             peers_exact: r.peers_exact,
             ports_folded: r.ports_folded,
+            kind: r.kind,
+            vpcs: r.vpcs.unwrap_or_default().join(";"),
         }
     }
 }
@@ -256,6 +281,8 @@ fn json_family(f: &Option<FamilyAddresses>) -> Option<JsonFamily> {
 #[derive(Serialize)]
 struct JsonInterface<'a> {
     interface_id: Option<&'a str>,
+    /// As in rows.
+    kind: &'static str,
     /// From the inventory (null without one): the interface's kind.
     role: Option<&'static str>,
     /// From the inventory (null without one): its security groups.
@@ -271,6 +298,50 @@ struct JsonInterface<'a> {
     ipv4: Option<JsonFamily>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv6: Option<JsonFamily>,
+    /// Transit Gateway attachments only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tgw: Option<JsonAttachment<'a>>,
+}
+
+/// What an attachment's records say besides its rows.
+#[derive(Serialize)]
+struct JsonAttachment<'a> {
+    vpcs: Vec<&'a str>,
+    subnets: Vec<&'a str>,
+    peer_vpcs: Vec<&'a str>,
+    packets_lost: JsonLost,
+}
+
+#[derive(Serialize)]
+struct JsonLost {
+    no_route: u64,
+    blackhole: u64,
+    mtu_exceeded: u64,
+    ttl_expired: u64,
+}
+
+fn json_attachment(s: &AttachmentSides) -> JsonAttachment<'_> {
+    let [no_route, blackhole, mtu_exceeded, ttl_expired] = s.lost;
+    JsonAttachment {
+        vpcs: s.vpcs.iter().map(|v| &**v).collect(),
+        subnets: s.subnets.iter().map(|v| &**v).collect(),
+        peer_vpcs: s.peer_vpcs.iter().map(|v| &**v).collect(),
+        packets_lost: JsonLost {
+            no_route,
+            blackhole,
+            mtu_exceeded,
+            ttl_expired,
+        },
+    }
+}
+
+/// `interface`, or `tgw-attachment`.
+fn kind(e: EniId) -> &'static str {
+    if e.is_attachment() {
+        "tgw-attachment"
+    } else {
+        "interface"
+    }
 }
 
 #[derive(Serialize)]
@@ -279,20 +350,28 @@ struct JsonGroup<'a> {
     group_name: &'a str,
 }
 
-fn action_json(a: Action) -> Option<&'static str> {
-    match a {
+/// A row's action: on an attachment's row, REJECT stands for packets the
+/// transit gateway dropped (`flowlog::tgw`), shown as `DROP`.
+fn action_label(r: &Row) -> Option<&'static str> {
+    match r.action {
         Action::Unknown => None,
+        Action::Reject if r.eni.is_attachment() => Some("DROP"),
         a => Some(a.as_str()),
     }
 }
 
-fn json_row(r: &Row) -> JsonRow<'_> {
+fn json_row<'a>(r: &'a Row, tgw: &'a Attachments) -> JsonRow<'a> {
+    let sides = tgw.by_id.get(&r.eni);
+    let list = |f: fn(&AttachmentSides) -> &std::collections::BTreeSet<Box<str>>| {
+        sides.map(|s| f(s).iter().map(|v| &**v).collect::<Vec<&str>>())
+    };
     JsonRow {
         interface_id: r.interface_id.as_deref(),
+        kind: kind(r.eni),
         direction: r.direction.as_str(),
         protocol: r.protocol,
         port: r.port,
-        action: action_json(r.action),
+        action: action_label(r),
         flows: r.flows,
         packets: r.packets,
         bytes: r.bytes,
@@ -301,6 +380,8 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         peers: r.peers.count(),
         peers_exact: r.peers.is_exact(),
         ports_folded: r.ports_folded,
+        vpcs: list(|s| &s.vpcs),
+        peer_vpcs: list(|s| &s.peer_vpcs),
     }
 }
 
@@ -312,10 +393,12 @@ fn write_json(
     top: Option<usize>,
     timeline: Option<&Timeline>,
     labels: &Labels,
+    tgw: &Attachments,
 ) -> Result<()> {
+    let row = |r| json_row(r, tgw);
     let rows: Vec<JsonRow> = match top {
-        Some(n) => by_flows(s).into_iter().take(n).map(json_row).collect(),
-        None => s.rows.iter().map(json_row).collect(),
+        Some(n) => by_flows(s).into_iter().take(n).map(row).collect(),
+        None => s.rows.iter().map(row).collect(),
     };
     let doc = JsonOut {
         version: 1,
@@ -331,6 +414,7 @@ fn write_json(
             .iter()
             .map(|i| JsonInterface {
                 interface_id: i.interface_id.as_deref(),
+                kind: kind(i.eni),
                 role: i
                     .interface_id
                     .as_deref()
@@ -358,6 +442,7 @@ fn write_json(
                 address_source: i.address_source,
                 ipv4: json_family(&i.ipv4),
                 ipv6: json_family(&i.ipv6),
+                tgw: tgw.by_id.get(&i.eni).map(json_attachment),
             })
             .collect(),
         timeline: timeline.map(Timeline::to_json),
@@ -366,14 +451,14 @@ fn write_json(
     Ok(())
 }
 
-fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
+fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>, tgw: &Attachments) -> Result<()> {
     let mut c = csv::Writer::from_writer(w);
     let rows: Vec<&Row> = match top {
         Some(n) => by_flows(s).into_iter().take(n).collect(),
         None => s.rows.iter().collect(),
     };
     for r in rows {
-        c.serialize(CsvRow::from(json_row(r)))?;
+        c.serialize(CsvRow::from(json_row(r, tgw)))?;
     }
     if s.rows.is_empty() {
         c.write_record([
@@ -390,6 +475,8 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
             "peers",
             "peers_exact",
             "ports_folded",
+            "kind",
+            "vpcs",
         ])?;
     }
     c.flush()?;
@@ -403,6 +490,7 @@ fn write_table(
     s: &Summary,
     top: usize,
     labels: &Labels,
+    tgw: &Attachments,
     color: bool,
 ) -> Result<()> {
     let mut t = Table::new(&[
@@ -422,9 +510,18 @@ fn write_table(
     let rows = by_flows(s);
     for r in rows.iter().take(top) {
         let id = r.interface_id.clone().unwrap_or_else(|| "-".into());
-        let role = labels
-            .get(&id)
-            .map_or_else(|| "-".into(), |l| l.to_string());
+        let role = match labels.get(&id) {
+            Some(l) => l.to_string(),
+            // An attachment says so, with the VPC behind it.
+            None if r.eni.is_attachment() => match tgw.by_id.get(&r.eni) {
+                Some(s) if !s.vpcs.is_empty() => format!(
+                    "tgw attachment: {}",
+                    s.vpcs.iter().map(|v| &**v).collect::<Vec<_>>().join(",")
+                ),
+                _ => "tgw attachment".into(),
+            },
+            None => "-".into(),
+        };
         t.push(vec![
             id,
             role,
@@ -435,7 +532,7 @@ fn write_table(
                 (None, Some(n)) => format!("{} ports", thousands(n as u64)),
                 (None, None) => "-".into(),
             },
-            r.action.as_str().into(),
+            action_label(r).unwrap_or("-").into(),
             thousands(r.flows),
             thousands(r.packets),
             human_bytes(r.bytes),
@@ -472,9 +569,14 @@ fn write_table(
     let rejected: u64 = s
         .rows
         .iter()
-        .filter(|r| r.action == Action::Reject)
+        .filter(|r| r.action == Action::Reject && !r.eni.is_attachment())
         .map(|r| r.flows)
         .sum();
+    let attachments = s
+        .interfaces
+        .iter()
+        .filter(|i| i.eni.is_attachment())
+        .count() as u64;
     writeln!(w)?;
     writeln!(
         w,
@@ -485,8 +587,15 @@ fn write_table(
         report::count(packets, "packet", "packets"),
         human_bytes(bytes),
         report::count(s.rows.len() as u64, "row", "rows"),
-        report::count(s.interfaces.len() as u64, "interface", "interfaces")
+        report::count(
+            s.interfaces.len() as u64 - attachments,
+            "interface",
+            "interfaces"
+        )
     )?;
+    if attachments > 0 {
+        write_tgw_totals(w, s, attachments)?;
+    }
     if let Some((a, b)) = s.window {
         writeln!(
             w,
@@ -509,5 +618,32 @@ fn write_table(
             report::count(unknown as u64, "row has", "rows have")
         )?;
     }
+    Ok(())
+}
+
+/// The Transit Gateway line under the totals: its flows are neither
+/// accepted nor rejected (a gateway forwards), some dropped; and each
+/// flow through it is logged on both attachments it crosses.
+fn write_tgw_totals(w: &mut dyn Write, s: &Summary, attachments: u64) -> Result<()> {
+    let (flows, dropped) =
+        s.rows
+            .iter()
+            .filter(|r| r.eni.is_attachment())
+            .fold((0u64, 0u64), |(f, d), r| {
+                let drop = if r.action == Action::Reject {
+                    r.flows
+                } else {
+                    0
+                };
+                (f + r.flows, d + drop)
+            });
+    writeln!(
+        w,
+        "Transit Gateway: {} on {} (tgw-attach-… rows), {} dropped by the gateway \
+         (DROP: packets-lost-* above 0); a flow between two logged attachments is counted on each",
+        report::count(flows, "flow", "flows"),
+        report::count(attachments, "attachment", "attachments"),
+        thousands(dropped)
+    )?;
     Ok(())
 }

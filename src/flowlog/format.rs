@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use super::tgw::TgwField;
+
 /// A flow-log field. `Other` is any name we do not interpret (future
 /// fields, tags): it still occupies a column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,6 +56,9 @@ pub enum Field {
     RejectReason,
     ResourceId,
     EncryptionStatus,
+    /// A field only Transit Gateway flow logs have (their own table,
+    /// `flowlog::tgw`).
+    Tgw(TgwField),
     /// A field this version of flowscope does not interpret.
     Other(String),
 }
@@ -139,6 +144,9 @@ impl Field {
                 return Some(f.clone());
             }
         }
+        if let Some(t) = TgwField::from_name(&normal) {
+            return Some(Field::Tgw(t));
+        }
         Some(Field::Other(normal))
     }
 
@@ -151,6 +159,7 @@ impl Field {
     pub fn name(&self) -> &str {
         match self {
             Field::Other(s) => s,
+            Field::Tgw(t) => t.name(),
             f => KNOWN
                 .iter()
                 .find(|(k, _, _)| k == f)
@@ -161,6 +170,9 @@ impl Field {
 
     /// The flow-log version that introduced the field (0 if unknown).
     pub fn min_version(&self) -> u8 {
+        if let Field::Tgw(t) = self {
+            return t.min_version();
+        }
         KNOWN
             .iter()
             .find(|(k, _, _)| k == self)
@@ -192,11 +204,6 @@ pub enum FormatError {
     Misspelt { name: String, suggestion: String },
     #[error("'{0}' is not a flow-log field (see the field list in `flowscope --help` or AWS's documentation)")]
     Unknown(String),
-    /// A Transit Gateway flow log's header: its records have no
-    /// interface and no action, and each flow is logged once per
-    /// attachment, so reading them as VPC records would misreport them.
-    #[error("it is a Transit Gateway flow log's header (it names '{0}' and no interface-id); flowscope does not read Transit Gateway flow logs yet")]
-    TransitGateway(String),
 }
 
 /// The columns of one flow-log format and, for each interpreted field,
@@ -278,21 +285,10 @@ impl Format {
         }
         let text = std::str::from_utf8(line).ok()?;
         match Format::parse(text) {
-            Ok(f) => {
-                // Refused by name rather than read with interfaces and
-                // actions of `-` and every flow counted twice.
-                let tgw = f.columns.iter().find_map(|c| match c {
-                    Field::Other(n) if n.starts_with("tgw-") => Some(n.clone()),
-                    _ => None,
-                });
-                match tgw {
-                    Some(name) if !f.has(&Field::InterfaceId) => Some(Format {
-                        problem: Some(FormatError::TransitGateway(name)),
-                        ..f
-                    }),
-                    _ => Some(f),
-                }
-            }
+            // A Transit Gateway flow log's header (`resource-type` or
+            // `version` first) is one like any other: its TGW fields are
+            // known (`Field::Tgw`), and its parser reads them (`tgw`).
+            Ok(f) => Some(f),
             Err(FormatError::Duplicate(name)) => {
                 let columns = text
                     .split_ascii_whitespace()
@@ -377,7 +373,9 @@ fn nearest_known(name: &str) -> Option<&'static str> {
     let limit = if name.len() <= 5 { 1 } else { 2 };
     KNOWN
         .iter()
-        .map(|(_, n, _)| (edit_distance(name.as_bytes(), n.as_bytes()), *n))
+        .map(|(_, n, _)| *n)
+        .chain(TgwField::names())
+        .map(|n| (edit_distance(name.as_bytes(), n.as_bytes()), n))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, n)| n)
