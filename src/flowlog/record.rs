@@ -400,9 +400,21 @@ mod tests {
     #[test]
     fn odd_ids_are_hashed_distinctly() {
         let a = EniId::from_bytes(b"eni-XYZ");
-        let b = EniId::from_bytes(b"tgw-attach-1");
+        let b = EniId::from_bytes(b"tgw-attach-XYZ");
         assert!(a.is_hashed() && b.is_hashed());
         assert_ne!(a, b);
+        // Hashed interfaces never look like attachments; attachments,
+        // hashed or packed, always do.
+        assert!(!a.is_attachment() && b.is_attachment());
+        let c = EniId::from_bytes(b"tgw-attach-0a1b2c3d4e5f60718");
+        assert!(c.is_attachment() && !c.is_hashed());
+        assert_eq!(c.packed_text().unwrap(), "tgw-attach-0a1b2c3d4e5f60718");
+        assert_eq!(c, EniId::attachment(b"tgw-attach-0a1b2c3d4e5f60718"));
+        assert_ne!(c, EniId::from_bytes(b"eni-0a1b2c3d4e5f60718"));
+        assert!(EniId::attachment(b"00000001").is_attachment());
+        for s in ["eni-odd", "x", "-", "tgw-attach-"] {
+            assert!(!EniId::from_bytes(s.as_bytes()).is_attachment() || s.starts_with("tgw"));
+        }
         assert!(EniId::from_bytes(b"eni-0123456789abcdef01").is_hashed()); // 18 digits
     }
 
