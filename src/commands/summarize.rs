@@ -102,8 +102,10 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
             &summary,
             args.limit,
             timeline.as_ref(),
-            &labels,
-            tgw,
+            Annotations {
+                labels: &labels,
+                tgw,
+            },
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
@@ -119,8 +121,10 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 filtered,
                 &summary,
                 args.limit.unwrap_or(50),
-                &labels,
-                tgw,
+                Annotations {
+                    labels: &labels,
+                    tgw,
+                },
                 color,
             )?;
             if let Some(t) = &timeline {
@@ -168,6 +172,14 @@ impl Processor for SummaryProc {
             a.merge(b);
         }
     }
+}
+
+/// What the report adds to the summary's rows and interfaces: the
+/// inventory's labels, and Transit Gateway attachments' VPCs.
+#[derive(Clone, Copy)]
+struct Annotations<'a> {
+    labels: &'a Labels,
+    tgw: &'a Attachments,
 }
 
 /// Rows by flows (most first), ties by key.
@@ -392,8 +404,7 @@ fn write_json(
     s: &Summary,
     top: Option<usize>,
     timeline: Option<&Timeline>,
-    labels: &Labels,
-    tgw: &Attachments,
+    Annotations { labels, tgw }: Annotations<'_>,
 ) -> Result<()> {
     let row = |r| json_row(r, tgw);
     let rows: Vec<JsonRow> = match top {
@@ -489,8 +500,7 @@ fn write_table(
     filtered: Filtered,
     s: &Summary,
     top: usize,
-    labels: &Labels,
-    tgw: &Attachments,
+    Annotations { labels, tgw }: Annotations<'_>,
     color: bool,
 ) -> Result<()> {
     let mut t = Table::new(&[
