@@ -41,6 +41,7 @@ use hashbrown::HashMap;
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::format::Field;
 use crate::flowlog::record::{has_ports, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use crate::flowlog::tgw::Attachments;
 use cells::{family, Cell, EniStats, Span};
 use direction::{server_is_dst, Evidence, Placement, Proof};
 use fold::Fold;
@@ -67,6 +68,9 @@ pub struct Aggregate {
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
     fold: Fold,
+    /// Transit Gateway attachments' VPCs and lost packets, gathered on
+    /// the attachments' own path (`record_odd`).
+    attachments: Attachments,
 }
 
 impl Aggregate {
@@ -266,6 +270,7 @@ impl Aggregate {
             self.enis.get_or_insert_with(k, EniStats::default).merge(s);
         }
         self.names.extend(o.names);
+        self.attachments.merge(o.attachments);
     }
 
     /// Resolves directions and builds the summary.
@@ -300,6 +305,7 @@ impl Aggregate {
             interfaces,
             window,
             overflow,
+            attachments: self.attachments,
         }
     }
 }
@@ -333,6 +339,9 @@ impl Aggregate {
         }
         if !rec.interface.is_attachment() {
             return self.add(rec);
+        }
+        if rec.status == LogStatus::Ok {
+            self.attachments.add(rec, ctx.line, ctx.format);
         }
         let mut r = *rec;
         r.flow_direction = r.flow_direction.map(|d| match d {

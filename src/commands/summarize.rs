@@ -76,7 +76,6 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
                 SummaryProc {
                     aggregate: Aggregate::sharing(locals.clone(), keys.clone()),
                     timeline: args.bucket.map(Timeline::new),
-                    attachments: Attachments::default(),
                 },
                 window.clone(),
             )
@@ -89,10 +88,9 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
     let SummaryProc {
         aggregate,
         timeline,
-        attachments,
     } = run.processor.inner;
-    let tgw = &attachments;
     let summary = aggregate.finish();
+    let tgw = &summary.attachments;
     warn_overflow(&summary);
     match args.output {
         OutputFormat::Json => write_json(
@@ -142,17 +140,12 @@ pub fn run(args: &SummarizeConfig) -> Result<Outcome> {
 struct SummaryProc {
     aggregate: Aggregate,
     timeline: Option<Timeline>,
-    /// Transit Gateway attachments' VPCs and lost packets.
-    attachments: Attachments,
 }
 
 impl Processor for SummaryProc {
     #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.aggregate.record(rec, ctx);
-        if rec.interface.is_attachment() && rec.status == LogStatus::Ok {
-            self.attachments.add(rec, ctx.line, ctx.format);
-        }
         if let Some(t) = &mut self.timeline {
             // The rows count data records only; so does the timeline.
             if rec.status == LogStatus::Ok {
@@ -167,7 +160,6 @@ impl Processor for SummaryProc {
 
     fn merge(&mut self, other: Self) {
         self.aggregate.merge(other.aggregate);
-        self.attachments.merge(other.attachments);
         if let (Some(a), Some(b)) = (&mut self.timeline, other.timeline) {
             a.merge(b);
         }
