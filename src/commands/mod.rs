@@ -17,7 +17,8 @@ pub use input::{
     Window, Windowed,
 };
 pub use interfaces::{
-    inventory_beside, labels_of, load_interfaces, locals_of, InterfaceNames, Label, Labels,
+    ignore_attachments, inventory_beside, labels_of, load_interfaces, locals_of, InterfaceNames,
+    Label, Labels,
 };
 
 /// How a command ended, for the exit status.
