@@ -366,27 +366,3 @@ fn a_misspelt_format_field_is_an_error_with_a_suggestion() {
     assert_eq!(json(&out)["input"]["records"], 1);
     assert!(stderr(&out).contains("'next-hop-id' is not a field flowscope knows"));
 }
-
-/// A Transit Gateway flow log with its header line (tests/data/tgw) was
-/// read as VPC records with interface and action `-`, every flow counted
-/// twice, without a word. Until TGW logs are read, the file is refused
-/// by its header, named, with nothing in the rows.
-#[test]
-fn a_transit_gateway_log_with_its_header_is_refused_not_misread() {
-    for name in [
-        "tgw-default.s3-with-header.log",
-        "tgw-default.s3-with-header.log.gz",
-    ] {
-        let p = repo().join("tests/data/tgw/constructed").join(name);
-        let (doc, out) = summarize(&[p.to_str().unwrap()]);
-        assert_eq!(code(&out), 1, "{name}");
-        let input = &doc["input"];
-        assert_eq!(input["files_failed"], 1, "{name}");
-        assert_eq!(input["records"], 0, "{name}");
-        assert_eq!(input["skipped"]["bad_header"], 5, "{name}");
-        assert_eq!(doc["rows"].as_array().unwrap().len(), 0, "{name}");
-        let err = stderr(&out);
-        assert!(err.contains("Transit Gateway flow log"), "{err}");
-        assert!(err.contains(name), "{err}");
-    }
-}

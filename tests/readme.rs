@@ -157,7 +157,8 @@ fn summarize_json_fields_are_the_documented_ones() {
                     "protocol",
                     "port",
                     "action",
-                    "packets"
+                    "packets",
+                    "kind"
                 ],
                 TRAFFIC
             ])

@@ -29,4 +29,5 @@ mod s3;
 mod scans;
 mod summarize;
 mod templates;
+mod tgw;
 mod top;

@@ -40,7 +40,8 @@ use hashbrown::HashMap;
 
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::format::Field;
-use crate::flowlog::record::{has_ports, EniId, FlowRecord, Ip, LogStatus};
+use crate::flowlog::record::{has_ports, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use crate::flowlog::tgw::Attachments;
 use cells::{family, Cell, EniStats, Span};
 use direction::{server_is_dst, Evidence, Placement, Proof};
 use fold::Fold;
@@ -67,6 +68,9 @@ pub struct Aggregate {
     names: HashMap<EniId, Box<str>>,
     locals: Option<Arc<Locals>>,
     fold: Fold,
+    /// Transit Gateway attachments' VPCs and lost packets, gathered on
+    /// the attachments' own path (`record_odd`).
+    attachments: Attachments,
 }
 
 impl Aggregate {
@@ -279,6 +283,7 @@ impl Aggregate {
             self.enis.get_or_insert_with(k, EniStats::default).merge(s);
         }
         self.names.extend(o.names);
+        self.attachments.merge(o.attachments);
     }
 
     /// Resolves directions and builds the summary.
@@ -313,7 +318,50 @@ impl Aggregate {
             interfaces,
             window,
             overflow,
+            attachments: self.attachments,
         }
+    }
+}
+
+impl Aggregate {
+    /// A record whose interface id is hashed (its text kept for the
+    /// report) or a Transit Gateway attachment.
+    ///
+    /// An attachment's rows speak of the VPC behind it, as an interface's
+    /// speak of the interface: `ingress` is traffic into that VPC through
+    /// the transit gateway. AWS writes `flow-direction` relative to the
+    /// attachment as the gateway's port (a packet entering the gateway
+    /// from the VPC is `ingress`), so it is turned round here; the
+    /// direction rules (`direction::place`) then apply unchanged.
+    #[cold]
+    #[inline(never)]
+    fn record_odd(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
+        if rec.interface.is_hashed() && !self.names.contains_key(&rec.interface) {
+            let tok = match ctx.format.index_of(&Field::InterfaceId) {
+                Some(i) => ctx
+                    .line
+                    .split(|&b| b == b' ')
+                    .filter(|t| !t.is_empty())
+                    .nth(i),
+                None => crate::flowlog::tgw::attachment_text(ctx.line, ctx.format),
+            };
+            if let Some(tok) = tok {
+                self.names
+                    .insert(rec.interface, String::from_utf8_lossy(tok).into());
+            }
+        }
+        if !rec.interface.is_attachment() {
+            return self.add(rec);
+        }
+        if rec.status == LogStatus::Ok {
+            self.attachments.add(rec, ctx.line, ctx.format);
+        }
+        let mut r = *rec;
+        r.flow_direction = r.flow_direction.map(|d| match d {
+            PacketDirection::Ingress => PacketDirection::Egress,
+            PacketDirection::Egress => PacketDirection::Ingress,
+        });
+        self.add(&r);
     }
 }
 
@@ -345,18 +393,10 @@ fn sweep(cells: &mut Slots<CellKey, Cell>, cut: u64) {
 impl Processor for Aggregate {
     #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
-        if rec.interface.is_hashed() && !self.names.contains_key(&rec.interface) {
-            if let Some(i) = ctx.format.index_of(&Field::InterfaceId) {
-                if let Some(tok) = ctx
-                    .line
-                    .split(|&b| b == b' ')
-                    .filter(|t| !t.is_empty())
-                    .nth(i)
-                {
-                    self.names
-                        .insert(rec.interface, String::from_utf8_lossy(tok).into());
-                }
-            }
+        // Hashed ids and Transit Gateway attachments: the top two bits,
+        // one test for both on the common path.
+        if rec.interface.0 >> 126 != 0 {
+            return self.record_odd(rec, ctx);
         }
         self.add(rec);
     }

@@ -113,4 +113,7 @@ pub struct Summary {
     /// counted per interface, direction, protocol and action once the
     /// rejected-key budget was spent; see `fold`).
     pub overflow: u64,
+    /// Transit Gateway attachments' VPCs and lost packets (none for VPC
+    /// flow logs).
+    pub attachments: crate::flowlog::tgw::Attachments,
 }

@@ -187,6 +187,44 @@ pub fn labels_of(inv: &Inventory) -> Labels {
         .collect()
 }
 
+/// Takes Transit Gateway attachments' rows out of the summary, with a
+/// note: a TGW record has no security-group verdict (no action) and no
+/// interface a group is attached to, so it can neither support nor
+/// contradict a rule.
+pub fn ignore_attachments(summary: &mut crate::aggregate::Summary) {
+    let before = (
+        summary.rows.len(),
+        summary.rows.iter().map(|r| r.flows).sum::<u64>(),
+    );
+    summary.rows.retain(|r| !r.eni.is_attachment());
+    let interfaces = summary.interfaces.len();
+    summary.interfaces.retain(|i| !i.eni.is_attachment());
+    if summary.interfaces.len() < interfaces {
+        // Their times must not widen the evidence window either (its
+        // length sets the confidence): computed as `Aggregate::finish` does.
+        summary.window =
+            summary
+                .interfaces
+                .iter()
+                .fold(None, |w, i| match (i.first_seen, i.last_seen) {
+                    (Some(f), Some(l)) => {
+                        Some(w.map_or((f, l), |(a, b): (u64, u64)| (a.min(f), b.max(l))))
+                    }
+                    _ => w,
+                });
+    }
+    let flows = before.1 - summary.rows.iter().map(|r| r.flows).sum::<u64>();
+    let rows = before.0 - summary.rows.len();
+    if rows > 0 {
+        crate::note!(
+            "{} of Transit Gateway attachments ({}) ignored: TGW flow logs carry no \
+             security-group verdict and no interface to attach a group to",
+            crate::report::count(rows as u64, "row", "rows"),
+            crate::report::count(flows, "flow", "flows")
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,8 @@ pub use input::{
     Windowed,
 };
 pub use interfaces::{
-    interfaces_for, inventory_beside, labels_of, load_interfaces, locals_of, InterfaceNames, Label,
-    Labels,
+    ignore_attachments, interfaces_for, inventory_beside, labels_of, load_interfaces, locals_of,
+    InterfaceNames, Label, Labels,
 };
 
 /// How a command ended, for the exit status.

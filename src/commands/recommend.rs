@@ -96,8 +96,9 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
     let filtered = run.processor.filtered;
     filtered.warn_if_everything(&run.accounting);
     let tap = run.processor.inner;
-    let summary = tap.inner.finish();
+    let mut summary = tap.inner.finish();
     super::warn_overflow(&summary);
+    super::ignore_attachments(&mut summary);
     known.observed = tap.services;
     if known.observed.odd_values > 0 {
         crate::warning!(

@@ -81,6 +81,14 @@ pub fn run(args: &ScansConfig, session: &super::Session<'_>) -> Result<Outcome> 
         return Ok(outcome);
     }
     let (findings, notes) = run.processor.findings();
+    if notes.tgw_records > 0 && args.min_reject_pct > 0 {
+        crate::note!(
+            "{} of Transit Gateway attachments: they carry no ACCEPT/REJECT, only packets \
+             the gateway dropped count as rejected; --min-reject-pct 0 shows every fan-out \
+             through it",
+            report::count(notes.tgw_records, "record", "records")
+        );
+    }
     if notes.pruned || notes.full {
         crate::warning!(
             "more than {} (source, window) cells: {}; counts may be lower bounds (--max-cells raises the cap)",

@@ -45,7 +45,8 @@ use super::{
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
 use crate::config::SummarizeConfig;
 use crate::engine::{Accounting, Processor, RecordCtx};
-use crate::flowlog::record::{Action, FlowRecord, LogStatus};
+use crate::flowlog::record::{Action, EniId, FlowRecord, LogStatus};
+use crate::flowlog::tgw::{AttachmentSides, Attachments};
 use crate::investigate::timeline::{Timeline, TimelineJson};
 use crate::report::{
     self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
@@ -81,6 +82,7 @@ pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outco
         timeline,
     } = run.processor.inner;
     let summary = aggregate.finish();
+    let tgw = &summary.attachments;
     warn_overflow(&summary);
     match args.output {
         OutputFormat::Json => write_json(
@@ -90,13 +92,16 @@ pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outco
             &summary,
             args.limit,
             timeline.as_ref(),
-            &labels,
+            Annotations {
+                labels: &labels,
+                tgw,
+            },
         )?,
         OutputFormat::Csv => {
             if timeline.is_some() {
                 crate::note!("CSV output has no timeline (--bucket); use -o json or the table");
             }
-            write_csv(&mut out, &summary, args.limit)?
+            write_csv(&mut out, &summary, args.limit, tgw)?
         }
         OutputFormat::Table => {
             let style = session.style(&out);
@@ -106,7 +111,10 @@ pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outco
                 filtered,
                 &summary,
                 args.limit.unwrap_or(50),
-                &labels,
+                Annotations {
+                    labels: &labels,
+                    tgw,
+                },
                 &style,
             )?;
             if let Some(t) = &timeline {
@@ -150,6 +158,14 @@ impl Processor for SummaryProc {
     }
 }
 
+/// What the report adds to the summary's rows and interfaces: the
+/// inventory's labels, and Transit Gateway attachments' VPCs.
+#[derive(Clone, Copy)]
+struct Annotations<'a> {
+    labels: &'a Labels,
+    tgw: &'a Attachments,
+}
+
 /// Rows by flows (most first), ties by key.
 fn by_flows(summary: &Summary) -> Vec<&Row> {
     let mut v: Vec<&Row> = summary.rows.iter().collect();
@@ -170,9 +186,36 @@ struct JsonOut<'a> {
     timeline: Option<TimelineJson>,
 }
 
-/// A row in JSON and in CSV.
 #[derive(Serialize)]
 struct JsonRow<'a> {
+    interface_id: Option<&'a str>,
+    /// `interface`, or `tgw-attachment` for a Transit Gateway attachment.
+    kind: &'static str,
+    direction: &'static str,
+    protocol: u8,
+    port: Option<u16>,
+    action: Option<&'static str>,
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    first_seen: Option<u64>,
+    last_seen: Option<u64>,
+    peers: u64,
+    peers_exact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports_folded: Option<u32>,
+    /// Attachments only: the VPC(s) behind it, and those beyond the
+    /// transit gateway it exchanged traffic with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpcs: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_vpcs: Option<Vec<&'a str>>,
+}
+
+/// A row in CSV: every column on every line (`ports_folded` empty but on
+/// folded rows).
+#[derive(Serialize)]
+struct CsvRow<'a> {
     interface_id: Option<&'a str>,
     direction: &'static str,
     protocol: u8,
@@ -185,28 +228,31 @@ struct JsonRow<'a> {
     last_seen: Option<u64>,
     peers: u64,
     peers_exact: bool,
-    #[serde(skip_serializing_if = "Folded::is_left_out")]
-    ports_folded: Folded,
+    ports_folded: Option<u32>,
+    kind: &'static str,
+    /// Attachments: the VPC(s) behind it, `;`-separated.
+    vpcs: String,
 }
 
-/// `ports_folded`: JSON has the key only on folded rows; CSV has the
-/// column on every line (empty but on folded rows).
-#[derive(Debug, Clone, Copy)]
-struct Folded {
-    ports: Option<u32>,
-    /// Left out when empty (JSON).
-    omit_empty: bool,
-}
-
-impl Folded {
-    fn is_left_out(&self) -> bool {
-        self.omit_empty && self.ports.is_none()
-    }
-}
-
-impl Serialize for Folded {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.ports.serialize(s)
+impl<'a> From<JsonRow<'a>> for CsvRow<'a> {
+    fn from(r: JsonRow<'a>) -> CsvRow<'a> {
+        CsvRow {
+            interface_id: r.interface_id,
+            direction: r.direction,
+            protocol: r.protocol,
+            port: r.port,
+            action: r.action,
+            flows: r.flows,
+            packets: r.packets,
+            bytes: r.bytes,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            peers: r.peers,
+            peers_exact: r.peers_exact,
+            ports_folded: r.ports_folded,
+            kind: r.kind,
+            vpcs: r.vpcs.unwrap_or_default().join(";"),
+        }
     }
 }
 
@@ -231,6 +277,8 @@ fn json_family(f: &Option<FamilyAddresses>) -> Option<JsonFamily> {
 #[derive(Serialize)]
 struct JsonInterface<'a> {
     interface_id: Option<&'a str>,
+    /// As in rows.
+    kind: &'static str,
     /// From the inventory (null without one): the interface's kind.
     role: Option<&'static str>,
     /// From the inventory (null without one): its security groups.
@@ -246,6 +294,50 @@ struct JsonInterface<'a> {
     ipv4: Option<JsonFamily>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv6: Option<JsonFamily>,
+    /// Transit Gateway attachments only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tgw: Option<JsonAttachment<'a>>,
+}
+
+/// What an attachment's records say besides its rows.
+#[derive(Serialize)]
+struct JsonAttachment<'a> {
+    vpcs: Vec<&'a str>,
+    subnets: Vec<&'a str>,
+    peer_vpcs: Vec<&'a str>,
+    packets_lost: JsonLost,
+}
+
+#[derive(Serialize)]
+struct JsonLost {
+    no_route: u64,
+    blackhole: u64,
+    mtu_exceeded: u64,
+    ttl_expired: u64,
+}
+
+fn json_attachment(s: &AttachmentSides) -> JsonAttachment<'_> {
+    let [no_route, blackhole, mtu_exceeded, ttl_expired] = s.lost;
+    JsonAttachment {
+        vpcs: s.vpcs.iter().map(|v| &**v).collect(),
+        subnets: s.subnets.iter().map(|v| &**v).collect(),
+        peer_vpcs: s.peer_vpcs.iter().map(|v| &**v).collect(),
+        packets_lost: JsonLost {
+            no_route,
+            blackhole,
+            mtu_exceeded,
+            ttl_expired,
+        },
+    }
+}
+
+/// `interface`, or `tgw-attachment`.
+fn kind(e: EniId) -> &'static str {
+    if e.is_attachment() {
+        "tgw-attachment"
+    } else {
+        "interface"
+    }
 }
 
 #[derive(Serialize)]
@@ -254,20 +346,28 @@ struct JsonGroup<'a> {
     group_name: &'a str,
 }
 
-fn action_json(a: Action) -> Option<&'static str> {
-    match a {
+/// A row's action: on an attachment's row, REJECT stands for packets the
+/// transit gateway dropped (`flowlog::tgw`), shown as `DROP`.
+fn action_label(r: &Row) -> Option<&'static str> {
+    match r.action {
         Action::Unknown => None,
+        Action::Reject if r.eni.is_attachment() => Some("DROP"),
         a => Some(a.as_str()),
     }
 }
 
-fn json_row(r: &Row) -> JsonRow<'_> {
+fn json_row<'a>(r: &'a Row, tgw: &'a Attachments) -> JsonRow<'a> {
+    let sides = tgw.by_id.get(&r.eni);
+    let list = |f: fn(&AttachmentSides) -> &std::collections::BTreeSet<Box<str>>| {
+        sides.map(|s| f(s).iter().map(|v| &**v).collect::<Vec<&str>>())
+    };
     JsonRow {
         interface_id: r.interface_id.as_deref(),
+        kind: kind(r.eni),
         direction: r.direction.as_str(),
         protocol: r.protocol,
         port: r.port,
-        action: action_json(r.action),
+        action: action_label(r),
         flows: r.flows,
         packets: r.packets,
         bytes: r.bytes,
@@ -275,10 +375,9 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         last_seen: r.last_seen,
         peers: r.peers.count(),
         peers_exact: r.peers.is_exact(),
-        ports_folded: Folded {
-            ports: r.ports_folded,
-            omit_empty: true,
-        },
+        ports_folded: r.ports_folded,
+        vpcs: list(|s| &s.vpcs),
+        peer_vpcs: list(|s| &s.peer_vpcs),
     }
 }
 
@@ -289,11 +388,12 @@ fn write_json(
     s: &Summary,
     top: Option<usize>,
     timeline: Option<&Timeline>,
-    labels: &Labels,
+    Annotations { labels, tgw }: Annotations<'_>,
 ) -> Result<()> {
+    let row = |r| json_row(r, tgw);
     let rows: Vec<JsonRow> = match top {
-        Some(n) => by_flows(s).into_iter().take(n).map(json_row).collect(),
-        None => s.rows.iter().map(json_row).collect(),
+        Some(n) => by_flows(s).into_iter().take(n).map(row).collect(),
+        None => s.rows.iter().map(row).collect(),
     };
     let doc = JsonOut {
         version: 1,
@@ -309,6 +409,7 @@ fn write_json(
             .iter()
             .map(|i| JsonInterface {
                 interface_id: i.interface_id.as_deref(),
+                kind: kind(i.eni),
                 role: i
                     .interface_id
                     .as_deref()
@@ -336,6 +437,7 @@ fn write_json(
                 address_source: i.address_source,
                 ipv4: json_family(&i.ipv4),
                 ipv6: json_family(&i.ipv6),
+                tgw: tgw.by_id.get(&i.eni).map(json_attachment),
             })
             .collect(),
         timeline: timeline.map(Timeline::to_json),
@@ -344,16 +446,14 @@ fn write_json(
     Ok(())
 }
 
-fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
+fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>, tgw: &Attachments) -> Result<()> {
     let mut c = csv::Writer::from_writer(w);
     let rows: Vec<&Row> = match top {
         Some(n) => by_flows(s).into_iter().take(n).collect(),
         None => s.rows.iter().collect(),
     };
     for r in rows {
-        let mut row = json_row(r);
-        row.ports_folded.omit_empty = false;
-        c.serialize(row)?;
+        c.serialize(CsvRow::from(json_row(r, tgw)))?;
     }
     if s.rows.is_empty() {
         c.write_record([
@@ -370,6 +470,8 @@ fn write_csv(w: &mut dyn Write, s: &Summary, top: Option<usize>) -> Result<()> {
             "peers",
             "peers_exact",
             "ports_folded",
+            "kind",
+            "vpcs",
         ])?;
     }
     c.flush()?;
@@ -382,7 +484,7 @@ fn write_table(
     filtered: Filtered,
     s: &Summary,
     top: usize,
-    labels: &Labels,
+    Annotations { labels, tgw }: Annotations<'_>,
     style: &report::Style,
 ) -> Result<()> {
     let mut t = Table::new(&[
@@ -402,9 +504,18 @@ fn write_table(
     let rows = by_flows(s);
     for r in rows.iter().take(top) {
         let id = r.interface_id.clone().unwrap_or_else(|| "-".into());
-        let role = labels
-            .get(&id)
-            .map_or_else(|| "-".into(), |l| l.to_string());
+        let role = match labels.get(&id) {
+            Some(l) => l.to_string(),
+            // An attachment says so, with the VPC behind it.
+            None if r.eni.is_attachment() => match tgw.by_id.get(&r.eni) {
+                Some(s) if !s.vpcs.is_empty() => format!(
+                    "tgw attachment: {}",
+                    s.vpcs.iter().map(|v| &**v).collect::<Vec<_>>().join(",")
+                ),
+                _ => "tgw attachment".into(),
+            },
+            None => "-".into(),
+        };
         t.push(vec![
             id,
             role,
@@ -415,7 +526,7 @@ fn write_table(
                 (None, Some(n)) => format!("{} ports", thousands(n as u64)),
                 (None, None) => "-".into(),
             },
-            r.action.as_str().into(),
+            action_label(r).unwrap_or("-").into(),
             thousands(r.flows),
             thousands(r.packets),
             human_bytes(r.bytes),
@@ -452,9 +563,14 @@ fn write_table(
     let rejected: u64 = s
         .rows
         .iter()
-        .filter(|r| r.action == Action::Reject)
+        .filter(|r| r.action == Action::Reject && !r.eni.is_attachment())
         .map(|r| r.flows)
         .sum();
+    let attachments = s
+        .interfaces
+        .iter()
+        .filter(|i| i.eni.is_attachment())
+        .count() as u64;
     writeln!(w)?;
     writeln!(
         w,
@@ -465,8 +581,15 @@ fn write_table(
         report::count(packets, "packet", "packets"),
         human_bytes(bytes),
         report::count(s.rows.len() as u64, "row", "rows"),
-        report::count(s.interfaces.len() as u64, "interface", "interfaces")
+        report::count(
+            s.interfaces.len() as u64 - attachments,
+            "interface",
+            "interfaces"
+        )
     )?;
+    if attachments > 0 {
+        write_tgw_totals(w, s, attachments)?;
+    }
     if let Some((a, b)) = s.window {
         writeln!(
             w,
@@ -489,5 +612,32 @@ fn write_table(
             report::count(unknown as u64, "row has", "rows have")
         )?;
     }
+    Ok(())
+}
+
+/// The Transit Gateway line under the totals: its flows are neither
+/// accepted nor rejected (a gateway forwards), some dropped; and each
+/// flow through it is logged on both attachments it crosses.
+fn write_tgw_totals(w: &mut dyn Write, s: &Summary, attachments: u64) -> Result<()> {
+    let (flows, dropped) =
+        s.rows
+            .iter()
+            .filter(|r| r.eni.is_attachment())
+            .fold((0u64, 0u64), |(f, d), r| {
+                let drop = if r.action == Action::Reject {
+                    r.flows
+                } else {
+                    0
+                };
+                (f + r.flows, d + drop)
+            });
+    writeln!(
+        w,
+        "Transit Gateway: {} on {} (tgw-attach-… rows), {} dropped by the gateway \
+         (DROP: packets-lost-* above 0); a flow between two logged attachments is counted on each",
+        report::count(flows, "flow", "flows"),
+        report::count(attachments, "attachment", "attachments"),
+        thousands(dropped)
+    )?;
     Ok(())
 }

@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use super::tgw::TgwField;
+
 /// A flow-log field. `Other` is any name we do not interpret (future
 /// fields, tags): it still occupies a column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,6 +56,9 @@ pub enum Field {
     RejectReason,
     ResourceId,
     EncryptionStatus,
+    /// A field only Transit Gateway flow logs have (their own table,
+    /// `flowlog::tgw`).
+    Tgw(TgwField),
     /// A field this version of flowscope does not interpret.
     Other(String),
 }
@@ -169,6 +174,9 @@ impl Field {
         if let Some(k) = KNOWN.iter().find(|k| k.name == normal) {
             return Some(k.field.clone());
         }
+        if let Some(t) = TgwField::from_name(&normal) {
+            return Some(Field::Tgw(t));
+        }
         Some(Field::Other(normal))
     }
 
@@ -185,6 +193,7 @@ impl Field {
     pub fn name(&self) -> &str {
         match self {
             Field::Other(s) => s,
+            Field::Tgw(t) => t.name(),
             f => f.known().map_or("?", |k| k.name),
         }
     }
@@ -200,6 +209,9 @@ impl Field {
 
     /// The flow-log version that introduced the field (0 if unknown).
     pub fn min_version(&self) -> u8 {
+        if let Field::Tgw(t) = self {
+            return t.min_version();
+        }
         self.known().map_or(0, |k| k.version)
     }
 }
@@ -227,11 +239,6 @@ pub enum FormatError {
     Misspelt { name: String, suggestion: String },
     #[error("'{0}' is not a flow-log field (see the field list in `flowscope --help` or AWS's documentation)")]
     Unknown(String),
-    /// A Transit Gateway flow log's header: its records have no
-    /// interface and no action, and each flow is logged once per
-    /// attachment, so reading them as VPC records would misreport them.
-    #[error("it is a Transit Gateway flow log's header (it names '{0}' and no interface-id); flowscope does not read Transit Gateway flow logs yet")]
-    TransitGateway(String),
 }
 
 /// The columns of one flow-log format and, for each interpreted field,
@@ -313,21 +320,10 @@ impl Format {
         }
         let text = std::str::from_utf8(line).ok()?;
         match Format::parse(text) {
-            Ok(f) => {
-                // Refused by name rather than read with interfaces and
-                // actions of `-` and every flow counted twice.
-                let tgw = f.columns.iter().find_map(|c| match c {
-                    Field::Other(n) if n.starts_with("tgw-") => Some(n.clone()),
-                    _ => None,
-                });
-                match tgw {
-                    Some(name) if !f.has(&Field::InterfaceId) => Some(Format {
-                        problem: Some(FormatError::TransitGateway(name)),
-                        ..f
-                    }),
-                    _ => Some(f),
-                }
-            }
+            // A Transit Gateway flow log's header (`resource-type` or
+            // `version` first) is one like any other: its TGW fields are
+            // known (`Field::Tgw`), and its parser reads them (`tgw`).
+            Ok(f) => Some(f),
             Err(FormatError::Duplicate(name)) => {
                 let columns = text
                     .split_ascii_whitespace()
@@ -412,7 +408,9 @@ fn nearest_known(name: &str) -> Option<&'static str> {
     let limit = if name.len() <= 5 { 1 } else { 2 };
     KNOWN
         .iter()
-        .map(|k| (edit_distance(name.as_bytes(), k.name.as_bytes()), k.name))
+        .map(|k| k.name)
+        .chain(TgwField::names())
+        .map(|n| (edit_distance(name.as_bytes(), n.as_bytes()), n))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, n)| n)

@@ -24,6 +24,7 @@ pub mod parse;
 pub mod reader;
 pub mod record;
 pub mod sniff;
+pub mod tgw;
 pub mod whole;
 mod window;
 

@@ -52,10 +52,17 @@ impl fmt::Display for Ip {
 /// other text gets the top bit and a 127-bit hash of the text; the text
 /// itself is kept aside by whoever needs to print it (see `EniNames`).
 /// 0 means "no interface id" (`-` or a format without the field).
+///
+/// A Transit Gateway attachment (`tgw-attach-` and its digits) takes an
+/// interface's place in TGW flow logs (`flowlog::tgw`): it is packed the
+/// same way with one more bit, so that reports can tell it from an
+/// interface (`is_attachment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EniId(pub u128);
 
 const ENI_HASHED: u128 = 1 << 127;
+/// Set on Transit Gateway attachments, packed or hashed.
+const ATTACHMENT: u128 = 1 << 126;
 
 impl EniId {
     /// No interface id.
@@ -83,19 +90,26 @@ impl EniId {
     /// `from_bytes` for ids of other lengths or shapes.
     #[inline(never)]
     fn from_bytes_other(s: &[u8]) -> EniId {
-        if let Some(hex) = s.strip_prefix(b"eni-") {
-            if !hex.is_empty() && hex.len() <= 17 {
-                // At most one digit above the low 64 bits: decoding into
-                // two u64 halves instead of shifting a u128 per digit took
-                // this from ~260 to ~100 instructions per record.
-                let (high, low) = hex.split_at(hex.len().saturating_sub(16));
-                if let (Some(h), Some(l)) = (hex_u64(high), hex_u64(low)) {
-                    let v = ((h as u128) << 64) | l as u128;
-                    return EniId(((hex.len() as u128) << 68) | v);
-                }
-            }
+        if let Some(v) = s.strip_prefix(b"eni-").and_then(pack_hex) {
+            return EniId(v);
         }
-        EniId(ENI_HASHED | (hash128(s) >> 1))
+        if s.starts_with(b"tgw-attach-") {
+            // `--eni tgw-attach-...` (query, top) names an attachment.
+            return EniId::attachment(s);
+        }
+        // Bit 126 stays clear: it marks attachments.
+        EniId(ENI_HASHED | (hash128(s) >> 2))
+    }
+
+    /// A Transit Gateway attachment id (the `tgw-attachment-id` column),
+    /// whatever its text: marked as an attachment, packed like an
+    /// interface id when it is `tgw-attach-` and up to 17 hex digits,
+    /// hashed otherwise (`-` included).
+    pub fn attachment(s: &[u8]) -> EniId {
+        if let Some(v) = s.strip_prefix(b"tgw-attach-").and_then(pack_hex) {
+            return EniId(ATTACHMENT | v);
+        }
+        EniId(ENI_HASHED | ATTACHMENT | (hash128(s) >> 2))
     }
 
     /// True when the id was hashed: its text must come from a name table.
@@ -103,15 +117,39 @@ impl EniId {
         self.0 & ENI_HASHED != 0
     }
 
+    /// True for a Transit Gateway attachment (not a network interface).
+    pub fn is_attachment(self) -> bool {
+        self.0 & ATTACHMENT != 0
+    }
+
     /// The id's text, when it is packed (not hashed) and present.
     pub fn packed_text(self) -> Option<String> {
         if self.0 == 0 || self.is_hashed() {
             return None;
         }
-        let len = (self.0 >> 68) as usize;
+        let prefix = if self.is_attachment() {
+            "tgw-attach-"
+        } else {
+            "eni-"
+        };
+        let len = ((self.0 & !ATTACHMENT) >> 68) as usize;
         let v = self.0 & ((1u128 << 68) - 1);
-        Some(format!("eni-{:0width$x}", v, width = len))
+        Some(format!("{prefix}{:0width$x}", v, width = len))
     }
+}
+
+/// 1 to 17 lower-case hex digits packed as the digits' value and their
+/// count (bits 68 and up), so that `0a` and `00a` stay distinct.
+fn pack_hex(hex: &[u8]) -> Option<u128> {
+    if hex.is_empty() || hex.len() > 17 {
+        return None;
+    }
+    // At most one digit above the low 64 bits: decoding into two u64
+    // halves instead of shifting a u128 per digit took this from ~260 to
+    // ~100 instructions per record.
+    let (high, low) = hex.split_at(hex.len().saturating_sub(16));
+    let v = ((hex_u64(high)? as u128) << 64) | hex_u64(low)? as u128;
+    Some(((hex.len() as u128) << 68) | v)
 }
 
 /// One lower-case hex digit's value.
@@ -362,9 +400,21 @@ mod tests {
     #[test]
     fn odd_ids_are_hashed_distinctly() {
         let a = EniId::from_bytes(b"eni-XYZ");
-        let b = EniId::from_bytes(b"tgw-attach-1");
+        let b = EniId::from_bytes(b"tgw-attach-XYZ");
         assert!(a.is_hashed() && b.is_hashed());
         assert_ne!(a, b);
+        // Hashed interfaces never look like attachments; attachments,
+        // hashed or packed, always do.
+        assert!(!a.is_attachment() && b.is_attachment());
+        let c = EniId::from_bytes(b"tgw-attach-0a1b2c3d4e5f60718");
+        assert!(c.is_attachment() && !c.is_hashed());
+        assert_eq!(c.packed_text().unwrap(), "tgw-attach-0a1b2c3d4e5f60718");
+        assert_eq!(c, EniId::attachment(b"tgw-attach-0a1b2c3d4e5f60718"));
+        assert_ne!(c, EniId::from_bytes(b"eni-0a1b2c3d4e5f60718"));
+        assert!(EniId::attachment(b"00000001").is_attachment());
+        for s in ["eni-odd", "x", "-", "tgw-attach-"] {
+            assert!(!EniId::from_bytes(s.as_bytes()).is_attachment() || s.starts_with("tgw"));
+        }
         assert!(EniId::from_bytes(b"eni-0123456789abcdef01").is_hashed()); // 18 digits
     }
 

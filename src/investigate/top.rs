@@ -326,10 +326,12 @@ impl Processor for TopProc {
         };
         if let TopKey::Eni(e) = key {
             if e.is_hashed() && !self.eni_names.contains_key(&e) {
+                // A Transit Gateway log's interface is its attachment.
                 if let Some(text) = ctx
                     .format
                     .index_of(&Field::InterfaceId)
                     .and_then(|c| column(ctx.line, c))
+                    .or_else(|| crate::flowlog::tgw::attachment_text(ctx.line, ctx.format))
                 {
                     self.eni_names
                         .insert(e, String::from_utf8_lossy(text).into_owned());

@@ -27,6 +27,7 @@ use self::scalar::token_end;
 pub use self::scalar::{epoch_seconds, parse_u64};
 use super::format::{Field, Format};
 use super::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
+use super::tgw::TgwColumns;
 use super::window::Window;
 
 /// Why a line was not used. The names (`as_str`) are part of the JSON
@@ -125,6 +126,9 @@ pub struct Parser {
     has_status: bool,
     /// The columns are the default format's: `v2::parse_v2` applies.
     v2: bool,
+    /// A Transit Gateway format's own columns (`tgw`), read after the
+    /// shared ones; `None` for every VPC format.
+    tgw: Option<Box<TgwColumns>>,
 }
 
 /// Lines longer than this are skipped unread (`line_too_long`): a real
@@ -169,6 +173,7 @@ impl Parser {
             cols,
             has_status,
             v2,
+            tgw: TgwColumns::of(format).filter(|_| format.problem().is_none()),
         }
     }
 
@@ -247,18 +252,31 @@ impl Parser {
                 }
             } else if let Some(r) = fast::parse(&self.cols, line) {
                 *rec = r;
-                return Ok(());
+                return self.tgw(line, rec);
             }
         }
         *rec = self.general(line)?;
-        Ok(())
+        self.tgw(line, rec)
+    }
+
+    /// A Transit Gateway record's own columns (never reached by the
+    /// default format's records, which return above).
+    #[inline(always)]
+    fn tgw(&self, line: &[u8], rec: &mut FlowRecord) -> Result<(), LineError> {
+        match &self.tgw {
+            None => Ok(()),
+            Some(t) => t.apply(line, rec),
+        }
     }
 
     /// The general parser alone, without the fast paths (`v2`, `fast`): the
     /// one that reports errors. Public for the differential tests.
     #[doc(hidden)]
     pub fn parse_general(&self, line: &[u8]) -> Result<FlowRecord, LineError> {
-        self.general(checked(line, false)?.0)
+        let line = checked(line, false)?.0;
+        let mut rec = self.general(line)?;
+        self.tgw(line, &mut rec)?;
+        Ok(rec)
     }
 
     /// The general parser on a line that passed `checked`.

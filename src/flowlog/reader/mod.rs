@@ -221,6 +221,11 @@ impl<R: Read> ChunkReader<R> {
             let (from, to) = (self.start, self.len);
             cr_to_lf(&mut self.buf[from..to]);
         }
+        // A Transit Gateway flow log without its header line.
+        let head = &self.buf[self.start..self.len];
+        if let Some(f) = super::tgw::headerless_default(head, &self.format.format) {
+            self.format = FormatCtx::new(f);
+        }
         Ok(())
     }
 

@@ -119,6 +119,8 @@ pub struct ScanProc {
     cells: HashMap<(Ip, u64), Cell>,
     /// Records ignored because the cell cap was reached.
     pub dropped: u64,
+    /// Transit Gateway records among those matched (`ScanNotes`).
+    tgw_records: u64,
 }
 
 /// One detected scan.
@@ -174,6 +176,9 @@ pub struct ScanNotes {
     pub pruned: bool,
     pub full: bool,
     pub dropped: u64,
+    /// Transit Gateway records matched: they have no ACCEPT/REJECT, only
+    /// the gateway's drops count as rejected (`flowlog::tgw`).
+    pub tgw_records: u64,
 }
 
 impl ScanProc {
@@ -185,6 +190,7 @@ impl ScanProc {
             shared: shared.clone(),
             cells: HashMap::new(),
             dropped: 0,
+            tgw_records: 0,
         }
     }
 
@@ -278,6 +284,7 @@ impl ScanProc {
             pruned: self.shared.pruned.load(Ordering::Relaxed),
             full: self.shared.full.load(Ordering::Relaxed),
             dropped: self.dropped,
+            tgw_records: self.tgw_records,
         };
         (out, notes)
     }
@@ -367,6 +374,7 @@ impl Processor for ScanProc {
         if !self.filter.matches(rec, ctx) {
             return;
         }
+        self.tgw_records += rec.interface.is_attachment() as u64;
         let (Some(src), Some(dst), Some(proto)) = (rec.srcaddr, rec.dstaddr, rec.protocol) else {
             return;
         };
@@ -425,6 +433,7 @@ impl Processor for ScanProc {
             }
         }
         self.dropped += o.dropped;
+        self.tgw_records += o.tgw_records;
     }
 }
 

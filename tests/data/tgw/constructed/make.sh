@@ -109,6 +109,27 @@ vpc = open("../../cloudwatch/goaccess-1341/export-task.v2.log").read().splitline
 tgw = open("tgw-default.export-task.log").read().splitlines()
 write("mixed-vpc-tgw.export-task.log", ("\n".join(vpc[:2] + tgw[:2] + vpc[2:]) + "\n").encode())
 
+# A sweep across VPCs through the transit gateway (for `scans`): at
+# 1700000300 (one 5-minute window) host 10.1.0.99 in VPC A tries TCP 22
+# on 12 addresses of VPC B (forwarded: logged on A as ingress and on B as
+# egress; no answer, flags 2) and on 12 addresses of 10.4.0.0/24, for
+# which the gateway has no route (logged on A only, the packet lost as
+# no-route). Plus the five records above, ordinary traffic. Written as an
+# S3 object with its header. Which attachment logs a dropped packet is an
+# assumption (the one it entered by).
+scan = []
+for i in range(12):
+    daddr = "10.2.0.%d" % (100 + i)
+    for at, d in ((A, "ingress"), (B, "egress")):
+        scan.append(rec(at, A, B, d, "10.1.0.99", daddr, 50000 + i, 22, 6, 1, 60, 2,
+                        start=1700000300, end=1700000360))
+for i in range(12):
+    scan.append(rec(A, A, NONE, "ingress", "10.1.0.99", "10.4.0.%d" % (10 + i),
+                    51000 + i, 22, 6, 1, 60, 2, lost=(1, 0, 0, 0),
+                    start=1700000300, end=1700000360))
+write("tgw-scan.s3-with-header.log",
+      header + text + "".join(r + "\n" for r in scan).encode())
+
 # `aws ec2 describe-flow-logs` for a TGW flow log and a VPC flow log sending
 # to different log groups (shape: botocore ec2 FlowLog). For the TGW one the
 # default format is written out in LogFormat, as AWS does for VPC flow logs
