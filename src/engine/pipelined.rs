@@ -31,7 +31,8 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         source,
         compression,
         consumed,
-    } = match open(input) {
+        form,
+    } = match open(input, &opts.formats()) {
         Ok(o) => o,
         Err(e) => {
             total.open_failed(file, e);
@@ -129,7 +130,7 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         match reader_thread.join() {
             Ok((reader, err)) => {
                 let c = consumed.load(Ordering::Relaxed);
-                total.finish_input(&file, &reader, c, err, &Accounting::default())
+                total.finish_input(&file, &reader, c, err, &Accounting::default(), form.as_ref())
             }
             Err(p) => std::panic::resume_unwind(p),
         }

@@ -72,6 +72,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         source,
         compression,
         consumed,
+        form,
     } = match w.opener.open(input, &mut w.buffers) {
         Ok(o) => o,
         Err(e) => return w.open_failed(file, e),
@@ -112,6 +113,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         consumed.load(Ordering::Relaxed),
         err,
         &before,
+        form.as_ref(),
     );
     reader.release(&mut w.buffers);
 }

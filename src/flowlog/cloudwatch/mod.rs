@@ -1,0 +1,152 @@
+//! Flow logs as CloudWatch Logs hands them out, read as the plain text
+//! the rest of the reader knows (docs/delivery-forms.md):
+//!
+//! * `export`: `aws logs create-export-task` objects (`TIME MESSAGE` a
+//!   line) and `aws logs tail` output: the time column is cut off each
+//!   line, so line numbers stay those of the file;
+//! * `json`: what `aws logs filter-log-events` / `get-log-events` print
+//!   (several documents appended), subscription deliveries through
+//!   Firehose to S3 (`DATA_MESSAGE` envelopes; `CONTROL_MESSAGE`s
+//!   counted, not read) and flow logs sent straight to Firehose
+//!   (`{"message":...}`): each log event becomes one line, so a "line"
+//!   of such an input is its n-th log event;
+//! * `flow_logs`: `aws ec2 describe-flow-logs` JSON (`--flow-logs`), the
+//!   format of each log group.
+//!
+//! Each form is told by its content (`sniff::text_form`), never by its
+//! name, and becomes a `Read` of text lines in front of the chunk reader:
+//! plain text does not pass through here. Where the format changes (a
+//! log group with its own format), a header line is put in front of its
+//! records, as the reader expects; the `Report` lists those lines so that
+//! the engine counts them out again and numbers lines as the input does.
+
+mod export;
+mod flow_logs;
+mod json;
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
+pub use self::export::ExportLines;
+pub use self::flow_logs::FlowLogs;
+pub use self::json::JsonEvents;
+use super::format::Format;
+use super::sniff::TimeShape;
+
+/// The CloudWatch Logs form an input was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `create-export-task` (or `aws logs tail`) text: a time before each record.
+    Export(TimeShape),
+    /// JSON documents: `filter-log-events`/`get-log-events` pages,
+    /// subscription envelopes, direct Firehose records.
+    Json,
+}
+
+impl Form {
+    /// What the form is called in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Export(TimeShape::Export) => "a CloudWatch Logs export",
+            Form::Export(_) => "`aws logs tail` output",
+            Form::Json => "CloudWatch Logs JSON",
+        }
+    }
+
+    /// What a "line" of the form is.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Form::Export(_) => "line",
+            Form::Json => "log event",
+        }
+    }
+}
+
+/// What a form's reader tells the engine at the end of its input.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub form: Option<Form>,
+    /// `CONTROL_MESSAGE` envelopes read (and not taken as records).
+    pub control_messages: u64,
+    /// Numbers (1-based, in the text handed on) of the header lines put
+    /// in front of a log group's records: not lines of the input.
+    pub inserted_headers: Vec<u64>,
+}
+
+impl Report {
+    /// The input's own number of the line handed on as `line`.
+    pub fn input_line(&self, line: u64) -> u64 {
+        line - self.inserted_headers.partition_point(|&h| h < line) as u64
+    }
+}
+
+/// Shared between a form's reader (which fills it) and the engine.
+pub type SharedReport = Arc<Mutex<Report>>;
+
+/// An error of the form itself (JSON that is not a CloudWatch Logs
+/// document, JSON cut short): carried inside an `io::Error` like
+/// `sniff::Refusal`, and reported as it is, not as damaged gzip.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FormError(pub String);
+
+impl FormError {
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, self)
+    }
+}
+
+/// The form error an `io::Error` carries, if it is one.
+pub fn form_error_of(e: &io::Error) -> Option<FormError> {
+    e.get_ref()?.downcast_ref::<FormError>().cloned()
+}
+
+/// What a form's reader needs to know of the formats: the one in force
+/// at the start of every input (`--format`, else v2) and `--flow-logs`.
+#[derive(Debug, Clone)]
+pub struct Formats {
+    pub default: Format,
+    pub flow_logs: Arc<FlowLogs>,
+}
+
+/// Emits the header line of `to` into `out` when it differs from `*current`,
+/// noting its line number in `report` (the reader switches formats on header
+/// lines). `line` is the number of lines handed on so far.
+fn switch_format(
+    current: &mut Format,
+    to: &Format,
+    out: &mut Vec<u8>,
+    line: &mut u64,
+    report: &SharedReport,
+) {
+    if current == to {
+        return;
+    }
+    *current = to.clone();
+    out.extend_from_slice(to.header().as_bytes());
+    out.push(b'\n');
+    *line += 1;
+    if let Ok(mut r) = report.lock() {
+        r.inserted_headers.push(*line);
+    }
+}
+
+/// Wraps the decoded stream of an input in the reader of its form.
+pub fn reader(
+    form: Form,
+    src: Box<dyn Read + Send>,
+    input_name: &str,
+    formats: &Formats,
+    report: SharedReport,
+) -> Box<dyn Read + Send> {
+    if let Ok(mut r) = report.lock() {
+        r.form = Some(form);
+    }
+    match form {
+        Form::Export(shape) => {
+            let format = formats.flow_logs.for_input(input_name).cloned();
+            Box::new(ExportLines::new(src, shape, &formats.default, format, report))
+        }
+        Form::Json => Box::new(JsonEvents::new(src, input_name, formats, report)),
+    }
+}
