@@ -130,7 +130,14 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         match reader_thread.join() {
             Ok((reader, err)) => {
                 let c = consumed.load(Ordering::Relaxed);
-                total.finish_input(&file, &reader, c, err, &Accounting::default(), form.as_ref())
+                total.finish_input(
+                    &file,
+                    &reader,
+                    c,
+                    err,
+                    &Accounting::default(),
+                    form.as_ref(),
+                )
             }
             Err(p) => std::panic::resume_unwind(p),
         }

@@ -74,13 +74,22 @@ impl<R: Read> ExportLines<R> {
             self.started = true;
             if let Some(f) = self.format.take() {
                 let mut current = self.default.clone();
-                switch_format(&mut current, &f, &mut self.out, &mut self.lines, &self.report);
+                switch_format(
+                    &mut current,
+                    &f,
+                    &mut self.out,
+                    &mut self.lines,
+                    &self.report,
+                );
             }
         }
         while self.out.len() < OUT && !self.eof {
             self.line.clear();
             let limit = (MAX_LINE + 64) as u64;
-            match (&mut self.src).take(limit).read_until(b'\n', &mut self.line) {
+            match (&mut self.src)
+                .take(limit)
+                .read_until(b'\n', &mut self.line)
+            {
                 Ok(0) => self.eof = true,
                 Ok(_) => {
                     let whole = self.line.ends_with(b"\n");
@@ -203,7 +212,10 @@ mod tests {
             strip_time(line, TimeShape::TailDetailed),
             b"2 6331 eni-d68830d4\n"
         );
-        assert_eq!(strip_time(b"2018-09-22T20:28:14 2 x\n", TimeShape::TailShort), b"2 x\n");
+        assert_eq!(
+            strip_time(b"2018-09-22T20:28:14 2 x\n", TimeShape::TailShort),
+            b"2 x\n"
+        );
         // Another shape than the file's: kept.
         assert_eq!(strip_time(line, TimeShape::Export), line);
     }

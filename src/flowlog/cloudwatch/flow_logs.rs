@@ -69,10 +69,9 @@ impl FlowLogs {
                 )
             })?;
             for (i, e) in page.flow_logs.into_iter().enumerate() {
-                let name = e
-                    .id
-                    .clone()
-                    .unwrap_or_else(|| format!("FlowLogs[{i}] of document {}", n + 1));
+                let name =
+                    e.id.clone()
+                        .unwrap_or_else(|| format!("FlowLogs[{i}] of document {}", n + 1));
                 let format = match e.format.as_deref() {
                     None => Format::default_v2(),
                     Some(spec) => match Format::parse_typed(spec) {
@@ -180,11 +179,20 @@ mod tests {
     fn formats_by_group_and_by_path() {
         let (f, warnings) = FlowLogs::from_json(TWO.as_bytes()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(f.for_group("/aws/vpc/flowlogs"), Some(&Format::default_v2()));
+        assert_eq!(
+            f.for_group("/aws/vpc/flowlogs"),
+            Some(&Format::default_v2())
+        );
         assert_eq!(f.for_group("flowlogs"), None);
         let custom = Format::parse("version vpc-id srcaddr dstaddr").unwrap();
-        assert_eq!(f.for_input("s3://my-bucket/custom/task/eni-1-all/000000.gz"), Some(&custom));
-        assert_eq!(f.for_input("exports/aws/vpc/flowlogs/t/000000.gz"), Some(&Format::default_v2()));
+        assert_eq!(
+            f.for_input("s3://my-bucket/custom/task/eni-1-all/000000.gz"),
+            Some(&custom)
+        );
+        assert_eq!(
+            f.for_input("exports/aws/vpc/flowlogs/t/000000.gz"),
+            Some(&Format::default_v2())
+        );
         // A segment must match whole; and the two formats differ: none.
         assert_eq!(f.for_input("s3://my-bucket/customer/x.gz"), None);
     }
@@ -200,6 +208,9 @@ mod tests {
         let v = Format::parse("version srcaddr").unwrap();
         assert_eq!(f.for_input("anything.gz"), Some(&v));
         let e = FlowLogs::from_json(br#"{"events":[]}"#).unwrap_err();
-        assert!(e.contains("describe-flow-logs") && e.contains("FlowLogs"), "{e}");
+        assert!(
+            e.contains("describe-flow-logs") && e.contains("FlowLogs"),
+            "{e}"
+        );
     }
 }

@@ -273,19 +273,22 @@ mod tests {
         let r = report.lock().unwrap();
         assert_eq!(r.inserted_headers, [2, 5]);
         // Lines handed on 3, 4 and 6 are the input's events 2, 3 and 4.
-        assert_eq!(
-            [3, 4, 6].map(|l| r.input_line(l)),
-            [2, 3, 4]
-        );
+        assert_eq!([3, 4, 6].map(|l| r.input_line(l)), [2, 3, 4]);
     }
 
     #[test]
     fn errors_name_the_document_and_offset_after_the_events_before() {
         let f = formats(FlowLogs::default());
-        let (out, err, _) = read(r#"{"events":[{"message":"a"}]} {"awslogs":{"data":"H4sI"}}"#, &f);
+        let (out, err, _) = read(
+            r#"{"events":[{"message":"a"}]} {"awslogs":{"data":"H4sI"}}"#,
+            &f,
+        );
         assert_eq!(out, b"a\n");
         let e = form_error_of(&err.unwrap()).unwrap().0;
-        assert!(e.contains("document 2 (from byte 28)") && e.contains("no \"events\""), "{e}");
+        assert!(
+            e.contains("document 2 (from byte 28)") && e.contains("no \"events\""),
+            "{e}"
+        );
         let (out, err, _) = read(r#"{"events":[{"message":"a"}]}{"events":[{"mess"#, &f);
         assert_eq!(out, b"a\n");
         let e = form_error_of(&err.unwrap()).unwrap().0;
@@ -295,6 +298,9 @@ mod tests {
         assert!(e.contains("events[0] has no \"message\""), "{e}");
         let (_, err, _) = read(r#"{"events":"x"}"#, &f);
         let e = form_error_of(&err.unwrap()).unwrap().0;
-        assert!(e.contains("not CloudWatch Logs JSON") && e.contains("column"), "{e}");
+        assert!(
+            e.contains("not CloudWatch Logs JSON") && e.contains("column"),
+            "{e}"
+        );
     }
 }

@@ -145,8 +145,82 @@ pub fn reader(
     match form {
         Form::Export(shape) => {
             let format = formats.flow_logs.for_input(input_name).cloned();
-            Box::new(ExportLines::new(src, shape, &formats.default, format, report))
+            Box::new(ExportLines::new(
+                src,
+                shape,
+                &formats.default,
+                format,
+                report,
+            ))
         }
         Form::Json => Box::new(JsonEvents::new(src, input_name, formats, report)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flowlog::reader::{ChunkReader, FormatCtx};
+
+    /// Every line the chunk reader cuts from `r`, parsed: what the fuzz
+    /// target `reader` does with these readers.
+    fn drain<R: Read>(r: R) {
+        let mut cr = ChunkReader::new(r, FormatCtx::new(Format::default_v2()));
+        while let Ok(Some(c)) = cr.next_chunk() {
+            c.for_each_line(|_, line| {
+                let _ = c.format.parser.parse(line);
+            });
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let formats = Formats {
+            default: Format::default_v2(),
+            flow_logs: Default::default(),
+        };
+        let seeds: [&[u8]; 3] = [
+            br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","message":"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK"}]}{"events":[{"message":"x\ny"}]}"#,
+            b"2019-11-20T00:00:03.000Z 2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n2019-11-20T00:00:03.000Z",
+            br#"{"FlowLogs":[{"LogGroupName":"g","LogFormat":"${version} ${srcaddr}"}]}"#,
+        ];
+        // xorshift: the same bytes on every run.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for seed in seeds {
+            for _ in 0..300 {
+                let mut data = seed.to_vec();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % data.len() as u64) as usize;
+                    match next() % 3 {
+                        0 => data[at] = next() as u8,
+                        1 => data.truncate(at),
+                        _ => data.insert(at, b"{}[]\":,\n "[(next() % 10) as usize]),
+                    }
+                    if data.is_empty() {
+                        break;
+                    }
+                }
+                drain(JsonEvents::new(
+                    &data[..],
+                    "x",
+                    &formats,
+                    Default::default(),
+                ));
+                drain(ExportLines::new(
+                    &data[..],
+                    TimeShape::Export,
+                    &formats.default,
+                    None,
+                    Default::default(),
+                ));
+                let _ = FlowLogs::from_json(&data);
+            }
+        }
     }
 }
