@@ -230,7 +230,7 @@ impl<P: Processor> Worker<P> {
         }
         self.acc.skipped[SkipReason::LineTooLong.index()] += reader.counts.too_long;
         self.acc.skipped[SkipReason::Truncated.index()] += reader.counts.truncated;
-        let form = form.and_then(|r| self.form_done(file, r));
+        let form = form.and_then(|r| self.form_done(file, r, reader.lines()));
         if let Some(l) = reader.truncated_line {
             if self.bad.len() < self.max_bad {
                 self.bad.push(BadLine {
@@ -290,12 +290,14 @@ impl<P: Processor> Worker<P> {
     /// of a log group's records are not the input's, so they are counted
     /// out, and the lines skipped renumbered as the input's (the n-th
     /// line, or log event, of the file). Returns the form.
-    fn form_done(&mut self, file: &Arc<str>, report: &SharedReport) -> Option<Form> {
+    /// `lines`: the lines the reader handed on (a run stopped early, by
+    /// `--limit`, did not count the header lines put in after them).
+    fn form_done(&mut self, file: &Arc<str>, report: &SharedReport, lines: u64) -> Option<Form> {
         let report = report.lock().ok()?;
         self.acc.control_messages += report.control_messages;
-        let inserted = report.inserted_headers.len() as u64;
-        self.acc.lines -= inserted;
-        self.acc.headers -= inserted;
+        let inserted = report.inserted_headers.partition_point(|&h| h <= lines) as u64;
+        self.acc.lines = self.acc.lines.saturating_sub(inserted);
+        self.acc.headers = self.acc.headers.saturating_sub(inserted);
         let form = report.form?;
         for b in self.bad.iter_mut().filter(|b| b.file == *file) {
             b.line = report.input_line(b.line);

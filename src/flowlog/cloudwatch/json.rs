@@ -157,8 +157,9 @@ impl<R: Read> JsonEvents<R> {
         } else {
             return Err(FormError(format!(
                 "document {n} (from byte {start}) has no \"events\", \"logEvents\" or \
-                 \"message\": it is not the output of aws logs filter-log-events or \
-                 get-log-events, nor a CloudWatch Logs subscription delivery"
+                 \"message\": this looks like JSON, but not the output of aws logs \
+                 filter-log-events or get-log-events, nor a CloudWatch Logs subscription \
+                 delivery"
             )));
         };
         for (i, e) in events.iter().enumerate() {

@@ -200,7 +200,7 @@ mod tests {
                     match next() % 3 {
                         0 => data[at] = next() as u8,
                         1 => data.truncate(at),
-                        _ => data.insert(at, b"{}[]\":,\n "[(next() % 10) as usize]),
+                        _ => data.insert(at, b"{}[]\":,\n "[(next() % 9) as usize]),
                     }
                     if data.is_empty() {
                         break;
