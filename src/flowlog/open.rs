@@ -218,6 +218,7 @@ impl Read for Replayed {
 /// spare chunk buffers, and becomes one `Source::Whole`; anything else,
 /// or a file libdeflate refuses, is streamed (`open`), and the streaming
 /// reader reports the damage.
+#[derive(Default)]
 pub struct Opener {
     whole: WholeFiles,
     formats: Formats,

@@ -109,6 +109,16 @@ pub struct Formats {
     pub flow_logs: Arc<FlowLogs>,
 }
 
+impl Default for Formats {
+    /// The default v2 format, no `--flow-logs`.
+    fn default() -> Formats {
+        Formats {
+            default: Format::default_v2(),
+            flow_logs: Arc::default(),
+        }
+    }
+}
+
 /// Emits the header line of `to` into `out` when it differs from `*current`,
 /// noting its line number in `report` (the reader switches formats on header
 /// lines). `line` is the number of lines handed on so far.
