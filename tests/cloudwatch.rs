@@ -536,6 +536,17 @@ fn the_otel_custom_sample_with_its_flow_log() {
     let out = run(&["summarize", "-o", "json", "--flow-logs", &fl, &form]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(json(&out)["input"]["records"], 2);
+    // The chunk reader starts in the first envelope's format: query's line
+    // numbers are the log events'.
+    for j in ["1", "2"] {
+        let out = run(&["query", "-o", "json", "-j", j, "--flow-logs", &fl, &form]);
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let numbers: Vec<&Value> = lines.iter().map(|l| &l["line"]).collect();
+        assert_eq!(numbers, [1, 2], "-j{j}: {}", stderr(&out));
+    }
     // Or --format for every input.
     let out = run(&[
         "summarize",

@@ -40,14 +40,14 @@ fuzz_target!(|data: &[u8]| {
         default: Format::default_v2(),
         flow_logs: Default::default(),
     };
-    drain(JsonEvents::new(data, "fuzz", &formats, Default::default()));
-    drain(ExportLines::new(
+    drain(JsonEvents::new(
         data,
-        TimeShape::Export,
-        &formats.default,
-        None,
+        formats.default.clone(),
+        formats.default.clone(),
+        &formats,
         Default::default(),
     ));
+    drain(ExportLines::new(data, TimeShape::Export));
     // The describe-flow-logs reader: an error or flow logs, never a panic.
     let _ = FlowLogs::from_json(data);
 });

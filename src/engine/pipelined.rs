@@ -32,6 +32,7 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         compression,
         consumed,
         form,
+        format,
     } = match open(input, &opts.formats()) {
         Ok(o) => o,
         Err(e) => {
@@ -52,7 +53,7 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
             // Buffers in the channel, in the workers, and the reader's
             // own two (the one it fills and the next): a fixed amount of
             // memory, whatever the timing.
-            let mut reader = ChunkReaderBuilder::new(default.clone())
+            let mut reader = ChunkReaderBuilder::new(format.unwrap_or_else(|| default.clone()))
                 .buffer_limit(3 * threads + 2)
                 .build(source);
             let mut err = None;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::cloudwatch::{self, Form, Formats, SharedReport};
 use super::input::Input;
-use super::reader::{Buffers, Source};
+use super::reader::{Buffers, FormatCtx, Source};
 use super::sniff::{self, Compression, GzMembers, Refusal, TextForm, ZstdFrames};
 use super::whole::WholeFiles;
 
@@ -71,6 +71,9 @@ pub struct Opened {
     /// A CloudWatch Logs form's report (`cloudwatch::Report`), if the
     /// input is one: read once the reader is done with it.
     pub form: Option<SharedReport>,
+    /// The format the input's lines start in, if not the run's default
+    /// (a CloudWatch Logs form's, `--flow-logs`).
+    pub format: Option<Arc<FormatCtx>>,
 }
 
 /// Opens an input as a stream and detects its compression by magic bytes
@@ -98,12 +101,13 @@ pub fn open(input: &Input, formats: &Formats) -> Result<Opened, ReadError> {
         Compression::Zstd => Box::new(ZstdFrames::new(br)),
         Compression::None => Box::new(br),
     };
-    let (reader, form) = with_form(reader, compression, input, formats);
+    let (reader, form, format) = with_form(reader, compression, input, formats);
     Ok(Opened {
         source: Source::Stream(reader),
         compression,
         consumed,
         form,
+        format,
     })
 }
 
@@ -119,7 +123,7 @@ fn with_form(
     compression: Compression,
     input: &Input,
     formats: &Formats,
-) -> (Stream, Option<SharedReport>) {
+) -> (Stream, Option<SharedReport>, Option<Arc<FormatCtx>>) {
     let (mut head, mut stream) = Replay::start(stream);
     let mut form = sniff::text_form(&head.head);
     if form == TextForm::Gzip && compression == Compression::Gzip {
@@ -131,7 +135,7 @@ fn with_form(
     let form = match form {
         TextForm::Json => Form::Json,
         TextForm::Timed(shape) => Form::Export(shape),
-        TextForm::Plain | TextForm::Gzip => return (Box::new(head.then(stream)), None),
+        TextForm::Plain | TextForm::Gzip => return (Box::new(head.then(stream)), None, None),
     };
     // The forms' readers never see a byte-order mark (JSON does not allow one).
     if head.head.starts_with(b"\xef\xbb\xbf") {
@@ -139,14 +143,16 @@ fn with_form(
     }
     let report = SharedReport::default();
     let name = input.display();
-    let reader = cloudwatch::reader(
+    let first = head.head.clone();
+    let (reader, start) = cloudwatch::reader(
         form,
         Box::new(head.then(stream)),
+        &first,
         &name,
         formats,
         report.clone(),
     );
-    (reader, Some(report))
+    (reader, Some(report), Some(FormatCtx::new(start)))
 }
 
 /// The first bytes of a stream, read to be looked at, then handed out
@@ -246,16 +252,19 @@ impl Opener {
                         compression: Compression::Gzip,
                         consumed,
                         form: None,
+                        format: None,
                     });
                 }
                 // A CloudWatch Logs form: read through its reader.
                 let stream: Stream = Box::new(io::Cursor::new(out));
-                let (reader, form) = with_form(stream, Compression::Gzip, input, &self.formats);
+                let (reader, form, format) =
+                    with_form(stream, Compression::Gzip, input, &self.formats);
                 return Ok(Opened {
                     source: Source::Stream(reader),
                     compression: Compression::Gzip,
                     consumed,
                     form,
+                    format,
                 });
             }
         }

@@ -7,8 +7,6 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use super::{switch_format, SharedReport};
-use crate::flowlog::format::Format;
 use crate::flowlog::parse::MAX_LINE;
 use crate::flowlog::sniff::{time_shape, TimeShape};
 
@@ -29,26 +27,13 @@ pub struct ExportLines<R> {
     /// The next bytes read continue a line longer than `MAX_LINE`
     /// (handed on in pieces: the chunk reader skips it as too long).
     mid_line: bool,
-    /// Set once the first line (perhaps a header) is decided.
-    started: bool,
-    default: Format,
-    format: Option<Format>,
-    report: SharedReport,
-    lines: u64,
     pending_error: Option<io::Error>,
     eof: bool,
 }
 
 impl<R: Read> ExportLines<R> {
-    /// `format`: the flow log's format if `--flow-logs` gives one for this
-    /// input (else the reader's default, `--format` or v2, applies).
-    pub fn new(
-        src: R,
-        shape: TimeShape,
-        default: &Format,
-        format: Option<Format>,
-        report: SharedReport,
-    ) -> ExportLines<R> {
+    /// The lines of `src`, an input whose times have the shape `shape`.
+    pub fn new(src: R, shape: TimeShape) -> ExportLines<R> {
         ExportLines {
             src: BufReader::with_capacity(OUT, src),
             shape,
@@ -56,11 +41,6 @@ impl<R: Read> ExportLines<R> {
             out: Vec::with_capacity(OUT + MAX_LINE),
             pos: 0,
             mid_line: false,
-            started: false,
-            default: default.clone(),
-            format,
-            report,
-            lines: 0,
             pending_error: None,
             eof: false,
         }
@@ -70,19 +50,6 @@ impl<R: Read> ExportLines<R> {
     fn refill(&mut self) {
         self.out.clear();
         self.pos = 0;
-        if !self.started {
-            self.started = true;
-            if let Some(f) = self.format.take() {
-                let mut current = self.default.clone();
-                switch_format(
-                    &mut current,
-                    &f,
-                    &mut self.out,
-                    &mut self.lines,
-                    &self.report,
-                );
-            }
-        }
         while self.out.len() < OUT && !self.eof {
             self.line.clear();
             let limit = (MAX_LINE + 64) as u64;
@@ -100,9 +67,6 @@ impl<R: Read> ExportLines<R> {
                     };
                     self.out.extend_from_slice(text);
                     self.mid_line = !whole;
-                    if whole {
-                        self.lines += 1;
-                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -168,41 +132,20 @@ impl<R: Read> Read for ExportLines<R> {
 mod tests {
     use super::*;
 
-    fn read(text: &[u8], format: Option<Format>) -> (Vec<u8>, Vec<u64>) {
-        let report = SharedReport::default();
-        let mut r = ExportLines::new(
-            text,
-            TimeShape::Export,
-            &Format::default_v2(),
-            format,
-            report.clone(),
-        );
+    fn read(text: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        r.read_to_end(&mut out).unwrap();
-        let inserted = report.lock().unwrap().inserted_headers.clone();
-        (out, inserted)
+        ExportLines::new(text, TimeShape::Export)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
     }
 
     #[test]
     fn times_cut_other_lines_kept() {
-        let (out, inserted) = read(
+        let out = read(
             b"2019-11-20T00:00:03.000Z 2 1 eni-1 ACCEPT OK\nversion srcaddr\n\n2019-11-20T00:00:04.000Z x",
-            None,
         );
         assert_eq!(out, b"2 1 eni-1 ACCEPT OK\nversion srcaddr\n\nx");
-        assert!(inserted.is_empty());
-    }
-
-    #[test]
-    fn a_format_from_flow_logs_is_a_header_first() {
-        let f = Format::parse("version srcaddr dstaddr").unwrap();
-        let (out, inserted) = read(b"2019-11-20T00:00:03.000Z 2 a b\n", Some(f));
-        assert_eq!(out, b"version srcaddr dstaddr\n2 a b\n");
-        assert_eq!(inserted, [1]);
-        // The default's own format needs no header.
-        let (out, inserted) = read(b"2019-11-20T00:00:03.000Z 2\n", Some(Format::default_v2()));
-        assert_eq!(out, b"2\n");
-        assert!(inserted.is_empty());
     }
 
     #[test]
@@ -225,7 +168,7 @@ mod tests {
         let mut text = b"2019-11-20T00:00:03.000Z ".to_vec();
         text.extend(std::iter::repeat_n(b'9', 3 * MAX_LINE));
         text.extend(b"\n2019-11-20T00:00:04.000Z 2 ok\n");
-        let (out, _) = read(&text, None);
+        let out = read(&text);
         assert_eq!(out.len(), 3 * MAX_LINE + b"\n2 ok\n".len());
         assert!(out.ends_with(b"\n2 ok\n"));
     }

@@ -59,19 +59,22 @@ pub struct JsonEvents<R: Read> {
 }
 
 impl<R: Read> JsonEvents<R> {
-    pub fn new(src: R, input_name: &str, formats: &Formats, report: SharedReport) -> Self {
-        let input_format = formats
-            .flow_logs
-            .for_input(input_name)
-            .unwrap_or(&formats.default)
-            .clone();
+    /// `input_format`: the format of this input's events where no log
+    /// group says otherwise; `start`: the one the chunk reader starts in.
+    pub fn new(
+        src: R,
+        input_format: Format,
+        start: Format,
+        formats: &Formats,
+        report: SharedReport,
+    ) -> Self {
         JsonEvents {
             docs: serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, src))
                 .into_iter(),
             n: 0,
             out: Vec::new(),
             pos: 0,
-            current: formats.default.clone(),
+            current: start,
             input_format,
             formats: formats.clone(),
             report,
@@ -235,7 +238,8 @@ mod tests {
 
     fn read(json: &str, f: &Formats) -> (Vec<u8>, Option<io::Error>, SharedReport) {
         let report = SharedReport::default();
-        let mut r = JsonEvents::new(json.as_bytes(), "x.json", f, report.clone());
+        let v2 = f.default.clone();
+        let mut r = JsonEvents::new(json.as_bytes(), v2.clone(), v2, f, report.clone());
         let mut out = Vec::new();
         let err = r.read_to_end(&mut out).err();
         (out, err, report)

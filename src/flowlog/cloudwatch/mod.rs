@@ -141,30 +141,54 @@ fn switch_format(
     }
 }
 
-/// Wraps the decoded stream of an input in the reader of its form.
+/// Wraps the decoded stream of an input in the reader of its form, and
+/// says the format its lines start in: that of the log group the first
+/// envelope names in `head` (the input's first bytes), else the input's own
+/// (`--flow-logs` by its name), else the default. The chunk reader starts
+/// in it, so that an input of one log group gets no header line put in
+/// (`RecordCtx::line_no`, `query`'s `line`, stays the input's own number).
 pub fn reader(
     form: Form,
     src: Box<dyn Read + Send>,
+    head: &[u8],
     input_name: &str,
     formats: &Formats,
     report: SharedReport,
-) -> Box<dyn Read + Send> {
+) -> (Box<dyn Read + Send>, Format) {
     if let Ok(mut r) = report.lock() {
         r.form = Some(form);
     }
+    let input = formats
+        .flow_logs
+        .for_input(input_name)
+        .unwrap_or(&formats.default)
+        .clone();
     match form {
-        Form::Export(shape) => {
-            let format = formats.flow_logs.for_input(input_name).cloned();
-            Box::new(ExportLines::new(
-                src,
-                shape,
-                &formats.default,
-                format,
-                report,
-            ))
+        Form::Export(shape) => (Box::new(ExportLines::new(src, shape)), input),
+        Form::Json => {
+            let start = first_log_group(head)
+                .and_then(|g| formats.flow_logs.for_group(g))
+                .unwrap_or(&input)
+                .clone();
+            let reader = JsonEvents::new(src, input, start.clone(), formats, report);
+            (Box::new(reader), start)
         }
-        Form::Json => Box::new(JsonEvents::new(src, input_name, formats, report)),
     }
+}
+
+/// The log group a subscription envelope starting in `head` names, if
+/// `head` holds it (CloudWatch Logs writes it third, after `messageType`
+/// and `owner`). Only a guess at the start: `JsonEvents` reads each
+/// envelope's own.
+fn first_log_group(head: &[u8]) -> Option<&str> {
+    let key = b"\"logGroup\":";
+    let at = memchr::memmem::find(head, key)? + key.len();
+    let rest = head[at..].trim_ascii_start().strip_prefix(b"\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
 }
 
 #[cfg(test)]
@@ -181,6 +205,16 @@ mod tests {
                 let _ = c.format.parser.parse(line);
             });
         }
+    }
+
+    #[test]
+    fn the_first_envelopes_log_group() {
+        let head =
+            br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup": "/aws/vpc/a","logStream""#;
+        assert_eq!(first_log_group(head), Some("/aws/vpc/a"));
+        assert_eq!(first_log_group(br#"{"logGroup":"/aws/vpc/a"#), None);
+        assert_eq!(first_log_group(br#"{"logGroup":"a\"b","#), None);
+        assert_eq!(first_log_group(br#"{"events":[]}"#), None);
     }
 
     #[test]
@@ -218,17 +252,12 @@ mod tests {
                 }
                 drain(JsonEvents::new(
                     &data[..],
-                    "x",
+                    formats.default.clone(),
+                    formats.default.clone(),
                     &formats,
                     Default::default(),
                 ));
-                drain(ExportLines::new(
-                    &data[..],
-                    TimeShape::Export,
-                    &formats.default,
-                    None,
-                    Default::default(),
-                ));
+                drain(ExportLines::new(&data[..], TimeShape::Export));
                 let _ = FlowLogs::from_json(&data);
             }
         }
