@@ -43,6 +43,9 @@ pub struct InputConfig {
     pub s3: crate::source::s3::S3Config,
     /// `--format`: the format of input without a header line.
     pub format: Option<String>,
+    /// `--flow-logs`: `aws ec2 describe-flow-logs` JSON, each log group's
+    /// format for CloudWatch Logs forms.
+    pub flow_logs: Option<PathBuf>,
     /// Worker threads (`-j`, 1 to `cli::MAX_THREADS`); None: the default.
     pub threads: Option<usize>,
     /// Malformed lines are fatal.

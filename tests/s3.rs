@@ -638,3 +638,48 @@ fn parquet_objects_read_as_the_same_files_on_disk() {
     assert_eq!(renamed["rows"], file["rows"]);
     assert_eq!(renamed["input"]["records"], file["input"]["records"]);
 }
+
+#[test]
+fn cloudwatch_logs_forms_read_from_s3_as_from_files() {
+    let Some(s) = server() else { return };
+    let cw = repo().join("tests/data/cloudwatch/constructed");
+    // An export task's object, and a Firehose object of a subscription
+    // under its own extension-less name (Firehose without compression).
+    let objects = [
+        (
+            "export-task.000000.gz",
+            "cw/exportedlogs/task-1/eni-d68830d4-all/000000.gz",
+        ),
+        (
+            "firehose-s3.gz",
+            "cw/firehose/2025/11/20/00/flowlogs-1-2025-11-20-00-15-02-0b3e4a1c-9d2f-4e1a-8b7c-1234567890ab",
+        ),
+        ("filter-log-events.pages.json", "cw/events/pages.json.gz"),
+    ];
+    for (file, key) in objects {
+        s.aws(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            cw.join(file).to_str().unwrap(),
+            &format!("s3://{BUCKET}/{key}"),
+        ]);
+    }
+    for (file, key) in objects {
+        let prefix = key.rsplit_once('/').unwrap().0;
+        for cmd in [
+            vec!["summarize", "-o", "json"],
+            vec!["top", "-o", "json", "--by", "src"],
+        ] {
+            let local =
+                ok_json(&s.flowscope(&[&cmd[..], &[cw.join(file).to_str().unwrap()]].concat()));
+            let remote =
+                ok_json(&s.flowscope(&[&cmd[..], &[&format!("s3://{BUCKET}/{prefix}/")]].concat()));
+            assert!(local == remote, "{cmd:?} {key}: the JSON differs");
+        }
+    }
+    let doc = ok_json(&s.flowscope(&["summarize", "-o", "json", &format!("s3://{BUCKET}/cw/")]));
+    assert_eq!(doc["input"]["files"], 3);
+    assert_eq!(doc["input"]["control_messages"], 1);
+    assert_eq!(doc["input"]["records"], 4 + 3 + 4);
+}

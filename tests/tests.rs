@@ -4,6 +4,7 @@ mod util;
 
 mod cfn;
 mod cli;
+mod cloudwatch;
 mod damaged;
 mod generate;
 mod hostile;

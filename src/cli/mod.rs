@@ -253,6 +253,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "FMT")]
     pub format: Option<String>,
 
+    /// `aws ec2 describe-flow-logs` output (JSON): the format of each flow
+    /// log's log group, for CloudWatch Logs exports, filter-log-events
+    /// output and Firehose deliveries, which have no header line
+    #[arg(long, value_name = "FILE")]
+    pub flow_logs: Option<PathBuf>,
+
     /// Worker threads, 1 to 1024 (default: all cores, at most 16; never
     /// more than the work needs)
     #[arg(short = 'j', long, value_name = "N", value_parser = parse_threads)]
@@ -462,6 +468,7 @@ impl From<InputArgs> for InputConfig {
             paths: a.paths,
             s3: a.s3.into(),
             format: a.format,
+            flow_logs: a.flow_logs,
             threads: a.threads,
             strict: a.strict,
             quiet: a.quiet,

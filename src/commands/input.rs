@@ -45,6 +45,10 @@ where
         }
         None => Format::default_v2(),
     };
+    let flow_logs = match &args.flow_logs {
+        Some(path) => load_flow_logs(path)?,
+        None => Default::default(),
+    };
     let window = crate::source::layout::Window { since, until };
     let crate::source::Expanded {
         inputs,
@@ -72,6 +76,7 @@ where
         max_bad_lines: 10,
         cancel: crate::interrupt::token(),
         progress: progress.as_ref().map(|p| p.handle()).unwrap_or_default(),
+        flow_logs: std::sync::Arc::new(flow_logs),
     };
     let mut out = engine::run(&inputs, &opts, make);
     drop(progress);
@@ -125,6 +130,22 @@ where
     }
     session.status.record(outcome);
     Ok((out, outcome))
+}
+
+/// `--flow-logs FILE`: `aws ec2 describe-flow-logs` output, the format of
+/// each log group for CloudWatch Logs forms (`flowlog::cloudwatch`).
+fn load_flow_logs(path: &std::path::Path) -> Result<crate::flowlog::cloudwatch::FlowLogs> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).with_context(|| format!("--flow-logs {shown}"))?;
+    let (flow_logs, warnings) = crate::flowlog::cloudwatch::FlowLogs::from_json(&bytes)
+        .map_err(|e| anyhow::anyhow!("--flow-logs {shown}: {e}"))?;
+    for w in warnings {
+        crate::warning!("--flow-logs {shown}: {w}");
+    }
+    if flow_logs.is_empty() {
+        bail!("--flow-logs {shown}: no flow log in it");
+    }
+    Ok(flow_logs)
 }
 
 /// Threads for a run: `-j` (already 1 to `cli::MAX_THREADS`) or the

@@ -26,6 +26,9 @@ pub struct Accounting {
     pub bytes_read: u64,
     /// Bytes after decompression.
     pub bytes_decompressed: u64,
+    /// CloudWatch Logs `CONTROL_MESSAGE`s read (subscription deliveries
+    /// through Firehose): not lines, not records (`flowlog::cloudwatch`).
+    pub control_messages: u64,
 }
 
 impl Accounting {
@@ -42,6 +45,7 @@ impl Accounting {
         }
         self.bytes_read += o.bytes_read;
         self.bytes_decompressed += o.bytes_decompressed;
+        self.control_messages += o.control_messages;
     }
 
     /// One line for people: what was read and how it was accounted for.
@@ -65,6 +69,16 @@ impl Accounting {
             .collect();
         if !reasons.is_empty() {
             s.push_str(&format!(" ({})", reasons.join(", ")));
+        }
+        if self.control_messages > 0 {
+            s.push_str(&format!(
+                "; {} ignored",
+                count(
+                    self.control_messages,
+                    "CloudWatch Logs control message",
+                    "CloudWatch Logs control messages"
+                )
+            ));
         }
         s
     }
@@ -105,6 +119,7 @@ impl Accounting {
                 .collect(),
             bytes_read: self.bytes_read,
             bytes_decompressed: self.bytes_decompressed,
+            control_messages: self.control_messages,
         }
     }
 }
@@ -122,6 +137,13 @@ pub struct AccountingJson {
     pub skipped: std::collections::BTreeMap<String, u64>,
     pub bytes_read: u64,
     pub bytes_decompressed: u64,
+    /// CloudWatch Logs control messages ignored; left out when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub control_messages: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The run was stopped by Ctrl-C; carries the partial accounting line.

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use self::accounting::{Accounting, AccountingJson, BadLine, FileError, Interrupted};
+use crate::flowlog::cloudwatch::{FlowLogs, Formats};
 use crate::flowlog::format::Format;
 use crate::flowlog::reader::{FormatCtx, Input};
 use crate::flowlog::record::FlowRecord;
@@ -111,6 +112,19 @@ pub struct EngineOptions {
     pub cancel: Cancel,
     /// Where the bytes and files read are counted (a progress line).
     pub progress: ProgressHandle,
+    /// `--flow-logs`: the format of each log group, for CloudWatch Logs
+    /// forms (`flowlog::cloudwatch`).
+    pub flow_logs: Arc<FlowLogs>,
+}
+
+impl EngineOptions {
+    /// What the readers of CloudWatch Logs forms need.
+    pub(crate) fn formats(&self) -> Formats {
+        Formats {
+            default: self.default_format.clone(),
+            flow_logs: self.flow_logs.clone(),
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -121,6 +135,7 @@ impl Default for EngineOptions {
             max_bad_lines: 10,
             cancel: Cancel::new(),
             progress: ProgressHandle::none(),
+            flow_logs: Arc::default(),
         }
     }
 }

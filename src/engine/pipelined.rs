@@ -31,7 +31,9 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         source,
         compression,
         consumed,
-    } = match open(input) {
+        form,
+        format,
+    } = match open(input, &opts.formats()) {
         Ok(o) => o,
         Err(e) => {
             total.open_failed(file, e);
@@ -51,7 +53,7 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
             // Buffers in the channel, in the workers, and the reader's
             // own two (the one it fills and the next): a fixed amount of
             // memory, whatever the timing.
-            let mut reader = ChunkReaderBuilder::new(default.clone())
+            let mut reader = ChunkReaderBuilder::new(format.unwrap_or_else(|| default.clone()))
                 .buffer_limit(3 * threads + 2)
                 .build(source);
             let mut err = None;
@@ -129,7 +131,14 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
         match reader_thread.join() {
             Ok((reader, err)) => {
                 let c = consumed.load(Ordering::Relaxed);
-                total.finish_input(&file, &reader, c, err, &Accounting::default())
+                total.finish_input(
+                    &file,
+                    &reader,
+                    c,
+                    err,
+                    &Accounting::default(),
+                    form.as_ref(),
+                )
             }
             Err(p) => std::panic::resume_unwind(p),
         }

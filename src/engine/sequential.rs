@@ -72,13 +72,15 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         source,
         compression,
         consumed,
+        form,
+        format,
     } = match w.opener.open(input, &mut w.buffers) {
         Ok(o) => o,
         Err(e) => return w.open_failed(file, e),
     };
     // This thread parses the chunks in order: it splits their lines
     // once, for the reader too (lazy).
-    let mut reader = ChunkReaderBuilder::new(default.clone())
+    let mut reader = ChunkReaderBuilder::new(format.unwrap_or_else(|| default.clone()))
         .lazy(true)
         .buffers(std::mem::take(&mut w.buffers))
         .build(source);
@@ -112,6 +114,7 @@ fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<F
         consumed.load(Ordering::Relaxed),
         err,
         &before,
+        form.as_ref(),
     );
     reader.release(&mut w.buffers);
 }

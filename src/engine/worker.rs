@@ -8,6 +8,7 @@ use super::accounting::{describe, nothing_parsed};
 use super::{
     Accounting, BadLine, Cancel, EngineOptions, FileError, Processor, RecordCtx, RunOutput,
 };
+use crate::flowlog::cloudwatch::{Form, SharedReport};
 use crate::flowlog::format::Format;
 use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{Buffers, Chunk, ChunkLines, ChunkReader, Opener, ReadError};
@@ -45,7 +46,7 @@ impl<P: Processor> Worker<P> {
             first_bad: None,
             max_bad: opts.max_bad_lines,
             buffers: Vec::new(),
-            opener: Opener::default(),
+            opener: Opener::new(opts.formats()),
             cancel: opts.cancel.clone(),
             progress: opts.progress.clone(),
         }
@@ -207,6 +208,7 @@ impl<P: Processor> Worker<P> {
         consumed: u64,
         err: Option<ReadError>,
         before: &Accounting,
+        form: Option<&SharedReport>,
     ) {
         self.progress.file_done();
         let first_bad = self.first_bad.take();
@@ -228,6 +230,7 @@ impl<P: Processor> Worker<P> {
         }
         self.acc.skipped[SkipReason::LineTooLong.index()] += reader.counts.too_long;
         self.acc.skipped[SkipReason::Truncated.index()] += reader.counts.truncated;
+        let form = form.and_then(|r| self.form_done(file, r, reader.lines()));
         if let Some(l) = reader.truncated_line {
             if self.bad.len() < self.max_bad {
                 self.bad.push(BadLine {
@@ -238,17 +241,27 @@ impl<P: Processor> Worker<P> {
                 });
             }
         }
+        // What the input was read as, said with its errors.
+        let read_as = form.map_or(String::new(), |f| format!("read as {}: ", f.name()));
         if let Some(e) = err {
             self.acc.files_failed += 1;
             self.errors.push(FileError {
                 file: file.clone(),
-                message: e.to_string(),
+                message: format!("{read_as}{e}"),
             });
         } else if let Some(message) = nothing_parsed(&self.acc, before, first_bad) {
             self.acc.files_failed += 1;
             self.errors.push(FileError {
                 file: file.clone(),
-                message,
+                message: match form {
+                    // No header line can say the format in these forms.
+                    Some(_) => format!(
+                        "{read_as}{message}; its records carry no header line: give the \
+                         flow log's format with --format, or its describe-flow-logs output \
+                         with --flow-logs"
+                    ),
+                    None => message,
+                },
             });
         } else if self.acc.records > before.records {
             let missing = reader.format().format.missing_traffic_fields();
@@ -270,5 +283,28 @@ impl<P: Processor> Worker<P> {
                     .to_string(),
             });
         }
+    }
+
+    /// Takes in a CloudWatch Logs form's report (`flowlog::cloudwatch`):
+    /// control messages counted; the header lines its reader put in front
+    /// of a log group's records are not the input's, so they are counted
+    /// out, and the lines skipped renumbered as the input's (the n-th
+    /// line, or log event, of the file). Returns the form.
+    /// `lines`: the lines the reader handed on (a run stopped early, by
+    /// `--limit`, did not count the header lines put in after them).
+    fn form_done(&mut self, file: &Arc<str>, report: &SharedReport, lines: u64) -> Option<Form> {
+        let report = report.lock().ok()?;
+        self.acc.control_messages += report.control_messages;
+        let inserted = report.inserted_headers.partition_point(|&h| h <= lines) as u64;
+        self.acc.lines = self.acc.lines.saturating_sub(inserted);
+        self.acc.headers = self.acc.headers.saturating_sub(inserted);
+        let form = report.form?;
+        for b in self.bad.iter_mut().filter(|b| b.file == *file) {
+            b.line = report.input_line(b.line);
+            if form == Form::Json {
+                b.detail = format!("log event {}: {}", b.line, b.detail);
+            }
+        }
+        Some(form)
     }
 }

@@ -15,6 +15,7 @@
 //! separated; `-` means absent; S3 objects begin with a header line of
 //! field names; NODATA/SKIPDATA records carry no traffic.
 
+pub mod cloudwatch;
 pub mod format;
 pub mod input;
 pub mod open;

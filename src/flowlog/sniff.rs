@@ -319,6 +319,91 @@ pub fn looks_like(line: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// What the decoded text of an input is, from its first bytes (`head`:
+/// a few hundred, fewer only at the end of the input): the form in which
+/// it is read (`flowlog::cloudwatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextForm {
+    /// Flow-log text (or something the text reader refuses or skips).
+    Plain,
+    /// gzip again inside gzip: a Firehose object whose records were gzip
+    /// (CloudWatch Logs subscriptions) with Firehose's own GZIP on top.
+    Gzip,
+    /// A JSON object first: CloudWatch Logs JSON (`cloudwatch::JsonEvents`).
+    Json,
+    /// A time of this shape as the first token of the first line: an
+    /// export or `aws logs tail` output (`cloudwatch::ExportLines`).
+    Timed(TimeShape),
+}
+
+/// The form of the text that starts with `head`. A line that starts with
+/// `[` stays plain text (refused with "looks like JSON"): no CloudWatch
+/// Logs form is an array.
+pub fn text_form(head: &[u8]) -> TextForm {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return TextForm::Gzip;
+    }
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(text) = start.map(|s| &head[s..]) else {
+        return TextForm::Plain;
+    };
+    if text[0] == b'{' {
+        return TextForm::Json;
+    }
+    let first = text.split(|&b| b == b' ').next().unwrap_or(b"");
+    match time_shape(first) {
+        // The first token must end at a space: the time alone on a line is not an export.
+        Some(shape) if first.len() < text.len() => TextForm::Timed(shape),
+        _ => TextForm::Plain,
+    }
+}
+
+/// The shape of a time written before each record: what
+/// `create-export-task` writes (`2019-11-20T00:00:03.000Z`: milliseconds,
+/// `Z`), or `aws logs tail` (`--format detailed`:
+/// `2019-11-20T00:00:03.000000+00:00` then the log stream;
+/// `--format short`: `2019-11-20T00:00:03`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeShape {
+    Export,
+    TailDetailed,
+    TailShort,
+}
+
+/// The shape of `token` if it is one of those times.
+pub fn time_shape(token: &[u8]) -> Option<TimeShape> {
+    let d = |i: usize| token.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| token.get(i) == Some(&c);
+    let date_time = (0..4).all(d)
+        && at(4, b'-')
+        && d(5)
+        && d(6)
+        && at(7, b'-')
+        && d(8)
+        && d(9)
+        && at(10, b'T')
+        && d(11)
+        && d(12)
+        && at(13, b':')
+        && d(14)
+        && d(15)
+        && at(16, b':')
+        && d(17)
+        && d(18);
+    if !date_time {
+        return None;
+    }
+    match token.len() {
+        19 => Some(TimeShape::TailShort),
+        24 if at(19, b'.') && (20..23).all(d) && at(23, b'Z') => Some(TimeShape::Export),
+        32 if at(19, b'.') && (20..26).all(d) && &token[26..] == b"+00:00" => {
+            Some(TimeShape::TailDetailed)
+        }
+        _ => None,
+    }
+}
+
 /// `2019-11-20T00:00:03.000Z` (or another RFC 3339 time) as a line's first
 /// token, as `aws logs filter-log-events` and console exports write.
 fn cloudwatch_timestamp(t: &[u8]) -> bool {
@@ -447,6 +532,33 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(printable("a\x1b[31mb\r"), "a\\u{1b}[31mb\\r");
         assert_eq!(printable("plain é"), "plain é");
+    }
+
+    #[test]
+    fn text_forms() {
+        let export = b"2019-11-20T00:00:03.000Z 2 123456789010 eni-1 ACCEPT OK\n";
+        assert_eq!(text_form(export), TextForm::Timed(TimeShape::Export));
+        assert_eq!(
+            text_form(b"\xef\xbb\xbf2018-09-22T20:28:14.000000+00:00 eni-1-all 2 x"),
+            TextForm::Timed(TimeShape::TailDetailed)
+        );
+        assert_eq!(
+            text_form(b"2018-09-22T20:28:14 2 x"),
+            TextForm::Timed(TimeShape::TailShort)
+        );
+        assert_eq!(text_form(b"\n  {\"events\": []}"), TextForm::Json);
+        assert_eq!(text_form(&gz(b"x")), TextForm::Gzip);
+        for plain in [
+            &b"version account-id\n"[..],
+            b"2 123456789010 eni-1 - - - ACCEPT OK",
+            b"[{\"message\": \"2 1\"}]",
+            b"2019-11-20T00:00:03.000Z",
+            b"2019-11-20T00:00:03.00Z 2",
+            b"2019-11-20 00:00:03 2",
+            b"",
+        ] {
+            assert_eq!(text_form(plain), TextForm::Plain, "{plain:?}");
+        }
     }
 
     #[test]
