@@ -578,6 +578,7 @@ mod tests {
             interfaces: Vec::new(),
             window: None,
             overflow: 7,
+            attachments: Default::default(),
         };
         let (map, floor) = port_table(summary(), Metric::Flows);
         let port = |p, proto| {
