@@ -287,6 +287,7 @@ fn vpc_and_subnet_filters_match_either_side_of_a_gateway_record() {
             assert!(!stderr(&out).contains("match nothing"), "{}", stderr(&out));
             let mut got: Vec<String> = stdout(&out).lines().map(String::from).collect();
             let mut expected = expected;
+            assert_eq!(got.len(), expected.len(), "{flag} {value}");
             got.sort();
             expected.sort();
             assert_eq!(got, expected, "{flag} {value}");
