@@ -244,6 +244,60 @@ fn a_scan_across_vpcs_through_the_gateway_is_found() {
     assert_eq!(drops.lines().count(), 13, "{drops}");
 }
 
+/// The records of `file` (header first) whose `src` or `dst` column is
+/// `value`, counted from the text alone.
+fn records_naming(file: &str, src: &str, dst: &str, value: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (s, d) = (col(src), col(dst));
+    lines
+        .filter(|l| {
+            let t: Vec<&str> = l.split(' ').collect();
+            t[s] == value || t[d] == value
+        })
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn vpc_and_subnet_filters_match_either_side_of_a_gateway_record() {
+    let file = data("constructed/tgw-scan.s3-with-header.log");
+    for (flag, src, dst, values) in [
+        (
+            "--vpc",
+            "tgw-src-vpc-id",
+            "tgw-dst-vpc-id",
+            ["vpc-0aaaaaaaaaaaaaaa1", "vpc-0bbbbbbbbbbbbbbb2"],
+        ),
+        (
+            "--subnet",
+            "tgw-src-subnet-id",
+            "tgw-dst-subnet-id",
+            ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"],
+        ),
+    ] {
+        for value in values {
+            let expected = records_naming(&file, src, dst, value);
+            // Both sides count: B is the source of only a few records.
+            assert!(!expected.is_empty());
+            let out = run(&["query", flag, value, &file]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(!stderr(&out).contains("match nothing"), "{}", stderr(&out));
+            let mut got: Vec<String> = stdout(&out).lines().map(String::from).collect();
+            let mut expected = expected;
+            assert_eq!(got.len(), expected.len(), "{flag} {value}");
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "{flag} {value}");
+        }
+        let out = run(&["query", flag, "nowhere", &file]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "", "{flag}");
+    }
+}
+
 #[test]
 fn recommend_leaves_attachments_out_with_a_note() {
     const SAMPLE: &str = "sample-logs/retail-store";

@@ -70,11 +70,13 @@ pub struct FilterArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<u64>,
 
-    /// VPC (vpc-id column, exact text); files whose format has no vpc-id match nothing
+    /// VPC (vpc-id column, exact text; Transit Gateway logs: tgw-src-vpc-id or
+    /// tgw-dst-vpc-id); files with neither kind of column match nothing
     #[arg(long, value_name = "VPC")]
     pub vpc: Vec<String>,
 
-    /// Subnet (subnet-id column, exact text); files without the field match nothing
+    /// Subnet (subnet-id column, exact text; Transit Gateway logs:
+    /// tgw-src-subnet-id or tgw-dst-subnet-id); files with neither match nothing
     #[arg(long, value_name = "SUBNET")]
     pub subnet: Vec<String>,
 

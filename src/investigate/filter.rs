@@ -13,6 +13,7 @@ use super::parse::{parse_addr_range, parse_port_range};
 use crate::engine::RecordCtx;
 use crate::flowlog::format::Field;
 use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, LogStatus};
+use crate::flowlog::tgw::TgwField;
 
 /// An inclusive range of addresses (`Ip` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +74,8 @@ pub struct FilterSpec {
     pub since: Option<u64>,
     /// Records that start at or before this time (epoch seconds).
     pub until: Option<u64>,
-    /// Raw columns, matched as text.
+    /// Raw columns, matched as text (`vpc` and `subnet` also on either
+    /// side of a Transit Gateway record: `tgw-src-vpc-id`/`tgw-dst-vpc-id`).
     pub vpc: Vec<String>,
     pub subnet: Vec<String>,
     pub instance: Vec<String>,
@@ -82,7 +84,13 @@ pub struct FilterSpec {
 /// A filter on a raw column (matched as text).
 #[derive(Debug)]
 struct RawFilter {
+    /// The column named in the warning about formats without any of `fields`.
     field: Field,
+    /// The columns that may hold the value, any one matching: `field`, and
+    /// for --vpc/--subnet the two sides of a Transit Gateway record (a TGW
+    /// format has no `vpc-id`/`subnet-id`, so a VPC filter on it would
+    /// otherwise match nothing).
+    fields: Vec<Field>,
     flag: &'static str,
     values: Vec<Vec<u8>>,
     /// Files whose format lacks the field, for `Filter::diagnostics`
@@ -122,14 +130,31 @@ impl Filter {
             }
         }
         let raw = [
-            (Field::VpcId, "--vpc", &a.vpc),
-            (Field::SubnetId, "--subnet", &a.subnet),
-            (Field::InstanceId, "--instance", &a.instance),
+            (
+                vec![
+                    Field::VpcId,
+                    Field::Tgw(TgwField::SrcVpcId),
+                    Field::Tgw(TgwField::DstVpcId),
+                ],
+                "--vpc",
+                &a.vpc,
+            ),
+            (
+                vec![
+                    Field::SubnetId,
+                    Field::Tgw(TgwField::SrcSubnetId),
+                    Field::Tgw(TgwField::DstSubnetId),
+                ],
+                "--subnet",
+                &a.subnet,
+            ),
+            (vec![Field::InstanceId], "--instance", &a.instance),
         ]
         .into_iter()
         .filter(|(_, _, v)| !v.is_empty())
-        .map(|(field, flag, v)| RawFilter {
-            field,
+        .map(|(fields, flag, v)| RawFilter {
+            field: fields[0].clone(),
+            fields,
             flag,
             values: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
             missing: Mutex::default(),
@@ -238,11 +263,11 @@ impl Filter {
         self.raw.iter().all(|f| self.raw_matches(f, ctx))
     }
 
-    /// True if the record's format has the field; if not, notes the file
-    /// for `diagnostics`.
+    /// True if the record's format has one of the filter's fields; if not,
+    /// notes the file for `diagnostics`.
     #[cold]
     fn format_has(&self, f: &RawFilter, ctx: &RecordCtx<'_>) -> bool {
-        if ctx.format.has(&f.field) {
+        if f.fields.iter().any(|field| ctx.format.has(field)) {
             return true;
         }
         let addr = Arc::as_ptr(ctx.file) as *const u8 as usize;
@@ -289,10 +314,11 @@ impl Filter {
 
     #[cold]
     fn raw_matches(&self, f: &RawFilter, ctx: &RecordCtx<'_>) -> bool {
-        ctx.format
-            .index_of(&f.field)
-            .and_then(|col| column(ctx.line, col))
-            .is_some_and(|v| f.values.iter().any(|x| x == v))
+        f.fields
+            .iter()
+            .filter_map(|field| ctx.format.index_of(field))
+            .filter_map(|col| column(ctx.line, col))
+            .any(|v| f.values.iter().any(|x| x == v))
     }
 }
 
