@@ -148,24 +148,6 @@ pub fn dst_is_server_by_ports(sp: u16, dp: u16) -> bool {
     dp <= sp
 }
 
-/// The service port of a record as summarize books it before its
-/// end-of-run correction of ambiguous ports (see `Aggregate::finish`): the
-/// listening side's port by `server_is_dst`, `None` for protocols without
-/// ports. `top --by port` ranks by it and `scans` counts only records whose
-/// destination it says is the server, so neither can decide a record
-/// differently from summarize's per-record rule.
-#[inline]
-pub fn service_port(rec: &FlowRecord, protocol: u8) -> Option<u16> {
-    if !has_ports(protocol) {
-        return None;
-    }
-    if server_is_dst(rec, protocol).0 {
-        rec.dstport
-    } else {
-        rec.srcport
-    }
-}
-
 /// Which side of a record is the interface, and what proves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Placement {
