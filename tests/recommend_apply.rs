@@ -4,100 +4,19 @@
 //! without harm (rules already present or already gone), do nothing with `--dry-run`, and
 //! stop at any other error. Without moto_server and aws the tests skip, unless `CI` is set.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
+use crate::moto::{have, moto, Moto as Server};
 use crate::util::{bin, repo, stderr, stdout, write};
 
-struct Server {
-    endpoint: String,
-    dir: tempfile::TempDir,
-    /// Keeps the server's stdin open: it stops when the tests exit.
-    _guard: Mutex<Child>,
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn server() -> Option<&'static Server> {
-    static S: OnceLock<Option<Server>> = OnceLock::new();
-    S.get_or_init(|| {
-        if !have("moto_server") || !have("aws") {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "moto_server or aws is not installed and CI is set"
-            );
-            eprintln!("skipped: moto_server or aws not installed");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // The shell waits on its stdin, which closes when this process ends however it
-        // ends, then stops the server.
-        let mut guard = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; \
-                     echo started; read _; kill $pid"
-                ),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start moto_server");
-        let mut line = String::new();
-        BufReader::new(guard.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "moto_server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Some(Server {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            dir: tempfile::tempdir().unwrap(),
-            _guard: Mutex::new(guard),
-        })
-    })
-    .as_ref()
+    moto()
 }
 
 impl Server {
-    /// A command with a clean AWS environment: test keys, no profile of the user's, the
-    /// server as endpoint.
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("AWS_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_CONFIG_FILE", self.dir.path().join("none"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("none"))
-            .current_dir(repo());
-        c
-    }
-
     /// An `aws ec2` call's JSON output.
     fn ec2(&self, args: &[&str]) -> Value {
         let out = self

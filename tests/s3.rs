@@ -6,131 +6,43 @@
 //! archived objects) and pages ListObjectsV2 at 1,000 keys. `.ci/run`
 //! installs both; without them the tests skip, unless `CI` is set.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::process::Output;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::moto::{moto, Moto as Server};
 use crate::util::{bin, json, repo, stderr, write};
 
 const SAMPLE: &str = "sample-logs/retail-store";
 const BUCKET: &str = "flowlogs";
 const DAY: &str = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/11/20";
 
-struct Server {
-    endpoint: String,
-    /// Settings files and objects made for the tests.
-    dir: tempfile::TempDir,
-    /// Keeps the server's stdin open: it stops when the tests exit.
-    _guard: Mutex<Child>,
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// The server, started and loaded once; None (test skipped) when moto or
-/// the AWS CLI is not installed and CI is not set.
+/// The server of tests/moto.rs, its bucket loaded once; None (test
+/// skipped) when moto or the AWS CLI is not installed and CI is not set.
 fn server() -> Option<&'static Server> {
-    static S: OnceLock<Option<Server>> = OnceLock::new();
-    S.get_or_init(|| {
-        if !have("moto_server") || !have("aws") {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "moto_server or aws is not installed and CI is set: \
-                 python3 -m pip install --user 'moto[server]' awscli"
-            );
-            eprintln!(
-                "skipped: moto_server or aws not installed (pip install 'moto[server]' awscli)"
-            );
-            return None;
-        }
-        Some(start())
-    })
-    .as_ref()
-}
-
-fn start() -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // The shell waits on its stdin, which closes when this process ends
-    // however it ends, then stops the server.
-    let guard = Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; \
-                 echo started; read _; kill $pid"
-            ),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start moto_server");
-    let mut guard = guard;
-    let mut line = String::new();
-    BufReader::new(guard.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "moto_server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let s = Server {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        dir: tempfile::tempdir().unwrap(),
-        _guard: Mutex::new(guard),
-    };
-    load(&s);
-    s
+    static LOADED: OnceLock<()> = OnceLock::new();
+    let s = moto()?;
+    LOADED.get_or_init(|| load(s));
+    Some(s)
 }
 
 impl Server {
-    /// A command with a clean AWS environment: test keys, no profile of
-    /// the user's, the server as endpoint.
-    fn cmd(&self, program: &Path) -> Command {
-        let mut c = Command::new(program);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("AWS_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_CONFIG_FILE", self.dir.path().join("none"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("none"))
-            .env_remove("FLOWSCOPE_DEBUG")
-            .current_dir(repo());
-        c
-    }
-
     fn aws(&self, args: &[&str]) {
         let out = self.cmd(Path::new("aws")).args(args).output().expect("aws");
         assert!(out.status.success(), "aws {args:?}: {}", stderr(&out));
     }
 
     fn flowscope(&self, args: &[&str]) -> Output {
-        self.cmd(&bin()).args(args).output().expect("flowscope")
+        self.cmd(bin()).args(args).output().expect("flowscope")
     }
 
     /// flowscope with FLOWSCOPE_DEBUG=s3: (output, GETs made).
     fn counted(&self, args: &[&str]) -> (Output, u64) {
         let out = self
-            .cmd(&bin())
+            .cmd(bin())
             .env("FLOWSCOPE_DEBUG", "s3")
             .args(args)
             .output()
@@ -512,7 +424,7 @@ fn profiles_credential_process_and_unsigned() {
     );
     let url = format!("s3://{BUCKET}/many/part-00001.log");
     let run = |extra: &[&str]| {
-        let mut c = s.cmd(&bin());
+        let mut c = s.cmd(bin());
         c.env("AWS_CONFIG_FILE", &config)
             .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
             .env_remove("AWS_ACCESS_KEY_ID")
@@ -549,7 +461,7 @@ fn profiles_credential_process_and_unsigned() {
     );
     // Unsigned requests for public buckets; a private object in one is
     // denied, named, and the rest is read.
-    let mut c = s.cmd(&bin());
+    let mut c = s.cmd(bin());
     c.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY");
     let out = c

@@ -12,6 +12,7 @@ mod incident;
 mod inputs;
 mod inventory;
 mod matching;
+mod moto;
 mod output;
 #[cfg(feature = "parquet")]
 mod parquet;
