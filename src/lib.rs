@@ -79,6 +79,47 @@ impl XorShift {
     }
 }
 
+/// IPv6-like tokens for the address parsers' tests against `std`, the
+/// same on every run: random strings over the characters of addresses
+/// (with `%`, `.` and a stray `g`), and random addresses with runs of zero
+/// groups as std writes them (`::`), again in upper case and with groups
+/// padded to four digits now and then.
+#[cfg(test)]
+pub(crate) fn ipv6_tokens(n: usize) -> Vec<String> {
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = || rng.next();
+    let alphabet = b"0123456789abcdefABCDEF::::.g%";
+    let mut toks = Vec::with_capacity(4 * n);
+    for _ in 0..n {
+        let len = next() % 42;
+        toks.push(
+            (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                .collect(),
+        );
+        let mut v = 0u128;
+        for _ in 0..8 {
+            let g = if next() % 3 == 0 { 0 } else { next() as u16 };
+            v = v << 16 | g as u128;
+        }
+        let text = std::net::Ipv6Addr::from(v).to_string();
+        toks.push(text.to_uppercase());
+        let padded: Vec<String> = text
+            .split(':')
+            .map(|g| {
+                if !g.is_empty() && next() % 2 == 0 {
+                    format!("{g:0>4}")
+                } else {
+                    g.to_string()
+                }
+            })
+            .collect();
+        toks.push(padded.join(":"));
+        toks.push(text);
+    }
+    toks
+}
+
 /// The layering, checked on the source: only `cli` (and `main`) know
 /// clap, only the command layer reports, and commands do not import each
 /// other. A clap import or a print slipped into a library module

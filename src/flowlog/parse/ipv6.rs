@@ -211,37 +211,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut next = || rng.next();
-        let alphabet = b"0123456789abcdefABCDEF::::.g%";
-        for _ in 0..50_000 {
-            let len = next() % 42;
-            toks.push(
-                (0..len)
-                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
-                    .collect(),
-            );
-            let mut v = 0u128;
-            for _ in 0..8 {
-                let g = if next() % 3 == 0 { 0 } else { next() as u16 };
-                v = v << 16 | g as u128;
-            }
-            let text = std::net::Ipv6Addr::from(v).to_string();
-            toks.push(text.to_uppercase());
-            // Each group padded to four digits now and then.
-            let padded: Vec<String> = text
-                .split(':')
-                .map(|g| {
-                    if !g.is_empty() && next() % 2 == 0 {
-                        format!("{g:0>4}")
-                    } else {
-                        g.to_string()
-                    }
-                })
-                .collect();
-            toks.push(padded.join(":"));
-            toks.push(text);
-        }
+        toks.extend(crate::ipv6_tokens(50_000));
         let mut read = 0;
         for t in &toks {
             let b = t.as_bytes();
