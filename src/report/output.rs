@@ -355,7 +355,6 @@ fn open_file(p: &Path) -> Result<Sink> {
                     })
                 }
             };
-            signals::remember_temp(&tmp);
             if let Some(m) = mode {
                 // Keep the replaced file's permissions.
                 let _ = f.set_permissions(m);
@@ -370,7 +369,8 @@ fn open_file(p: &Path) -> Result<Sink> {
 }
 
 /// A new file `.NAME.flowscope-tmp-PID-N` beside `target`, created
-/// exclusively (never through an existing file or link).
+/// exclusively (never through an existing file or link), and remembered
+/// for the signal handlers to remove.
 fn create_temp(target: &Path) -> io::Result<(PathBuf, File)> {
     let dir = parent_dir(target);
     let name = target
@@ -381,10 +381,18 @@ fn create_temp(target: &Path) -> io::Result<(PathBuf, File)> {
     let mut n = 0u32;
     loop {
         let tmp = dir.join(format!(".{name}.flowscope-tmp-{pid}-{n}"));
+        // Remembered before it exists: a signal between creating the file
+        // and remembering it would leave it behind (seen once in
+        // tests/output.rs under load). A name already taken is one of
+        // ours (it carries our pid), so a handler unlinking it is no loss.
+        signals::remember_temp(&tmp);
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-            Err(e) => return Err(e),
+            Err(e) => {
+                signals::forget_temp();
+                return Err(e);
+            }
         }
     }
 }
