@@ -309,7 +309,15 @@ fn time(t: u64) -> String {
     crate::report::fmt_time(t)
 }
 
-/// The data's period: `start – end (6.0 h)`, or `no records`.
+/// The data's period without its length: `start to end`.
+fn span(window: Option<(u64, u64)>) -> String {
+    match window {
+        Some((s, e)) => format!("{} to {}", time(s), time(e)),
+        None => "no records".into(),
+    }
+}
+
+/// The data's period: `start to end (6.0 h)`, or `no records`.
 fn period(window: Option<(u64, u64)>) -> String {
     match window {
         Some((s, e)) => format!(

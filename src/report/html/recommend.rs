@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 
-use super::{esc, period, w, Page, RunInfo};
+use super::{esc, period, span, w, Page, RunInfo};
 use crate::inventory::{Inventory, Rule, RuleDirection, RuleSpec, RuleTarget};
 use crate::recommend::{
     group_label, rule_ports, spec_ports, Analysis, Confidence, Kind, Recommendation, RuleReport,
@@ -60,9 +60,9 @@ pub fn write_recommend(out: &mut dyn io::Write, v: &RecommendPage<'_>) -> io::Re
     for (k, r) in a.recommendations.iter().enumerate() {
         recs_of.entry(r.group_index).or_default().push((k, r));
     }
-    for gi in 0..inv.groups.len() {
+    for (gi, rules) in rules_of.iter().enumerate() {
         let recs = recs_of.get(&gi).map(Vec::as_slice).unwrap_or_default();
-        group(&mut p, v, gi, &rules_of[gi], recs);
+        group(&mut p, v, gi, rules, recs);
     }
     p.raw("</section>\n");
     p.input_section(&v.run);
@@ -89,7 +89,7 @@ fn summary(p: &mut Page, v: &RecommendPage<'_>) {
     let hours = a
         .window
         .map_or(0.0, |(s, e)| e.saturating_sub(s) as f64 / 3600.0);
-    card(p, "Period", &format!("{hours:.1} h"), &period(a.window));
+    card(p, "Period", &format!("{hours:.1} h"), &span(a.window));
     card(
         p,
         "Records analysed",

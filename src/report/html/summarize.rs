@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io;
 
-use super::{esc, period, w, Page, RunInfo};
+use super::{esc, period, span, w, Page, RunInfo};
 use crate::aggregate::{AddressSource, Direction, Row, Summary};
 use crate::flowlog::record::Action;
 use crate::report::{proto_label, thousands};
@@ -66,7 +66,7 @@ fn totals(p: &mut Page, v: &SummarizePage<'_>) {
     let hours = s
         .window
         .map_or(0.0, |(a, b)| b.saturating_sub(a) as f64 / 3600.0);
-    card(p, "Period", format!("{hours:.1} h"), period(s.window));
+    card(p, "Period", format!("{hours:.1} h"), span(s.window));
     card(
         p,
         "Flows",
