@@ -523,3 +523,42 @@ fn the_content_security_policy_blocks_injected_resources_and_scripts() {
         "the control made no request"
     );
 }
+
+/// What the run printed on stderr (a malformed line here) is on the page,
+/// line for line, as text.
+#[test]
+fn the_page_lists_the_warnings_the_run_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::util::write(
+        dir.path(),
+        "flows.log",
+        b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+          2 123456789012 eni-0a1 10.0.0.1 10.0.0.2 40000 443 6 10 840 1763596800 1763596860 ACCEPT OK\n\
+          2 123456789012 eni-0a1 10.0.0.1 <b>x</b> 40000 443 6 10 840 1763596800 1763596860 ACCEPT OK\n",
+    );
+    let page = dir.path().join("page.html");
+    let out = run(&[
+        "summarize",
+        "-o",
+        "html",
+        "--output-file",
+        page.to_str().unwrap(),
+        &log,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said: Vec<String> = stderr(&out).lines().map(str::to_string).collect();
+    assert!(
+        said.iter().any(|l| l.contains("warning")),
+        "no warning to list: {said:?}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    for line in &said {
+        let text = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        assert!(html.contains(&text), "{line:?} is not on the page");
+    }
+}
