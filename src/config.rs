@@ -66,7 +66,7 @@ pub struct WindowConfig {
 #[derive(Debug)]
 pub struct SummarizeConfig {
     pub input: InputConfig,
-    pub output: OutputFormat,
+    pub output: SummarizeFormat,
     pub window: WindowConfig,
     pub output_file: Option<PathBuf>,
     pub interfaces: Option<PathBuf>,
@@ -74,6 +74,16 @@ pub struct SummarizeConfig {
     pub limit: Option<usize>,
     /// Timeline interval, seconds.
     pub bucket: Option<u64>,
+}
+
+/// Output formats of `summarize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummarizeFormat {
+    Table,
+    Json,
+    Csv,
+    /// A self-contained page (report::html).
+    Html,
 }
 
 /// Output formats of `recommend`.
@@ -84,6 +94,8 @@ pub enum RecommendFormat {
     Cli,
     Cfn,
     Terraform,
+    /// A self-contained page for reviewers (report::html).
+    Html,
 }
 
 /// `flowscope recommend`.

@@ -38,6 +38,32 @@ thread_local! {
     /// Per thread, so tests running side by side do not see each other's
     /// messages; the commands report from the thread that runs them.
     static CAPTURED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    /// Copies of the lines written on this thread while a `Recording` is
+    /// alive (they still go to stderr or a capture).
+    static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Keeps a copy of every line this thread reports while it lives, for a
+/// report that lists what the run said (`-o html`).
+pub struct Recording(());
+
+/// Starts keeping copies of the lines reported on this thread.
+pub fn record() -> Recording {
+    RECORDED.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    Recording(())
+}
+
+impl Recording {
+    /// The lines reported so far.
+    pub fn lines(&self) -> Vec<String> {
+        RECORDED.with(|r| r.borrow().clone().unwrap_or_default())
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        RECORDED.with(|r| *r.borrow_mut() = None);
+    }
 }
 
 /// Writes one diagnostic line: `flowscope: <level>: <message>`.
@@ -48,6 +74,11 @@ pub fn emit(level: Level, message: fmt::Arguments<'_>) {
 /// Writes one line as it is: a status line that is not a diagnostic (the
 /// summary of `generate`).
 pub fn line(text: fmt::Arguments<'_>) {
+    RECORDED.with(|r| {
+        if let Some(lines) = r.borrow_mut().as_mut() {
+            lines.push(text.to_string());
+        }
+    });
     let captured = CAPTURED.with(|c| match c.borrow_mut().as_mut() {
         Some(lines) => {
             lines.push(text.to_string());
@@ -116,6 +147,21 @@ mod tests {
                 "generated 3 records",
             ]
         );
+    }
+
+    #[test]
+    fn a_recording_keeps_copies_until_dropped() {
+        let (seen, said) = capture(|| {
+            crate::note!("before");
+            let rec = record();
+            crate::warning!("during");
+            let seen = rec.lines();
+            drop(rec);
+            crate::note!("after");
+            seen
+        });
+        assert_eq!(seen, ["flowscope: warning: during"]);
+        assert_eq!(said.len(), 3, "recording does not swallow lines: {said:?}");
     }
 
     #[test]

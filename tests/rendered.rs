@@ -48,6 +48,18 @@ fn recommend_patched_cloudformation() {
     insta::assert_snapshot!(rendered(&["recommend", "-o", "cfn", RETAIL]));
 }
 
+/// The review page (`-o html`): what its structure and numbers are; a
+/// browser loads it in tests/html.rs.
+#[test]
+fn recommend_html() {
+    insta::assert_snapshot!(rendered(&["recommend", "-o", "html", RETAIL]));
+}
+
+#[test]
+fn summarize_html() {
+    insta::assert_snapshot!(rendered(&["summarize", "-o", "html", RETAIL]));
+}
+
 #[test]
 fn recommend_table_incident() {
     insta::assert_snapshot!(rendered(&["recommend", INCIDENT]));

@@ -8,6 +8,7 @@ mod cloudwatch;
 mod damaged;
 mod generate;
 mod hostile;
+mod html;
 mod incident;
 mod inputs;
 mod inventory;

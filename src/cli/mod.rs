@@ -139,6 +139,22 @@ pub enum RecommendFormat {
     /// Terraform (AWS provider): new rules as resources, the rules they replace imported by
     /// their sgr- ids, to be removed in a second step
     Terraform,
+    /// One self-contained HTML page for reviewers: every group and rule with its evidence,
+    /// each proposal with the exact change, the warnings (open it in a browser; works offline)
+    Html,
+}
+
+/// Output formats of `summarize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummarizeFormat {
+    /// Aligned columns for people
+    Table,
+    /// One JSON document (a documented contract)
+    Json,
+    /// Comma-separated rows with a header
+    Csv,
+    /// One self-contained HTML page: totals, interfaces, sortable rows, the input accounting
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -314,7 +330,7 @@ pub struct SummarizeArgs {
 
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-    pub output: OutputFormat,
+    pub output: SummarizeFormat,
 
     #[command(flatten)]
     pub window: WindowArgs,
@@ -327,7 +343,7 @@ pub struct SummarizeArgs {
     #[arg(long, value_name = "FILE")]
     pub interfaces: Option<PathBuf>,
 
-    /// Show only the N rows with the most flows (table default: 50; JSON/CSV default: all)
+    /// Show only the N rows with the most flows (table default: 50; HTML: 2,000; JSON/CSV: all)
     #[arg(short = 'n', long = "limit", alias = "top", value_name = "N")]
     pub limit: Option<usize>,
 
@@ -430,7 +446,8 @@ pub(crate) use mirror;
 
 mirror!(OutputFormat => report::OutputFormat { Table, Json, Csv });
 mirror!(ColorChoice => report::ColorChoice { Auto, Always, Never });
-mirror!(RecommendFormat => config::RecommendFormat { Table, Json, Cli, Cfn, Terraform });
+mirror!(RecommendFormat => config::RecommendFormat { Table, Json, Cli, Cfn, Terraform, Html });
+mirror!(SummarizeFormat => config::SummarizeFormat { Table, Json, Csv, Html });
 
 impl Cli {
     /// The run these flags ask for. Completions and the manual page are

@@ -170,6 +170,16 @@ pub struct Filtered {
     pub skipdata: u64,
 }
 
+impl From<Filtered> for report::html::Outside {
+    fn from(f: Filtered) -> Self {
+        report::html::Outside {
+            records: f.records,
+            nodata: f.nodata,
+            skipdata: f.skipdata,
+        }
+    }
+}
+
 impl Filtered {
     pub fn total(&self) -> u64 {
         self.records + self.nodata + self.skipdata

@@ -54,7 +54,10 @@ use crate::recommend::{self, group_label, rule_ports, Analysis, Kind, Recommenda
 use crate::report::proposals::{self, api_ports, conf, controls_label};
 use crate::report::{fmt_opt_time, fmt_time, human_bytes, thousands, Output};
 
+mod html;
+
 pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outcome> {
+    let said = crate::messages::record(); // -o html lists what the run said
     let mut inv = load_inventory(args)?;
     let mut known = read_known_ranges(args)?;
     for w in &inv.warnings {
@@ -157,6 +160,12 @@ pub fn run(args: &RecommendConfig, session: &super::Session<'_>) -> Result<Outco
             }
         }
         RecommendFormat::Terraform => proposals::write_terraform(&mut out, &inv, &analysis)?,
+        RecommendFormat::Html => html::write(
+            &mut out,
+            args,
+            (&inv, &analysis, &summary),
+            (&run.accounting, filtered, &said),
+        )?,
     }
     out.finish()?;
     Ok(outcome)
@@ -617,7 +626,7 @@ fn write_table(
                 w,
                 "  {dir} {:<22} {:<40} {}",
                 rule_ports(r),
-                trim(&target, 40),
+                crate::report::trim(&target, 40),
                 hits
             )?;
             for rec in recs_of
@@ -786,12 +795,4 @@ fn write_table(
     )?;
     write_accounting(w, acc, filtered)?;
     Ok(())
-}
-
-fn trim(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
 }

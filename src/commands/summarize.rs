@@ -43,16 +43,15 @@ use super::{
     warn_overflow, write_accounting, Filtered, InputJson, Labels, Outcome, Window, Windowed,
 };
 use crate::aggregate::{Aggregate, FamilyAddresses, RejectedKeys, Row, Summary};
-use crate::config::SummarizeConfig;
+use crate::config::{SummarizeConfig, SummarizeFormat as OutputFormat};
 use crate::engine::{Accounting, Processor, RecordCtx};
 use crate::flowlog::record::{Action, EniId, FlowRecord, LogStatus};
 use crate::flowlog::tgw::{AttachmentSides, Attachments};
 use crate::investigate::timeline::{Timeline, TimelineJson};
-use crate::report::{
-    self, fmt_opt_time, human_bytes, proto_label, thousands, Output, OutputFormat, Table,
-};
+use crate::report::{self, fmt_opt_time, human_bytes, proto_label, thousands, Output, Table};
 
 pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outcome> {
+    let said = crate::messages::record(); // -o html lists what the run said
     let mut out = Output::open(args.output_file.as_deref())?;
     // Interface addresses decide direction exactly.
     let (locals, labels) = super::interfaces_for(args.interfaces.as_deref(), &args.input.paths)?;
@@ -103,6 +102,25 @@ pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outco
             }
             write_csv(&mut out, &summary, args.limit, tgw)?
         }
+        OutputFormat::Html => {
+            if timeline.is_some() {
+                crate::note!("the HTML page has no timeline (--bucket); use -o json or the table");
+            }
+            let labels = labels.iter().map(|(k, l)| (k.as_str(), l.to_string()));
+            let diagnostics = said.lines();
+            let page = report::html::SummarizePage {
+                run: report::html::RunInfo {
+                    inputs: &args.input.paths,
+                    accounting: &run.accounting,
+                    outside: filtered.into(),
+                    diagnostics: &diagnostics,
+                },
+                summary: &summary,
+                labels: &labels.collect(),
+                limit: args.limit.unwrap_or(HTML_ROWS),
+            };
+            report::html::write_summarize(&mut out, &page)?
+        }
         OutputFormat::Table => {
             let style = session.style(&out);
             write_table(
@@ -126,6 +144,10 @@ pub fn run(args: &SummarizeConfig, session: &super::Session<'_>) -> Result<Outco
     out.finish()?;
     Ok(outcome)
 }
+
+/// Rows on the HTML page by default: a busy estate's rows by the
+/// thousand stay a page a browser opens at once.
+const HTML_ROWS: usize = 2000;
 
 /// The summarize processor: the aggregate and, with `--bucket`, a
 /// timeline of the same data records.

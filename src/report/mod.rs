@@ -2,6 +2,7 @@
 //! a file, see `output`), colour, aligned tables, and value formatting.
 //! Reporters only format; they never compute.
 
+pub mod html;
 mod output;
 pub mod proposals;
 
@@ -178,6 +179,15 @@ impl Table {
             writeln!(w, "{}", line(r.iter().map(|s| s.as_str()).collect()))?;
         }
         Ok(())
+    }
+}
+
+/// `s` if it has at most `n` characters, else its first `n - 1` and `…`.
+pub fn trim(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        ellipsize(s, n)
     }
 }
 
