@@ -147,8 +147,10 @@ fn reduce_lines(text: &str, into: &mut BTreeMap<(String, Vec<String>), [u64; 5]>
 #[test]
 fn lines_standing_for_many_records_summarize_as_those_records() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("raw");
-    generate(&raw, "retail", "20000", "6");
+    let inv_dir = dir.path().join("raw");
+    generate(&inv_dir, "retail", "20000", "6");
+    // The logs alone: summarize would take the inventory beside them.
+    let raw = inv_dir.join("AWSLogs");
     let mut groups = BTreeMap::new();
     for f in logs(&raw) {
         let mut text = String::new();
@@ -183,7 +185,12 @@ fn lines_standing_for_many_records_summarize_as_those_records() {
     }
     let reduced = dir.path().join("reduced.log");
     std::fs::write(&reduced, out).unwrap();
-    let inv = ["--groups", raw.to_str().unwrap(), "--interfaces", raw.to_str().unwrap()];
+    let inv = [
+        "--groups",
+        inv_dir.to_str().unwrap(),
+        "--interfaces",
+        inv_dir.to_str().unwrap(),
+    ];
     for j in ["-j1", "-j2"] {
         let a = report("summarize", &[&raw], &[j]);
         let b = report("summarize", &[&reduced], &[j]);
@@ -237,9 +244,11 @@ fn spark_preaggregates_exactly() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (retail, busy) = (d.join("retail"), d.join("busy"));
-    generate(&retail, "retail", "20000", "6");
-    generate(&busy, "busy", "100000", "2");
+    let (retail_inv, busy_inv) = (d.join("retail"), d.join("busy"));
+    generate(&retail_inv, "retail", "20000", "6");
+    generate(&busy_inv, "busy", "100000", "2");
+    // The logs alone: summarize would take the inventory beside them.
+    let (retail, busy) = (retail_inv.join("AWSLogs"), busy_inv.join("AWSLogs"));
     let busy_files = logs(&busy);
     assert_eq!(busy_files.len(), 2, "{busy_files:?}");
     let s = |p: &Path| p.display().to_string();
@@ -281,21 +290,21 @@ fn spark_preaggregates_exactly() {
         String::from_utf8_lossy(&spark.stderr)
     );
     let inv = |p: &Path| ["--groups".to_string(), s(p), "--interfaces".to_string(), s(p)];
-    let cases: [(&Path, Vec<PathBuf>, &str); 5] = [
-        (&retail, vec![out("retail_pq")], "retail, Parquet"),
-        (&retail, vec![out("retail_txt")], "retail, text"),
-        (&retail, vec![out("retail_athena")], "retail, Athena's query"),
-        (&busy, vec![out("busy_pq")], "busy"),
-        (&busy, vec![out("busy_a"), out("busy_b")], "busy, two halves read together"),
+    let cases: [(&Path, &Path, Vec<PathBuf>, &str); 5] = [
+        (&retail, &retail_inv, vec![out("retail_pq")], "retail, Parquet"),
+        (&retail, &retail_inv, vec![out("retail_txt")], "retail, text"),
+        (&retail, &retail_inv, vec![out("retail_athena")], "retail, Athena's query"),
+        (&busy, &busy_inv, vec![out("busy_pq")], "busy"),
+        (&busy, &busy_inv, vec![out("busy_a"), out("busy_b")], "busy, two halves read together"),
     ];
-    for (raw, reduced, what) in &cases {
+    for (raw, inv_dir, reduced, what) in &cases {
         let reduced: Vec<&Path> = reduced.iter().map(PathBuf::as_path).collect();
         for j in ["-j1", "-j2"] {
             let a = report("summarize", &[raw], &[j]);
             let b = report("summarize", &reduced, &[j]);
             same_but_accounting(&a, &b, &format!("{what}: summarize {j}"));
         }
-        let inv = inv(raw);
+        let inv = inv(inv_dir);
         let inv: Vec<&str> = inv.iter().map(String::as_str).collect();
         let a = report("recommend", &[raw], &inv);
         let b = report("recommend", &reduced, &inv);

@@ -31,8 +31,8 @@ import sys
 
 
 def inputs(paths):
-    """Files under the paths given (directories walked, hidden files and
-    Spark's _SUCCESS markers left out)."""
+    """Files under the paths given (directories walked; hidden files,
+    Spark's _SUCCESS markers and an inventory's .json files left out)."""
     out = []
     for p in paths:
         if "://" in p:
@@ -40,7 +40,8 @@ def inputs(paths):
         elif os.path.isdir(p):
             for f in sorted(glob.glob(os.path.join(p, "**", "*"), recursive=True)):
                 name = os.path.basename(f)
-                if os.path.isfile(f) and not name.startswith((".", "_")):
+                if os.path.isfile(f) and not name.startswith((".", "_")) \
+                        and not name.endswith((".json", ".csv", ".yaml")):
                     out.append(f)
         else:
             out.append(p)
