@@ -84,7 +84,11 @@ fn same_but_accounting(a: &Value, b: &Value, what: &str) {
         ib["records"].as_u64() < ib["flows"].as_u64(),
         "{what}: nothing was reduced"
     );
-    assert!(a == b, "{what}: reports differ\n{}", first_difference(&a, &b));
+    assert!(
+        a == b,
+        "{what}: reports differ\n{}",
+        first_difference(&a, &b)
+    );
 }
 
 fn first_difference(a: &Value, b: &Value) -> String {
@@ -92,10 +96,17 @@ fn first_difference(a: &Value, b: &Value) -> String {
         (Value::Object(x), Value::Object(y)) => {
             for (k, v) in x {
                 if y.get(k) != Some(v) {
-                    return format!(".{k}{}", first_difference(v, y.get(k).unwrap_or(&Value::Null)));
+                    return format!(
+                        ".{k}{}",
+                        first_difference(v, y.get(k).unwrap_or(&Value::Null))
+                    );
                 }
             }
-            format!(": keys {:?} vs {:?}", x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>())
+            format!(
+                ": keys {:?} vs {:?}",
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>()
+            )
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             let i = x.iter().zip(y).position(|(p, q)| p != q).unwrap_or(0);
@@ -170,7 +181,10 @@ fn lines_standing_for_many_records_summarize_as_those_records() {
                 .copied()
                 .filter(|n| !["packets", "bytes", "start", "end"].contains(n))
                 .collect();
-            out.push_str(&format!("{} packets bytes start end flows\n", keys.join(" ")));
+            out.push_str(&format!(
+                "{} packets bytes start end flows\n",
+                keys.join(" ")
+            ));
             last = header.clone();
         }
         out.push_str(&format!(
@@ -266,11 +280,23 @@ fn spark_preaggregates_exactly() {
     };
     let jobs = serde_json::json!([
         job(vec![s(&retail)], "retail_pq", serde_json::json!({})),
-        job(vec![s(&retail)], "retail_txt", serde_json::json!({"output": "text"})),
+        job(
+            vec![s(&retail)],
+            "retail_txt",
+            serde_json::json!({"output": "text"})
+        ),
         // Athena's text, run by Spark in ANSI mode with double-quoted
         // identifiers: where the dialects agree, the same query.
-        job(vec![s(&retail)], "retail_athena", serde_json::json!({"engine": "athena"})),
-        job(vec![s(&retail)], "retail_1h", serde_json::json!({"sql_args": ["--bucket", "1h"]})),
+        job(
+            vec![s(&retail)],
+            "retail_athena",
+            serde_json::json!({"engine": "athena"})
+        ),
+        job(
+            vec![s(&retail)],
+            "retail_1h",
+            serde_json::json!({"sql_args": ["--bucket", "1h"]})
+        ),
         job(vec![s(&busy)], "busy_pq", serde_json::json!({"files": 2})),
         job(vec![s(&busy_files[0])], "busy_a", serde_json::json!({})),
         job(vec![s(&busy_files[1])], "busy_b", serde_json::json!({})),
@@ -289,13 +315,40 @@ fn spark_preaggregates_exactly() {
         "spark: {}",
         String::from_utf8_lossy(&spark.stderr)
     );
-    let inv = |p: &Path| ["--groups".to_string(), s(p), "--interfaces".to_string(), s(p)];
+    let inv = |p: &Path| {
+        [
+            "--groups".to_string(),
+            s(p),
+            "--interfaces".to_string(),
+            s(p),
+        ]
+    };
     let cases: [(&Path, &Path, Vec<PathBuf>, &str); 5] = [
-        (&retail, &retail_inv, vec![out("retail_pq")], "retail, Parquet"),
-        (&retail, &retail_inv, vec![out("retail_txt")], "retail, text"),
-        (&retail, &retail_inv, vec![out("retail_athena")], "retail, Athena's query"),
+        (
+            &retail,
+            &retail_inv,
+            vec![out("retail_pq")],
+            "retail, Parquet",
+        ),
+        (
+            &retail,
+            &retail_inv,
+            vec![out("retail_txt")],
+            "retail, text",
+        ),
+        (
+            &retail,
+            &retail_inv,
+            vec![out("retail_athena")],
+            "retail, Athena's query",
+        ),
         (&busy, &busy_inv, vec![out("busy_pq")], "busy"),
-        (&busy, &busy_inv, vec![out("busy_a"), out("busy_b")], "busy, two halves read together"),
+        (
+            &busy,
+            &busy_inv,
+            vec![out("busy_a"), out("busy_b")],
+            "busy, two halves read together",
+        ),
     ];
     for (raw, inv_dir, reduced, what) in &cases {
         let reduced: Vec<&Path> = reduced.iter().map(PathBuf::as_path).collect();

@@ -33,10 +33,20 @@ fn athena_query_over_the_documented_table() {
     }
     let group = sql.split("GROUP BY").nth(1).unwrap();
     assert!(group.contains("\"tcp_flags\""), "{group}");
-    for absent in ["packets", "bytes", "start", "\"end\"", "version", "sublocation"] {
+    for absent in [
+        "packets",
+        "bytes",
+        "start",
+        "\"end\"",
+        "version",
+        "sublocation",
+    ] {
         assert!(!group.contains(absent), "{absent} grouped:\n{sql}");
     }
-    assert!(!sql.contains("BIT_OR") && !sql.contains("bitwise_or"), "{sql}");
+    assert!(
+        !sql.contains("BIT_OR") && !sql.contains("bitwise_or"),
+        "{sql}"
+    );
     // Every key column is selected and grouped by, once.
     assert_eq!(group.matches(",\n").count() + 1, KEY_FIELDS.len());
 }
@@ -50,10 +60,16 @@ fn spark_quotes_with_backticks_and_takes_the_format_given() {
     ))
     .unwrap();
     assert!(!sql.contains('"'), "{sql}");
-    assert!(sql.contains("MAX(TRY_CAST(`end` AS BIGINT)) AS `end`"), "{sql}");
+    assert!(
+        sql.contains("MAX(TRY_CAST(`end` AS BIGINT)) AS `end`"),
+        "{sql}"
+    );
     assert!(sql.contains("`log_status` AS `log_status`"), "{sql}");
     // Only the table's columns.
-    assert!(!sql.contains("tcp_flags") && !sql.contains("vpc_id"), "{sql}");
+    assert!(
+        !sql.contains("tcp_flags") && !sql.contains("vpc_id"),
+        "{sql}"
+    );
 }
 
 #[test]
@@ -64,7 +80,10 @@ fn bucket_and_merging_pre_aggregated_tables() {
         Some(3600),
     ))
     .unwrap();
-    assert!(sql.contains("SUM(TRY_CAST(\"flows\" AS BIGINT)) AS \"flows\""), "{sql}");
+    assert!(
+        sql.contains("SUM(TRY_CAST(\"flows\" AS BIGINT)) AS \"flows\""),
+        "{sql}"
+    );
     assert!(!sql.contains("COUNT(*)"), "{sql}");
     let t = "COALESCE(TRY_CAST(\"start\" AS BIGINT), TRY_CAST(\"end\" AS BIGINT))";
     assert!(sql.contains(&format!("{t} - {t} % 3600")), "{sql}");
@@ -72,7 +91,12 @@ fn bucket_and_merging_pre_aggregated_tables() {
 
 #[test]
 fn what_cannot_be_written_is_said() {
-    let e = query(&spec(Engine::Spark, Some("interface-id srcaddr protocol"), None)).unwrap_err();
+    let e = query(&spec(
+        Engine::Spark,
+        Some("interface-id srcaddr protocol"),
+        None,
+    ))
+    .unwrap_err();
     assert_eq!(e, SqlError::Missing("dstaddr"));
     let mut s = spec(Engine::Spark, None, None);
     s.table = "logs; DROP TABLE x".into();
