@@ -12,9 +12,10 @@ pub const SQL_EXAMPLES: &str = "Examples:
   #   (see the README: \"Scaling out: Spark and Athena\"), then:
   flowscope summarize s3://bucket/reduced/
 
-  # Spark: the table is a DataFrame registered as a view with AWS's Parquet names
-  flowscope sql --engine spark --table flow_logs --format \"$(head -1 log.txt)\"
-  python3 scripts/spark/preaggregate.py --sql reduce.sql --out reduced/ logs/
+  # Spark: the script asks flowscope for the query of the columns it finds
+  python3 scripts/spark/preaggregate.py --out reduced/ logs/
+  # or, for your own job, with a view flow_logs of AWS's Parquet column names
+  flowscope sql --engine spark --table flow_logs --format \"$(zcat f.log.gz | head -1)\"
 
   # Per-hour timelines stay exact (summarize --bucket 1h, or any multiple)
   flowscope sql --engine athena --bucket 1h";
