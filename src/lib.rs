@@ -28,6 +28,7 @@ pub mod recommend;
 pub mod report;
 pub mod simd;
 pub mod source;
+pub mod sql;
 pub mod time;
 
 /// Runs a command (`cli::Cli::into_config` makes one from the flags).

@@ -112,6 +112,7 @@ const INPUT: &[&str] = &[
     "lines",
     "headers",
     "records",
+    "flows",
     "nodata",
     "skipdata",
     "skipped",

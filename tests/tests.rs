@@ -30,6 +30,7 @@ mod regression;
 mod rendered;
 mod s3;
 mod scans;
+mod spark;
 mod summarize;
 mod templates;
 mod tgw;

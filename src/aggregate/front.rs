@@ -130,14 +130,22 @@ pub(super) struct Front {
 }
 
 impl Front {
-    /// Adds one record; returns the entry it pushed out, if any, which
-    /// the caller must place (or the record itself, while the table is
-    /// not in use).
+    /// Adds one record, which stands for `flows` records (1, or more for
+    /// a pre-aggregated line); returns the entry it pushed out, if any,
+    /// which the caller must place (or the record itself, while the table
+    /// is not in use).
     #[inline(always)]
-    pub fn add(&mut self, key: FlowKey, packets: u64, bytes: u64, span: Span) -> Option<Flow> {
+    pub fn add(
+        &mut self,
+        key: FlowKey,
+        flows: u64,
+        packets: u64,
+        bytes: u64,
+        span: Span,
+    ) -> Option<Flow> {
         let new = Flow {
             key,
-            flows: 1,
+            flows,
             packets,
             bytes,
             span,
@@ -154,7 +162,7 @@ impl Front {
         let f = &mut slots[key.slot() & (SLOTS - 1)];
         self.seen += 1;
         if f.key == key && f.flows != 0 {
-            f.flows += 1;
+            f.flows += flows;
             f.packets = f.packets.saturating_add(packets);
             f.bytes = f.bytes.saturating_add(bytes);
             f.span.widen(span);
@@ -255,7 +263,7 @@ mod tests {
         // accounted for once.
         for round in 0..10 {
             for n in 0..3_000u32 {
-                out.extend(f.add(key(n), 2, 100, span(n as u64 + round)));
+                out.extend(f.add(key(n), 1, 2, 100, span(n as u64 + round)));
             }
         }
         assert!(out.len() < 15_000, "{}", out.len());
@@ -278,18 +286,18 @@ mod tests {
         let mut n = 0;
         for _ in 0..EPOCH {
             n += 1;
-            f.add(key(n), 1, 1, span(0));
+            f.add(key(n), 1, 1, 1, span(0));
         }
         // Bypassed: each record comes straight back.
         for _ in 0..PAUSE {
             n += 1;
-            let out = f.add(key(n), 1, 1, span(0)).unwrap();
+            let out = f.add(key(n), 1, 1, 1, span(0)).unwrap();
             assert_eq!((out.key, out.flows), (key(n), 1));
         }
         // In use again: a new key is held.
         n += 1;
         assert!(f
-            .add(key(n), 1, 1, span(0))
+            .add(key(n), 1, 1, 1, span(0))
             .is_none_or(|out| out.key != key(n)));
     }
 }

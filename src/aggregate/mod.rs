@@ -138,7 +138,7 @@ impl Aggregate {
             dst_server | mirror,
             rec.flow_direction,
         );
-        if let Some(out) = self.front.add(key, rec.packets, rec.bytes, span) {
+        if let Some(out) = self.front.add(key, rec.flows, rec.packets, rec.bytes, span) {
             self.place(&out);
         }
     }
@@ -149,9 +149,9 @@ impl Aggregate {
         let stats = self.eni_stats(rec.interface);
         stats.span.widen(span);
         if rec.status == LogStatus::NoData {
-            stats.nodata += 1;
+            stats.nodata += rec.flows;
         } else {
-            stats.skipdata += 1;
+            stats.skipdata += rec.flows;
         }
     }
 
@@ -391,6 +391,8 @@ fn sweep(cells: &mut Slots<CellKey, Cell>, cut: u64) {
 }
 
 impl Processor for Aggregate {
+    const WEIGHTED: bool = true;
+
     #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         // Hashed ids and Transit Gateway attachments: the top two bits,

@@ -5,6 +5,7 @@
 
 mod generate;
 mod investigate;
+mod sql;
 
 use std::path::PathBuf;
 
@@ -88,6 +89,7 @@ pub enum Command {
     Query(investigate::QueryArgs),
     Top(investigate::TopArgs),
     Scans(investigate::ScansArgs),
+    Sql(sql::SqlArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_long_help = COMPLETIONS_HELP)]
@@ -460,6 +462,7 @@ impl Cli {
             Command::Query(a) => config::Command::Query(a.into()),
             Command::Top(a) => config::Command::Top(a.into()),
             Command::Scans(a) => config::Command::Scans(a.into()),
+            Command::Sql(a) => config::Command::Print(a.query()?.into_bytes()),
             Command::Completions { shell } => {
                 let mut buf = Vec::new();
                 clap_complete::generate(shell, &mut command(), "flowscope", &mut buf);

@@ -78,8 +78,24 @@ where
         progress: progress.as_ref().map(|p| p.handle()).unwrap_or_default(),
         flow_logs: std::sync::Arc::new(flow_logs),
     };
-    let mut out = engine::run(&inputs, &opts, make);
+    let out = engine::run(&inputs, &opts, || SingleRecords::new(make()));
     drop(progress);
+    if let Some(file) = out.processor.refused.clone() {
+        bail!(
+            "{}: a pre-aggregated flow log (it has a `flows` column: each line stands for \
+             several records, see `flowscope sql`); this command shows single records: run it \
+             on the flow logs themselves (summarize, recommend and top read pre-aggregated \
+             lines)",
+            crate::flowlog::sniff::printable(&file)
+        );
+    }
+    let mut out = RunOutput {
+        processor: out.processor.inner,
+        accounting: out.accounting,
+        bad_lines: out.bad_lines,
+        file_errors: out.file_errors,
+        file_warnings: out.file_warnings,
+    };
     // Inputs that never reached the engine count as read and failed.
     let unopened = problems.iter().filter(|p| p.failed_input).count() as u64;
     out.accounting.files += unopened;
@@ -189,12 +205,12 @@ impl Filtered {
     /// empty report with exit 0 is easy to take for "no traffic" (a
     /// relative `--since 7d` over logs from last year, a date typo).
     pub fn warn_if_everything(&self, acc: &engine::Accounting) {
-        if acc.records > 0 && self.records == acc.records {
+        if acc.flows > 0 && self.records == acc.flows {
             crate::warning!(
                 "all {} outside --since/--until: nothing was summarized \
                  (the window is compared with each record's start and end; relative forms \
                  such as 7d count back from now)",
-                crate::report::count(acc.records, "record read is", "records read are")
+                crate::report::count(acc.flows, "record read is", "records read are")
             );
         }
     }
@@ -240,15 +256,19 @@ pub fn window_filter(
 }
 
 impl<P: Processor> Processor for Windowed<P> {
+    const WEIGHTED: bool = P::WEIGHTED;
+
     #[inline(always)]
     fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
         if let Some(f) = &self.filter {
             if !f.matches(rec, ctx) {
                 use crate::flowlog::record::LogStatus;
                 match rec.status {
-                    LogStatus::Ok => self.filtered.records += 1,
-                    LogStatus::NoData => self.filtered.nodata += 1,
-                    LogStatus::SkipData => self.filtered.skipdata += 1,
+                    // Weighted, as the rows are: a pre-aggregated line
+                    // stands for `flows` records.
+                    LogStatus::Ok => self.filtered.records += rec.flows,
+                    LogStatus::NoData => self.filtered.nodata += rec.flows,
+                    LogStatus::SkipData => self.filtered.skipdata += rec.flows,
                 }
                 return;
             }
@@ -273,6 +293,76 @@ impl<P: Processor> Processor for Windowed<P> {
         self.filtered.records += other.filtered.records;
         self.filtered.nodata += other.filtered.nodata;
         self.filtered.skipdata += other.filtered.skipdata;
+    }
+}
+
+/// Lets a processor that is not `Processor::WEIGHTED` (query, scans) see
+/// only inputs without a `flows` column: the first line of a
+/// pre-aggregated input stops the run, and `read_logs_in` names its file.
+/// (For weighted processors the check compiles away.)
+struct SingleRecords<P> {
+    inner: P,
+    /// The format last seen, and whether it has a `flows` column: a
+    /// format changes at header lines and files, not per record.
+    /// Only compared, never dereferenced.
+    last: *const Format,
+    weighted: bool,
+    refused: Option<std::sync::Arc<str>>,
+}
+
+// SAFETY: `last` is only compared, never dereferenced.
+unsafe impl<P: Send> Send for SingleRecords<P> {}
+
+impl<P> SingleRecords<P> {
+    fn new(inner: P) -> Self {
+        SingleRecords {
+            inner,
+            last: std::ptr::null(),
+            weighted: false,
+            refused: None,
+        }
+    }
+}
+
+impl<P: Processor> Processor for SingleRecords<P> {
+    const WEIGHTED: bool = P::WEIGHTED;
+
+    #[inline(always)]
+    fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
+        if !P::WEIGHTED {
+            if !std::ptr::eq(self.last, ctx.format) {
+                self.last = ctx.format;
+                self.weighted = ctx.format.has(&crate::flowlog::Field::Flows);
+            }
+            // The cache is a shortcut for lines of one record (a freed
+            // format's address may be reused); a line standing for more
+            // is refused whatever it says.
+            if self.weighted || rec.flows != 1 {
+                self.refused.get_or_insert_with(|| ctx.file.clone());
+                return;
+            }
+        }
+        self.inner.record(rec, ctx);
+    }
+
+    fn end_chunk(&mut self) {
+        self.inner.end_chunk();
+    }
+
+    fn done(&self) -> bool {
+        self.refused.is_some() || self.inner.done()
+    }
+
+    fn wants_lines(&self) -> bool {
+        self.inner.wants_lines()
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.inner.merge(other.inner);
+        // Any refused file will do: the run stops at the first.
+        if self.refused.is_none() {
+            self.refused = other.refused;
+        }
     }
 }
 
@@ -375,6 +465,9 @@ pub fn write_accounting(
         let r: Vec<String> = reasons.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         write!(w, " ({})", r.join(", "))?;
     }
+    if let Some(more) = acc.flows_note() {
+        write!(w, "; {more}")?;
+    }
     writeln!(
         w,
         "; {} read, {} decompressed",
@@ -417,6 +510,7 @@ mod tests {
     fn a_window_that_leaves_out_everything_is_said() {
         let acc = engine::Accounting {
             records: 3,
+            flows: 3,
             ..Default::default()
         };
         let all = Filtered {

@@ -157,6 +157,8 @@ struct SummaryProc {
 }
 
 impl Processor for SummaryProc {
+    const WEIGHTED: bool = true;
+
     #[inline(always)]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.aggregate.record(rec, ctx);

@@ -19,6 +19,10 @@ pub struct Accounting {
     pub lines: u64,
     pub headers: u64,
     pub records: u64,
+    /// The data records the `records` lines stand for: equal to
+    /// `records` for flow logs, more for pre-aggregated lines (a `flows`
+    /// column, `crate::sql`). Identity (tested): the rows' flows sum to it.
+    pub flows: u64,
     pub nodata: u64,
     pub skipdata: u64,
     pub skipped: [u64; SkipReason::ALL.len()],
@@ -38,6 +42,7 @@ impl Accounting {
         self.lines += o.lines;
         self.headers += o.headers;
         self.records += o.records;
+        self.flows += o.flows;
         self.nodata += o.nodata;
         self.skipdata += o.skipdata;
         for (a, b) in self.skipped.iter_mut().zip(o.skipped.iter()) {
@@ -62,6 +67,9 @@ impl Accounting {
             self.skipdata,
             self.skipped_total()
         );
+        if let Some(more) = self.flows_note() {
+            s.push_str(&format!("; {more}"));
+        }
         let reasons: Vec<String> = self
             .skipped_by_reason()
             .iter()
@@ -81,6 +89,17 @@ impl Accounting {
             ));
         }
         s
+    }
+
+    /// "pre-aggregated: the records stand for N flow-log records", when
+    /// lines were pre-aggregated (`flows` differs from `records`).
+    pub fn flows_note(&self) -> Option<String> {
+        (self.flows != self.records).then(|| {
+            format!(
+                "pre-aggregated: the records stand for {}",
+                crate::report::count(self.flows, "flow-log record", "flow-log records")
+            )
+        })
     }
 
     pub fn skipped_total(&self) -> u64 {
@@ -110,6 +129,7 @@ impl Accounting {
             lines: self.lines,
             headers: self.headers,
             records: self.records,
+            flows: self.flows,
             nodata: self.nodata,
             skipdata: self.skipdata,
             skipped: self
@@ -132,6 +152,9 @@ pub struct AccountingJson {
     pub lines: u64,
     pub headers: u64,
     pub records: u64,
+    /// The data records the `records` lines stand for (more than
+    /// `records` only for pre-aggregated lines: `flowscope sql`).
+    pub flows: u64,
     pub nodata: u64,
     pub skipdata: u64,
     pub skipped: std::collections::BTreeMap<String, u64>,

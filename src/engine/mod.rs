@@ -76,6 +76,12 @@ pub struct RecordCtx<'a> {
 /// Consumes parsed records (data, NODATA and SKIPDATA alike). One
 /// instance per worker; `merge` combines them at the end.
 pub trait Processor: Send {
+    /// True for a processor whose counts weigh each record by its
+    /// `FlowRecord::flows` (the aggregate, top): it may read
+    /// pre-aggregated lines. Processors that print or judge single
+    /// records (query, scans) keep the default, and a run that meets a
+    /// `flows` column refuses the input (`commands::read_logs_in`).
+    const WEIGHTED: bool = false;
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>);
     /// Called after each chunk of lines: a point where a processor that
     /// prints can flush what it buffered (whole chunks, so output from

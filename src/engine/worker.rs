@@ -177,7 +177,10 @@ impl<P: Processor> Worker<P> {
                     match parsed {
                         Ok(()) => {
                             match rec.status {
-                                LogStatus::Ok => self.acc.records += 1,
+                                LogStatus::Ok => {
+                                    self.acc.records += 1;
+                                    self.acc.flows += rec.flows;
+                                }
                                 LogStatus::NoData => self.acc.nodata += 1,
                                 LogStatus::SkipData => self.acc.skipdata += 1,
                             }

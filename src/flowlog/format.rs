@@ -56,6 +56,11 @@ pub enum Field {
     RejectReason,
     ResourceId,
     EncryptionStatus,
+    /// `flows`: flowscope's own field, not AWS's. A line with it stands
+    /// for that many records that differ only in their counters and times
+    /// (a pre-aggregated log, `flowscope sql`): its packets and bytes are
+    /// their sums, start and end their earliest and latest.
+    Flows,
     /// A field only Transit Gateway flow logs have (their own table,
     /// `flowlog::tgw`).
     Tgw(TgwField),
@@ -130,6 +135,9 @@ const KNOWN: &[Known] = &[
     known(Field::RejectReason, "reject-reason", "reject_reason", 8),
     known(Field::ResourceId, "resource-id", "resource_id", 8),
     known(Field::EncryptionStatus, "encryption-status", "encryption_status", 8),
+    // Not AWS's: flowscope's count of the records a pre-aggregated line
+    // stands for (`sql`). Version 2 so that it never raises a format's.
+    known(Field::Flows, "flows", "flows", 2),
 ];
 
 /// The fields of the default (v2) format, in AWS's order (`DEFAULT_V2`).

@@ -309,7 +309,7 @@ pub enum PacketDirection {
 }
 
 /// One parsed record. Absent (`-`) values are `None` (or 0 for counters).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowRecord {
     pub interface: EniId,
     pub srcaddr: Option<Ip>,
@@ -327,6 +327,34 @@ pub struct FlowRecord {
     pub flow_direction: Option<PacketDirection>,
     pub pkt_srcaddr: Option<Ip>,
     pub pkt_dstaddr: Option<Ip>,
+    /// The records this one stands for: 1, or a pre-aggregated line's
+    /// `flows` column (`Field::Flows`). Every count of records is
+    /// weighted by it.
+    pub flows: u64,
+}
+
+impl Default for FlowRecord {
+    fn default() -> FlowRecord {
+        FlowRecord {
+            interface: EniId::NONE,
+            srcaddr: None,
+            dstaddr: None,
+            srcport: None,
+            dstport: None,
+            protocol: None,
+            packets: 0,
+            bytes: 0,
+            start: None,
+            end: None,
+            action: Action::Unknown,
+            status: LogStatus::Ok,
+            tcp_flags: None,
+            flow_direction: None,
+            pkt_srcaddr: None,
+            pkt_dstaddr: None,
+            flows: 1,
+        }
+    }
 }
 
 /// True for protocols whose records carry meaningful ports.

@@ -81,8 +81,8 @@ impl Timeline {
     #[inline]
     pub fn add(&mut self, rec: &FlowRecord) {
         match rec.start.or(rec.end) {
-            Some(t) => self.add_at(t, 1, rec.packets, rec.bytes),
-            None => self.untimed += 1,
+            Some(t) => self.add_at(t, rec.flows, rec.packets, rec.bytes),
+            None => self.untimed += rec.flows,
         }
     }
 

@@ -300,13 +300,15 @@ impl TopProc {
 }
 
 impl Processor for TopProc {
+    const WEIGHTED: bool = true;
+
     #[inline]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         if !self.filter.matches(rec, ctx) {
             return;
         }
         self.total
-            .add(1, rec.packets, rec.bytes, rec.start, rec.end);
+            .add(rec.flows, rec.packets, rec.bytes, rec.start, rec.end);
         if let Some(t) = &mut self.timeline {
             t.add(rec);
         }
@@ -314,14 +316,14 @@ impl Processor for TopProc {
             // Without a protocol there is no port to rank (summarize
             // would book such a record as protocol 0).
             if rec.protocol.is_none() {
-                self.without_key += 1;
+                self.without_key += rec.flows;
             } else {
                 agg.add(rec);
             }
             return;
         }
         let Some(key) = self.key(rec) else {
-            self.without_key += 1;
+            self.without_key += rec.flows;
             return;
         };
         if let TopKey::Eni(e) = key {
@@ -352,7 +354,7 @@ impl Processor for TopProc {
         };
         entry
             .stat
-            .add(1, rec.packets, rec.bytes, rec.start, rec.end);
+            .add(rec.flows, rec.packets, rec.bytes, rec.start, rec.end);
     }
 
     /// Lines for the raw-column filters; odd interface ids come with one.

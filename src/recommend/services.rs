@@ -104,6 +104,8 @@ impl<P> ServiceTap<P> {
 }
 
 impl<P: Processor> Processor for ServiceTap<P> {
+    const WEIGHTED: bool = P::WEIGHTED;
+
     #[inline]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.inner.record(rec, ctx);

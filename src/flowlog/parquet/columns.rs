@@ -38,6 +38,8 @@ pub(super) enum Role {
     Action,
     Status,
     Direction,
+    /// `flows` (flowscope's own field: `Field::Flows`).
+    Flows,
     /// Not interpreted: read only to render a record's line.
     Other,
 }
@@ -61,6 +63,7 @@ impl Role {
             Field::Action => Role::Action,
             Field::LogStatus => Role::Status,
             Field::FlowDirection => Role::Direction,
+            Field::Flows => Role::Flows,
             _ => Role::Other,
         }
     }
@@ -76,6 +79,7 @@ impl Role {
                 | Role::Start
                 | Role::End
                 | Role::TcpFlags
+                | Role::Flows
         )
     }
 
@@ -259,6 +263,10 @@ impl Column {
                     None if self.role == Role::Protocol => {
                         st.missing.get_or_insert(pos);
                     }
+                    // A pre-aggregated row standing for an unknown count.
+                    None if self.role == Role::Flows => {
+                        st.bad.get_or_insert((SkipReason::BadNumber, pos));
+                    }
                     None => {}
                     Some(n) => {
                         if let Err(reason) = n.and_then(|n| set_number(rec, self.role, n)) {
@@ -410,6 +418,8 @@ fn set_number(rec: &mut FlowRecord, role: Role, n: u64) -> Result<(), SkipReason
         }
         Role::Packets => rec.packets = n,
         Role::Bytes => rec.bytes = n,
+        Role::Flows if n == 0 => return Err(SkipReason::BadNumber),
+        Role::Flows => rec.flows = n,
         Role::Start => rec.start = Some(epoch_seconds(n)),
         Role::End => rec.end = Some(epoch_seconds(n)),
         Role::TcpFlags => {

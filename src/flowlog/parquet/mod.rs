@@ -514,7 +514,10 @@ fn deliver<P: Processor>(
         return skipped(plan, sink, reason, pos, row, row_no);
     }
     match rec.status {
-        LogStatus::Ok => sink.acc.records += 1,
+        LogStatus::Ok => {
+            sink.acc.records += 1;
+            sink.acc.flows += rec.flows;
+        }
         LogStatus::NoData => sink.acc.nodata += 1,
         LogStatus::SkipData => sink.acc.skipdata += 1,
     }

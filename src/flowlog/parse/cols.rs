@@ -23,6 +23,8 @@ pub(super) enum Col {
     Direction,
     PktSrc,
     PktDst,
+    /// `flows`: the records a pre-aggregated line stands for (at least 1).
+    Flows,
 }
 
 /// The columns of the default format (`format::V2_FIELDS`, the v2 fields

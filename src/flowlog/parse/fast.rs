@@ -103,6 +103,8 @@ pub(super) fn field(
         Col::Start => rec.start = Some(time(num()?)?),
         Col::End => rec.end = Some(time(num()?)?),
         Col::Action => rec.action = action(line, start, end)?,
+        // `-` and 0 are errors: the general parser reports them.
+        Col::Flows => rec.flows = num().filter(|&n| n != 0)?,
         Col::Status => {
             rec.status = match tok {
                 b"OK" => LogStatus::Ok,

@@ -164,6 +164,7 @@ impl Parser {
                 Field::FlowDirection => Col::Direction,
                 Field::PktSrcAddr => Col::PktSrc,
                 Field::PktDstAddr => Col::PktDst,
+                Field::Flows => Col::Flows,
                 _ => Col::Skip,
             })
             .collect();
@@ -401,7 +402,12 @@ impl Parser {
             | Col::Bytes
             | Col::Start
             | Col::End
-            | Col::TcpFlags => {
+            | Col::TcpFlags
+            | Col::Flows => {
+                if dash && col == Col::Flows {
+                    // A line that stands for an unknown number of records.
+                    return Err(SkipReason::BadNumber);
+                }
                 if !dash {
                     let n = parse_u64(tok).ok_or(SkipReason::BadNumber)?;
                     Self::number(rec, col, n)?;
@@ -457,6 +463,7 @@ impl Parser {
                 | Col::Start
                 | Col::End
                 | Col::TcpFlags
+                | Col::Flows
         )
     }
 
@@ -476,6 +483,9 @@ impl Parser {
             Col::TcpFlags => {
                 rec.tcp_flags = Some(u16::try_from(n).map_err(|_| SkipReason::BadNumber)?)
             }
+            // A line standing for no record is no pre-aggregate's.
+            Col::Flows if n == 0 => return Err(SkipReason::BadNumber),
+            Col::Flows => rec.flows = n,
             _ => {}
         }
         Ok(())

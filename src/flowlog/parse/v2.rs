@@ -334,6 +334,7 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool, const MASKED: bool, c
     rec.flow_direction = None;
     rec.pkt_srcaddr = None;
     rec.pkt_dstaddr = None;
+    rec.flows = 1;
     macro_rules! col {
         ($i:literal) => {
             field(rec, V2[$i], buf, bounds[$i].wrapping_add(1), bounds[$i + 1])?
