@@ -29,6 +29,7 @@ mod regression;
 mod rendered;
 mod s3;
 mod scans;
+mod scans_agree;
 mod summarize;
 mod templates;
 mod tgw;
