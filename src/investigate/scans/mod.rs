@@ -578,17 +578,14 @@ mod tests {
                 i == 7,
             );
         }
-        // A server answering 50 clients from 8080 is not a scanner.
+        // A server answering 50 clients from 8080 is not a scanner, even
+        // when a network ACL rejects its answers: the clients were seen
+        // calling it (else summarize, and so scans, would take the
+        // rejected packets for requests from 8080).
         for i in 0..50u16 {
-            feed(
-                &mut p,
-                "10.0.0.2",
-                &format!("10.1.0.{i}"),
-                8080,
-                50000 + i,
-                600,
-                false,
-            );
+            let client = format!("10.1.0.{i}");
+            feed(&mut p, &client, "10.0.0.2", 50000 + i, 8080, 600, true);
+            feed(&mut p, "10.0.0.2", &client, 8080, 50000 + i, 600, false);
         }
         let (f, notes) = p.findings();
         assert_eq!(f.len(), 1, "{f:?}");
