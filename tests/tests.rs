@@ -30,6 +30,7 @@ mod regression;
 mod rendered;
 mod s3;
 mod scans;
+mod scans_agree;
 mod spark;
 mod summarize;
 mod templates;

@@ -26,6 +26,7 @@ mod fold;
 mod front;
 mod keys;
 mod learn;
+mod listen;
 pub mod peers;
 mod resolve;
 mod slots;
@@ -48,6 +49,8 @@ use fold::Fold;
 pub use fold::{RejectedKeys, MAX_REJECTED_KEYS};
 use front::{Flow, FlowKey, Front};
 use keys::{CellDir, CellKey, Service, Side};
+use learn::LearnedMap;
+pub use listen::{Listener, OpenCell};
 pub use peers::{PeerSet, PeerStat};
 use slots::Slots;
 pub use summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row, Summary};
@@ -99,45 +102,7 @@ impl Aggregate {
         if rec.status != LogStatus::Ok {
             return self.add_no_data(rec, span);
         }
-        let proto = rec.protocol.unwrap_or(0);
-        let (dst_server, evidence) = server_is_dst(rec, proto);
-        // Which port is the service's is a coin toss per record (requests
-        // and responses alternate), so it is chosen without a branch: as
-        // a branch it was mispredicted for 3 records in 4 (callgrind's
-        // branch simulation), ~40% of all mispredictions.
-        let (src, dst) = (Service::pack(rec.srcport), Service::pack(rec.dstport));
-        let (port, other) = (
-            hint::select_unpredictable(dst_server, dst, src),
-            hint::select_unpredictable(dst_server, src, dst),
-        );
-        let ports = has_ports(proto) as u64 * u64::MAX;
-        // The other port, where the end of the run may correct the guess.
-        let open = matches!(
-            evidence,
-            Evidence::AmbiguousPorts | Evidence::RejectedFromServicePort
-        );
-        let alt = open as u64 * u64::MAX;
-        // Without `flow-direction`, a record goes where its mirror (the
-        // same conversation's other direction) goes: every rule of
-        // `direction::place` is symmetric in the two sides once the
-        // listener is known. So a response is keyed as its request
-        // (client first, server second), and the two records of one
-        // conversation in one window are summed in the front table and
-        // placed once: on busy data that halves the records reaching the
-        // full path.
-        let (src, dst) = (
-            rec.srcaddr.unwrap_or_default(),
-            rec.dstaddr.unwrap_or_default(),
-        );
-        let mirror = !dst_server & rec.flow_direction.is_none();
-        let key = FlowKey::new(
-            rec.interface,
-            hint::select_unpredictable(mirror, dst, src),
-            hint::select_unpredictable(mirror, src, dst),
-            Service::of_ports(port & ports, other & ports & alt, proto, rec.action),
-            dst_server | mirror,
-            rec.flow_direction,
-        );
+        let (key, ..) = flow_key(rec);
         if let Some(out) = self.front.add(key, rec.flows, rec.packets, rec.bytes, span) {
             self.place(&out);
         }
@@ -171,56 +136,25 @@ impl Aggregate {
     #[inline(never)]
     fn place(&mut self, f: &Flow) {
         let k = &f.key;
-        let (src, dst, dst_server) = (k.src, k.dst, k.dst_server());
+        let (src, dst) = (k.src, k.dst);
         let stats = self.eni_stats(k.eni);
         stats.span.widen(f.span);
         stats.records += f.flows;
         let fam = &mut stats.family[family(src)];
         fam.records += f.flows;
-        let placement = direction::place(src, dst, k.flow_direction(), stats.inventory.as_deref());
-        let (dir, addr, peer) = match placement {
-            Placement::Known { inbound, proof } => {
-                let peer = if inbound { src } else { dst };
-                if proof == Proof::FlowDirection {
-                    fam.flow_direction += f.flows;
-                    let own = if inbound { dst } else { src };
-                    *stats.own.get(own, || 0) += f.flows;
-                }
-                let dir = if inbound == dst_server {
-                    Direction::Ingress
-                } else {
-                    Direction::Egress
-                };
-                (CellDir::Known(dir), Ip::default(), peer)
+        let (placement, key, peer) = locate(k, stats.inventory.as_deref());
+        match placement {
+            Placement::Known {
+                inbound,
+                proof: Proof::FlowDirection,
+            } => {
+                fam.flow_direction += f.flows;
+                let own = if inbound { dst } else { src };
+                *stats.own.get(own, || 0) += f.flows;
             }
-            // Keyed by the private side: the interface's own address, so
-            // one cell per row, but for a NAT gateway's transit records.
-            Placement::PublicPeer { inbound } => {
-                let (private, public) = if inbound { (dst, src) } else { (src, dst) };
-                let side = if inbound == dst_server {
-                    Side::Server
-                } else {
-                    Side::Client
-                };
-                (CellDir::PublicPeer(side), private, public)
-            }
-            Placement::Neither => {
-                fam.neither += f.flows;
-                // Traffic through the interface: it receives the
-                // initiator's connection and forwards it (a NAT gateway
-                // serving a client), so the rule is ingress.
-                let peer = if dst_server { src } else { dst };
-                (CellDir::Known(Direction::Ingress), Ip::default(), peer)
-            }
-            // Keyed by the listening side, which is the interface's for a
-            // server (many clients, one cell per service) and a peer for
-            // a client (one cell per server and service).
-            Placement::Unresolved => {
-                let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
-                (CellDir::Unresolved(Side::Server), server, client)
-            }
-        };
-        let key = CellKey::with(k.eni, addr, k.service(), dir);
+            Placement::Neither => fam.neither += f.flows,
+            _ => {}
+        }
         let cell = match self.cells.last(&key) {
             Some(c) => c,
             None => self.cell_for(key),
@@ -288,14 +222,12 @@ impl Aggregate {
 
     /// Resolves directions and builds the summary.
     pub fn finish(mut self) -> Summary {
-        self.drain_front();
-        sweep(&mut self.cells, self.fold.final_cut());
+        let learned = self.settle();
         let overflow = (&self.cells)
             .into_iter()
             .filter(|(k, _)| k.is_folded())
             .map(|(_, c)| c.flows)
             .sum();
-        let learned = learn::learn(&self.cells, &self.enis);
         let names = &self.names;
         let name = |e: EniId| -> Option<String> {
             if e == EniId::NONE {
@@ -324,6 +256,15 @@ impl Aggregate {
 }
 
 impl Aggregate {
+    /// The end of the run up to the rows: what the front table holds
+    /// placed, the last folds made, the interfaces' addresses learned.
+    /// (`finish` and `listen::decide`.)
+    fn settle(&mut self) -> LearnedMap {
+        self.drain_front();
+        sweep(&mut self.cells, self.fold.final_cut());
+        learn::learn(&self.cells, &self.enis)
+    }
+
     /// A record whose interface id is hashed (its text kept for the
     /// report) or a Transit Gateway attachment.
     ///
@@ -356,13 +297,119 @@ impl Aggregate {
         if rec.status == LogStatus::Ok {
             self.attachments.add(rec, ctx.line, ctx.format);
         }
-        let mut r = *rec;
-        r.flow_direction = r.flow_direction.map(|d| match d {
-            PacketDirection::Ingress => PacketDirection::Egress,
-            PacketDirection::Egress => PacketDirection::Ingress,
-        });
-        self.add(&r);
+        self.add(&turned_round(rec));
     }
+}
+
+/// A data record's key in the front table (`front`), whether its
+/// destination listens (`direction::server_is_dst`), and whether its
+/// service port is open to the end of the run's correction (`resolve`).
+/// Shared by `Aggregate::add` and `Aggregate::listener`, so that the
+/// cell a record is asked about is the cell it was added to.
+#[inline(always)]
+fn flow_key(rec: &FlowRecord) -> (FlowKey, bool, bool) {
+    let proto = rec.protocol.unwrap_or(0);
+    let (dst_server, evidence) = server_is_dst(rec, proto);
+    // Which port is the service's is a coin toss per record (requests
+    // and responses alternate), so it is chosen without a branch: as
+    // a branch it was mispredicted for 3 records in 4 (callgrind's
+    // branch simulation), ~40% of all mispredictions.
+    let (src, dst) = (Service::pack(rec.srcport), Service::pack(rec.dstport));
+    let (port, other) = (
+        hint::select_unpredictable(dst_server, dst, src),
+        hint::select_unpredictable(dst_server, src, dst),
+    );
+    let ports = has_ports(proto) as u64 * u64::MAX;
+    // The other port, where the end of the run may correct the guess.
+    let open = matches!(
+        evidence,
+        Evidence::AmbiguousPorts | Evidence::RejectedFromServicePort
+    );
+    let alt = open as u64 * u64::MAX;
+    // Without `flow-direction`, a record goes where its mirror (the
+    // same conversation's other direction) goes: every rule of
+    // `direction::place` is symmetric in the two sides once the
+    // listener is known. So a response is keyed as its request
+    // (client first, server second), and the two records of one
+    // conversation in one window are summed in the front table and
+    // placed once: on busy data that halves the records reaching the
+    // full path.
+    let (src, dst) = (
+        rec.srcaddr.unwrap_or_default(),
+        rec.dstaddr.unwrap_or_default(),
+    );
+    let mirror = !dst_server & rec.flow_direction.is_none();
+    let key = FlowKey::new(
+        rec.interface,
+        hint::select_unpredictable(mirror, dst, src),
+        hint::select_unpredictable(mirror, src, dst),
+        Service::of_ports(port & ports, other & ports & alt, proto, rec.action),
+        dst_server | mirror,
+        rec.flow_direction,
+    );
+    (key, dst_server, open)
+}
+
+/// Where the records of a front-table key go: their placement on the
+/// interface (`direction::place`, with the interface's inventory
+/// addresses), their cell, and their peer. Shared by `Aggregate::place`
+/// and `Aggregate::listener`.
+#[inline(always)]
+fn locate(k: &FlowKey, inventory: Option<&[Ip]>) -> (Placement, CellKey, Ip) {
+    let (src, dst, dst_server) = (k.src, k.dst, k.dst_server());
+    let placement = direction::place(src, dst, k.flow_direction(), inventory);
+    let (dir, addr, peer) = match placement {
+        Placement::Known { inbound, .. } => {
+            let peer = if inbound { src } else { dst };
+            let dir = if inbound == dst_server {
+                Direction::Ingress
+            } else {
+                Direction::Egress
+            };
+            (CellDir::Known(dir), Ip::default(), peer)
+        }
+        // Keyed by the private side: the interface's own address, so
+        // one cell per row, but for a NAT gateway's transit records.
+        Placement::PublicPeer { inbound } => {
+            let (private, public) = if inbound { (dst, src) } else { (src, dst) };
+            let side = if inbound == dst_server {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            (CellDir::PublicPeer(side), private, public)
+        }
+        // Traffic through the interface: it receives the initiator's
+        // connection and forwards it (a NAT gateway serving a client),
+        // so the rule is ingress.
+        Placement::Neither => {
+            let peer = if dst_server { src } else { dst };
+            (CellDir::Known(Direction::Ingress), Ip::default(), peer)
+        }
+        // Keyed by the listening side, which is the interface's for a
+        // server (many clients, one cell per service) and a peer for
+        // a client (one cell per server and service).
+        Placement::Unresolved => {
+            let (server, client) = if dst_server { (dst, src) } else { (src, dst) };
+            (CellDir::Unresolved(Side::Server), server, client)
+        }
+    };
+    (
+        placement,
+        CellKey::with(k.eni, addr, k.service(), dir),
+        peer,
+    )
+}
+
+/// An attachment's record as its rows read it: `flow-direction` turned
+/// round (see `Aggregate::record_odd`).
+fn turned_round(rec: &FlowRecord) -> FlowRecord {
+    let mut r = *rec;
+    r.flow_direction = r.flow_direction.map(|d| match d {
+        PacketDirection::Ingress => PacketDirection::Egress,
+        PacketDirection::Egress => PacketDirection::Ingress,
+    });
+    r
 }
 
 /// Folds every foldable cell whose hash is below `cut` into its folded

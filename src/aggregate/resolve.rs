@@ -11,17 +11,26 @@ use super::slots::Slots;
 use super::summary::{AddressSource, Direction, FamilyAddresses, InterfaceSummary, Row};
 use crate::flowlog::record::{Action, EniId, Ip};
 
+/// A cell's row: its direction and service port, and whether the end of
+/// the run turned its records' guess round (the other port, `alt` in its
+/// key, is the service, and the other side listens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Decided {
+    pub dir: Direction,
+    pub port: Option<u16>,
+    pub turned: bool,
+}
+
 /// Gives each cell its direction (unresolved ones from the learned
-/// addresses), applies the corrections of guessed ports, and sums cells
-/// into rows. `name` gives an interface's text. Cells are rewritten in
-/// place and sorted by row, so that the end of a run with many rows holds
-/// the cells and the rows, nothing more.
-pub(super) fn rows(
-    cells: Slots<CellKey, Cell>,
+/// addresses) and applies the corrections of guessed ports: `settle`
+/// gets every cell's key and decision, in the order of `cells`. The one
+/// place where a cell's direction and service port are decided, for
+/// summarize's rows (`rows`) and for `scans` (`listen::decide`).
+pub(super) fn decide(
+    cells: &mut [(CellKey, Cell)],
     learned: &LearnedMap,
-    name: impl Fn(EniId) -> Option<String>,
-) -> Vec<Row> {
-    let mut cells = cells.into_list();
+    mut settle: impl FnMut(&mut CellKey, Decided),
+) {
     let dirs: Vec<Direction> = cells
         .iter_mut()
         .map(|(k, c)| resolve(k, c, learned))
@@ -71,7 +80,7 @@ pub(super) fn rows(
         }
     }
     for ((k, c), &dir) in cells.iter_mut().zip(&dirs) {
-        let (mut dir, mut port) = (dir, k.port());
+        let (mut dir, mut port, mut turned) = (dir, k.port(), false);
         if let (Some(alt), Some(p), Some(f)) = (k.alt(), k.port(), flip(dir)) {
             let correct = if k.action() == Action::Reject {
                 let peers = c.peers.exact_unsorted().unwrap_or_default();
@@ -92,11 +101,24 @@ pub(super) fn rows(
             if correct {
                 dir = f;
                 port = Some(alt);
+                turned = true;
             }
         }
-        *k = k.row(dir, port);
+        settle(k, Decided { dir, port, turned });
     }
-    drop((dirs, certain, fan, called));
+}
+
+/// Decides every cell (`decide`) and sums cells into rows. `name` gives
+/// an interface's text. Cells are rewritten in place and sorted by row,
+/// so that the end of a run with many rows holds the cells and the rows,
+/// nothing more.
+pub(super) fn rows(
+    cells: Slots<CellKey, Cell>,
+    learned: &LearnedMap,
+    name: impl Fn(EniId) -> Option<String>,
+) -> Vec<Row> {
+    let mut cells = cells.into_list();
+    decide(&mut cells, learned, |k, d| *k = k.row(d.dir, d.port));
     cells.sort_unstable_by_key(|(k, _)| k.row_order());
     let mut rows: Vec<Row> = Vec::new();
     let mut ports: Option<PortSet> = None;

@@ -279,9 +279,11 @@ scan) or many distinct destination addresses (a sweep) and were mostly \
 REJECTed, and show what they tried and, above all, anything that was \
 ACCEPTed: the ports and targets that answered.
 
-Only traffic a source initiated counts: the listening side of each flow is \
-decided from tcp-flags (SYN vs SYN-ACK) or the port heuristics, and responses \
-are ignored, so a server answering many clients is never reported. Records \
+Only traffic a source initiated counts: the listening side of each record, \
+and so the port probed, is the one summarize books it with (tcp-flags, \
+REJECT, port heuristics, and for records those leave open the end of the run \
+from the interface's other traffic), and responses are ignored, so a server \
+answering many clients is never reported. Records \
 are grouped per source into windows of --window by start time; a burst shorter \
 than the window is caught wherever it falls (two adjacent windows are also \
 considered together), and consecutive suspicious windows make one finding.
@@ -346,7 +348,8 @@ pub struct ScansArgs {
     #[command(flatten)]
     pub output_file: OutputFileArgs,
 
-    /// `aws ec2 describe-network-interfaces` JSON: name the sources and
+    /// `aws ec2 describe-network-interfaces` JSON: each interface's own
+    /// addresses (for direction, as summarize) and names for the sources and
     /// the targets that were reached (role and group names) in the table
     #[arg(long, value_name = "FILE")]
     pub interfaces: Option<PathBuf>,

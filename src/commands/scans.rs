@@ -58,6 +58,9 @@ pub fn run(args: &ScansConfig, session: &super::Session<'_>) -> Result<Outcome> 
     }
     let mut out = Output::open(args.output_file.as_deref())?;
     let names = super::InterfaceNames::load(args.interfaces.as_deref())?;
+    // Which side of a record initiated it is summarize's answer, with the
+    // same interface addresses (`investigate::scans`).
+    let (locals, _) = super::interfaces_for(args.interfaces.as_deref(), &args.input.paths)?;
     let filter = Arc::new(Filter::new(&args.filter).map_err(|e| anyhow!(e))?);
     let cfg = Arc::new(ScanConfig {
         window: args.window,
@@ -72,7 +75,7 @@ pub fn run(args: &ScansConfig, session: &super::Session<'_>) -> Result<Outcome> 
         &args.input,
         (args.filter.since, args.filter.until),
         session,
-        ScanProc::new(filter.clone(), cfg),
+        ScanProc::new(filter.clone(), cfg, locals),
     )?;
     for d in filter.diagnostics() {
         crate::warning!("{d}");

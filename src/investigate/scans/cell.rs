@@ -17,8 +17,35 @@ pub(super) const SENT: u8 = 4;
 /// A record without an action field.
 pub(super) const NO_ACTION: u8 = 8;
 
-/// What one target (address, port, protocol) of an attempt is.
-pub(super) type AttemptKey = (Ip, Option<u16>, u8);
+/// What one attempt is: its target (address, port, protocol), and whether
+/// it counts at all, when the end of the run decides that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct AttemptKey {
+    pub(super) target: Ip,
+    pub(super) port: Option<u16>,
+    pub(super) proto: u8,
+    /// `SETTLED` when its records told alone that the source initiated
+    /// them; else `open_key`: pending the end of the run's decision for
+    /// the aggregate's cell (`aggregate::Listener::Open`), counted only if
+    /// the decision makes the target the listening side.
+    pub(super) open: u32,
+}
+
+/// `AttemptKey::open` of an attempt that counts.
+pub(super) const SETTLED: u32 = u32::MAX;
+
+/// `AttemptKey::open` of a pending attempt: the index of its cell among
+/// those asked about (`ScanProc::open`), and the record's guess.
+pub(super) fn open_key(index: u32, dst_listens: bool) -> u32 {
+    index << 1 | dst_listens as u32
+}
+
+/// True when a pending attempt counts: its record's guess, kept or turned
+/// round by its cell's decision, makes the target listen.
+pub(super) fn counts(open: u32, turned: &[bool]) -> bool {
+    let dst_listens = open & 1 == 1;
+    dst_listens != turned[(open >> 1) as usize]
+}
 
 /// One attempt: its outcome bits and when it was seen.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +134,15 @@ pub(super) enum Cell {
     Many(Box<Big>),
 }
 
+/// A pending attempt (`AttemptKey::open`): what it adds to its cell once
+/// it counts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pending {
+    pub(super) att: Att,
+    pub(super) accept_records: u64,
+    pub(super) reject_records: u64,
+}
+
 /// A cell with more than one attempt.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Big {
@@ -125,6 +161,13 @@ pub(super) struct Big {
     pub(super) reject_records: u64,
     pub(super) first: u64,
     pub(super) last: u64,
+    /// Pending attempts (at most `attempt_cap`), kept apart until the end
+    /// of the run says which count (`settle`): they touch none of the
+    /// figures above before.
+    pub(super) pending: HashMap<AttemptKey, Pending>,
+    /// Pending attempts past the cap were left out: the counts are then
+    /// approximate (`attempts_capped` once settled).
+    pub(super) pending_capped: bool,
 }
 
 impl Cell {
@@ -191,8 +234,8 @@ impl Cell {
                 reject_records,
             } => {
                 let mut b = Big {
-                    first: att.first,
-                    last: att.last,
+                    first: u64::MAX,
+                    last: 0,
                     ..Default::default()
                 };
                 b.add(*key, *att, *accept_records, *reject_records, c);
@@ -211,6 +254,58 @@ impl Cell {
         one.into_iter().chain(many.into_iter().flatten())
     }
 
+    /// Counts the pending attempts the end of the run made the source's
+    /// (`counts`), and drops the others. False when nothing is left.
+    pub(super) fn settle(&mut self, turned: &[bool], c: &ScanConfig) -> bool {
+        match self {
+            Cell::One { key, .. } => {
+                if key.open == SETTLED {
+                    return true;
+                }
+                let keep = counts(key.open, turned);
+                key.open = SETTLED;
+                keep
+            }
+            Cell::Many(b) => {
+                for (mut k, p) in std::mem::take(&mut b.pending) {
+                    if counts(k.open, turned) {
+                        k.open = SETTLED;
+                        b.add(k, p.att, p.accept_records, p.reject_records, c);
+                    }
+                }
+                b.attempts_capped |= b.pending_capped;
+                !b.attempts.is_empty() || b.spill.total() > 0
+            }
+        }
+    }
+
+    /// Renumbers pending attempts' cells (`map`: old index to new), as
+    /// another worker's cells join this one's.
+    pub(super) fn renumber(&mut self, map: &[u32]) {
+        let new = |open: u32| {
+            if open == SETTLED {
+                open
+            } else {
+                open_key(map[(open >> 1) as usize], open & 1 == 1)
+            }
+        };
+        match self {
+            Cell::One { key, .. } => key.open = new(key.open),
+            Cell::Many(b) => {
+                if !b.pending.is_empty() {
+                    // One to one: no two keys become one.
+                    b.pending = std::mem::take(&mut b.pending)
+                        .into_iter()
+                        .map(|(mut k, p)| {
+                            k.open = new(k.open);
+                            (k, p)
+                        })
+                        .collect();
+                }
+            }
+        }
+    }
+
     /// Looks like an ordinary client: safe to drop under memory pressure.
     pub(super) fn is_small(&self) -> bool {
         match self {
@@ -222,7 +317,7 @@ impl Cell {
     pub(super) fn qualifies(&self, c: &ScanConfig) -> bool {
         match self {
             Cell::One { key, att, .. } => {
-                let ports = key.1.is_some() as usize;
+                let ports = key.port.is_some() as usize;
                 (ports >= c.min_ports || 1 >= c.min_targets) && {
                     let mut t = Tally::default();
                     t.add(outcome(att.bits), 1);
@@ -237,10 +332,13 @@ impl Cell {
 impl Big {
     /// Adds an attempt: its port and target, its outcome bits and records.
     pub(super) fn add(&mut self, k: AttemptKey, a: Att, acc: u64, rej: u64, c: &ScanConfig) {
-        if let Some(p) = k.1 {
+        if k.open != SETTLED {
+            return self.add_pending(k, a, acc, rej, c);
+        }
+        if let Some(p) = k.port {
             self.add_port(p, c.set_cap);
         }
-        self.add_target(k.0, c.set_cap);
+        self.add_target(k.target, c.set_cap);
         self.add_attempt(k, a, c);
         self.accept_records += acc;
         self.reject_records += rej;
@@ -279,12 +377,36 @@ impl Big {
             let o = outcome(bits);
             self.spill.add(o, 1);
             if o == Outcome::Accepted && self.spill_accepted.len() < c.set_cap {
-                self.spill_accepted.insert((k.0, k.1));
+                self.spill_accepted.insert((k.target, k.port));
             }
         }
     }
 
+    /// Keeps a pending attempt apart (past the cap, leaves it out).
+    fn add_pending(&mut self, k: AttemptKey, a: Att, acc: u64, rej: u64, c: &ScanConfig) {
+        if let Some(p) = self.pending.get_mut(&k) {
+            p.att.bits |= a.bits;
+            p.att.first = p.att.first.min(a.first);
+            p.att.last = p.att.last.max(a.last);
+            p.accept_records += acc;
+            p.reject_records += rej;
+        } else if self.pending.len() < c.attempt_cap {
+            let p = Pending {
+                att: a,
+                accept_records: acc,
+                reject_records: rej,
+            };
+            self.pending.insert(k, p);
+        } else {
+            self.pending_capped = true;
+        }
+    }
+
     pub(super) fn merge(&mut self, o: &Big, c: &ScanConfig) {
+        for (&k, p) in &o.pending {
+            self.add_pending(k, p.att, p.accept_records, p.reject_records, c);
+        }
+        self.pending_capped |= o.pending_capped;
         for &p in &o.ports {
             self.add_port(p, c.set_cap);
         }
@@ -319,8 +441,22 @@ impl Big {
     }
 
     /// Looks like an ordinary client: safe to drop under memory pressure.
+    /// (Pending attempts too: a scan whose every probe waits for the end
+    /// of the run is not small.)
     pub(super) fn is_small(&self) -> bool {
-        self.ports.len() <= 1 && self.targets.len() <= 1
+        if self.ports.len() > 1 || self.targets.len() > 1 {
+            return false;
+        }
+        let mut port = self.ports.iter().next().copied();
+        let mut target = self.targets.iter().next().copied();
+        for k in self.pending.keys() {
+            if k.port.is_some_and(|p| *port.get_or_insert(p) != p)
+                || *target.get_or_insert(k.target) != k.target
+            {
+                return false;
+            }
+        }
+        true
     }
 
     pub(super) fn qualifies(&self, c: &ScanConfig) -> bool {

@@ -23,10 +23,21 @@
 //! a sweep whose source-side records are all ACCEPT (its group allows all
 //! egress) while the targets refuse it is still "mostly REJECTed".
 //!
-//! Only traffic a source *initiated* counts: the listening side of each
-//! record comes from `aggregate::direction::server_is_dst`, and records
-//! sent by the server (responses) are ignored, so a busy service answering
-//! many clients never looks like a scanner.
+//! Only traffic a source *initiated* counts: records sent by the server
+//! (responses) are ignored, so a busy service answering many clients never
+//! looks like a scanner. Which side listens is summarize's answer for the
+//! record: the matching records go through the same aggregate
+//! (`aggregate::Aggregate`, with the same interface addresses), which tells
+//! it (`Aggregate::listener`). Where the record alone cannot (both ports
+//! service ports or neither, a rejected packet from a service port: about
+//! 1% of busy records), the end of the run decides it for the record's
+//! cell from the interface's other traffic (`Aggregate::decide`); until
+//! then its attempt is *pending*, kept apart in its source's cell, and
+//! touches no figure. So `scans` and `summarize` never disagree on which
+//! port a record probed: an `nmap -g 53` scan whose rejected probes the
+//! per-record rule took for responses from port 53 is a scan of every port
+//! it probed. (The attempt's source is always the record's source: the
+//! decision only says whether the record is a request.)
 //!
 //! Records are bucketed per source by start time into fixed windows
 //! (`--window`, aligned to the epoch). A window qualifies alone or
@@ -43,7 +54,10 @@
 //! most `max_cells` cells are tracked across all workers. When that cap is
 //! reached, cells that look like ordinary clients (one port, one target)
 //! are dropped to make room; if that is not enough, new cells are ignored.
-//! Either way the run reports it, and counts become lower bounds.
+//! Either way the run reports it, and counts become lower bounds. Pending
+//! attempts are capped at `attempt_cap` per cell too (past it they are left
+//! out, and the finding says `attempts_capped`); the aggregate bounds its
+//! own memory as summarize's does.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -52,7 +66,7 @@ use std::sync::Arc;
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 
-use crate::aggregate::direction::server_is_dst;
+use crate::aggregate::{Aggregate, Listener, Locals, OpenCell, RejectedKeys};
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::record::{has_ports, Action, FlowRecord, Ip, PacketDirection};
 
@@ -60,7 +74,10 @@ use super::filter::Filter;
 
 mod cell;
 
-use cell::{outcome, Att, AttemptKey, Big, Cell, Outcome, ACCEPTED, NO_ACTION, REJECTED, SENT};
+use cell::{
+    open_key, outcome, Att, AttemptKey, Big, Cell, Outcome, ACCEPTED, NO_ACTION, REJECTED, SENT,
+    SETTLED,
+};
 
 /// Detection settings.
 #[derive(Debug, Clone)]
@@ -121,6 +138,35 @@ pub struct ScanProc {
     pub dropped: u64,
     /// Transit Gateway records among those matched (`ScanNotes`).
     tgw_records: u64,
+    /// The matching records as summarize books them: it tells which side
+    /// of each listens (`Aggregate::listener`), at the end of the run for
+    /// the open ones (`Aggregate::decide`).
+    agg: Aggregate,
+    /// The aggregate's cells that pending attempts wait on, each once.
+    open: OpenCells,
+}
+
+/// The cells pending attempts wait on (`AttemptKey::open`), numbered in
+/// the order seen. As many as the aggregate has open cells at most.
+#[derive(Debug, Default)]
+struct OpenCells {
+    index: HashMap<OpenCell, u32>,
+    list: Vec<OpenCell>,
+}
+
+impl OpenCells {
+    fn number(&mut self, c: OpenCell) -> u32 {
+        let list = &mut self.list;
+        *self.index.entry(c).or_insert_with(|| {
+            list.push(c);
+            // Two numbers to a cell in `AttemptKey::open` (`open_key`),
+            // below `SETTLED`.
+            u32::try_from(list.len() - 1)
+                .ok()
+                .filter(|&n| n < SETTLED >> 1)
+                .expect("fewer than 2^31 open cells")
+        })
+    }
 }
 
 /// One detected scan.
@@ -182,8 +228,18 @@ pub struct ScanNotes {
 }
 
 impl ScanProc {
-    pub fn new(filter: Arc<Filter>, cfg: Arc<ScanConfig>) -> impl Fn() -> ScanProc + Sync {
+    /// A maker of per-worker processors. `locals` are the interfaces'
+    /// addresses from an inventory, as summarize takes them
+    /// (`commands::interfaces_for`), so that both book records alike.
+    pub fn new(
+        filter: Arc<Filter>,
+        cfg: Arc<ScanConfig>,
+        locals: Option<Arc<Locals>>,
+    ) -> impl Fn() -> ScanProc + Sync {
         let shared = Arc::new(Shared::default());
+        // Shared by the workers, as summarize's are (the rejected-key
+        // budget holds for the run).
+        let keys = Arc::new(RejectedKeys::default());
         move || ScanProc {
             filter: filter.clone(),
             cfg: cfg.clone(),
@@ -191,7 +247,24 @@ impl ScanProc {
             cells: HashMap::new(),
             dropped: 0,
             tgw_records: 0,
+            agg: Aggregate::sharing(locals.clone(), keys.clone()),
+            open: OpenCells::default(),
         }
+    }
+
+    /// Settles every pending attempt with the end of the run's decision
+    /// for its cell: counted as the source's, or dropped (the source did
+    /// not initiate it).
+    fn settle(&mut self) {
+        let agg = std::mem::take(&mut self.agg);
+        let open = std::mem::take(&mut self.open);
+        if open.list.is_empty() {
+            return;
+        }
+        let turned = agg.decide(&open.list);
+        drop(open);
+        let cfg = self.cfg.clone();
+        self.cells.retain(|_, c| c.settle(&turned, &cfg));
     }
 
     /// Drops small cells to make room; marks the run full when that is
@@ -215,7 +288,8 @@ impl ScanProc {
 
     /// The findings, most important first: anything ACCEPTed, then by
     /// distinct ports, distinct targets, source.
-    pub fn findings(&self) -> (Vec<Finding>, ScanNotes) {
+    pub fn findings(mut self) -> (Vec<Finding>, ScanNotes) {
+        self.settle();
         let cfg = &*self.cfg;
         let mut keys: Vec<&(Ip, u64)> = self.cells.keys().collect();
         keys.sort_unstable();
@@ -311,8 +385,8 @@ fn finding(src: Ip, c: &Big, routine: &HashSet<AttemptKey>) -> Finding {
     let (ports, targets, first, last): (BTreeSet<u16>, BTreeSet<Ip>, u64, u64) =
         if exact && routine_attempts > 0 && !kept.is_empty() {
             (
-                kept.iter().filter_map(|(k, _)| k.1).collect(),
-                kept.iter().map(|(k, _)| k.0).collect(),
+                kept.iter().filter_map(|(k, _)| k.port).collect(),
+                kept.iter().map(|(k, _)| k.target).collect(),
                 kept.iter().map(|(_, a)| a.first).min().unwrap_or(c.first),
                 kept.iter().map(|(_, a)| a.last).max().unwrap_or(c.last),
             )
@@ -332,7 +406,7 @@ fn finding(src: Ip, c: &Big, routine: &HashSet<AttemptKey>) -> Finding {
     let pairs: BTreeSet<(Ip, Option<u16>)> = kept
         .iter()
         .filter(|(_, a)| outcome(a.bits) == Outcome::Accepted)
-        .map(|(k, _)| (k.0, k.1))
+        .map(|(k, _)| (k.target, k.port))
         .chain(c.spill_accepted.iter().copied())
         .collect();
     let accepted_ports: BTreeSet<u16> = pairs.iter().filter_map(|p| p.1).collect();
@@ -374,13 +448,17 @@ impl Processor for ScanProc {
         if !self.filter.matches(rec, ctx) {
             return;
         }
+        self.agg.record(rec, ctx);
         self.tgw_records += rec.interface.is_attachment() as u64;
         let (Some(src), Some(dst), Some(proto)) = (rec.srcaddr, rec.dstaddr, rec.protocol) else {
             return;
         };
-        if !server_is_dst(rec, proto).0 {
-            return; // a response: the source did not initiate it
-        }
+        let open = match self.agg.listener(rec) {
+            Listener::Known(true) => SETTLED,
+            Listener::Known(false) => return, // a response: the source did not initiate it
+            // Pending: the end of the run says whether it counts.
+            Listener::Open { cell, dst } => open_key(self.open.number(cell), dst),
+        };
         let Some(t) = rec.start.or(rec.end) else {
             return;
         };
@@ -399,7 +477,12 @@ impl Processor for ScanProc {
             first: t,
             last: rec.end.unwrap_or(t).max(t),
         };
-        let attempt = (dst, port, proto);
+        let attempt = AttemptKey {
+            target: dst,
+            port,
+            proto,
+            open,
+        };
         match self.cells.get_mut(&key) {
             Some(c) => c.add(attempt, att, acc, rej, &self.cfg),
             None => {
@@ -424,7 +507,13 @@ impl Processor for ScanProc {
 
     fn merge(&mut self, o: Self) {
         let cfg = self.cfg.clone();
-        for (k, c) in o.cells {
+        // The other worker's cells numbered as this one's.
+        let map: Vec<u32> = o.open.list.iter().map(|&c| self.open.number(c)).collect();
+        self.agg.merge_from(o.agg);
+        for (k, mut c) in o.cells {
+            if !map.is_empty() {
+                c.renumber(&map);
+            }
             match self.cells.get_mut(&k) {
                 Some(mine) => mine.merge(&c, &cfg),
                 None => {
@@ -471,7 +560,11 @@ mod tests {
 
     #[test]
     fn burst_across_a_window_boundary_is_one_finding() {
-        let make = ScanProc::new(Arc::new(Filter::default()), Arc::new(ScanConfig::default()));
+        let make = ScanProc::new(
+            Arc::new(Filter::default()),
+            Arc::new(ScanConfig::default()),
+            None,
+        );
         let mut p = make();
         // 30 ports, half before and half after the 600 s boundary.
         for i in 0..30u16 {
@@ -485,17 +578,14 @@ mod tests {
                 i == 7,
             );
         }
-        // A server answering 50 clients from 8080 is not a scanner.
+        // A server answering 50 clients from 8080 is not a scanner, even
+        // when a network ACL rejects its answers: the clients were seen
+        // calling it (else summarize, and so scans, would take the
+        // rejected packets for requests from 8080).
         for i in 0..50u16 {
-            feed(
-                &mut p,
-                "10.0.0.2",
-                &format!("10.1.0.{i}"),
-                8080,
-                50000 + i,
-                600,
-                false,
-            );
+            let client = format!("10.1.0.{i}");
+            feed(&mut p, &client, "10.0.0.2", 50000 + i, 8080, 600, true);
+            feed(&mut p, "10.0.0.2", &client, 8080, 50000 + i, 600, false);
         }
         let (f, notes) = p.findings();
         assert_eq!(f.len(), 1, "{f:?}");
@@ -514,7 +604,7 @@ mod tests {
             set_cap: 4,
             ..Default::default()
         };
-        let make = ScanProc::new(Arc::new(Filter::default()), Arc::new(cfg));
+        let make = ScanProc::new(Arc::new(Filter::default()), Arc::new(cfg), None);
         let mut p = make();
         for i in 0..25u16 {
             feed(&mut p, "203.0.113.9", "10.0.0.1", 60000, 1000 + i, 0, false);
@@ -522,9 +612,6 @@ mod tests {
         for i in 0..20u64 {
             feed(&mut p, "10.9.9.9", "10.0.0.1", 60000, 443, i * 300, true);
         }
-        let (f, notes) = p.findings();
-        assert!(notes.pruned);
-        assert_eq!(f.len(), 0, "20 ports needed, only 4 kept: {f:?}");
         let c = p.cells[&(
             Ip::from("203.0.113.9".parse::<std::net::IpAddr>().unwrap()),
             0,
@@ -532,5 +619,8 @@ mod tests {
             .to_big(&p.cfg);
         assert!(c.ports_capped);
         assert_eq!(c.ports.len(), 4);
+        let (f, notes) = p.findings();
+        assert!(notes.pruned);
+        assert_eq!(f.len(), 0, "20 ports needed, only 4 kept: {f:?}");
     }
 }
