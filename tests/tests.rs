@@ -21,6 +21,7 @@ mod properties;
 mod query;
 mod readme;
 mod recommend;
+mod recommend_accounts;
 mod recommend_apply;
 mod recommend_destinations;
 mod recommend_findings;
