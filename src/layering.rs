@@ -369,7 +369,7 @@ fn sibling_edges(files: &[Source]) -> Edges {
                 continue; // itself, a parent or a child of itself
             }
             // Only modules count, not items (`crate::engine::Cancel`).
-            if !modules.contains(&r[..=common].to_vec()) {
+            if !modules.contains(&r[..=common]) {
                 continue;
             }
             let allowed = ALLOWED
