@@ -10,9 +10,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use flowscope::flowlog::input::expand_inputs;
 use flowscope::flowlog::open::Opener;
 use flowscope::flowlog::reader::Source;
+use flowscope::source::input::expand_inputs;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

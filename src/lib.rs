@@ -1,15 +1,19 @@
 //! flowscope: fast AWS VPC flow-log analysis.
 //!
-//! Pipeline: `flowlog` (read and parse) → `engine` (parallel driver and
+//! Pipeline: `source` (what to read: files, stdin, directories, S3) →
+//! `flowlog` (open, decode and parse) → `engine` (parallel driver and
 //! line accounting) → `aggregate` (group by interface, rule direction,
-//! protocol, service port, action) → `inventory` (security groups,
-//! interfaces, templates) → `matching` → `recommend` → `report`.
+//! protocol, service port, action) → `recommend` (with `inventory`:
+//! security groups, interfaces, templates, and `matching`) → `report`;
+//! `investigate` (query, top, scans) and `generate` beside them.
 //!
 //! On top: `cli` holds the flags (clap, the only module that knows it) and
 //! turns them once into the plain settings of `config`; `commands` holds one
 //! module per verb, run on those settings, and is the only layer that
 //! reports (through `messages`); `main` maps the outcome to an exit status.
-//! Leaf helpers: `time` (RFC 3339), `simd`, `progress`.
+//! Leaf helpers: `time` (RFC 3339), `text` (numbers and input in
+//! messages), `interrupt` (stopping a run), `simd`, `progress`. No two
+//! modules import each other (`layering`, a unit test, checks it).
 
 pub mod aggregate;
 pub mod cli;
@@ -29,6 +33,7 @@ pub mod report;
 pub mod simd;
 pub mod source;
 pub mod sql;
+pub mod text;
 pub mod time;
 
 /// Runs a command (`cli::Cli::into_config` makes one from the flags).
@@ -121,76 +126,6 @@ pub(crate) fn ipv6_tokens(n: usize) -> Vec<String> {
     toks
 }
 
-/// The layering, checked on the source: only `cli` (and `main`) know
-/// clap, only the command layer reports, and commands do not import each
-/// other. A clap import or a print slipped into a library module
-/// fails here.
+/// The layering (clap, reporting, import cycles), checked on the source.
 #[cfg(test)]
-mod layering {
-    use std::path::{Path, PathBuf};
-
-    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                sources(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-
-    #[test]
-    fn only_cli_knows_clap_only_commands_report_and_commands_stand_alone() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&src, &mut files);
-        assert!(files.len() > 50, "{files:?}");
-        let mut wrong = Vec::new();
-        for f in &files {
-            let rel = f
-                .strip_prefix(&src)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            let text = std::fs::read_to_string(f).unwrap();
-            // The code, not its unit tests (which may print, or name clap).
-            let text = text.split("\n#[cfg(test)]\nmod ").next().unwrap();
-            let front = rel.starts_with("cli/") || rel == "main.rs";
-            if !front
-                && ["use clap", "clap::", "crate::cli"]
-                    .iter()
-                    .any(|p| text.contains(p))
-            {
-                wrong.push(format!("{rel}: knows clap or cli"));
-            }
-            // progress.rs draws the progress line on a terminal (not a
-            // diagnostic); recommend.rs is left to its own branch for now.
-            let reports = front
-                || rel.starts_with("commands/")
-                || ["lib.rs", "messages.rs", "progress.rs"].contains(&rel.as_str());
-            let prints = ["eprintln!(", "println!(", "eprint!(", "print!(", "stderr()"];
-            if !reports && prints.iter().any(|p| text.contains(p)) {
-                wrong.push(format!("{rel}: prints"));
-            }
-            if rel.starts_with("commands/") && rel != "commands/mod.rs" {
-                let siblings = [
-                    "generate",
-                    "query",
-                    "recommend",
-                    "scans",
-                    "summarize",
-                    "top",
-                ];
-                for s in siblings {
-                    if text.contains(&format!("commands::{s}::"))
-                        || text.contains(&format!("super::{s}::"))
-                    {
-                        wrong.push(format!("{rel}: imports commands::{s}"));
-                    }
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "{wrong:#?}");
-    }
-}
+mod layering;

@@ -2,7 +2,8 @@
 //! port, and pinned only through ranges that stay put (declared stable, published by AWS, or
 //! an AWS-managed prefix list).
 
-use crate::recommend::{recommend_json, small_account};
+use crate::recommend::recommend_json;
+use crate::recommend_accounts::small_account;
 use crate::util::*;
 
 const SAMPLE: &str = "sample-logs/retail-store";

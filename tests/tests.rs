@@ -22,6 +22,7 @@ mod properties;
 mod query;
 mod readme;
 mod recommend;
+mod recommend_accounts;
 mod recommend_apply;
 mod recommend_destinations;
 mod recommend_findings;

@@ -15,6 +15,7 @@ use crate::engine::{self, Accounting, AccountingJson, EngineOptions, Processor, 
 use crate::flowlog::format::Format;
 use crate::flowlog::reader::dedup_inputs;
 use crate::report::{self, human_bytes, thousands};
+use crate::source::Pruned;
 
 /// Reads every input with `make()`-built processors, leaving unread the
 /// files and S3 objects that the `(since, until)` window excludes by the
@@ -65,7 +66,7 @@ where
         crate::error!("{p}");
     }
     // Everything left out by --since/--until is an empty report, said
-    // so (source::report), not a usage error.
+    // so (report_pruned), not a usage error.
     if inputs.is_empty() && !pruned.any() {
         bail!("no input to read");
     }
@@ -104,12 +105,7 @@ where
         crate::error!("{e}");
     }
     warn_files(&out.file_warnings);
-    crate::source::report(
-        &mut std::io::stderr().lock(),
-        args.quiet,
-        out.accounting.files,
-        pruned,
-    );
+    report_pruned(args.quiet, out.accounting.files, pruned);
     if engine::interrupted() {
         return Err(engine::Interrupted(out.accounting.summary_line()).into());
     }
@@ -162,6 +158,45 @@ fn load_flow_logs(path: &std::path::Path) -> Result<crate::flowlog::cloudwatch::
         bail!("--flow-logs {shown}: no flow log in it");
     }
     Ok(flow_logs)
+}
+
+/// Says what `--since/--until` left unread by the dates in the inputs'
+/// names (`read`: the inputs read), and with `FLOWSCOPE_DEBUG=s3` the S3
+/// requests made (tests count fetches).
+fn report_pruned(quiet: bool, read: u64, pruned: Pruned) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Pruned { files, prefixes } = pruned;
+    if read == 0 && pruned.any() {
+        // A warning even under -q: an empty report reads as "no traffic".
+        crate::warning!(
+            "every input is outside --since/--until by the dates in its \
+             name: nothing was read (relative forms such as 7d count back from now)"
+        );
+    } else if !quiet && pruned.any() {
+        let mut parts = Vec::new();
+        if files > 0 {
+            parts.push(report::count(files, "file", "files"));
+        }
+        if prefixes > 0 {
+            parts.push(report::count(prefixes, "date folder", "date folders"));
+        }
+        crate::note!(
+            "--since/--until: {} left unread by the dates in their names",
+            parts.join(" and ")
+        );
+    }
+    if std::env::var("FLOWSCOPE_DEBUG").is_ok_and(|v| v.split(',').any(|d| d == "s3")) {
+        if let Some(s) = crate::source::s3::stats() {
+            crate::messages::line(format_args!(
+                "flowscope: debug: s3: {} listings, {} GETs, {} bytes, {} objects and {} date folders pruned",
+                s.lists.load(Relaxed),
+                s.gets.load(Relaxed),
+                s.bytes.load(Relaxed),
+                s.pruned_objects.load(Relaxed),
+                s.pruned_prefixes.load(Relaxed)
+            ));
+        }
+    }
 }
 
 /// Threads for a run: `-j` (already 1 to `cli::MAX_THREADS`) or the

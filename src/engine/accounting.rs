@@ -55,7 +55,7 @@ impl Accounting {
 
     /// One line for people: what was read and how it was accounted for.
     pub fn summary_line(&self) -> String {
-        use crate::report::count;
+        use crate::text::count;
         let mut s = format!(
             "{} in {} ({} unreadable): {}, {}, {} NODATA, {} SKIPDATA, {} skipped",
             count(self.lines, "line", "lines"),
@@ -169,12 +169,6 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The run was stopped by Ctrl-C; carries the partial accounting line.
-/// `main` prints it as `flowscope: interrupted: …` and exits 130.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted: {0}")]
-pub struct Interrupted(pub String);
-
 /// A line that was skipped, with enough context to find and fix it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BadLine {
@@ -235,7 +229,7 @@ pub(super) fn nothing_parsed(
     reasons.truncate(3);
     let mut msg = format!(
         "no line is a flow-log record ({} skipped: {})",
-        crate::report::count(lines, "line", "lines"),
+        crate::text::count(lines, "line", "lines"),
         reasons.join(", ")
     );
     match first_bad.as_ref().and_then(|(_, l)| crate::flowlog::sniff::looks_like(l)) {

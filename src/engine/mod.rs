@@ -23,47 +23,22 @@ mod sequential;
 mod tests;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use self::accounting::{Accounting, AccountingJson, BadLine, FileError, Interrupted};
+pub use self::accounting::{Accounting, AccountingJson, BadLine, FileError};
 use crate::flowlog::cloudwatch::{FlowLogs, Formats};
 use crate::flowlog::format::Format;
 use crate::flowlog::reader::{FormatCtx, Input};
 use crate::flowlog::record::FlowRecord;
 use crate::progress::ProgressHandle;
 
-// The binary's Ctrl-C flag, under the names it had when it lived here;
-// the engine itself only sees the `Cancel` in its options.
-pub use crate::interrupt::{install_handler as install_interrupt_handler, interrupted};
-
-/// A flag that asks a run to stop: the engine stops between chunks and
-/// between files, and the caller reports what was read. Clones share it.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    /// A flag that is not set.
-    pub fn new() -> Cancel {
-        Cancel::default()
-    }
-
-    /// The flag behind `flag` (set from a signal handler, say).
-    pub fn from_flag(flag: Arc<AtomicBool>) -> Cancel {
-        Cancel(flag)
-    }
-
-    /// Sets the flag.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// True once the flag is set.
-    #[inline]
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+// Stopping a run lives in `interrupt` (a leaf, so that `report` can
+// check the flag without depending on the engine); re-exported under the
+// names it had when it lived here. The engine itself only sees the
+// `Cancel` in its options.
+pub use crate::interrupt::{
+    install_handler as install_interrupt_handler, interrupted, Cancel, Interrupted,
+};
 
 /// Where a record came from, for processors that print or filter lines.
 pub struct RecordCtx<'a> {

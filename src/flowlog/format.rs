@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use super::tgw::TgwField;
-
 /// A flow-log field. `Other` is any name we do not interpret (future
 /// fields, tags): it still occupies a column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -62,7 +60,7 @@ pub enum Field {
     /// their sums, start and end their earliest and latest.
     Flows,
     /// A field only Transit Gateway flow logs have (their own table,
-    /// `flowlog::tgw`).
+    /// `TGW_FIELDS`; what their records become is `flowlog::tgw`).
     Tgw(TgwField),
     /// A field this version of flowscope does not interpret.
     Other(String),
@@ -472,6 +470,80 @@ pub fn trim_line(mut line: &[u8]) -> &[u8] {
         line = rest;
     }
     line
+}
+
+/// A field only Transit Gateway flow logs have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TgwField {
+    ResourceType,
+    TgwId,
+    AttachmentId,
+    SrcVpcAccountId,
+    DstVpcAccountId,
+    SrcVpcId,
+    DstVpcId,
+    SrcSubnetId,
+    DstSubnetId,
+    SrcEni,
+    DstEni,
+    SrcAzId,
+    DstAzId,
+    PairAttachmentId,
+    LostNoRoute,
+    LostBlackhole,
+    LostMtuExceeded,
+    LostTtlExpired,
+}
+
+/// The TGW-only fields with their AWS names; all came with version 6.
+const TGW_FIELDS: &[(TgwField, &str)] = &[
+    (TgwField::ResourceType, "resource-type"),
+    (TgwField::TgwId, "tgw-id"),
+    (TgwField::AttachmentId, "tgw-attachment-id"),
+    (TgwField::SrcVpcAccountId, "tgw-src-vpc-account-id"),
+    (TgwField::DstVpcAccountId, "tgw-dst-vpc-account-id"),
+    (TgwField::SrcVpcId, "tgw-src-vpc-id"),
+    (TgwField::DstVpcId, "tgw-dst-vpc-id"),
+    (TgwField::SrcSubnetId, "tgw-src-subnet-id"),
+    (TgwField::DstSubnetId, "tgw-dst-subnet-id"),
+    (TgwField::SrcEni, "tgw-src-eni"),
+    (TgwField::DstEni, "tgw-dst-eni"),
+    (TgwField::SrcAzId, "tgw-src-az-id"),
+    (TgwField::DstAzId, "tgw-dst-az-id"),
+    (TgwField::PairAttachmentId, "tgw-pair-attachment-id"),
+    (TgwField::LostNoRoute, "packets-lost-no-route"),
+    (TgwField::LostBlackhole, "packets-lost-blackhole"),
+    (TgwField::LostMtuExceeded, "packets-lost-mtu-exceeded"),
+    (TgwField::LostTtlExpired, "packets-lost-ttl-expired"),
+];
+
+impl TgwField {
+    /// Looks a (normalised: lowercase, hyphens) name up.
+    pub fn from_name(normal: &str) -> Option<TgwField> {
+        TGW_FIELDS
+            .iter()
+            .find(|(_, n)| *n == normal)
+            .map(|(f, _)| *f)
+    }
+
+    /// The AWS name.
+    pub fn name(self) -> &'static str {
+        TGW_FIELDS
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
+    }
+
+    /// The version that introduced every TGW-only field.
+    pub fn min_version(self) -> u8 {
+        6
+    }
+
+    /// Every TGW-only name (for "did you mean" in typed formats).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        TGW_FIELDS.iter().map(|(_, n)| *n)
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! Reading VPC flow logs, in the order the bytes travel:
 //!
-//! * `input`: what to read (files, standard input, directories walked);
 //! * `open`: an input's bytes, decoded (`sniff` tells gzip, zstd and
 //!   text apart; `whole` inflates small gzip files at once);
 //! * `reader`: those bytes cut into chunks of whole lines, header lines
 //!   switching the `format`;
 //! * `window` and `parse`: each line into a `record`.
 //!
-//! A new kind of input (S3, Parquet, CloudWatch) is an `Input` variant
-//! and an arm of `open::open`, or, if it yields records rather than text,
+//! What to read (files, standard input, directories walked, S3 objects)
+//! is `source::Input`, below this module. A new kind of input (S3,
+//! Parquet, CloudWatch) is an `Input` variant there and an arm of
+//! `open::open`, or, if it yields records rather than text,
 //! a producer of `FlowRecord`s for the engine.
 //!
 //! Facts this module relies on (see DOMAIN.md): fields are space
@@ -17,7 +18,6 @@
 
 pub mod cloudwatch;
 pub mod format;
-pub mod input;
 pub mod open;
 #[cfg(feature = "parquet")]
 pub mod parquet;

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::cloudwatch::{self, Form, Formats, SharedReport};
-use super::input::Input;
 use super::reader::{Buffers, FormatCtx, Source};
 use super::sniff::{self, Compression, GzMembers, Refusal, TextForm, ZstdFrames};
 use super::whole::WholeFiles;
+use crate::source::input::Input;
 
 /// Read size for files (256 KiB).
 const READ_BUF: usize = 256 * 1024;

@@ -13,6 +13,9 @@ use flate2::bufread::GzDecoder;
 use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
 use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
+// Lived here; callers still use it under this name.
+pub use crate::text::printable;
+
 /// An input refused whole: its bytes are not flow-log text that this
 /// reader can decode. Carried inside an `io::Error` from the reader
 /// (`refusal_of` finds it again) so that every path reports it the same.
@@ -420,25 +423,6 @@ fn cloudwatch_timestamp(t: &[u8]) -> bool {
         && (first[10] == b'T' || first[10] == b't')
 }
 
-/// `s` with control characters escaped (`\u{1b}`, `\r`): text from an
-/// input (a field's value, a file name) printed in a message must not
-/// drive the terminal it is shown on.
-pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return s.into();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,12 +510,6 @@ mod tests {
         let utf16: Vec<u8> = "version srcaddr".bytes().flat_map(|b| [b, 0]).collect();
         assert_eq!(text_start(&utf16, false), Err(Refusal::Utf16));
         assert_eq!(text_start(b"\xff\xfev\0", false), Err(Refusal::Utf16));
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(printable("a\x1b[31mb\r"), "a\\u{1b}[31mb\\r");
-        assert_eq!(printable("plain é"), "plain é");
     }
 
     #[test]

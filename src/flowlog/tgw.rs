@@ -22,60 +22,14 @@
 //!
 //! The fields a TGW record shares with a VPC record (`version`,
 //! `srcaddr`, `packets`, `flow-direction`, ...) are the VPC table's
-//! (`format::KNOWN`); only the TGW's own are here, as `Field::Tgw`.
+//! (`format::KNOWN`); the TGW's own are `format::TgwField`, beside it.
 
 use std::collections::BTreeSet;
 
 use hashbrown::HashMap;
 
-use super::format::{Field, Format};
-use super::parse::{parse_u64, LineError, SkipReason};
-use super::record::{Action, EniId, FlowRecord};
-
-/// A field only Transit Gateway flow logs have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TgwField {
-    ResourceType,
-    TgwId,
-    AttachmentId,
-    SrcVpcAccountId,
-    DstVpcAccountId,
-    SrcVpcId,
-    DstVpcId,
-    SrcSubnetId,
-    DstSubnetId,
-    SrcEni,
-    DstEni,
-    SrcAzId,
-    DstAzId,
-    PairAttachmentId,
-    LostNoRoute,
-    LostBlackhole,
-    LostMtuExceeded,
-    LostTtlExpired,
-}
-
-/// The TGW-only fields with their AWS names; all came with version 6.
-const FIELDS: &[(TgwField, &str)] = &[
-    (TgwField::ResourceType, "resource-type"),
-    (TgwField::TgwId, "tgw-id"),
-    (TgwField::AttachmentId, "tgw-attachment-id"),
-    (TgwField::SrcVpcAccountId, "tgw-src-vpc-account-id"),
-    (TgwField::DstVpcAccountId, "tgw-dst-vpc-account-id"),
-    (TgwField::SrcVpcId, "tgw-src-vpc-id"),
-    (TgwField::DstVpcId, "tgw-dst-vpc-id"),
-    (TgwField::SrcSubnetId, "tgw-src-subnet-id"),
-    (TgwField::DstSubnetId, "tgw-dst-subnet-id"),
-    (TgwField::SrcEni, "tgw-src-eni"),
-    (TgwField::DstEni, "tgw-dst-eni"),
-    (TgwField::SrcAzId, "tgw-src-az-id"),
-    (TgwField::DstAzId, "tgw-dst-az-id"),
-    (TgwField::PairAttachmentId, "tgw-pair-attachment-id"),
-    (TgwField::LostNoRoute, "packets-lost-no-route"),
-    (TgwField::LostBlackhole, "packets-lost-blackhole"),
-    (TgwField::LostMtuExceeded, "packets-lost-mtu-exceeded"),
-    (TgwField::LostTtlExpired, "packets-lost-ttl-expired"),
-];
+use super::format::{Field, Format, TgwField};
+use super::record::{EniId, FlowRecord};
 
 /// The default TGW format: every version 2 to 6 field in AWS's table
 /// order (36 fields); it cannot be changed.
@@ -88,32 +42,6 @@ tcp-flags region flow-direction pkt-src-aws-service pkt-dst-aws-service";
 
 /// Columns of the default format.
 const DEFAULT_COLUMNS: usize = 36;
-
-impl TgwField {
-    /// Looks a (normalised: lowercase, hyphens) name up.
-    pub fn from_name(normal: &str) -> Option<TgwField> {
-        FIELDS.iter().find(|(_, n)| *n == normal).map(|(f, _)| *f)
-    }
-
-    /// The AWS name.
-    pub fn name(self) -> &'static str {
-        FIELDS
-            .iter()
-            .find(|(f, _)| *f == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
-    }
-
-    /// The version that introduced every TGW-only field.
-    pub fn min_version(self) -> u8 {
-        6
-    }
-
-    /// Every TGW-only name (for "did you mean" in typed formats).
-    pub fn names() -> impl Iterator<Item = &'static str> {
-        FIELDS.iter().map(|(_, n)| *n)
-    }
-}
 
 /// The default TGW format.
 pub fn default_format() -> Format {
@@ -161,70 +89,6 @@ pub fn looks_like_default_record(line: &[u8]) -> bool {
         && tgw.starts_with(b"tgw-")
         && att.starts_with(b"tgw-attach-")
         && 5 + tokens.count() == DEFAULT_COLUMNS
-}
-
-/// What the parser does for a TGW format's records beyond the columns it
-/// shares with VPC formats (`Parser::new` makes one when the format has a
-/// TGW-only field; the VPC paths never see it).
-#[derive(Debug, Clone)]
-pub struct TgwColumns {
-    attachment: Option<usize>,
-    lost: Vec<usize>,
-}
-
-impl TgwColumns {
-    /// The TGW columns of a format, if it is a TGW one.
-    pub fn of(format: &Format) -> Option<Box<TgwColumns>> {
-        if !is_tgw_format(format) {
-            return None;
-        }
-        let idx = |f: TgwField| format.index_of(&Field::Tgw(f));
-        Some(Box::new(TgwColumns {
-            attachment: idx(TgwField::AttachmentId),
-            lost: [
-                TgwField::LostNoRoute,
-                TgwField::LostBlackhole,
-                TgwField::LostMtuExceeded,
-                TgwField::LostTtlExpired,
-            ]
-            .into_iter()
-            .filter_map(idx)
-            .collect(),
-        }))
-    }
-
-    /// Completes a record the parser read (its field count is right):
-    /// the attachment in the interface's place, and a drop as REJECT.
-    #[inline(never)]
-    pub fn apply(&self, line: &[u8], rec: &mut FlowRecord) -> Result<(), LineError> {
-        let mut lost = 0u64;
-        let mut attachment: &[u8] = b"-";
-        for (i, tok) in line
-            .split(|&b| b == b' ')
-            .filter(|t| !t.is_empty())
-            .enumerate()
-        {
-            if Some(i) == self.attachment {
-                attachment = tok;
-            } else if self.lost.contains(&i) && tok != b"-" {
-                let n = parse_u64(tok).ok_or(LineError {
-                    reason: SkipReason::BadNumber,
-                    column: Some(i),
-                    found: 0,
-                })?;
-                lost = lost.saturating_add(n);
-            }
-        }
-        if self.attachment.is_some() {
-            rec.interface = EniId::attachment(attachment);
-        }
-        rec.action = if lost > 0 {
-            Action::Reject
-        } else {
-            Action::Unknown
-        };
-        Ok(())
-    }
 }
 
 /// The attachment id's text in a record's line, for an attachment id
@@ -331,8 +195,8 @@ impl Attachments {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flowlog::parse::Parser;
-    use crate::flowlog::record::PacketDirection;
+    use crate::flowlog::parse::{Parser, SkipReason};
+    use crate::flowlog::record::{Action, PacketDirection};
 
     const REC: &[u8] = b"6 TransitGateway 111122223333 tgw-0a1b2c3d4e5f60718 tgw-attach-0aaaaaaaaaaaaaaa1 111122223333 - vpc-0aaaaaaaaaaaaaaa1 - subnet-0aaaaaaaaaaaaaaa1 - eni-0aaaaaaaaaaaaaaa1 - use1-az1 - - 10.1.0.10 10.3.0.30 40000 22 6 3 180 1700000000 1700000060 OK IPv4 3 0 0 0 2 us-east-1 ingress - -";
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use super::parse::{parse_addr_range, parse_port_range};
 use crate::engine::RecordCtx;
 use crate::flowlog::format::Field;
+use crate::flowlog::format::TgwField;
 use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, LogStatus};
-use crate::flowlog::tgw::TgwField;
 
 /// An inclusive range of addresses (`Ip` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

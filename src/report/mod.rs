@@ -9,6 +9,8 @@ pub mod proposals;
 use std::io::{self, Write};
 
 pub use output::{broken_pipe, install_cleanup_handlers, parse_output_path, Output};
+// Number words, a leaf so that the layers below can use them too.
+pub use crate::text::{count, thousands};
 
 /// Output formats a command can emit (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,24 +242,6 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.0} {}", U[i])
     }
-}
-
-/// Counts with thousands separators: 1,234,567.
-/// `n` with its noun, singular or plural: "1 file", "2,048 files".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
-
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Protocol for display: name where common, else the number.

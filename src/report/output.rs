@@ -78,18 +78,19 @@ impl Output {
     /// Flushes and, for an atomic replacement, renames the file into place.
     pub fn finish(mut self) -> Result<()> {
         self.flush()?;
-        if crate::engine::interrupted() {
+        if crate::interrupt::interrupted() {
             // Drop removes the temporary file; the target is untouched.
-            return Err(crate::engine::Interrupted("while writing the output".into()).into());
+            return Err(crate::interrupt::Interrupted("while writing the output".into()).into());
         }
         if let Sink::File { path, temp, .. } = &mut self.sink {
             if let Some(tmp) = temp {
                 // Renamed while still open (fine on Unix); closed on drop.
                 if let Err(e) = fs::rename(&*tmp, &*path) {
-                    if crate::engine::interrupted() {
-                        return Err(
-                            crate::engine::Interrupted("while writing the output".into()).into(),
-                        );
+                    if crate::interrupt::interrupted() {
+                        return Err(crate::interrupt::Interrupted(
+                            "while writing the output".into(),
+                        )
+                        .into());
                     }
                     return Err(e).with_context(|| format!("cannot replace {}", path.display()));
                 }
@@ -143,7 +144,7 @@ impl Output {
     }
 
     fn check_interrupt(&self) -> io::Result<()> {
-        if crate::engine::interrupted() {
+        if crate::interrupt::interrupted() {
             // Not ErrorKind::Interrupted: write_all retries on that.
             return Err(io::Error::other("interrupted"));
         }

@@ -1,4 +1,5 @@
-//! Time pruning from AWS's key layout: which date prefixes and which
+//! AWS's key layout: which names are flow-log objects
+//! (`looks_like_log`), and time pruning: which date prefixes and which
 //! objects can hold records of a `--since/--until` window.
 //!
 //! AWS delivers flow logs to `…/AWSLogs/<account>/vpcflowlogs/<region>/
@@ -10,6 +11,8 @@
 //! plus the delivery delay before it; both are best effort, so the
 //! margins below are generous: pruning must never drop a record of the
 //! window, and reading a few files too many only costs time.
+
+use std::path::Path;
 
 use crate::time::days_from_civil;
 
@@ -213,6 +216,42 @@ pub fn file_time(name: &str) -> Option<u64> {
     })
 }
 
+/// A file or object named like a flow log: `.log`, `.gz`, `.zst`,
+/// `.txt`, `.parquet`, or a Firehose object (walked directories and
+/// listed S3 prefixes take only these).
+pub fn looks_like_log(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    !name.starts_with('.')
+        && ([".log", ".gz", ".zst", ".txt", ".parquet"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+            || firehose_object(&name))
+}
+
+/// A Firehose S3 object's name, which has no extension when Firehose does
+/// not compress (the usual setup for CloudWatch Logs subscriptions, whose
+/// records are gzip already): `<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`.
+fn firehose_object(name: &str) -> bool {
+    let b = name.as_bytes();
+    // `-YYYY-MM-DD-HH-MM-SS-` (21 bytes) then a 36-byte UUID.
+    let Some(time) = b.len().checked_sub(57).map(|at| &b[at..b.len() - 36]) else {
+        return false;
+    };
+    let uuid = &b[b.len() - 36..];
+    let time_ok = time.iter().enumerate().all(|(i, c)| match i {
+        0 | 5 | 8 | 11 | 14 | 17 | 20 => *c == b'-',
+        _ => c.is_ascii_digit(),
+    });
+    let uuid_ok = uuid.iter().enumerate().all(|(i, c)| match i {
+        8 | 13 | 18 | 23 => *c == b'-',
+        _ => c.is_ascii_hexdigit(),
+    });
+    time_ok && uuid_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +341,19 @@ mod tests {
         };
         assert!(w.wants_prefix(&["vpcflowlogs", "r", "2026"]));
         assert!(!w.wants_prefix(&["vpcflowlogs", "r", "2025", "10"]));
+    }
+
+    #[test]
+    fn firehose_objects_without_an_extension_look_like_logs() {
+        let name = "flowlogs-stream-1-2025-11-20-00-15-02-0b3e4a1c-9d2f-4e1a-8b7c-1234567890ab";
+        assert!(looks_like_log(Path::new(name)));
+        for other in [
+            "aws-logs-write-test",
+            "manifest.json",
+            "flowlogs-stream-1-2025-11-20-00-15-02-0b3e4a1c-9d2f-4e1a-8b7c-1234567890",
+            "flowlogs-stream-1-2025-11-20-00-15-0x-0b3e4a1c-9d2f-4e1a-8b7c-1234567890ab",
+        ] {
+            assert!(!looks_like_log(Path::new(other)), "{other}");
+        }
     }
 }

@@ -1,15 +1,15 @@
-//! Where logs are read from: local paths (`flowlog::reader`) and
-//! `s3://` URLs (`s3`), mixed freely, with the `--since/--until` window
+//! Where logs are read from: local paths and standard input (`input`)
+//! and `s3://` URLs (`s3`), mixed freely, with the `--since/--until` window
 //! pruning the date folders and files of AWS's key layout (`layout`),
 //! in buckets and in local copies of them alike.
 
+pub mod input;
 pub mod layout;
 pub mod s3;
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use crate::flowlog::reader::{expand_inputs, Input, InputProblem};
+use self::input::{expand_inputs, Input, InputProblem};
 use layout::Window;
 
 /// What `--since/--until` left unread by the dates in the inputs' names.
@@ -37,7 +37,7 @@ pub struct Expanded {
 }
 
 /// Expands the command line's inputs in order: `s3://` URLs listed (and
-/// queued for fetching), the rest as `reader::expand_inputs` does. Files
+/// queued for fetching), the rest as `input::expand_inputs` does. Files
 /// found in a directory, and objects, outside `window` by their date
 /// folders or names are left out (counted in `pruned`); a file named on
 /// its own is read.
@@ -93,51 +93,5 @@ fn problem(path: &str, message: String, failed_input: bool) -> InputProblem {
         path: path.to_string(),
         message,
         failed_input,
-    }
-}
-
-/// Says on stderr what the window left unread (`read`: the inputs read),
-/// and with `FLOWSCOPE_DEBUG=s3` the S3 requests made (tests count
-/// fetches).
-pub fn report(err: &mut dyn Write, quiet: bool, read: u64, pruned: Pruned) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let Pruned { files, prefixes } = pruned;
-    if read == 0 && pruned.any() {
-        // A warning even under -q: an empty report reads as "no traffic".
-        let _ = writeln!(
-            err,
-            "flowscope: warning: every input is outside --since/--until by the dates in its \
-             name: nothing was read (relative forms such as 7d count back from now)"
-        );
-    } else if !quiet && pruned.any() {
-        let mut parts = Vec::new();
-        if files > 0 {
-            parts.push(crate::report::count(files, "file", "files"));
-        }
-        if prefixes > 0 {
-            parts.push(crate::report::count(
-                prefixes,
-                "date folder",
-                "date folders",
-            ));
-        }
-        let _ = writeln!(
-            err,
-            "flowscope: note: --since/--until: {} left unread by the dates in their names",
-            parts.join(" and ")
-        );
-    }
-    if std::env::var("FLOWSCOPE_DEBUG").is_ok_and(|v| v.split(',').any(|d| d == "s3")) {
-        if let Some(s) = s3::stats() {
-            let _ = writeln!(
-                err,
-                "flowscope: debug: s3: {} listings, {} GETs, {} bytes, {} objects and {} date folders pruned",
-                s.lists.load(Relaxed),
-                s.gets.load(Relaxed),
-                s.bytes.load(Relaxed),
-                s.pruned_objects.load(Relaxed),
-                s.pruned_prefixes.load(Relaxed)
-            );
-        }
     }
 }

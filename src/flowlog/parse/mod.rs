@@ -19,15 +19,16 @@ mod fast;
 mod ipv4;
 mod ipv6;
 mod scalar;
+mod tgw;
 mod v2;
 
 use self::cols::Col;
 pub(crate) use self::scalar::parse_ip;
 use self::scalar::token_end;
 pub use self::scalar::{epoch_seconds, parse_u64};
+use self::tgw::TgwColumns;
 use super::format::{Field, Format};
 use super::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
-use super::tgw::TgwColumns;
 use super::window::Window;
 
 /// Why a line was not used. The names (`as_str`) are part of the JSON

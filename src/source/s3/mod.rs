@@ -447,7 +447,7 @@ async fn walk(
     let url = |p: &str| format!("s3://{bucket}/{p}");
     let mut keep = |key: KeyPath| {
         // Named like a log, as in a local directory (the same rule).
-        if !crate::flowlog::input::looks_like_log(std::path::Path::new(key.as_ref())) {
+        if !super::layout::looks_like_log(std::path::Path::new(key.as_ref())) {
             return;
         }
         if window.wants_key(key.as_ref()) {

@@ -275,8 +275,8 @@ pub fn run_process(what: &str, command: &str) -> Result<(AwsCredential, Option<u
     }
     let expires = match j.expiration {
         Some(e) => Some(
-            crate::investigate::parse::parse_time(&without_fraction(&e))
-                .map_err(|_| format!("{what}: Expiration is not an RFC 3339 time"))?,
+            crate::time::parse_rfc3339(without_fraction(&e).trim())
+                .ok_or_else(|| format!("{what}: Expiration is not an RFC 3339 time"))?,
         ),
         None => None,
     };

@@ -1,22 +1,23 @@
 //! The inputs of a run: files, standard input, and directories walked
 //! for the files in them. A new kind of input (an S3 prefix, a
 //! CloudWatch log group) is a new `Input` variant here, and its bytes a
-//! new arm of `open::open`.
+//! new arm of `flowlog::open::open`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::sniff::printable;
+use super::layout::looks_like_log;
+use crate::text::printable;
 
 /// One input: a file, standard input or an S3 object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Path(PathBuf),
     Stdin,
-    /// Listed and fetched by `source::s3`.
-    S3(crate::source::s3::Object),
+    /// Listed and fetched by `s3`.
+    S3(super::s3::Object),
 }
 
 impl Input {
@@ -174,58 +175,6 @@ fn walk(dir: &Path, out: &mut Vec<Input>, problems: &mut Vec<InputProblem>) {
                 "not a regular file, skipped".into(),
                 true,
             ));
-        }
-    }
-}
-
-pub fn looks_like_log(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    !name.starts_with('.')
-        && ([".log", ".gz", ".zst", ".txt", ".parquet"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-            || firehose_object(&name))
-}
-
-/// A Firehose S3 object's name, which has no extension when Firehose does
-/// not compress (the usual setup for CloudWatch Logs subscriptions, whose
-/// records are gzip already): `<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`.
-fn firehose_object(name: &str) -> bool {
-    let b = name.as_bytes();
-    // `-YYYY-MM-DD-HH-MM-SS-` (21 bytes) then a 36-byte UUID.
-    let Some(time) = b.len().checked_sub(57).map(|at| &b[at..b.len() - 36]) else {
-        return false;
-    };
-    let uuid = &b[b.len() - 36..];
-    let time_ok = time.iter().enumerate().all(|(i, c)| match i {
-        0 | 5 | 8 | 11 | 14 | 17 | 20 => *c == b'-',
-        _ => c.is_ascii_digit(),
-    });
-    let uuid_ok = uuid.iter().enumerate().all(|(i, c)| match i {
-        8 | 13 | 18 | 23 => *c == b'-',
-        _ => c.is_ascii_hexdigit(),
-    });
-    time_ok && uuid_ok
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn firehose_objects_without_an_extension_look_like_logs() {
-        let name = "flowlogs-stream-1-2025-11-20-00-15-02-0b3e4a1c-9d2f-4e1a-8b7c-1234567890ab";
-        assert!(looks_like_log(Path::new(name)));
-        for other in [
-            "aws-logs-write-test",
-            "manifest.json",
-            "flowlogs-stream-1-2025-11-20-00-15-02-0b3e4a1c-9d2f-4e1a-8b7c-1234567890",
-            "flowlogs-stream-1-2025-11-20-00-15-0x-0b3e4a1c-9d2f-4e1a-8b7c-1234567890ab",
-        ] {
-            assert!(!looks_like_log(Path::new(other)), "{other}");
         }
     }
 }
