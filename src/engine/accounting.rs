@@ -97,7 +97,7 @@ impl Accounting {
         (self.flows != self.records).then(|| {
             format!(
                 "pre-aggregated: the records stand for {}",
-                crate::report::count(self.flows, "flow-log record", "flow-log records")
+                crate::text::count(self.flows, "flow-log record", "flow-log records")
             )
         })
     }
