@@ -16,7 +16,6 @@
 //! and progress (`progress::ProgressHandle`) come in `EngineOptions`.
 
 mod accounting;
-mod parquet;
 mod pipelined;
 mod sequential;
 #[cfg(test)]

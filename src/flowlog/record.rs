@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use super::aws_service::AwsService;
+
 /// An IPv4 or IPv6 address as one integer: IPv4 is stored IPv4-mapped
 /// (`::ffff:a.b.c.d`), so keys and sets need a single type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -327,6 +329,10 @@ pub struct FlowRecord {
     pub flow_direction: Option<PacketDirection>,
     pub pkt_srcaddr: Option<Ip>,
     pub pkt_dstaddr: Option<Ip>,
+    /// v5's `pkt-src-aws-service` and `pkt-dst-aws-service`, as codes
+    /// (`AwsService`: one byte each, within the record's padding).
+    pub pkt_src_aws_service: AwsService,
+    pub pkt_dst_aws_service: AwsService,
 }
 
 /// True for protocols whose records carry meaningful ports.

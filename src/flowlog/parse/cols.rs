@@ -23,6 +23,9 @@ pub(super) enum Col {
     Direction,
     PktSrc,
     PktDst,
+    /// `pkt-src-aws-service`, `pkt-dst-aws-service`.
+    SrcService,
+    DstService,
 }
 
 /// The columns of the default format (`format::V2_FIELDS`, the v2 fields

@@ -26,7 +26,7 @@ pub(crate) use self::scalar::parse_ip;
 use self::scalar::token_end;
 pub use self::scalar::{epoch_seconds, parse_u64};
 use super::format::{Field, Format};
-use super::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
+use super::record::{Action, AwsService, EniId, FlowRecord, LogStatus, PacketDirection};
 use super::tgw::TgwColumns;
 use super::window::Window;
 
@@ -164,6 +164,8 @@ impl Parser {
                 Field::FlowDirection => Col::Direction,
                 Field::PktSrcAddr => Col::PktSrc,
                 Field::PktDstAddr => Col::PktDst,
+                Field::PktSrcAwsService => Col::SrcService,
+                Field::PktDstAwsService => Col::DstService,
                 _ => Col::Skip,
             })
             .collect();
@@ -438,6 +440,8 @@ impl Parser {
                     _ => return Err(SkipReason::BadDirection),
                 }
             }
+            Col::SrcService => rec.pkt_src_aws_service = AwsService::from_bytes(tok),
+            Col::DstService => rec.pkt_dst_aws_service = AwsService::from_bytes(tok),
         }
         Ok(())
     }
