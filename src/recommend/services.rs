@@ -166,6 +166,10 @@ impl<P: Processor> Processor for ServiceTap<P> {
         self.inner.wants_lines()
     }
 
+    fn wants_aws_services(&self) -> bool {
+        true
+    }
+
     fn merge(&mut self, other: Self) {
         self.inner.merge(other.inner);
         self.services.merge(other.services);

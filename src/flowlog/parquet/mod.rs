@@ -93,7 +93,7 @@ pub fn read<P: Processor>(
     bad: &mut Vec<BadLine>,
     opts: &ReadOpts,
 ) -> Report {
-    let want_lines = proc.wants_lines();
+    let want = Want::of(proc);
     let mut sink = Sink {
         proc,
         acc,
@@ -104,7 +104,7 @@ pub fn read<P: Processor>(
     };
     let before = sink.acc.records;
     let size = source.len();
-    let (reader, mut plan) = match open(source, want_lines) {
+    let (reader, mut plan) = match open(source, want) {
         Ok(o) => o,
         Err(e) => return Report::failed(e),
     };
@@ -134,8 +134,8 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
         acc: Accounting::default(),
         bad: Vec::new(),
     };
-    let want_lines = first.proc.wants_lines();
-    let groups = match open(source.clone(), want_lines) {
+    let want = Want::of(&first.proc);
+    let groups = match open(source.clone(), want) {
         Ok((r, _)) => r.num_row_groups(),
         Err(e) => return (vec![first], Report::failed(e)),
     };
@@ -173,7 +173,7 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
                 let source = source.clone();
                 s.spawn(move || {
                     let r = (|| {
-                        let (reader, mut plan) = open(source, want_lines)?;
+                        let (reader, mut plan) = open(source, want)?;
                         let mut sink = Sink {
                             proc: &mut part.proc,
                             acc: &mut part.acc,
@@ -272,6 +272,24 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
+/// What a processor asks of a Parquet input beyond a record's fields.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    /// Every column, and each record's line (`Processor::wants_lines`).
+    lines: bool,
+    /// The AWS service columns (`Processor::wants_aws_services`).
+    services: bool,
+}
+
+impl Want {
+    fn of<P: Processor>(p: &P) -> Want {
+        Want {
+            lines: p.wants_lines(),
+            services: p.wants_aws_services(),
+        }
+    }
+}
+
 /// The columns read and how a record's line is made of them.
 struct Plan {
     /// Every column of the file, as a format (for warnings).
@@ -293,7 +311,7 @@ struct Plan {
 /// cannot be read as a flow log.
 fn open(
     f: ParquetSource,
-    want_lines: bool,
+    want: Want,
 ) -> Result<(SerializedFileReader<ParquetSource>, Plan), String> {
     let reader = guarded(|| {
         SerializedFileReader::new(f).map_err(|e| {
@@ -302,14 +320,11 @@ fn open(
             )
         })
     })?;
-    let plan = plan(&reader, want_lines)?;
+    let plan = plan(&reader, want)?;
     Ok((reader, plan))
 }
 
-fn plan(
-    reader: &SerializedFileReader<ParquetSource>,
-    want_lines: bool,
-) -> Result<Plan, String> {
+fn plan(reader: &SerializedFileReader<ParquetSource>, want: Want) -> Result<Plan, String> {
     let schema = reader.metadata().file_metadata().schema_descr();
     let mut fields = Vec::new();
     for c in schema.columns() {
@@ -356,8 +371,12 @@ fn plan(
     };
     let full = parse(names(&|_| true))?;
     let tgw = TgwColumns::of(&full);
-    let want_lines = want_lines || tgw.is_some();
-    let read = |f: &Field| want_lines || Role::of(f) != Role::Other;
+    let want_lines = want.lines || tgw.is_some();
+    let read = |f: &Field| match Role::of(f) {
+        Role::Other => want_lines,
+        Role::SrcService | Role::DstService => want_lines || want.services,
+        _ => true,
+    };
     let format = parse(names(&read))?;
     let columns = fields
         .iter()
@@ -641,7 +660,7 @@ mod tests {
             all.first_line
         );
         let (some, some_acc) = seen(false);
-        assert_eq!(some.columns, 18);
+        assert_eq!(some.columns, 16);
         assert_eq!(some.with_line, 0);
         assert_eq!(some.records, all.records);
         assert!(some_acc.bytes_decompressed < all_acc.bytes_decompressed);
