@@ -565,10 +565,7 @@ fn v5_services_from_parquet_recommend_as_from_text_and_new_names_are_kept() {
         })
         .filter_map(|p| p["aws_service"].as_str().map(str::to_string))
         .collect();
-    assert!(
-        named.iter().any(|s| s == "NEW_SERVICE_2031"),
-        "{named:?}"
-    );
+    assert!(named.iter().any(|s| s == "NEW_SERVICE_2031"), "{named:?}");
     assert!(named.iter().any(|s| s == "DYNAMODB"), "{named:?}");
 }
 
@@ -577,9 +574,12 @@ fn v5_services_from_parquet_recommend_as_from_text_and_new_names_are_kept() {
 #[test]
 fn transit_gateway_parquet_reads_as_its_text() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["tgw-default.s3-with-header.log", "tgw-scan.s3-with-header.log"] {
-        let text = std::fs::read_to_string(repo().join("tests/data/tgw/constructed").join(name))
-            .unwrap();
+    for name in [
+        "tgw-default.s3-with-header.log",
+        "tgw-scan.s3-with-header.log",
+    ] {
+        let text =
+            std::fs::read_to_string(repo().join("tests/data/tgw/constructed").join(name)).unwrap();
         let pq = write(
             dir.path(),
             &format!("{name}.parquet"),

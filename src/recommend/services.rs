@@ -106,7 +106,10 @@ impl<P> ServiceTap<P> {
             return;
         };
         let line = crate::flowlog::format::trim_line(ctx.line);
-        let token = line.split(|b| *b == b' ').filter(|t| !t.is_empty()).nth(col);
+        let token = line
+            .split(|b| *b == b' ')
+            .filter(|t| !t.is_empty())
+            .nth(col);
         if let Some(tok) = token {
             self.services.add(addr.to_ip_addr(), tok);
         }
@@ -144,10 +147,18 @@ impl<P: Processor> Processor for ServiceTap<P> {
         }
         // Source first: at the `MAX_ADDRESSES` cap, which address is kept depends on the
         // order records reach the workers anyway.
-        if let Some(a) = rec.pkt_srcaddr.or(rec.srcaddr).filter(|_| src != AwsService::NONE) {
+        if let Some(a) = rec
+            .pkt_srcaddr
+            .or(rec.srcaddr)
+            .filter(|_| src != AwsService::NONE)
+        {
             self.add(a, src, Field::PktSrcAwsService, ctx);
         }
-        if let Some(a) = rec.pkt_dstaddr.or(rec.dstaddr).filter(|_| dst != AwsService::NONE) {
+        if let Some(a) = rec
+            .pkt_dstaddr
+            .or(rec.dstaddr)
+            .filter(|_| dst != AwsService::NONE)
+        {
             self.add(a, dst, Field::PktDstAwsService, ctx);
         }
     }

@@ -17,9 +17,7 @@ use parquet::errors::Result as PqResult;
 
 use crate::flowlog::format::Field;
 use crate::flowlog::parse::{epoch_seconds, parse_ip, parse_u64, SkipReason};
-use crate::flowlog::record::{
-    Action, AwsService, EniId, FlowRecord, LogStatus, PacketDirection,
-};
+use crate::flowlog::record::{Action, AwsService, EniId, FlowRecord, LogStatus, PacketDirection};
 
 /// What a column means to a `FlowRecord`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
