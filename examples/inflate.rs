@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use flowscope::flowlog::open::Opener;
+use flowscope::flowlog::open::{Opened, Opener};
 use flowscope::flowlog::reader::Source;
 use flowscope::source::input::expand_inputs;
 
@@ -40,7 +40,13 @@ fn main() {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    let mut stream = match opener.open(input, &mut pool).expect("open").source {
+                    let opened = match opener.open(input, &mut pool).expect("open") {
+                        Opened::Text(t) => t,
+                        // Not text: nothing to inflate.
+                        #[allow(unreachable_patterns)]
+                        _ => continue,
+                    };
+                    let mut stream = match opened.source {
                         Source::Whole(out) => {
                             total.fetch_add(out.len() as u64, Ordering::Relaxed);
                             // Its memory is the next file's output buffer.

@@ -33,6 +33,7 @@ fn aws_kind(name: &str) -> Kind {
     match name {
         "version" | "srcport" | "dstport" | "protocol" | "tcp-flags" | "traffic-path" => Kind::I32,
         "packets" | "bytes" | "start" | "end" => Kind::I64,
+        n if n.starts_with("packets-lost-") => Kind::I64,
         _ => Kind::Str,
     }
 }
@@ -426,7 +427,7 @@ fn a_damaged_parquet_file_is_an_error_naming_it_and_the_rest_is_read() {
 }
 
 #[test]
-fn parquet_that_is_not_a_flow_log_or_on_stdin_is_refused_clearly() {
+fn parquet_that_is_not_a_flow_log_is_refused_clearly_and_parquet_on_stdin_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let other = to_parquet("name colour\napple red\npear green\n", &AWS);
     let p = write(dir.path(), "fruit.parquet", &other);
@@ -445,14 +446,14 @@ fn parquet_that_is_not_a_flow_log_or_on_stdin_is_refused_clearly() {
     let out = run(&["summarize", "-o", "json", &named]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(json(&out)["input"]["records"].as_u64().unwrap() > 0);
-    let out = run_stdin(&["summarize", "-"], &twin);
-    no_panic(&out);
-    assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("Parquet file, which is read from its path"),
-        "{}",
-        stderr(&out)
-    );
+    // On standard input: read whole (its index is at its end), then as
+    // the file is.
+    let piped = run_stdin(&["summarize", "-o", "json", "-"], &twin);
+    no_panic(&piped);
+    assert_eq!(code(&piped), 0, "{}", stderr(&piped));
+    let (from_file, from_stdin) = (json(&out), json(&piped));
+    assert_eq!(from_stdin["rows"], from_file["rows"]);
+    assert_eq!(from_stdin["input"], from_file["input"]);
 }
 
 fn first_parquet(root: &str) -> std::path::PathBuf {
@@ -462,4 +463,140 @@ fn first_parquet(root: &str) -> std::path::PathBuf {
         .collect();
     files.sort();
     files.remove(0)
+}
+
+/// A directory holding Parquet and text logs side by side: each read as
+/// what its bytes are, through one path, and counted once.
+#[test]
+fn a_directory_mixing_parquet_and_text_reads_each_as_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mixed, text) = (dir.path().join("mixed"), dir.path().join("text"));
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::create_dir_all(&text).unwrap();
+    let one = CUSTOM;
+    let two = CUSTOM.replace("10.0.1.5", "10.0.9.9");
+    write(&text, "a.log", one.as_bytes());
+    write(&text, "b.log", two.as_bytes());
+    write(&mixed, "a.log.gz", &gz(one.as_bytes()));
+    write(&mixed, "b.log.parquet", &to_parquet(&two, &AWS));
+    let (mixed, text) = (mixed.to_str().unwrap(), text.to_str().unwrap());
+    for j in ["-j1", "-j2"] {
+        same_json(&["summarize", j, "-o", "json", "{}"], text, mixed);
+        same_json(&["top", j, "--by", "src", "-o", "json", "{}"], text, mixed);
+    }
+    let doc = run_json(&["summarize", "-o", "json", mixed]);
+    assert_eq!(doc["input"]["files"], 2);
+}
+
+/// A Parquet file cut short on standard input: an error naming it, the
+/// exit status of a damaged file, and the files given beside it read.
+#[test]
+fn a_truncated_parquet_file_on_stdin_is_an_error_naming_it() {
+    let twin = std::fs::read(first_parquet(TWIN)).unwrap();
+    let cut = &twin[..twin.len() - 100];
+    let out = run_stdin(&["summarize", "-o", "json", "-", INCIDENT], cut);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("<stdin>") && l.contains("damaged Parquet file")),
+        "{err}"
+    );
+    let input = &json(&out)["input"];
+    assert_balanced(input);
+    assert_eq!(input["files_failed"], 1);
+    assert!(input["records"].as_u64().unwrap() > 1000, "{input}");
+}
+
+/// The retail sample's v5 files (they carry `pkt-src-aws-service` and
+/// `pkt-dst-aws-service`), one service renamed to a name `AwsService` does
+/// not list, as text and as Parquet, beside the sample's inventory.
+fn v5_with_a_new_service(root: &std::path::Path) -> (String, String) {
+    use std::io::Read;
+    let sample = repo().join("sample-logs/retail-store");
+    let (text, pq) = (root.join("text"), root.join("pq"));
+    for d in [&text, &pq] {
+        std::fs::create_dir_all(d).unwrap();
+        for inv in ["security-groups.json", "network-interfaces.json"] {
+            std::fs::copy(sample.join(inv), d.join(inv)).unwrap();
+        }
+    }
+    let mut n = 0;
+    for f in walk(&sample.join("AWSLogs")) {
+        let mut body = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(&f).unwrap())
+            .read_to_string(&mut body)
+            .unwrap();
+        if !body.lines().next().unwrap().contains("pkt-dst-aws-service") {
+            continue;
+        }
+        let body = body.replace(" AMAZON ", " NEW_SERVICE_2031 ");
+        let name = f.file_name().unwrap().to_str().unwrap().replace(".gz", "");
+        write(&text, &name, body.as_bytes());
+        write(&pq, &format!("{name}.parquet"), &to_parquet(&body, &AWS));
+        n += 1;
+    }
+    assert!(n >= 4, "v5 files in the sample: {n}");
+    (
+        text.to_str().unwrap().to_string(),
+        pq.to_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn v5_services_from_parquet_recommend_as_from_text_and_new_names_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, pq) = v5_with_a_new_service(dir.path());
+    for j in ["-j1", "-j2"] {
+        same_json(&["recommend", j, "-o", "json", "{}"], &text, &pq);
+    }
+    // The name the list lacks is the evidence's, as the log wrote it.
+    let doc = run_json(&["recommend", "-o", "json", &pq]);
+    let named: Vec<String> = doc["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["evidence"]["public_destinations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|p| p["aws_service"].as_str().map(str::to_string))
+        .collect();
+    assert!(named.iter().any(|s| s == "NEW_SERVICE_2031"), "{named:?}");
+    assert!(named.iter().any(|s| s == "DYNAMODB"), "{named:?}");
+}
+
+/// Transit Gateway flow logs as Parquet: their attachments, drops and
+/// VPCs as from the same records as text.
+#[test]
+fn transit_gateway_parquet_reads_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "tgw-default.s3-with-header.log",
+        "tgw-scan.s3-with-header.log",
+    ] {
+        let text =
+            std::fs::read_to_string(repo().join("tests/data/tgw/constructed").join(name)).unwrap();
+        let pq = write(
+            dir.path(),
+            &format!("{name}.parquet"),
+            &to_parquet(&text, &AWS),
+        );
+        let text = format!("tests/data/tgw/constructed/{name}");
+        for args in [
+            &["summarize", "-o", "json", "{}"][..],
+            &["top", "--by", "eni", "-o", "json", "{}"],
+            &["scans", "-o", "json", "--min-reject-pct", "0", "{}"],
+        ] {
+            same_json(args, &text, &pq);
+        }
+        let doc = run_json(&["summarize", "-o", "json", &pq]);
+        assert!(
+            doc.to_string().contains("tgw-attach-"),
+            "{name}: no attachment in {doc}"
+        );
+    }
 }

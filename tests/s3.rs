@@ -549,6 +549,43 @@ fn parquet_objects_read_as_the_same_files_on_disk() {
     let file = ok_json(&s.flowscope(&["summarize", "-o", "json", one.to_str().unwrap()]));
     assert_eq!(renamed["rows"], file["rows"]);
     assert_eq!(renamed["input"]["records"], file["input"]["records"]);
+    // An object cut short (its footer gone) beside a whole one: an error
+    // naming its URL, the other read, the exit status of a damaged file.
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(&one).unwrap();
+    let cut = write(dir.path(), "cut.log.parquet", &bytes[..bytes.len() / 2]);
+    s.aws(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        &cut,
+        &format!("s3://{BUCKET}/parquet-cut/a-cut.log.parquet"),
+    ]);
+    s.aws(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        one.to_str().unwrap(),
+        &format!("s3://{BUCKET}/parquet-cut/b-whole.log.parquet"),
+    ]);
+    let out = s.flowscope(&[
+        "summarize",
+        "-o",
+        "json",
+        &format!("s3://{BUCKET}/parquet-cut/"),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "s3://{BUCKET}/parquet-cut/a-cut.log.parquet: damaged Parquet file"
+        )),
+        "{err}"
+    );
+    let doc = json(&out);
+    assert_eq!(doc["input"]["files"], 2);
+    assert_eq!(doc["input"]["files_failed"], 1);
+    assert_eq!(doc["input"]["records"], file["input"]["records"]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use flowscope::aggregate::{Aggregate, Direction, RejectedKeys, Summary};
 use flowscope::engine::{self, EngineOptions};
-use flowscope::flowlog::input::{expand_inputs, Input};
+use flowscope::source::input::{expand_inputs, Input};
 
 use crate::util::*;
 

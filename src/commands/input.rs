@@ -323,6 +323,10 @@ impl<P: Processor> Processor for Windowed<P> {
         self.filter.as_ref().is_some_and(|f| f.needs_lines()) || self.inner.wants_lines()
     }
 
+    fn wants_aws_services(&self) -> bool {
+        self.inner.wants_aws_services()
+    }
+
     fn merge(&mut self, other: Self) {
         self.inner.merge(other.inner);
         self.filtered.records += other.filtered.records;

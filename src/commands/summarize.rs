@@ -174,6 +174,10 @@ impl Processor for SummaryProc {
         self.aggregate.wants_lines()
     }
 
+    fn wants_aws_services(&self) -> bool {
+        self.aggregate.wants_aws_services()
+    }
+
     fn merge(&mut self, other: Self) {
         self.aggregate.merge(other.aggregate);
         if let (Some(a), Some(b)) = (&mut self.timeline, other.timeline) {

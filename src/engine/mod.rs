@@ -16,7 +16,6 @@
 //! and progress (`progress::ProgressHandle`) come in `EngineOptions`.
 
 mod accounting;
-mod parquet;
 mod pipelined;
 mod sequential;
 #[cfg(test)]
@@ -75,6 +74,12 @@ pub trait Processor: Send {
     /// id still comes with a line holding its column.
     fn wants_lines(&self) -> bool {
         true
+    }
+    /// True when the processor reads `FlowRecord::pkt_src_aws_service`
+    /// and `pkt_dst_aws_service`: a Parquet input decodes those columns
+    /// only then (text has them in every line anyway).
+    fn wants_aws_services(&self) -> bool {
+        false
     }
     fn merge(&mut self, other: Self)
     where

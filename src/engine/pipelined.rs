@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::worker::Worker;
 use super::{Accounting, EngineOptions, Processor};
 use crate::flowlog::reader::{
-    open, Buffers, Chunk, ChunkReaderBuilder, FormatCtx, Input, Opened, ReadError,
+    open, Buffers, Chunk, ChunkReaderBuilder, FormatCtx, Input, Opened, OpenedText, ReadError,
 };
 
 /// Reads one input with inflate on one thread and parsing on `threads`
@@ -23,18 +23,21 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
     make: &F,
 ) -> Worker<P> {
     let file: Arc<str> = input.display().into();
-    if let Some(w) = super::parquet::read_parallel(input, &file, threads, opts, make) {
-        return w;
-    }
     let mut total = Worker::new(make(), opts);
-    let Opened {
+    let OpenedText {
         source,
         compression,
         consumed,
         form,
         format,
     } = match open(input, &opts.formats()) {
-        Ok(o) => o,
+        Ok(Opened::Text(text)) => text,
+        // Row groups instead of chunks, on `threads` workers.
+        #[cfg(feature = "parquet")]
+        Ok(Opened::Parquet(source)) => {
+            total.parquet_parallel(&file, source, threads, opts, make);
+            return total;
+        }
         Err(e) => {
             total.open_failed(file, e);
             return total;

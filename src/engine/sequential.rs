@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::worker::Worker;
 use super::{EngineOptions, Processor};
-use crate::flowlog::reader::{ChunkReaderBuilder, FormatCtx, Input, Opened, ReadError};
+use crate::flowlog::reader::{ChunkReaderBuilder, FormatCtx, Input, Opened, OpenedText, ReadError};
 
 /// Reads `inputs` on `threads` threads (at most one per input).
 pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
@@ -56,28 +56,37 @@ pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(
     total
 }
 
-/// Reads one input on the current thread: small gzip files whole, others
-/// streamed (`Opener`).
+/// Reads one input on the current thread, as `Opener` opened it: text
+/// (small gzip files whole, others streamed) or Parquet.
 fn process_input<P: Processor>(w: &mut Worker<P>, input: &Input, default: &Arc<FormatCtx>) {
     if w.proc.done() || w.cancel.is_cancelled() {
         return;
     }
     let file: Arc<str> = input.display().into();
-    let before = w.acc.clone();
     w.first_bad = None;
-    if super::parquet::read_one(w, &file, input) {
-        return;
+    match w.opener.open(input, &mut w.buffers) {
+        Ok(Opened::Text(text)) => read_text(w, file, text, default),
+        #[cfg(feature = "parquet")]
+        Ok(Opened::Parquet(source)) => w.parquet(&file, source),
+        Err(e) => w.open_failed(file, e),
     }
-    let Opened {
+}
+
+/// Reads a text input on the current thread.
+fn read_text<P: Processor>(
+    w: &mut Worker<P>,
+    file: Arc<str>,
+    text: OpenedText,
+    default: &Arc<FormatCtx>,
+) {
+    let before = w.acc.clone();
+    let OpenedText {
         source,
         compression,
         consumed,
         form,
         format,
-    } = match w.opener.open(input, &mut w.buffers) {
-        Ok(o) => o,
-        Err(e) => return w.open_failed(file, e),
-    };
+    } = text;
     // This thread parses the chunks in order: it splits their lines
     // once, for the reader too (lazy).
     let mut reader = ChunkReaderBuilder::new(format.unwrap_or_else(|| default.clone()))

@@ -10,6 +10,8 @@ use super::{
 };
 use crate::flowlog::cloudwatch::{Form, SharedReport};
 use crate::flowlog::format::Format;
+#[cfg(feature = "parquet")]
+use crate::flowlog::parquet;
 use crate::flowlog::parse::{LineError, SkipReason};
 use crate::flowlog::reader::{Buffers, Chunk, ChunkLines, ChunkReader, Opener, ReadError};
 use crate::flowlog::record::{FlowRecord, LogStatus};
@@ -309,5 +311,70 @@ impl<P: Processor> Worker<P> {
             }
         }
         Some(form)
+    }
+}
+
+/// Parquet inputs (`flowlog::parquet`): rows counted as lines, with the
+/// same processors and accounting as text.
+#[cfg(feature = "parquet")]
+impl<P: Processor> Worker<P> {
+    /// Reads a Parquet input on this thread.
+    pub(super) fn parquet(&mut self, file: &Arc<str>, source: parquet::ParquetSource) {
+        let opts = parquet::ReadOpts {
+            max_bad: self.max_bad,
+            progress: self.progress.clone(),
+        };
+        let report = parquet::read(
+            source,
+            file,
+            &mut self.proc,
+            &mut self.acc,
+            &mut self.bad,
+            &opts,
+        );
+        self.parquet_done(file, report);
+    }
+
+    /// Reads a Parquet input with `threads` processors made by `make`
+    /// over its row groups, merged into this worker.
+    pub(super) fn parquet_parallel<F: Fn() -> P + Sync>(
+        &mut self,
+        file: &Arc<str>,
+        source: parquet::ParquetSource,
+        threads: usize,
+        opts: &EngineOptions,
+        make: &F,
+    ) {
+        let read_opts = parquet::ReadOpts {
+            max_bad: opts.max_bad_lines,
+            progress: opts.progress.clone(),
+        };
+        let (parts, report) = parquet::read_parallel(source, file, threads, &read_opts, make);
+        for p in parts {
+            let mut w = Worker::new(p.proc, opts);
+            w.acc = p.acc;
+            w.bad = p.bad;
+            self.merge(w);
+        }
+        self.parquet_done(file, report);
+    }
+
+    /// Counts a Parquet input read, with its error and warnings.
+    fn parquet_done(&mut self, file: &Arc<str>, report: parquet::Report) {
+        self.progress.file_done();
+        self.acc.files += 1;
+        if let Some(message) = report.error {
+            self.acc.files_failed += 1;
+            self.errors.push(FileError {
+                file: file.clone(),
+                message,
+            });
+        }
+        for message in report.warnings {
+            self.warnings.push(FileError {
+                file: file.clone(),
+                message,
+            });
+        }
     }
 }

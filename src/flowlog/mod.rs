@@ -16,6 +16,7 @@
 //! separated; `-` means absent; S3 objects begin with a header line of
 //! field names; NODATA/SKIPDATA records carry no traffic.
 
+pub mod aws_service;
 pub mod cloudwatch;
 pub mod format;
 pub mod open;
@@ -29,6 +30,7 @@ pub mod tgw;
 pub mod whole;
 mod window;
 
+pub use aws_service::AwsService;
 pub use format::{Field, Format};
 pub use parse::{Parser, SkipReason};
 pub use record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};

@@ -62,8 +62,18 @@ impl<R: Read> Read for Counting<R> {
 /// A decoded byte stream.
 pub type Stream = Box<dyn Read + Send>;
 
-/// An opened input: its decoded bytes, streamed or whole.
-pub struct Opened {
+/// An opened input, by what its first bytes say it is.
+pub enum Opened {
+    /// Text (plain, gzip or zstd; flow-log lines or a CloudWatch Logs
+    /// form), cut into chunks of lines by a `ChunkReader`.
+    Text(OpenedText),
+    /// A Parquet file (`flowlog::parquet`), read row group by row group.
+    #[cfg(feature = "parquet")]
+    Parquet(super::parquet::ParquetSource),
+}
+
+/// An opened text input: its decoded bytes, streamed or whole.
+pub struct OpenedText {
     pub source: Source<Stream>,
     pub compression: Compression,
     /// Bytes consumed from the underlying file or stdin.
@@ -76,39 +86,27 @@ pub struct Opened {
     pub format: Option<Arc<FormatCtx>>,
 }
 
-/// Opens an input as a stream and detects its compression by magic bytes
-/// (`sniff`): gzip and zstd are decoded, other formats refused; a
-/// CloudWatch Logs form is read as text by its reader (`with_form`). Each
-/// kind of `Input` is one arm here.
+/// Opens an input as a stream, without `Opener`'s whole small gzip
+/// files (for one large input, read by a reader thread).
 pub fn open(input: &Input, formats: &Formats) -> Result<Opened, ReadError> {
-    let consumed = Arc::new(AtomicU64::new(0));
-    let raw: Stream = match input {
-        Input::Path(p) => Box::new(File::open(p).map_err(ReadError::Open)?),
-        Input::Stdin => Box::new(io::stdin()),
-        Input::S3(o) => Box::new(o.open().map_err(ReadError::Open)?),
-    };
-    let mut br = BufReader::with_capacity(
-        READ_BUF,
-        Counting {
-            inner: raw,
-            count: consumed.clone(),
-        },
-    );
-    let head = fill_at_least(&mut br, 8).map_err(ReadError::Open)?;
-    let compression = sniff::compression(&head).map_err(ReadError::Refused)?;
-    let reader: Stream = match compression {
-        Compression::Gzip => Box::new(GzMembers::new(br)),
-        Compression::Zstd => Box::new(ZstdFrames::new(br)),
-        Compression::None => Box::new(br),
-    };
-    let (reader, form, format) = with_form(reader, compression, input, formats);
-    Ok(Opened {
-        source: Source::Stream(reader),
-        compression,
-        consumed,
-        form,
-        format,
-    })
+    Opener::new(formats.clone()).open_with(input, None)
+}
+
+/// Bytes looked at to tell what an input is (`sniff::compression`, the
+/// Parquet magic).
+const MAGIC_LEN: usize = 8;
+
+/// The start of a stream and the stream from its start again (a head
+/// read from a local file before it is known to be text).
+fn replayed(head: Vec<u8>, rest: impl Read + Send + 'static) -> Stream {
+    Box::new(io::Cursor::new(head).chain(rest))
+}
+
+/// Reads up to `n` bytes from the start of `f` (fewer at its end).
+fn read_head(f: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n);
+    f.by_ref().take(n as u64).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Bytes of decoded text looked at to tell its form (`sniff::text_form`).
@@ -219,11 +217,15 @@ impl Read for Replayed {
     }
 }
 
-/// Opens the inputs of one worker in turn. A small gzip file is inflated
-/// whole with libdeflate (`whole`), into the largest of the worker's
-/// spare chunk buffers, and becomes one `Source::Whole`; anything else,
-/// or a file libdeflate refuses, is streamed (`open`), and the streaming
-/// reader reports the damage.
+/// Opens inputs, telling each by its first bytes, read once: a Parquet
+/// file (`PAR1`) comes out as such (`Opened::Parquet`); text is decoded
+/// (gzip and zstd; other formats refused) and read through the reader of
+/// its CloudWatch Logs form if it is one (`with_form`). A small gzip file
+/// is inflated whole with libdeflate (`whole`), into the largest of the
+/// worker's spare chunk buffers, and becomes one `Source::Whole`; other
+/// text, or a file libdeflate refuses, is streamed, and the streaming
+/// reader reports the damage. Each kind of `Input` is one arm of
+/// `open_with`.
 #[derive(Default)]
 pub struct Opener {
     whole: WholeFiles,
@@ -241,13 +243,93 @@ impl Opener {
 
     /// Opens `input`, taking the output buffer of a whole file from `pool`.
     pub fn open(&mut self, input: &Input, pool: &mut [Buffers]) -> Result<Opened, ReadError> {
-        if let Input::Path(path) = input {
-            let mut out = Buffers::take_largest(pool);
-            if let Some(read) = self.whole.inflate_file(path, &mut out) {
+        self.open_with(input, Some(pool))
+    }
+
+    /// `open`; without a pool, no file is read whole.
+    fn open_with(
+        &mut self,
+        input: &Input,
+        pool: Option<&mut [Buffers]>,
+    ) -> Result<Opened, ReadError> {
+        let consumed = Arc::new(AtomicU64::new(0));
+        let raw: Stream = match input {
+            Input::Path(p) => {
+                let mut f = File::open(p).map_err(ReadError::Open)?;
+                // A FIFO or device (`<(zcat …)`) is read as a stream
+                // like standard input; a regular file may be read by
+                // position (Parquet) or whole (small gzip).
+                let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                let head = read_head(&mut f, MAGIC_LEN).map_err(ReadError::Open)?;
+                if let Some(size) = size {
+                    #[cfg(feature = "parquet")]
+                    if head.starts_with(&super::parquet::MAGIC) {
+                        let source = super::parquet::ParquetSource::file(f);
+                        return source.map(Opened::Parquet).map_err(ReadError::Open);
+                    }
+                    if let Some(pool) = pool.filter(|_| WholeFiles::takes(&head, size)) {
+                        return Ok(self.whole(input, head, f, pool));
+                    }
+                }
+                replayed(head, f)
+            }
+            Input::Stdin => Box::new(io::stdin()),
+            Input::S3(o) => Box::new(o.open().map_err(ReadError::Open)?),
+        };
+        let mut br = BufReader::with_capacity(
+            READ_BUF,
+            Counting {
+                inner: raw,
+                count: consumed.clone(),
+            },
+        );
+        let head = fill_at_least(&mut br, MAGIC_LEN).map_err(ReadError::Open)?;
+        #[cfg(feature = "parquet")]
+        if head.starts_with(&super::parquet::MAGIC) {
+            // Its index is at its end: a stream is read whole first.
+            let mut all = Vec::new();
+            br.read_to_end(&mut all).map_err(ReadError::Open)?;
+            return Ok(Opened::Parquet(super::parquet::ParquetSource::bytes(all)));
+        }
+        let compression = sniff::compression(&head).map_err(ReadError::Refused)?;
+        let reader: Stream = match compression {
+            Compression::Gzip => Box::new(GzMembers::new(br)),
+            Compression::Zstd => Box::new(ZstdFrames::new(br)),
+            Compression::None => Box::new(br),
+        };
+        Ok(self.text(reader, compression, consumed, input))
+    }
+
+    /// Decoded text, read through the reader of its CloudWatch Logs form
+    /// if it is one.
+    fn text(
+        &self,
+        stream: Stream,
+        compression: Compression,
+        consumed: Arc<AtomicU64>,
+        input: &Input,
+    ) -> Opened {
+        let (reader, form, format) = with_form(stream, compression, input, &self.formats);
+        Opened::Text(OpenedText {
+            source: Source::Stream(reader),
+            compression,
+            consumed,
+            form,
+            format,
+        })
+    }
+
+    /// A small gzip file (`WholeFiles::takes`), `head` read from `f`:
+    /// inflated whole into a buffer of `pool`, or streamed from the bytes
+    /// read if libdeflate refuses it.
+    fn whole(&mut self, input: &Input, head: Vec<u8>, mut f: File, pool: &mut [Buffers]) -> Opened {
+        let mut out = Buffers::take_largest(pool);
+        match self.whole.inflate_rest(&head, &mut f, &mut out) {
+            Ok(read) => {
                 let consumed = Arc::new(AtomicU64::new(read));
                 let head = &out[..out.len().min(FORM_HEAD)];
                 if sniff::text_form(head) == TextForm::Plain {
-                    return Ok(Opened {
+                    return Opened::Text(OpenedText {
                         source: Source::Whole(out),
                         compression: Compression::Gzip,
                         consumed,
@@ -256,23 +338,27 @@ impl Opener {
                     });
                 }
                 // A CloudWatch Logs form: read through its reader.
-                let stream: Stream = Box::new(io::Cursor::new(out));
-                let (reader, form, format) =
-                    with_form(stream, Compression::Gzip, input, &self.formats);
-                return Ok(Opened {
-                    source: Source::Stream(reader),
-                    compression: Compression::Gzip,
+                self.text(
+                    Box::new(io::Cursor::new(out)),
+                    Compression::Gzip,
                     consumed,
-                    form,
-                    format,
-                });
+                    input,
+                )
             }
-            // Streamed: the buffer goes back for the stream's reader. It
-            // was dropped here, so every plain or zstd file allocated,
-            // zeroed and faulted in a new 1 MiB chunk buffer.
-            Buffers::put_back(pool, out);
+            Err(bytes) => {
+                // Streamed: the buffer goes back for the stream's reader.
+                // It was dropped here, so every plain or zstd file
+                // allocated, zeroed and faulted in a new 1 MiB chunk buffer.
+                Buffers::put_back(pool, out);
+                let consumed = Arc::new(AtomicU64::new(0));
+                let counted: Stream = Box::new(Counting {
+                    inner: bytes,
+                    count: consumed.clone(),
+                });
+                let stream = Box::new(GzMembers::new(BufReader::with_capacity(READ_BUF, counted)));
+                self.text(stream, Compression::Gzip, consumed, input)
+            }
         }
-        open(input, &self.formats)
     }
 }
 
@@ -337,7 +423,82 @@ mod tests {
         let opened = Opener::default()
             .open(&Input::Path(path), &mut pool)
             .unwrap();
-        assert!(matches!(opened.source, Source::Stream(_)));
+        assert!(matches!(
+            opened,
+            Opened::Text(OpenedText {
+                source: Source::Stream(_),
+                ..
+            })
+        ));
         assert_eq!(Buffers::take_largest(&mut pool), vec![7u8; 4096]);
+    }
+
+    /// What `input` opens as: "parquet", "whole" or "stream".
+    fn kind(input: &Input) -> &'static str {
+        let mut pool = vec![Buffers::from(vec![0u8; 4096])];
+        match Opener::default().open(input, &mut pool) {
+            #[cfg(feature = "parquet")]
+            Ok(Opened::Parquet(_)) => "parquet",
+            Ok(Opened::Text(OpenedText {
+                source: Source::Whole(_),
+                ..
+            })) => "whole",
+            Ok(Opened::Text(_)) => "stream",
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn parquet_is_told_by_its_magic_whatever_the_name_or_the_kind_of_file() {
+        let twin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "sample-logs/incident-parquet/AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/11/20",
+        );
+        let mut files: Vec<_> = std::fs::read_dir(twin)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let bytes = std::fs::read(&files[0]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("misnamed.log.gz");
+        std::fs::write(&named, &bytes).unwrap();
+        assert_eq!(kind(&Input::Path(files[0].clone())), "parquet");
+        assert_eq!(kind(&Input::Path(named)), "parquet");
+        // Text and gzip text beside it are still text.
+        let text = dir.path().join("a.log");
+        std::fs::write(&text, b"2 1 eni-0a - - - - - - - 1 2 - NODATA\n").unwrap();
+        assert_eq!(kind(&Input::Path(text)), "stream");
+        let gz = dir.path().join("a.log.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut e, b"2 1 eni-0a - - - - - - - 1 2 - NODATA\n").unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+        assert_eq!(kind(&Input::Path(gz)), "whole");
+    }
+
+    /// A pipe given by name (`<(cat x.parquet)`) holds Parquet: read
+    /// whole, as standard input and S3 objects are, then as a file.
+    #[cfg(all(unix, feature = "parquet"))]
+    #[test]
+    fn parquet_through_a_pipe_is_read_whole() {
+        use crate::flowlog::parquet::ParquetSource;
+        use parquet::file::reader::Length;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.parquet");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path inside our own temp dir.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let body: Vec<u8> = [&b"PAR1"[..], &[7u8; 100_000], b"PAR1"].concat();
+        let writer = {
+            let (fifo, body) = (fifo.clone(), body.clone());
+            std::thread::spawn(move || std::fs::write(fifo, body).unwrap())
+        };
+        let opened = Opener::default().open(&Input::Path(fifo), &mut []);
+        writer.join().unwrap();
+        let Ok(Opened::Parquet(source)) = opened else {
+            panic!("not opened as Parquet");
+        };
+        let source: ParquetSource = source;
+        assert_eq!(source.len(), body.len() as u64);
     }
 }

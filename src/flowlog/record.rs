@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use super::aws_service::AwsService;
+
 /// An IPv4 or IPv6 address as one integer: IPv4 is stored IPv4-mapped
 /// (`::ffff:a.b.c.d`), so keys and sets need a single type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -331,6 +333,10 @@ pub struct FlowRecord {
     /// `flows` column (`Field::Flows`). Every count of records is
     /// weighted by it.
     pub flows: u64,
+    /// v5's `pkt-src-aws-service` and `pkt-dst-aws-service`, as codes
+    /// (`AwsService`: one byte each).
+    pub pkt_src_aws_service: AwsService,
+    pub pkt_dst_aws_service: AwsService,
 }
 
 impl Default for FlowRecord {
@@ -353,6 +359,8 @@ impl Default for FlowRecord {
             pkt_srcaddr: None,
             pkt_dstaddr: None,
             flows: 1,
+            pkt_src_aws_service: AwsService::default(),
+            pkt_dst_aws_service: AwsService::default(),
         }
     }
 }

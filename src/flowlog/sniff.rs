@@ -31,19 +31,10 @@ pub enum Refusal {
         name: &'static str,
         tool: &'static str,
     },
-    /// Parquet met by the text reader: on standard input or a pipe (a
-    /// Parquet file is read by path, `flowlog::parquet`: its schema is in
-    /// a footer at the end), or in a build without the `parquet` feature.
-    #[cfg_attr(
-        feature = "parquet",
-        error("this is a Parquet file, which is read from its path, not from standard input or a pipe (its schema is at the end of the file): give the file's path")
-    )]
-    #[cfg_attr(
-        not(feature = "parquet"),
-        error(
-            "this is a Parquet file, and this flowscope was built without the `parquet` feature"
-        )
-    )]
+    /// Parquet met as text: `open` tells Parquet by its magic before it
+    /// asks for the compression, so only a build without the `parquet`
+    /// feature gets here.
+    #[error("this is a Parquet file, and this flowscope was built without the `parquet` feature")]
     Parquet,
     #[error("this is UTF-16 text; flow logs are UTF-8 (convert it first: `iconv -f UTF-16 -t UTF-8 FILE`)")]
     Utf16,

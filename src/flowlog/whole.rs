@@ -8,12 +8,11 @@
 //! for files up to `MAX_COMPRESSED` that inflate to at most `MAX_INFLATED`:
 //! larger files, standard input, and every file this refuses (damaged,
 //! trailing bytes that are not gzip, too large) take the streaming reader,
-//! which reports damage by its offset. The refusal costs a second read
-//! of a small file; the streaming reader's output is the reference.
+//! which reports damage by its offset, from the bytes already read (the
+//! file is opened and read once); its output is the reference.
 
 use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io::{self, Read};
 use std::ptr::NonNull;
 
 use libdeflate_sys::{
@@ -21,6 +20,8 @@ use libdeflate_sys::{
     libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE,
     libdeflate_result_LIBDEFLATE_SUCCESS,
 };
+
+use super::open::Stream;
 
 /// Largest gzip file read whole (AWS objects are far smaller).
 pub const MAX_COMPRESSED: u64 = 16 << 20;
@@ -124,41 +125,56 @@ pub struct WholeFiles {
 }
 
 impl WholeFiles {
-    /// Inflates the file at `path` into `out` if it is a gzip file this
-    /// path takes (see the module); the number of bytes read from the
-    /// file. `None` for any other file, or when turned off
-    /// (`FLOWSCOPE_NO_LIBDEFLATE`): the caller then streams it.
-    pub fn inflate_file(&mut self, path: &Path, out: &mut Vec<u8>) -> Option<u64> {
-        if !enabled() {
-            return None;
+    /// True if a regular file of `size` bytes that begins with `head` is
+    /// one this path takes: gzip, and small enough (see the module).
+    /// False for all when turned off (`FLOWSCOPE_NO_LIBDEFLATE`).
+    pub fn takes(head: &[u8], size: u64) -> bool {
+        enabled() && head.starts_with(&[0x1f, 0x8b]) && (18..=MAX_COMPRESSED).contains(&size)
+    }
+
+    /// Reads the rest of `f`, whose first bytes `head` were read already
+    /// (`takes` said yes), and inflates it all into `out`: the number of
+    /// bytes read from the file. Otherwise (damage libdeflate refuses, a
+    /// read error) the file's bytes as read, for the streaming reader,
+    /// which reports what is wrong at its offset.
+    pub fn inflate_rest(
+        &mut self,
+        head: &[u8],
+        f: &mut File,
+        out: &mut Vec<u8>,
+    ) -> Result<u64, Stream> {
+        self.raw.clear();
+        self.raw.extend_from_slice(head);
+        if let Err(e) = f.read_to_end(&mut self.raw) {
+            let read = std::mem::take(&mut self.raw);
+            return Err(Box::new(io::Cursor::new(read).chain(Failing(Some(e)))));
         }
-        let read = read_small_gzip(path, &mut self.raw)?;
         if self.inflater.is_none() {
             self.inflater = Inflater::new();
         }
-        self.inflater.as_mut()?.inflate(&self.raw, out)?;
-        Some(read)
+        let inflated = match self.inflater.as_mut() {
+            Some(i) => i.inflate(&self.raw, out).is_some(),
+            None => false,
+        };
+        if inflated {
+            Ok(self.raw.len() as u64)
+        } else {
+            Err(Box::new(io::Cursor::new(std::mem::take(&mut self.raw))))
+        }
     }
 }
 
-/// Reads `path` into `raw` if it is a gzip file no larger than
-/// `MAX_COMPRESSED`; the number of bytes read. `None` for anything else
-/// (the caller then streams the file).
-fn read_small_gzip(path: &Path, raw: &mut Vec<u8>) -> Option<u64> {
-    let mut f = File::open(path).ok()?;
-    let size = f.metadata().ok()?.len();
-    if !(18..=MAX_COMPRESSED).contains(&size) {
-        return None;
+/// A reader that fails with `e`, once: the read error met after the
+/// bytes before it (`inflate_rest`).
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
     }
-    let mut magic = [0u8; 2];
-    f.read_exact(&mut magic).ok()?;
-    if magic != [0x1f, 0x8b] {
-        return None;
-    }
-    raw.clear();
-    raw.extend_from_slice(&magic);
-    f.read_to_end(raw).ok()?;
-    Some(raw.len() as u64)
 }
 
 #[cfg(test)]
@@ -225,16 +241,33 @@ mod tests {
     }
 
     #[test]
-    fn reads_only_small_gzip_files() {
+    fn takes_only_small_gzip_files_and_hands_back_what_it_refuses() {
         let dir = tempfile::tempdir().unwrap();
-        let (g, p) = (dir.path().join("a.log.gz"), dir.path().join("a.log"));
-        std::fs::write(&g, gz(b"2 1 eni-1\n")).unwrap();
-        std::fs::write(&p, b"2 1 eni-1 and some more text to pass 18\n").unwrap();
-        let mut raw = Vec::new();
-        let whole = std::fs::read(&g).unwrap();
-        assert_eq!(read_small_gzip(&g, &mut raw), Some(whole.len() as u64));
-        assert_eq!(raw, whole);
-        assert_eq!(read_small_gzip(&p, &mut raw), None);
-        assert_eq!(read_small_gzip(&dir.path().join("none"), &mut raw), None);
+        let g = dir.path().join("a.log.gz");
+        let good = gz(b"2 1 eni-1\n");
+        std::fs::write(&g, &good).unwrap();
+        let size = good.len() as u64;
+        assert!(WholeFiles::takes(&good[..8], size));
+        assert!(!WholeFiles::takes(b"2 1 eni-1 and more", 18));
+        assert!(!WholeFiles::takes(&good[..8], MAX_COMPRESSED + 1));
+        let mut whole = WholeFiles::default();
+        let mut out = Vec::new();
+        let mut f = File::open(&g).unwrap();
+        let mut head = [0u8; 8];
+        f.read_exact(&mut head).unwrap();
+        assert_eq!(whole.inflate_rest(&head, &mut f, &mut out).ok(), Some(size));
+        assert_eq!(out, b"2 1 eni-1\n");
+        // Damaged: its bytes come back as they were read.
+        let mut bad = good.clone();
+        bad.truncate(good.len() - 3);
+        std::fs::write(&g, &bad).unwrap();
+        let mut f = File::open(&g).unwrap();
+        f.read_exact(&mut head).unwrap();
+        let mut back = Vec::new();
+        let Err(mut stream) = whole.inflate_rest(&head, &mut f, &mut out) else {
+            panic!("a cut file inflated");
+        };
+        stream.read_to_end(&mut back).unwrap();
+        assert_eq!(back, bad);
     }
 }

@@ -4,22 +4,23 @@
 //!
 //! The service is a property of the address, not of the flow, so it is kept beside the
 //! aggregate as address → service ([`AwsServices`]), filled by [`ServiceTap`], a processor
-//! wrapped around the aggregate that reads the two columns from the record's line when its
-//! format has them. The aggregate itself is untouched. `destinations` then uses the map like
-//! `ip-ranges.json`: the evidence names the service, and an address of a service whose
-//! AWS-managed prefix list is given is allowed through that list.
+//! wrapped around the aggregate that reads the two fields from the record (`AwsService`
+//! codes, parsed once with the rest of the record, from text or Parquet alike). The
+//! aggregate itself is untouched. `destinations` then uses the map like `ip-ranges.json`:
+//! the evidence names the service, and an address of a service whose AWS-managed prefix list
+//! is given is allowed through that list.
 //!
-//! Parquet input: the two columns are read from the record's line, so the tap asks for lines
-//! (`Processor::wants_lines`), and a Parquet file then has every column read and rendered.
-//! Reading only these two beside the record's would be cheaper (left for later: it needs the
-//! processor to name the columns it wants).
+//! A value not on `AwsService`'s list (`AwsService::OTHER`: a service AWS added since, or
+//! junk) is read from the record's line, which the text reader always has and the Parquet
+//! reader renders for such a record: a new service is named as the log names it, and junk
+//! is counted in `odd_values`, as before the codes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::engine::{Processor, RecordCtx};
 use crate::flowlog::format::Field;
-use crate::flowlog::record::{Action, FlowRecord, LogStatus};
+use crate::flowlog::record::{Action, AwsService, FlowRecord, Ip, LogStatus};
 
 /// Addresses named at most (a bound on memory: each is a public AWS address the logs saw).
 pub const MAX_ADDRESSES: usize = 100_000;
@@ -87,6 +88,34 @@ fn prefer(new: &str, old: &str) -> bool {
     }
 }
 
+impl<P> ServiceTap<P> {
+    /// Keeps `service` as the service of `addr`: a name of the list as it is, another value
+    /// as the record's line has it in `field`'s column.
+    #[inline]
+    fn add(&mut self, addr: Ip, service: AwsService, field: Field, ctx: &RecordCtx<'_>) {
+        match service.name() {
+            Some(name) => self.services.add(addr.to_ip_addr(), name.as_bytes()),
+            None => self.add_other(addr, field, ctx),
+        }
+    }
+
+    /// A value not in the list, read from the record's line.
+    #[cold]
+    fn add_other(&mut self, addr: Ip, field: Field, ctx: &RecordCtx<'_>) {
+        let Some(col) = ctx.format.columns().iter().position(|f| *f == field) else {
+            return;
+        };
+        let line = crate::flowlog::format::trim_line(ctx.line);
+        let token = line
+            .split(|b| *b == b' ')
+            .filter(|t| !t.is_empty())
+            .nth(col);
+        if let Some(tok) = token {
+            self.services.add(addr.to_ip_addr(), tok);
+        }
+    }
+}
+
 /// Wraps a processor; keeps the services named by the records it passes on.
 #[derive(Debug, Clone)]
 pub struct ServiceTap<P> {
@@ -109,32 +138,30 @@ impl<P: Processor> Processor for ServiceTap<P> {
     #[inline]
     fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>) {
         self.inner.record(rec, ctx);
+        let (src, dst) = (rec.pkt_src_aws_service, rec.pkt_dst_aws_service);
+        // Formats without the fields, and records without a service.
+        if src == AwsService::NONE && dst == AwsService::NONE {
+            return;
+        }
         // Only accepted traffic is attributed to rules.
         if rec.action != Action::Accept || rec.status != LogStatus::Ok {
             return;
         }
-        let cols = ctx.format.columns();
-        let src = cols.iter().position(|f| *f == Field::PktSrcAwsService);
-        let dst = cols.iter().position(|f| *f == Field::PktDstAwsService);
-        if src.is_none() && dst.is_none() {
-            return;
-        }
-        let line = crate::flowlog::format::trim_line(ctx.line);
-        for (i, tok) in line
-            .split(|b| *b == b' ')
-            .filter(|t| !t.is_empty())
-            .enumerate()
+        // Source first: at the `MAX_ADDRESSES` cap, which address is kept depends on the
+        // order records reach the workers anyway.
+        if let Some(a) = rec
+            .pkt_srcaddr
+            .or(rec.srcaddr)
+            .filter(|_| src != AwsService::NONE)
         {
-            let addr = if Some(i) == src {
-                rec.pkt_srcaddr.or(rec.srcaddr)
-            } else if Some(i) == dst {
-                rec.pkt_dstaddr.or(rec.dstaddr)
-            } else {
-                continue;
-            };
-            if let Some(a) = addr {
-                self.services.add(a.to_ip_addr(), tok);
-            }
+            self.add(a, src, Field::PktSrcAwsService, ctx);
+        }
+        if let Some(a) = rec
+            .pkt_dstaddr
+            .or(rec.dstaddr)
+            .filter(|_| dst != AwsService::NONE)
+        {
+            self.add(a, dst, Field::PktDstAwsService, ctx);
         }
     }
 
@@ -146,9 +173,13 @@ impl<P: Processor> Processor for ServiceTap<P> {
         self.inner.done()
     }
 
-    /// Lines are needed to read the two columns: a Parquet input then reads and renders every
-    /// column (text input has its lines anyway).
+    /// The fields come in the record; a name not in the list comes with a line anyway
+    /// (`AwsService::OTHER`).
     fn wants_lines(&self) -> bool {
+        self.inner.wants_lines()
+    }
+
+    fn wants_aws_services(&self) -> bool {
         true
     }
 

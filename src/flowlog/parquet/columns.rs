@@ -17,7 +17,7 @@ use parquet::errors::Result as PqResult;
 
 use crate::flowlog::format::Field;
 use crate::flowlog::parse::{epoch_seconds, parse_ip, parse_u64, SkipReason};
-use crate::flowlog::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
+use crate::flowlog::record::{Action, AwsService, EniId, FlowRecord, LogStatus, PacketDirection};
 
 /// What a column means to a `FlowRecord`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub(super) enum Role {
     Direction,
     /// `flows` (flowscope's own field: `Field::Flows`).
     Flows,
+    SrcService,
+    DstService,
     /// Not interpreted: read only to render a record's line.
     Other,
 }
@@ -64,6 +66,8 @@ impl Role {
             Field::LogStatus => Role::Status,
             Field::FlowDirection => Role::Direction,
             Field::Flows => Role::Flows,
+            Field::PktSrcAwsService => Role::SrcService,
+            Field::PktDstAwsService => Role::DstService,
             _ => Role::Other,
         }
     }
@@ -322,6 +326,14 @@ impl Column {
                     Some(_) => Err(SkipReason::BadDirection),
                 }
                 .map(|d| rec.flow_direction = d),
+                Role::SrcService => {
+                    rec.pkt_src_aws_service = text.map_or(AwsService::NONE, AwsService::from_bytes);
+                    Ok(())
+                }
+                Role::DstService => {
+                    rec.pkt_dst_aws_service = text.map_or(AwsService::NONE, AwsService::from_bytes);
+                    Ok(())
+                }
                 _ => Ok(()),
             };
             if let Err(reason) = outcome {

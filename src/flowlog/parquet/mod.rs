@@ -5,35 +5,40 @@
 //! version, ports, protocol, tcp_flags and traffic_path, INT64 for packets,
 //! bytes, start and end, strings for the rest, compressed with GZIP; a
 //! field outside the format has no column, and `-` is a null. A file is
-//! told by its `PAR1` magic, never by its name.
+//! told by its `PAR1` magic, never by its name: `flowlog::open` looks at
+//! an input's first bytes once, and a Parquet one comes out as a
+//! `ParquetSource` (a local file read by position; an S3 object, standard
+//! input or a pipe read whole) that the engine's workers read here, with
+//! the same processors and accounting as text.
 //!
 //! Reading is row group by row group, a batch of rows at a time, and only
 //! the columns a record needs are decoded (`Plan`): a processor that prints
 //! or filters lines (`Processor::wants_lines`) gets every column, and each
 //! record's line rendered in the file's column order, as the text log would
 //! have it; one that does not gets a line only for a record whose interface
-//! id is not a plain `eni-` id (its text is kept by name tables), rendered
-//! from the columns read, which `RecordCtx::format` then lists. Each row
+//! id is not a plain `eni-` id (its text is kept by name tables) or whose
+//! AWS service is not one of `AwsService`'s list, rendered from the
+//! columns read, which `RecordCtx::format` then lists. Each row
 //! counts as a line of the accounting: a record, NODATA, SKIPDATA or a
 //! skipped row with its reason, named by file and row number (1-based,
 //! across row groups).
 
 mod columns;
+mod source;
 
 use std::cell::Cell;
-use std::fs::File;
-use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Arc;
 
-use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
+use parquet::file::reader::{FileReader, Length, SerializedFileReader};
 
 use columns::{Column, Role, RowState};
+pub use source::ParquetSource;
 
 use crate::engine::{Accounting, BadLine, Processor, RecordCtx};
 use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::SkipReason;
+use crate::flowlog::parse::TgwColumns;
 use crate::flowlog::record::{FlowRecord, LogStatus};
 use crate::progress::ProgressHandle;
 
@@ -43,21 +48,6 @@ pub const MAGIC: [u8; 4] = *b"PAR1";
 /// Rows decoded at a time: the batch's records and column buffers stay in
 /// the caches (a row group of AWS's holds up to hundreds of thousands).
 const BATCH: usize = 4096;
-
-/// True if `path` is a regular file that starts with the Parquet magic.
-/// Anything else (a FIFO given as `<(zcat …)`, whose bytes a look would
-/// consume; a directory; a file that cannot be opened) is left to the text
-/// reader, which says what is wrong with it.
-pub fn is_parquet_file(path: &Path) -> bool {
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut head = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && head == MAGIC
-}
 
 /// What reading a Parquet file has to say beyond its rows: why it stopped
 /// early (damage, a schema that is not a flow log's), and warnings.
@@ -92,35 +82,18 @@ struct Sink<'a, P> {
     file: &'a Arc<str>,
 }
 
-/// Reads the Parquet file at `path` (named `file` in messages) into `proc`
-/// on this thread. The caller counts the file (`files`, `files_failed`).
+/// Reads the Parquet input `source` (named `file` in messages) into
+/// `proc` on this thread. The caller counts the file (`files`,
+/// `files_failed`).
 pub fn read<P: Processor>(
-    path: &Path,
+    source: ParquetSource,
     file: &Arc<str>,
     proc: &mut P,
     acc: &mut Accounting,
     bad: &mut Vec<BadLine>,
     opts: &ReadOpts,
 ) -> Report {
-    match File::open(path) {
-        Ok(f) => read_from(f, file_len(path), file, proc, acc, bad, opts),
-        Err(e) => Report::failed(format!("cannot open: {e}")),
-    }
-}
-
-/// `read` for a Parquet file held elsewhere than in a local file: an S3
-/// object fetched whole (`bytes::Bytes`) or any `ChunkReader` (ranges
-/// read on demand), of `size` bytes.
-pub fn read_from<P: Processor, R: ChunkReader + 'static>(
-    source: R,
-    size: u64,
-    file: &Arc<str>,
-    proc: &mut P,
-    acc: &mut Accounting,
-    bad: &mut Vec<BadLine>,
-    opts: &ReadOpts,
-) -> Report {
-    let want_lines = proc.wants_lines();
+    let want = Want::of(proc);
     let mut sink = Sink {
         proc,
         acc,
@@ -130,7 +103,8 @@ pub fn read_from<P: Processor, R: ChunkReader + 'static>(
         file,
     };
     let before = sink.acc.records;
-    let (reader, mut plan) = match open(source, want_lines) {
+    let size = source.len();
+    let (reader, mut plan) = match open(source, want) {
         Ok(o) => o,
         Err(e) => return Report::failed(e),
     };
@@ -145,11 +119,11 @@ pub fn read_from<P: Processor, R: ChunkReader + 'static>(
     report
 }
 
-/// Reads the Parquet file at `path` with `threads` processors made by
+/// Reads the Parquet input `source` with `threads` processors made by
 /// `make`, each taking every `threads`-th row group: one large file keeps
 /// every core busy, as a large text file does (`engine`'s pipeline).
 pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
-    path: &Path,
+    source: ParquetSource,
     file: &Arc<str>,
     threads: usize,
     opts: &ReadOpts,
@@ -160,18 +134,15 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
         acc: Accounting::default(),
         bad: Vec::new(),
     };
-    let want_lines = first.proc.wants_lines();
-    let groups = match File::open(path)
-        .map_err(|e| format!("cannot open: {e}"))
-        .and_then(|f| open(f, want_lines))
-    {
+    let want = Want::of(&first.proc);
+    let groups = match open(source.clone(), want) {
         Ok((r, _)) => r.num_row_groups(),
         Err(e) => return (vec![first], Report::failed(e)),
     };
     let threads = threads.clamp(1, groups.max(1));
     if threads == 1 {
         let report = read(
-            path,
+            source,
             file,
             &mut first.proc,
             &mut first.acc,
@@ -199,10 +170,10 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
                         bad: Vec::new(),
                     }
                 };
+                let source = source.clone();
                 s.spawn(move || {
                     let r = (|| {
-                        let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-                        let (reader, mut plan) = open(f, want_lines)?;
+                        let (reader, mut plan) = open(source, want)?;
                         let mut sink = Sink {
                             proc: &mut part.proc,
                             acc: &mut part.acc,
@@ -237,7 +208,7 @@ pub fn read_parallel<P: Processor, F: Fn() -> P + Sync>(
         }
         parts.push(part);
     }
-    parts[0].acc.bytes_read += file_len(path);
+    parts[0].acc.bytes_read += source.len();
     let records = parts.iter().any(|p| p.acc.records > 0);
     if let Some(f) = format {
         report.warn_missing(&f, records);
@@ -266,10 +237,6 @@ impl Report {
             ));
         }
     }
-}
-
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 thread_local! {
@@ -305,6 +272,24 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
+/// What a processor asks of a Parquet input beyond a record's fields.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    /// Every column, and each record's line (`Processor::wants_lines`).
+    lines: bool,
+    /// The AWS service columns (`Processor::wants_aws_services`).
+    services: bool,
+}
+
+impl Want {
+    fn of<P: Processor>(p: &P) -> Want {
+        Want {
+            lines: p.wants_lines(),
+            services: p.wants_aws_services(),
+        }
+    }
+}
+
 /// The columns read and how a record's line is made of them.
 struct Plan {
     /// Every column of the file, as a format (for warnings).
@@ -315,14 +300,19 @@ struct Plan {
     /// Records get their line rendered (`Processor::wants_lines`).
     lines: bool,
     has_status: bool,
+    /// A Transit Gateway format's own columns (`tgw`): every column is
+    /// read, and each record completed from its rendered line, as the
+    /// text parser completes it (its attachment in the interface's
+    /// place, a drop as REJECT).
+    tgw: Option<Box<TgwColumns>>,
 }
 
 /// Opens a Parquet file and plans which columns to read, or says why it
 /// cannot be read as a flow log.
-fn open<R: ChunkReader + 'static>(
-    f: R,
-    want_lines: bool,
-) -> Result<(SerializedFileReader<R>, Plan), String> {
+fn open(
+    f: ParquetSource,
+    want: Want,
+) -> Result<(SerializedFileReader<ParquetSource>, Plan), String> {
     let reader = guarded(|| {
         SerializedFileReader::new(f).map_err(|e| {
             format!(
@@ -330,14 +320,11 @@ fn open<R: ChunkReader + 'static>(
             )
         })
     })?;
-    let plan = plan(&reader, want_lines)?;
+    let plan = plan(&reader, want)?;
     Ok((reader, plan))
 }
 
-fn plan<R: ChunkReader + 'static>(
-    reader: &SerializedFileReader<R>,
-    want_lines: bool,
-) -> Result<Plan, String> {
+fn plan(reader: &SerializedFileReader<ParquetSource>, want: Want) -> Result<Plan, String> {
     let schema = reader.metadata().file_metadata().schema_descr();
     let mut fields = Vec::new();
     for c in schema.columns() {
@@ -383,7 +370,13 @@ fn plan<R: ChunkReader + 'static>(
             .map_err(|e| format!("its columns are not a flow-log format: {e}"))
     };
     let full = parse(names(&|_| true))?;
-    let read = |f: &Field| want_lines || Role::of(f) != Role::Other;
+    let tgw = TgwColumns::of(&full);
+    let want_lines = want.lines || tgw.is_some();
+    let read = |f: &Field| match Role::of(f) {
+        Role::Other => want_lines,
+        Role::SrcService | Role::DstService => want_lines || want.services,
+        _ => true,
+    };
     let format = parse(names(&read))?;
     let columns = fields
         .iter()
@@ -407,12 +400,13 @@ fn plan<R: ChunkReader + 'static>(
         columns,
         lines: want_lines,
         has_status,
+        tgw,
     })
 }
 
 /// Reads the row groups `groups` into the sink.
-fn read_groups<P: Processor, R: ChunkReader + 'static>(
-    reader: &SerializedFileReader<R>,
+fn read_groups<P: Processor>(
+    reader: &SerializedFileReader<ParquetSource>,
     plan: &mut Plan,
     groups: impl Iterator<Item = usize>,
     sink: &mut Sink<'_, P>,
@@ -513,6 +507,34 @@ fn deliver<P: Processor>(
     if let Some((reason, pos)) = fault {
         return skipped(plan, sink, reason, pos, row, row_no);
     }
+    line.clear();
+    // A record's text kept only in its line: an odd interface id, a
+    // service name not in `AwsService`'s list.
+    if plan.lines
+        || rec.interface.is_hashed()
+        || rec.pkt_src_aws_service.is_other()
+        || rec.pkt_dst_aws_service.is_other()
+    {
+        for (i, c) in plan.columns.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            c.render(row, line);
+        }
+    }
+    let completed;
+    let rec = match plan.tgw.as_deref() {
+        None => rec,
+        Some(t) => {
+            let mut r = *rec;
+            if let Err(e) = t.apply(line, &mut r) {
+                let pos = e.column.unwrap_or(0) as u16;
+                return skipped(plan, sink, e.reason, pos, row, row_no);
+            }
+            completed = r;
+            &completed
+        }
+    };
     match rec.status {
         LogStatus::Ok => {
             sink.acc.records += 1;
@@ -520,15 +542,6 @@ fn deliver<P: Processor>(
         }
         LogStatus::NoData => sink.acc.nodata += 1,
         LogStatus::SkipData => sink.acc.skipdata += 1,
-    }
-    line.clear();
-    if plan.lines || rec.interface.is_hashed() {
-        for (i, c) in plan.columns.iter().enumerate() {
-            if i > 0 {
-                line.push(b' ');
-            }
-            c.render(row, line);
-        }
     }
     let ctx = RecordCtx {
         file: sink.file,
@@ -600,7 +613,7 @@ mod tests {
     }
 
     fn twin_file() -> std::path::PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
             "sample-logs/incident-parquet/AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/11/20",
         );
         let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -613,7 +626,7 @@ mod tests {
 
     fn seen(lines: bool) -> (Seen, Accounting) {
         let path = twin_file();
-        assert!(is_parquet_file(&path));
+        let source = ParquetSource::file(std::fs::File::open(&path).unwrap()).unwrap();
         let mut p = Seen {
             lines,
             columns: 0,
@@ -627,7 +640,7 @@ mod tests {
             progress: ProgressHandle::none(),
         };
         let report = read(
-            &path,
+            source,
             &"twin".into(),
             &mut p,
             &mut acc,
@@ -640,7 +653,7 @@ mod tests {
 
     #[test]
     fn only_the_columns_a_record_needs_are_read_unless_lines_are_wanted() {
-        // The v5 twin has 27 columns, 16 of which a FlowRecord holds.
+        // The v5 twin has 27 columns, 18 of which a FlowRecord holds.
         let (all, all_acc) = seen(true);
         assert_eq!(all.columns, 27);
         assert_eq!(all.with_line, all.records);

@@ -25,6 +25,9 @@ pub(super) enum Col {
     PktDst,
     /// `flows`: the records a pre-aggregated line stands for (at least 1).
     Flows,
+    /// `pkt-src-aws-service`, `pkt-dst-aws-service`.
+    SrcService,
+    DstService,
 }
 
 /// The columns of the default format (`format::V2_FIELDS`, the v2 fields

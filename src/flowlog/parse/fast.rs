@@ -24,7 +24,9 @@ use super::digits::{load8, number};
 use super::ipv4::ipv4;
 use super::ipv6::ipv6;
 use super::scalar::{parse_ip, times_need_general};
-use crate::flowlog::record::{Action, EniId, FlowRecord, Ip, LogStatus, PacketDirection};
+use crate::flowlog::record::{
+    Action, AwsService, EniId, FlowRecord, Ip, LogStatus, PacketDirection,
+};
 use crate::simd::eq_mask16;
 
 /// Lines longer than this take the general path (v2 lines are ~110
@@ -124,6 +126,8 @@ pub(super) fn field(
                 _ => return None,
             }
         }
+        Col::SrcService => rec.pkt_src_aws_service = AwsService::from_bytes(tok),
+        Col::DstService => rec.pkt_dst_aws_service = AwsService::from_bytes(tok),
     }
     Some(())
 }

@@ -26,9 +26,9 @@ use self::cols::Col;
 pub(crate) use self::scalar::parse_ip;
 use self::scalar::token_end;
 pub use self::scalar::{epoch_seconds, parse_u64};
-use self::tgw::TgwColumns;
+pub(crate) use self::tgw::TgwColumns;
 use super::format::{Field, Format};
-use super::record::{Action, EniId, FlowRecord, LogStatus, PacketDirection};
+use super::record::{Action, AwsService, EniId, FlowRecord, LogStatus, PacketDirection};
 use super::window::Window;
 
 /// Why a line was not used. The names (`as_str`) are part of the JSON
@@ -166,6 +166,8 @@ impl Parser {
                 Field::PktSrcAddr => Col::PktSrc,
                 Field::PktDstAddr => Col::PktDst,
                 Field::Flows => Col::Flows,
+                Field::PktSrcAwsService => Col::SrcService,
+                Field::PktDstAwsService => Col::DstService,
                 _ => Col::Skip,
             })
             .collect();
@@ -445,6 +447,8 @@ impl Parser {
                     _ => return Err(SkipReason::BadDirection),
                 }
             }
+            Col::SrcService => rec.pkt_src_aws_service = AwsService::from_bytes(tok),
+            Col::DstService => rec.pkt_dst_aws_service = AwsService::from_bytes(tok),
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use super::fast::{address, field, parse};
 #[cfg(target_arch = "x86_64")]
 use super::ipv4::ssse3;
 use super::scalar::times_need_general;
-use crate::flowlog::record::{EniId, FlowRecord, Ip};
+use crate::flowlog::record::{AwsService, EniId, FlowRecord, Ip};
 use crate::flowlog::window::{Window, WINDOW};
 
 /// `parse` for the `V2` columns, the layout of nearly every S3 export, in
@@ -326,7 +326,7 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool, const MASKED: bool, c
             return None;
         }
     }
-    // Every field but the four a v2 line lacks is written below (the
+    // Every field but the six a v2 line lacks is written below (the
     // interface as well, as `field` leaves it alone for `-`): a whole
     // `FlowRecord::default()` first cost ~15 instructions a record.
     rec.interface = EniId::NONE;
@@ -335,6 +335,8 @@ fn v2_columns<const V3: bool, const TEN_DIGIT_TIMES: bool, const MASKED: bool, c
     rec.pkt_srcaddr = None;
     rec.pkt_dstaddr = None;
     rec.flows = 1;
+    rec.pkt_src_aws_service = AwsService::NONE;
+    rec.pkt_dst_aws_service = AwsService::NONE;
     macro_rules! col {
         ($i:literal) => {
             field(rec, V2[$i], buf, bounds[$i].wrapping_add(1), bounds[$i + 1])?

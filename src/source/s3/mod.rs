@@ -58,9 +58,6 @@ struct ObjectInner {
     url: String,
     /// The body, taken by the one reader.
     body: Mutex<Option<Body>>,
-    /// The body opened by `is_parquet` to look at its first bytes, for
-    /// the `open` that comes next.
-    opened: Mutex<Option<ObjectReader>>,
 }
 
 struct Body {
@@ -88,15 +85,6 @@ impl Object {
 
     /// Waits for the object's response; its body as a reader.
     pub fn open(&self) -> io::Result<ObjectReader> {
-        let opened = self
-            .0
-            .opened
-            .lock()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .take();
-        if let Some(r) = opened {
-            return Ok(r);
-        }
         let body = self
             .0
             .body
@@ -118,22 +106,6 @@ impl Object {
             None => {}
         }
         Ok(r)
-    }
-}
-
-impl Object {
-    /// True when the object begins with Parquet's magic (`PAR1`), told
-    /// by its first bytes as a local file is, never by its name. Waits
-    /// for the response; `open` then reads the body from its start.
-    pub fn is_parquet(&self) -> io::Result<bool> {
-        let r = self.open()?;
-        let parquet = r.cur.starts_with(b"PAR1");
-        *self
-            .0
-            .opened
-            .lock()
-            .map_err(|_| io::Error::other("poisoned"))? = Some(r);
-        Ok(parquet)
     }
 }
 
@@ -403,7 +375,6 @@ pub fn list(arg: &str, args: &S3Config, window: Window) -> Result<Listed, String
         objects.push(Object(Arc::new(ObjectInner {
             url,
             body: Mutex::new(Some(Body { rx, budget })),
-            opened: Mutex::new(None),
         })));
     }
     Ok(Listed {
