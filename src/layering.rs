@@ -24,9 +24,10 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     (
         "flowlog/parquet/",
         "engine",
-        "the Parquet reader yields records, not text, so it drives the \
-         engine's `Processor` itself; it is being reshaped into an engine \
-         input (issue 19, Parquet as a `Source`), which removes this edge",
+        "the Parquet reader yields records, not text: opened as one more \
+         kind of input (`open::Opened::Parquet`), it hands its records to \
+         the engine's `Processor` and accounting itself, where text goes \
+         through the parser",
     ),
     (
         "flowlog/reader/mod.rs",

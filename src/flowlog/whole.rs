@@ -21,8 +21,6 @@ use libdeflate_sys::{
     libdeflate_result_LIBDEFLATE_SUCCESS,
 };
 
-use super::open::Stream;
-
 /// Largest gzip file read whole (AWS objects are far smaller).
 pub const MAX_COMPRESSED: u64 = 16 << 20;
 /// Largest output kept in memory at once (per worker).
@@ -142,7 +140,7 @@ impl WholeFiles {
         head: &[u8],
         f: &mut File,
         out: &mut Vec<u8>,
-    ) -> Result<u64, Stream> {
+    ) -> Result<u64, Box<dyn Read + Send>> {
         self.raw.clear();
         self.raw.extend_from_slice(head);
         if let Err(e) = f.read_to_end(&mut self.raw) {
