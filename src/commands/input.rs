@@ -396,6 +396,10 @@ impl<P: Processor> Processor for SingleRecords<P> {
         self.inner.wants_lines()
     }
 
+    fn wants_aws_services(&self) -> bool {
+        self.inner.wants_aws_services()
+    }
+
     fn merge(&mut self, other: Self) {
         self.inner.merge(other.inner);
         // Any refused file will do: the run stops at the first.
