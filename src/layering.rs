@@ -20,23 +20,10 @@ use std::path::{Path, PathBuf};
 
 /// Edges that close a cycle but stay, each with why: (the using file,
 /// or a folder of files, the module it uses).
-const ALLOWED: &[(&str, &str, &str)] = &[
-    (
-        "flowlog/parquet/",
-        "engine",
-        "the Parquet reader yields records, not text: opened as one more \
-         kind of input (`open::Opened::Parquet`), it hands its records to \
-         the engine's `Processor` and accounting itself, where text goes \
-         through the parser",
-    ),
-    (
-        "flowlog/reader/mod.rs",
-        "flowlog::open",
-        "a re-export only: `reader` offers `open`'s items under the names \
-         they had when they lived there (the engine imports them so); no \
-         code of `reader` uses `open`, which builds `reader`'s `Source`s",
-    ),
-];
+// None today: the last two (the Parquet reader's use of the engine's
+// `Processor`, `reader`'s re-export of `open`) went when `Processor` and
+// the accounting moved into `flowlog`.
+const ALLOWED: &[(&str, &str, &str)] = &[];
 
 /// The command modules (one per verb); the rest of `commands` is shared.
 const VERBS: &[&str] = &[

@@ -9,13 +9,13 @@
 //!   through a bounded channel whose buffers are recycled, so memory stays
 //!   flat whatever the input size;
 //! * `worker`: what every thread does with a chunk and at an input's end;
-//! * `accounting`: the counts and the problems a run reports.
+//! * the counts and problems a run reports (`flowlog::accounting`) and the
+//!   `Processor` records go to (`flowlog::process`) are re-exported here.
 //!
 //! Workers never print; problems are collected and reported by the
 //! caller. The engine reads no process-wide state: stopping (`Cancel`)
 //! and progress (`progress::ProgressHandle`) come in `EngineOptions`.
 
-mod accounting;
 mod pipelined;
 mod sequential;
 #[cfg(test)]
@@ -24,11 +24,15 @@ mod worker;
 
 use std::sync::Arc;
 
-pub use self::accounting::{Accounting, AccountingJson, BadLine, FileError};
+// The accounting and the `Processor` a reader hands records to live in
+// `flowlog` (the Parquet reader drives a processor itself, and must not
+// depend on the engine that drives it); re-exported here, where the
+// rest of the crate meets them.
+pub use crate::flowlog::accounting::{Accounting, AccountingJson, BadLine, FileError};
 use crate::flowlog::cloudwatch::{FlowLogs, Formats};
 use crate::flowlog::format::Format;
+pub use crate::flowlog::process::{Processor, RecordCtx};
 use crate::flowlog::reader::{FormatCtx, Input};
-use crate::flowlog::record::FlowRecord;
 use crate::progress::ProgressHandle;
 
 // Stopping a run lives in `interrupt` (a leaf, so that `report` can
@@ -38,53 +42,6 @@ use crate::progress::ProgressHandle;
 pub use crate::interrupt::{
     install_handler as install_interrupt_handler, interrupted, Cancel, Interrupted,
 };
-
-/// Where a record came from, for processors that print or filter lines.
-pub struct RecordCtx<'a> {
-    pub file: &'a Arc<str>,
-    pub line_no: u64,
-    pub line: &'a [u8],
-    pub format: &'a Format,
-}
-
-/// Consumes parsed records (data, NODATA and SKIPDATA alike). One
-/// instance per worker; `merge` combines them at the end.
-pub trait Processor: Send {
-    /// True for a processor whose counts weigh each record by its
-    /// `FlowRecord::flows` (the aggregate, top): it may read
-    /// pre-aggregated lines. Processors that print or judge single
-    /// records (query, scans) keep the default, and a run that meets a
-    /// `flows` column refuses the input (`commands::read_logs_in`).
-    const WEIGHTED: bool = false;
-    fn record(&mut self, rec: &FlowRecord, ctx: &RecordCtx<'_>);
-    /// Called after each chunk of lines: a point where a processor that
-    /// prints can flush what it buffered (whole chunks, so output from
-    /// several workers never interleaves within a line).
-    fn end_chunk(&mut self) {}
-    /// True when no more records are needed (a `--limit` was reached):
-    /// the engine then stops reading as soon as it can. The records and
-    /// lines not read are not in the accounting.
-    fn done(&self) -> bool {
-        false
-    }
-    /// False when the processor never looks at `RecordCtx::line` (nor at
-    /// columns it does not get from the record): a Parquet input then has
-    /// no line to render and decodes only the columns a record needs
-    /// (`flowlog::parquet`). An interface id that is not a plain `eni-`
-    /// id still comes with a line holding its column.
-    fn wants_lines(&self) -> bool {
-        true
-    }
-    /// True when the processor reads `FlowRecord::pkt_src_aws_service`
-    /// and `pkt_dst_aws_service`: a Parquet input decodes those columns
-    /// only then (text has them in every line anyway).
-    fn wants_aws_services(&self) -> bool {
-        false
-    }
-    fn merge(&mut self, other: Self)
-    where
-        Self: Sized;
-}
 
 /// Engine settings.
 #[derive(Debug, Clone)]

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use super::worker::Worker;
 use super::{Accounting, EngineOptions, Processor};
-use crate::flowlog::reader::{
-    open, Buffers, Chunk, ChunkReaderBuilder, FormatCtx, Input, Opened, OpenedText, ReadError,
-};
+use crate::flowlog::open::{open, Opened, OpenedText, ReadError};
+use crate::flowlog::reader::{Buffers, Chunk, ChunkReaderBuilder, FormatCtx, Input};
 
 /// Reads one input with inflate on one thread and parsing on `threads`
 /// others, overlapped.

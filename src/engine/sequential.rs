@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::worker::Worker;
 use super::{EngineOptions, Processor};
-use crate::flowlog::reader::{ChunkReaderBuilder, FormatCtx, Input, Opened, OpenedText, ReadError};
+use crate::flowlog::open::{Opened, OpenedText, ReadError};
+use crate::flowlog::reader::{ChunkReaderBuilder, FormatCtx, Input};
 
 /// Reads `inputs` on `threads` threads (at most one per input).
 pub(super) fn run<P: Processor, F: Fn() -> P + Sync>(

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::*;
 use crate::flowlog::reader::Input;
+use crate::flowlog::record::FlowRecord;
 
 #[derive(Default)]
 struct Count(u64, u64);

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use super::accounting::{describe, nothing_parsed};
 use super::{
     Accounting, BadLine, Cancel, EngineOptions, FileError, Processor, RecordCtx, RunOutput,
 };
+use crate::flowlog::accounting::{describe, nothing_parsed};
 use crate::flowlog::cloudwatch::{Form, SharedReport};
 use crate::flowlog::format::Format;
+use crate::flowlog::open::{Opener, ReadError};
 #[cfg(feature = "parquet")]
 use crate::flowlog::parquet;
 use crate::flowlog::parse::{LineError, SkipReason};
-use crate::flowlog::reader::{Buffers, Chunk, ChunkLines, ChunkReader, Opener, ReadError};
+use crate::flowlog::reader::{Buffers, Chunk, ChunkLines, ChunkReader};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 use crate::progress::ProgressHandle;
 

@@ -35,10 +35,11 @@ use parquet::file::reader::{FileReader, Length, SerializedFileReader};
 use columns::{Column, Role, RowState};
 pub use source::ParquetSource;
 
-use crate::engine::{Accounting, BadLine, Processor, RecordCtx};
+use crate::flowlog::accounting::{Accounting, BadLine};
 use crate::flowlog::format::{Field, Format};
 use crate::flowlog::parse::SkipReason;
 use crate::flowlog::parse::TgwColumns;
+use crate::flowlog::process::{Processor, RecordCtx};
 use crate::flowlog::record::{FlowRecord, LogStatus};
 use crate::progress::ProgressHandle;
 
@@ -478,7 +479,7 @@ fn read_groups<P: Processor>(
             }
             sink.proc.end_chunk();
             done += want;
-            if sink.proc.done() || crate::engine::interrupted() {
+            if sink.proc.done() || crate::interrupt::interrupted() {
                 return Ok(());
             }
         }

@@ -30,9 +30,8 @@ use super::format::trim_line;
 use super::parse::MAX_LINE;
 use super::sniff::{self, Refusal};
 
-// The inputs and their opening, under the names they had when they lived
-// here (callers outside `flowlog` use them through this module).
-pub use super::open::{open, Opened, OpenedText, Opener, ReadError, Stream};
+// The inputs, under the names they had when they lived here (callers
+// outside `flowlog` use them through this module).
 pub use crate::source::input::{dedup_inputs, expand_inputs, Input, InputProblem};
 
 /// Chunk size handed to parsers (1 MiB): large enough to amortise the

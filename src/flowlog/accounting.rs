@@ -208,7 +208,7 @@ impl std::fmt::Display for FileError {
 /// record (data, NODATA or SKIPDATA), only skipped ones: a JSON file, a
 /// CloudWatch export, a `--format` that does not fit. Without this the
 /// run ends with exit 0 and empty tables. Empty lines alone do not count.
-pub(super) fn nothing_parsed(
+pub(crate) fn nothing_parsed(
     acc: &Accounting,
     before: &Accounting,
     first_bad: Option<(u64, Vec<u8>)>,
@@ -242,7 +242,7 @@ pub(super) fn nothing_parsed(
 }
 
 /// Explains a skipped line: the column at fault and its value.
-pub(super) fn describe(e: &LineError, line: &[u8], format: &Format) -> String {
+pub(crate) fn describe(e: &LineError, line: &[u8], format: &Format) -> String {
     let shown = |b: &[u8]| {
         let s = String::from_utf8_lossy(b);
         if s.len() > 80 {
