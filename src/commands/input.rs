@@ -341,23 +341,13 @@ impl<P: Processor> Processor for Windowed<P> {
 /// (For weighted processors the check compiles away.)
 struct SingleRecords<P> {
     inner: P,
-    /// The format last seen, and whether it has a `flows` column: a
-    /// format changes at header lines and files, not per record.
-    /// Only compared, never dereferenced.
-    last: *const Format,
-    weighted: bool,
     refused: Option<std::sync::Arc<str>>,
 }
-
-// SAFETY: `last` is only compared, never dereferenced.
-unsafe impl<P: Send> Send for SingleRecords<P> {}
 
 impl<P> SingleRecords<P> {
     fn new(inner: P) -> Self {
         SingleRecords {
             inner,
-            last: std::ptr::null(),
-            weighted: false,
             refused: None,
         }
     }
@@ -368,18 +358,12 @@ impl<P: Processor> Processor for SingleRecords<P> {
 
     #[inline(always)]
     fn record(&mut self, rec: &crate::flowlog::record::FlowRecord, ctx: &engine::RecordCtx<'_>) {
-        if !P::WEIGHTED {
-            if !std::ptr::eq(self.last, ctx.format) {
-                self.last = ctx.format;
-                self.weighted = ctx.format.has(&crate::flowlog::Field::Flows);
-            }
-            // The cache is a shortcut for lines of one record (a freed
-            // format's address may be reused); a line standing for more
-            // is refused whatever it says.
-            if self.weighted || rec.flows != 1 {
-                self.refused.get_or_insert_with(|| ctx.file.clone());
-                return;
-            }
+        // A line of a `flows` format is refused even when it stands for
+        // one record, so that a pre-aggregated input is refused at its
+        // first line whatever that says.
+        if !P::WEIGHTED && (ctx.format.is_weighted() || rec.flows != 1) {
+            self.refused.get_or_insert_with(|| ctx.file.clone());
+            return;
         }
         self.inner.record(rec, ctx);
     }

@@ -256,6 +256,10 @@ pub struct Format {
     /// its parser rejects every line under it (`bad_header`) rather
     /// than guess which column is which.
     problem: Option<FormatError>,
+    /// Whether a `flows` column makes each line stand for several records
+    /// (`Field::Flows`): asked per record by the processors that refuse
+    /// such lines, so decided once here.
+    weighted: bool,
 }
 
 impl Format {
@@ -284,6 +288,7 @@ impl Format {
             return Err(FormatError::Empty);
         }
         Ok(Format {
+            weighted: columns.contains(&Field::Flows),
             columns,
             problem: None,
         })
@@ -336,6 +341,7 @@ impl Format {
                     .map(|t| Field::from_name(t.as_bytes()))
                     .collect::<Option<Vec<_>>>()?;
                 Some(Format {
+                    weighted: columns.contains(&Field::Flows),
                     columns,
                     problem: Some(FormatError::Duplicate(name)),
                 })
@@ -387,6 +393,12 @@ impl Format {
     /// True if the format has the field.
     pub fn has(&self, field: &Field) -> bool {
         self.index_of(field).is_some()
+    }
+
+    /// True when the format has a `flows` column (`Field::Flows`): its
+    /// lines are pre-aggregated, each standing for `flows` records.
+    pub fn is_weighted(&self) -> bool {
+        self.weighted
     }
 
     /// The flow-log version implied by the fields (the highest of them).
